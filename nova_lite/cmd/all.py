@@ -1,0 +1,73 @@
+"""nova-lite-all: the whole control plane in one process, with embedded defaults.
+
+Without a configuration file it needs nothing but Python: SQLite databases under
+state_path, the in-process message bus (fake://), noauth2 and the fake driver. Every
+option can still be set in nova.conf (e.g. RabbitMQ, MariaDB or the libvirt driver).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from typing import Optional
+
+from nova_lite import service
+from nova_lite.cmd import common
+from nova_lite.conf import CONF
+
+BINARY = "nova-lite-all"
+LOG = logging.getLogger(__name__)
+
+
+def _set_embedded_defaults() -> None:
+    state = os.path.abspath(os.path.expanduser(os.environ.get(
+        "NOVA_LITE_STATE_PATH", "~/.local/share/nova-lite")))
+    CONF.set_default("state_path", state)
+    CONF.set_default("transport_url", "fake:/")
+    CONF.set_default("auth_strategy", "noauth2", group="api")
+    CONF.set_default("connection", f"sqlite:///{state}/nova_api.sqlite", group="api_database")
+    CONF.set_default("connection", f"sqlite:///{state}/nova.sqlite", group="database")
+    CONF.set_default("discover_hosts_in_cells_interval", 2, group="scheduler")
+    CONF.set_default("osapi_compute_listen", "127.0.0.1")
+
+
+def auto_setup() -> None:
+    """What an operator does with nova-lite-manage, done once and idempotently."""
+    from nova_lite.db import bootstrap
+    from nova_lite.db import cells as cells_db
+    from nova_lite.db import flavors as flavors_db
+
+    api_url, main_url = CONF.api_database.connection, CONF.database.connection
+    bootstrap.sync("api", api_url)
+    bootstrap.sync("main", main_url)
+    cell0_url = bootstrap.cell0_url_from(main_url)
+    bootstrap.map_cell0(api_url, cell0_url)
+    bootstrap.sync("main", cell0_url)
+    if not bootstrap.find_cell(api_url, CONF.transport_url, main_url):
+        cells_db.cell_create(api_url, "cell1", CONF.transport_url, main_url)
+    flavors_db.ensure_default_flavors(api_url)
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    _set_embedded_defaults()
+    common.init(argv, BINARY)
+    if CONF.embedded.auto_setup:
+        auto_setup()
+    common.start_rpc()
+    from nova_lite.api import app, server
+    from nova_lite.cmd import compute, conductor, scheduler
+
+    services = [conductor.build_service(), scheduler.build_service()]
+    for host in CONF.embedded.compute_hosts or [CONF.host]:
+        services.append(compute.build_service(host))
+    for svc in services:
+        svc.start()
+    services[0].reconcile()  # type: ignore[attr-defined]
+    api_thread = threading.Thread(target=server.serve, args=(CONF, app.build_app(CONF)),
+                                  kwargs={"install_signal_handlers": False}, daemon=True,
+                                  name="api")
+    api_thread.start()
+    LOG.info("nova-lite-all is up: API on http://%s:%s/v2.1", CONF.osapi_compute_listen,
+             CONF.osapi_compute_listen_port)
+    service.run_until_signalled(services)

@@ -1,0 +1,38 @@
+"""nova-lite-conductor: the one service with database credentials."""
+
+from __future__ import annotations
+
+import threading
+from typing import Optional
+
+from nova_lite import service
+from nova_lite.cmd import common
+from nova_lite.conf import CONF
+
+BINARY = "nova-conductor"
+
+
+def build_service() -> service.Service:
+    from nova_lite.conductor import manager
+
+    mgr = manager.ConductorManager()
+    svc = service.Service(BINARY, "conductor", mgr,
+                          heartbeat=lambda ctx, h, b, t: mgr.service_heartbeat(ctx, h, b, t))
+    svc.reconcile = lambda: threading.Thread(  # type: ignore[attr-defined]
+        target=mgr.reconcile_build_requests, daemon=True).start()
+    return svc
+
+
+def _run() -> None:
+    common.start_rpc()
+    svc = build_service()
+    svc.start()
+    svc.reconcile()  # type: ignore[attr-defined]
+    service.run_until_signalled([svc])
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    common.init(argv, BINARY)
+    common.require(CONF.api_database.connection, "[api_database] connection")
+    common.require(CONF.database.connection, "[database] connection")
+    common.run_workers(CONF.conductor.workers, _run)

@@ -1,0 +1,245 @@
+"""nova-lite-manage: the operator's set-up commands, named as nova-manage names them.
+
+Exit codes follow nova-manage: 0 success, 1 a required setting is missing or a check
+failed, 2 the thing already exists (create_cell).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Optional
+
+from oslo_config import cfg
+
+from nova_lite import config, objects
+from nova_lite.conf import CONF
+
+
+def _add_parsers(subparsers: object) -> None:
+    api_db = subparsers.add_parser("api_db")
+    api_db_sub = api_db.add_subparsers(dest="action")
+    api_db_sub.add_parser("sync")
+    api_db_sub.add_parser("version")
+
+    db = subparsers.add_parser("db")
+    db_sub = db.add_subparsers(dest="action")
+    sync = db_sub.add_parser("sync")
+    sync.add_argument("--local_cell", action="store_true")
+    db_sub.add_parser("version")
+
+    cell_v2 = subparsers.add_parser("cell_v2")
+    cs = cell_v2.add_subparsers(dest="action")
+    m0 = cs.add_parser("map_cell0")
+    m0.add_argument("--database_connection", "--database-connection", dest="database_connection")
+    cc = cs.add_parser("create_cell")
+    cc.add_argument("--name")
+    cc.add_argument("--transport-url", "--transport_url", dest="transport_url")
+    cc.add_argument("--database_connection", "--database-connection", dest="database_connection")
+    cc.add_argument("--verbose", action="store_true")
+    lc = cs.add_parser("list_cells")
+    lc.add_argument("--verbose", action="store_true")
+    dh = cs.add_parser("discover_hosts")
+    dh.add_argument("--verbose", action="store_true")
+    cs.add_parser("list_hosts")
+
+    image = subparsers.add_parser("image")
+    isub = image.add_subparsers(dest="action")
+    imp = isub.add_parser("import")
+    imp.add_argument("--name", required=True)
+    imp.add_argument("--disk-format", "--disk_format", dest="disk_format", default="raw")
+    imp.add_argument("--container-format", "--container_format", dest="container_format")
+    imp.add_argument("--property", action="append", default=[], metavar="KEY=VALUE")
+    imp.add_argument("file")
+    isub.add_parser("list")
+
+    flavor = subparsers.add_parser("flavor")
+    fsub = flavor.add_subparsers(dest="action")
+    fsub.add_parser("create_defaults")
+
+
+category_opt = cfg.SubCommandOpt("category", title="Command categories", handler=_add_parsers)
+
+
+def _api_url() -> str:
+    url = CONF.api_database.connection
+    if not url:
+        print("[api_database] connection is not set", file=sys.stderr)
+        sys.exit(1)
+    return url
+
+
+def _main_url() -> str:
+    url = CONF.database.connection
+    if not url:
+        print("[database] connection is not set", file=sys.stderr)
+        sys.exit(1)
+    return url
+
+
+def _mask(url: str) -> str:
+    import sqlalchemy as sa
+
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        import re
+
+        return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:****@", url)
+
+
+def _print_table(headers: list[str], rows: list[list[str]]) -> None:
+    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows)]
+    sep = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
+    print(sep)
+    print("|" + "|".join(f" {h:<{w}} " for h, w in zip(headers, widths)) + "|")
+    print(sep)
+    for r in rows:
+        print("|" + "|".join(f" {str(c):<{w}} " for c, w in zip(r, widths)) + "|")
+    print(sep)
+
+
+def cmd_api_db(action: str) -> int:
+    from nova_lite.db import bootstrap, migration
+
+    url = _api_url()
+    if action == "sync":
+        bootstrap.sync("api", url)
+        return 0
+    print(migration.current_version("api", url))
+    return 0
+
+
+def cmd_db(action: str, local_cell: bool = False) -> int:
+    from nova_lite.db import bootstrap, migration
+    from nova_lite.db import cells as cells_db
+
+    url = _main_url()
+    if action == "version":
+        print(migration.current_version("main", url))
+        return 0
+    bootstrap.sync("main", url)
+    if not local_cell and CONF.api_database.connection:
+        for cell in cells_db.cell_list(CONF.api_database.connection):
+            if cell["uuid"] == cells_db.CELL0_UUID and cell["database_connection"] != url:
+                bootstrap.sync("main", cell["database_connection"])
+    return 0
+
+
+def cmd_cell_v2(args: object) -> int:
+    from nova_lite.db import bootstrap, discovery
+    from nova_lite.db import cells as cells_db
+
+    api_url = _api_url()
+    action = args.action
+    if action == "map_cell0":
+        cell0_url = args.database_connection or bootstrap.cell0_url_from(_main_url())
+        if bootstrap.map_cell0(api_url, cell0_url):
+            print("Cell0 mapped.")
+        else:
+            print("Cell0 is already setup")
+        return 0
+    if action == "create_cell":
+        transport = args.transport_url or CONF.transport_url
+        db_url = args.database_connection or CONF.database.connection
+        if not transport:
+            print("Must specify --transport-url if [DEFAULT]/transport_url is not set "
+                  "in the configuration file.")
+            return 1
+        if not db_url:
+            print("Must specify --database_connection if [database]/connection is not set "
+                  "in the configuration file.")
+            return 1
+        existing = bootstrap.find_cell(api_url, transport, db_url)
+        if existing:
+            print("The specified transport_url and/or database_connection combination "
+                  f"already exists for another cell with uuid {existing['uuid']}.")
+            return 2
+        cell = cells_db.cell_create(api_url, args.name, transport, db_url)
+        if args.verbose:
+            print(cell["uuid"])
+        return 0
+    if action == "list_cells":
+        rows = [[c["name"] or "", c["uuid"],
+                 c["transport_url"] if args.verbose else _mask(c["transport_url"]),
+                 c["database_connection"] if args.verbose else _mask(c["database_connection"]),
+                 str(c["disabled"])]
+                for c in sorted(cells_db.cell_list(api_url), key=lambda c: c["name"] or "")]
+        _print_table(["Name", "UUID", "Transport URL", "Database Connection", "Disabled"],
+                     rows)
+        return 0
+    if action == "list_hosts":
+        rows = [[m["cell_name"] or "", m["cell_uuid"], m["host"]]
+                for m in cells_db.host_mapping_list(api_url)]
+        _print_table(["Cell Name", "Cell UUID", "Hostname"], rows)
+        return 0
+    if action == "discover_hosts":
+        cells = [c for c in cells_db.cell_list(api_url) if c["uuid"] != cells_db.CELL0_UUID]
+        if args.verbose:
+            for c in cells:
+                print(f"Found cell {c['name'] or ''} ({c['uuid']}); checking for unmapped "
+                      "hosts.")
+        found = discovery.discover_hosts(api_url)
+        if args.verbose:
+            for host, cell_name in found:
+                print(f"Mapped compute host {host} to cell {cell_name}.")
+            print(f"Found {len(found)} unmapped computes in {len(cells)} cell(s).")
+        return 0
+    print(f"unknown cell_v2 command {action}", file=sys.stderr)
+    return 1
+
+
+def cmd_image(args: object) -> int:
+    from nova_lite import exception
+    from nova_lite.image import api as image_api
+
+    store = image_api.get_image_api(CONF)
+    if args.action == "list":
+        for img in store.list():
+            print(f"{img['id']}  {img['disk_format']:6} {img['size']:>12}  {img['name']}")
+        return 0
+    props = {}
+    for item in args.property:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            print(f"--property must be KEY=VALUE, got {item!r}", file=sys.stderr)
+            return 1
+        props[key] = value
+    try:
+        meta = store.import_file(args.file, args.name, args.disk_format,
+                                 args.container_format, props)
+    except (exception.Invalid, OSError) as err:
+        print(f"image import failed: {err}", file=sys.stderr)
+        return 1
+    print(f"Imported {meta['name']} ({meta['disk_format']}, {meta['size']} bytes)")
+    print(meta["id"])
+    return 0
+
+
+def cmd_flavor(args: object) -> int:
+    from nova_lite.db import flavors as flavors_db
+
+    n = flavors_db.ensure_default_flavors(_api_url())
+    print(f"Created {n} flavor(s).")
+    return 0
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    CONF.register_cli_opt(category_opt)
+    config.parse_args(sys.argv[1:] if argv is None else argv)
+    objects.register_all()
+    cat = CONF.category
+    if cat.name is None or getattr(cat, "action", None) is None:
+        print("usage: nova-lite-manage {api_db,db,cell_v2,image,flavor} ACTION ...",
+              file=sys.stderr)
+        sys.exit(1)
+    if cat.name == "api_db":
+        rc = cmd_api_db(cat.action)
+    elif cat.name == "db":
+        rc = cmd_db(cat.action, getattr(cat, "local_cell", False))
+    elif cat.name == "cell_v2":
+        rc = cmd_cell_v2(cat)
+    elif cat.name == "image":
+        rc = cmd_image(cat)
+    else:
+        rc = cmd_flavor(cat)
+    sys.exit(rc)

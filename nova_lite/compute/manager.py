@@ -1,0 +1,300 @@
+"""The compute service's RPC endpoint: drives the virt driver for instances on this host.
+
+All bookkeeping goes through the conductor; the driver sees only plain values. Every
+operation takes the instance's lock, so a delete that arrives during a build waits for
+the build to notice (its state update is refused) and then cleans up.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+import traceback
+from datetime import datetime
+from typing import Any, Optional
+
+from nova_lite import context as nl_context
+from nova_lite import exception
+from nova_lite.compute import states
+from nova_lite.conductor import rpcapi as conductor_rpcapi
+from nova_lite.conf import CONF
+from nova_lite.image import api as image_api
+from nova_lite.objects.instance import Instance
+from nova_lite.virt import driver as virt_driver
+
+LOG = logging.getLogger(__name__)
+
+BINARY = "nova-compute"
+
+# action name -> (driver method, positional args after the spec)
+_DRIVER_CALLS = {
+    "reboot": ("reboot", ("SOFT",)),
+    "reboot_hard": ("reboot", ("HARD",)),
+    "stop": ("power_off", None),  # timeout filled in from config
+    "start": ("power_on", ()),
+    "pause": ("pause", ()),
+    "unpause": ("unpause", ()),
+    "suspend": ("suspend", ()),
+    "resume": ("resume", ()),
+}
+
+# What a guest's power state means for a server that is idle (no task_state).
+_VM_STATE_FOR_POWER = {
+    virt_driver.RUNNING: states.ACTIVE,
+    virt_driver.SHUTDOWN: states.STOPPED,
+    virt_driver.CRASHED: states.STOPPED,
+    virt_driver.NOSTATE: states.STOPPED,
+    virt_driver.PAUSED: states.PAUSED,
+    virt_driver.SUSPENDED: states.SUSPENDED,
+}
+
+
+def instance_spec(inst: Instance) -> virt_driver.InstanceSpec:
+    return virt_driver.InstanceSpec(
+        uuid=inst.uuid, name=inst.name, display_name=inst.display_name or "",
+        vcpus=inst.vcpus, memory_mb=inst.memory_mb, root_gb=inst.root_gb,
+        image_id=inst.image_ref or "", extra={"metadata": dict(inst.get("metadata") or {})})
+
+
+class ComputeManager:
+    """RPC API version 1.0 (see rpcapi.py)."""
+
+    target_version = "1.0"
+
+    def __init__(self, host: str, conductor: Any = None, driver: Any = None) -> None:
+        self.host = host
+        self.conductor = conductor or conductor_rpcapi.ConductorAPI()
+        self.image_api = image_api.get_image_api(CONF)
+        self.driver = driver or virt_driver.load_driver(CONF.compute_driver, host,
+                                                        self.image_api, CONF)
+        self.service_id: Optional[int] = None
+        self._locks: dict[str, threading.Lock] = collections.defaultdict(threading.Lock)
+        self._locks_guard = threading.Lock()
+
+    def _lock(self, uuid: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks[uuid]
+
+    # -- start-up ---------------------------------------------------------------------------
+    def init_host(self) -> None:
+        """Connect the driver, then make the database and the hypervisor agree again
+        after whatever stopped this service (crash, restart, host reboot)."""
+        self.driver.init_host(self._lifecycle_event)
+        ctx = nl_context.get_admin_context()
+        instances = self.conductor.instance_list_by_host(ctx, self.host)
+        known = {i.uuid for i in instances}
+        for inst in instances:
+            try:
+                self._reconcile(ctx, inst)
+            except Exception:
+                LOG.exception("could not reconcile instance %s", inst.uuid)
+        for uuid in set(self.driver.list_instance_uuids()) - known:
+            LOG.warning("destroying guest %s: no live instance record for it", uuid)
+            self.driver.destroy(virt_driver.InstanceSpec(uuid, f"instance-{uuid}", "", 0, 0,
+                                                         0, ""))
+
+    def _reconcile(self, ctx: Any, inst: Instance) -> None:
+        if inst.task_state == states.DELETING:
+            LOG.info("finishing interrupted delete of %s", inst.uuid)
+            self._terminate(ctx, inst)
+        elif inst.vm_state == states.BUILDING:
+            LOG.warning("build of %s was interrupted; marking it ERROR", inst.uuid)
+            self.driver.destroy(instance_spec(inst))
+            self._fail(ctx, inst, exception.NovaLiteException(
+                "Build interrupted by a restart of nova-compute on " + self.host),
+                vm_state=states.ERROR, release=True)
+        elif inst.task_state is not None:
+            LOG.warning("clearing task_state %s of %s left by a restart",
+                        inst.task_state, inst.uuid)
+            self.conductor.instance_update(ctx, inst.uuid, {"task_state": None})
+            self._sync_one(ctx, inst.uuid)
+        else:
+            self._sync_one(ctx, inst.uuid)
+
+    # -- build / delete -----------------------------------------------------------------------
+    def build_and_run_instance(self, ctx: Any, instance: Instance) -> None:
+        with self._lock(instance.uuid):
+            self._build(ctx, instance)
+
+    def _build(self, ctx: Any, inst: Instance) -> None:
+        event = "compute_build_and_run_instance"
+        try:
+            inst = self.conductor.instance_update(
+                ctx, inst.uuid, {"task_state": states.SPAWNING},
+                expected_task_state=[states.SCHEDULING, None])
+        except (exception.InstanceNotFound, exception.InstanceInvalidState):
+            LOG.info("instance %s was deleted before its build started", inst.uuid)
+            return
+        self.conductor.action_event(ctx, inst.uuid, event, "start", self.host)
+        try:
+            image_meta = self.image_api.show(inst.image_ref) if inst.image_ref else {}
+            self.driver.spawn(instance_spec(inst), image_meta)
+        except Exception as err:
+            LOG.exception("build of %s failed", inst.uuid)
+            try:
+                self.driver.destroy(instance_spec(inst))
+            except Exception:
+                LOG.exception("clean-up after failed build of %s failed", inst.uuid)
+            self._fail(ctx, inst, err, vm_state=states.ERROR, release=True, event=event,
+                       expected_task_state=states.SPAWNING)
+            return
+        try:
+            self.conductor.instance_update(
+                ctx, inst.uuid, {"vm_state": states.ACTIVE, "task_state": None,
+                                 "power_state": self.driver.get_power_state(
+                                     instance_spec(inst)),
+                                 "launched_at": datetime.utcnow()},
+                expected_task_state=states.SPAWNING)
+        except (exception.InstanceNotFound, exception.InstanceInvalidState):
+            LOG.info("instance %s is being deleted; its build stops here", inst.uuid)
+            return
+        self.conductor.action_event(ctx, inst.uuid, event, "finish", self.host, "Success")
+
+    def terminate_instance(self, ctx: Any, instance: Instance) -> None:
+        with self._lock(instance.uuid):
+            self._terminate(ctx, instance)
+
+    def _terminate(self, ctx: Any, inst: Instance) -> None:
+        event = "compute_terminate_instance"
+        self.conductor.action_event(ctx, inst.uuid, event, "start", self.host)
+        try:
+            self.driver.destroy(instance_spec(inst))
+        except Exception as err:
+            LOG.exception("destroy of %s failed", inst.uuid)
+            self._fail(ctx, inst, err, vm_state=states.ERROR, event=event)
+            return
+        self.conductor.action_event(ctx, inst.uuid, event, "finish", self.host, "Success")
+        self.conductor.instance_destroy(ctx, inst.uuid)
+
+    # -- lifecycle actions ------------------------------------------------------------------------
+    def run_action(self, ctx: Any, instance: Instance, action: str, params: dict) -> None:
+        t = states.get(action)
+        event = f"compute_{_event_name(action)}"
+        with self._lock(instance.uuid):
+            self.conductor.action_event(ctx, instance.uuid, event, "start", self.host)
+            spec = instance_spec(instance)
+            method, args = _DRIVER_CALLS[action]
+            if args is None:
+                args = (CONF.compute.shutdown_timeout,)
+            try:
+                getattr(self.driver, method)(spec, *args)
+            except Exception as err:
+                LOG.exception("%s of %s failed", action, instance.uuid)
+                self._fail(ctx, instance, err, vm_state=None, event=event,
+                           expected_task_state=t.task_state)
+                return
+            try:
+                self.conductor.instance_update(
+                    ctx, instance.uuid,
+                    {"vm_state": t.to_vm_state, "task_state": None,
+                     "power_state": self.driver.get_power_state(spec)},
+                    expected_task_state=t.task_state)
+            except (exception.InstanceNotFound, exception.InstanceInvalidState):
+                LOG.info("instance %s changed during %s; leaving it", instance.uuid, action)
+                return
+            self.conductor.action_event(ctx, instance.uuid, event, "finish", self.host,
+                                        "Success")
+
+    def get_console_output(self, ctx: Any, instance: Instance, length: Optional[int]) -> str:
+        output = self.driver.get_console_output(instance_spec(instance))
+        if length is not None:
+            lines = output.splitlines(keepends=True)
+            output = "".join(lines[-length:]) if length > 0 else ""
+        return output
+
+    # -- failures -----------------------------------------------------------------------------
+    def _fail(self, ctx: Any, inst: Instance, err: BaseException, vm_state: Optional[str],
+              release: bool = False, event: Optional[str] = None,
+              expected_task_state: Any = "__any__") -> None:
+        """Record why an operation failed: fault, action event, state; never raises."""
+        msg = (err.format_message() if isinstance(err, exception.NovaLiteException)
+               else str(err)) or err.__class__.__name__
+        details = "".join(traceback.format_exception(err))
+        try:
+            self.conductor.instance_fault_create(ctx, inst.uuid, getattr(err, "code", 500),
+                                                 msg, details, self.host)
+            values: dict = {"task_state": None}
+            if vm_state:
+                values["vm_state"] = vm_state
+            self.conductor.instance_update(ctx, inst.uuid, values,
+                                           expected_task_state=expected_task_state)
+            if event:
+                self.conductor.action_event(ctx, inst.uuid, event, "finish", self.host,
+                                            "Error", details)
+            if release:
+                self.conductor.release_resources(ctx, inst.uuid)
+        except (exception.InstanceNotFound, exception.InstanceInvalidState):
+            LOG.info("instance %s changed while recording its failure", inst.uuid)
+        except Exception:
+            LOG.exception("could not record the failure of %s", inst.uuid)
+
+    # -- periodic tasks -------------------------------------------------------------------------
+    def update_available_resource(self, ctx: Any) -> None:
+        """Report this host's size and usage; creates the compute node on first run."""
+        res = self.driver.get_available_resource()
+        instances = self.conductor.instance_list_by_host(ctx, self.host)
+        res.update({
+            "host_ip": CONF.my_ip,
+            "vcpus_used": sum(i.vcpus for i in instances),
+            "memory_mb_used": sum(i.memory_mb for i in instances),
+            "local_gb_used": sum(i.root_gb for i in instances),
+            "running_vms": len(instances),
+            "cpu_allocation_ratio": CONF.cpu_allocation_ratio,
+            "ram_allocation_ratio": CONF.ram_allocation_ratio,
+            "disk_allocation_ratio": CONF.disk_allocation_ratio,
+            "reserved_host_memory_mb": CONF.reserved_host_memory_mb,
+            "reserved_host_disk_mb": CONF.reserved_host_disk_mb,
+        })
+        if self.service_id is None:
+            return
+        self.conductor.compute_node_update(ctx, self.host, self.service_id, res)
+
+    def sync_power_states(self, ctx: Any) -> None:
+        """The database follows the hypervisor for guests nobody is operating on."""
+        for inst in self.conductor.instance_list_by_host(ctx, self.host):
+            try:
+                self._sync_one(ctx, inst.uuid, inst)
+            except Exception:
+                LOG.exception("power-state sync of %s failed", inst.uuid)
+
+    def _sync_one(self, ctx: Any, uuid: str, inst: Optional[Instance] = None) -> None:
+        if inst is None:
+            inst = self.conductor.server_get(ctx, uuid)
+        if inst.task_state is not None or inst.vm_state in (states.BUILDING, states.ERROR,
+                                                            states.DELETED):
+            return
+        power = self.driver.get_power_state(instance_spec(inst))
+        vm_state = _VM_STATE_FOR_POWER.get(power, inst.vm_state)
+        if power == inst.power_state and vm_state == inst.vm_state:
+            return
+        LOG.info("instance %s: hypervisor says power_state %s; vm_state %s -> %s",
+                 uuid, power, inst.vm_state, vm_state)
+        try:
+            self.conductor.instance_update(ctx, uuid, {"power_state": power,
+                                                       "vm_state": vm_state},
+                                           expected_task_state=None)
+        except (exception.InstanceNotFound, exception.InstanceInvalidState):
+            pass
+
+    def _lifecycle_event(self, uuid: str, power_state: int) -> None:
+        """Called from the driver's event thread when a guest changes on its own."""
+        ctx = nl_context.get_admin_context()
+        try:
+            with self._lock(uuid):
+                self._sync_one(ctx, uuid)
+        except exception.InstanceNotFound:
+            pass
+        except Exception:
+            LOG.exception("handling lifecycle event for %s failed", uuid)
+
+    def cleanup_images(self, ctx: Any) -> None:
+        instances = self.conductor.instance_list_by_host(ctx, self.host)
+        self.driver.periodic_cleanup([i.uuid for i in instances])
+
+
+def _event_name(action: str) -> str:
+    return {"reboot_hard": "reboot_instance", "reboot": "reboot_instance",
+            "stop": "stop_instance", "start": "start_instance", "pause": "pause_instance",
+            "unpause": "unpause_instance", "suspend": "suspend_instance",
+            "resume": "resume_instance"}[action]

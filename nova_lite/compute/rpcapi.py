@@ -1,0 +1,42 @@
+"""Client side of the compute RPC API; every message goes to one host's topic.
+
+API version history:
+  1.0 - initial version
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from nova_lite import rpc
+from nova_lite.conf import CONF
+from nova_lite.context import RequestContext
+
+TOPIC = "compute"
+VERSION = "1.0"
+
+
+class ComputeAPI:
+    def __init__(self) -> None:
+        self.client = rpc.get_client(TOPIC, VERSION, version_cap=VERSION,
+                                     timeout=CONF.rpc_response_timeout)
+
+    def _prepare(self, host: str) -> Any:
+        return self.client.prepare(server=host)
+
+    def build_and_run_instance(self, ctx: RequestContext, host: str, instance: Any) -> None:
+        self._prepare(host).cast(ctx, "build_and_run_instance", instance=instance)
+
+    def terminate_instance(self, ctx: RequestContext, host: str, instance: Any) -> None:
+        self._prepare(host).cast(ctx, "terminate_instance", instance=instance)
+
+    def run_action(self, ctx: RequestContext, host: str, instance: Any, action: str,
+                   params: Optional[dict] = None) -> None:
+        """Carry out a lifecycle transition (see compute.states) on the hypervisor."""
+        self._prepare(host).cast(ctx, "run_action", instance=instance, action=action,
+                                 params=params or {})
+
+    def get_console_output(self, ctx: RequestContext, host: str, instance: Any,
+                           length: Optional[int]) -> str:
+        return self._prepare(host).call(ctx, "get_console_output", instance=instance,
+                                        length=length)

@@ -1,0 +1,239 @@
+"""The conductor's RPC endpoint: the only door to the databases.
+
+Data methods here are thin; the multi-step orchestration of builds, deletes and actions
+lives in ``tasks.py``. Every method takes the caller's RequestContext first.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Optional
+
+from nova_lite import exception
+from nova_lite.conductor import tasks
+from nova_lite.conductor.cells import CellDirectory
+from nova_lite.conf import CONF
+from nova_lite.db import cells as cells_db
+from nova_lite.db import flavors as flavors_db
+from nova_lite.db import instances as inst_db
+from nova_lite.db import placement as placement_db
+from nova_lite.db import services as svc_db
+from nova_lite.objects.provider import ProviderSummary
+from nova_lite.objects.instance import Instance
+
+LOG = logging.getLogger(__name__)
+
+COMPUTE_BINARY = "nova-compute"
+
+
+class ConductorManager(tasks.TaskMixin):
+    """RPC API version 1.0 (see rpcapi.py)."""
+
+    target_version = "1.0"
+
+    def __init__(self) -> None:
+        self.api_url = CONF.api_database.connection
+        self.cells = CellDirectory(self.api_url, CONF.database.connection)
+        tasks.TaskMixin.__init__(self)
+
+    # -- flavors ------------------------------------------------------------------------
+    def flavor_list(self, ctx: Any, is_public: Optional[bool] = True, min_memory_mb: int = 0,
+                    min_root_gb: int = 0) -> list:
+        return flavors_db.flavor_list(self.api_url, is_public, min_memory_mb, min_root_gb)
+
+    def flavor_get(self, ctx: Any, flavorid: str) -> Any:
+        return flavors_db.flavor_get(self.api_url, flavorid)
+
+    def flavor_create(self, ctx: Any, values: dict) -> Any:
+        return flavors_db.flavor_create(self.api_url, dict(values))
+
+    def flavor_destroy(self, ctx: Any, flavorid: str) -> None:
+        flavors_db.flavor_destroy(self.api_url, flavorid)
+
+    # -- reads across cells --------------------------------------------------------------
+    def server_get(self, ctx: Any, uuid: str) -> Instance:
+        cell = self.cells.instance_cell(uuid)
+        if cell is None:
+            brs = cells_db.build_request_list(self.api_url, instance_uuids=[uuid])
+            if brs:
+                return Instance.obj_from_primitive(brs[0]["instance"])
+            # Scheduled between the two reads: look again.
+            cell = self.cells.instance_cell(uuid)
+            if cell is None:
+                raise exception.InstanceNotFound(instance_id=uuid)
+        return inst_db.instance_get(cell["database_connection"], uuid, cell["name"])
+
+    def server_list(self, ctx: Any, project_id: Optional[str], filters: dict,
+                    limit: Optional[int], marker: Optional[str]) -> list:
+        """Servers of a project (None = all) across build requests and every cell,
+        newest first, then paged by marker/limit."""
+        filters = dict(filters or {})
+        servers: list[Instance] = []
+        if not filters.get("deleted") and not filters.get("host"):
+            for br in cells_db.build_request_list(self.api_url, project_id=project_id):
+                inst = Instance.obj_from_primitive(br["instance"])
+                if _matches(inst, filters):
+                    servers.append(inst)
+        cell_limit = None
+        if limit and not marker:
+            cell_limit = limit
+        for cell in self.cells.all():
+            servers.extend(inst_db.instance_list(
+                cell["database_connection"], cell["name"], project_id,
+                dict(filters, limit=cell_limit)))
+        # A server scheduled while we were reading can appear twice: keep the cell copy.
+        seen: dict[str, Instance] = {}
+        for inst in servers:
+            if inst.uuid not in seen or inst.cell_name is not None:
+                seen[inst.uuid] = inst
+        result = sorted(seen.values(), key=lambda i: (i.created_at, i.uuid), reverse=True)
+        if marker:
+            idx = next((n for n, i in enumerate(result) if i.uuid == marker), None)
+            if idx is None:
+                raise exception.Invalid(message=f"marker [{marker}] not found")
+            result = result[idx + 1:]
+        return result[:limit] if limit else result
+
+    def instance_actions(self, ctx: Any, uuid: str, request_id: Optional[str] = None) -> list:
+        cell = self.cells.instance_cell(uuid)
+        if cell is None:
+            return []
+        return inst_db.action_list(cell["database_connection"], uuid,
+                                   with_events=request_id is not None, request_id=request_id)
+
+    def service_list(self, ctx: Any, binary: Optional[str] = None,
+                     host: Optional[str] = None) -> list:
+        out = []
+        for cell in self.cells.real_cells():
+            out.extend(svc_db.service_list(cell["database_connection"], CONF.service_down_time,
+                                           cell["name"], binary, host))
+        return out
+
+    def compute_node_list(self, ctx: Any) -> list:
+        out = []
+        for cell in self.cells.real_cells():
+            out.extend(svc_db.compute_node_list(cell["database_connection"],
+                                                CONF.service_down_time, cell["name"]))
+        return out
+
+    # -- services and compute nodes --------------------------------------------------------
+    def service_heartbeat(self, ctx: Any, host: str, binary: str, topic: str) -> int:
+        return svc_db.service_heartbeat(self.cells.local_cell_url_or_first(), host, binary,
+                                        topic)
+
+    def compute_node_update(self, ctx: Any, host: str, service_id: int, resources: dict) -> dict:
+        """Record a compute node's resources and its provider's inventory."""
+        values = {k: resources[k] for k in (
+            "hypervisor_hostname", "hypervisor_type", "hypervisor_version", "cpu_info",
+            "host_ip", "vcpus", "memory_mb", "local_gb", "vcpus_used", "memory_mb_used",
+            "local_gb_used", "running_vms")}
+        node = svc_db.compute_node_update(self.cells.local_cell_url_or_first(), host,
+                                          service_id, values)
+        local = self.cells.local_cell()
+        inventories = {
+            "VCPU": {"total": values["vcpus"], "reserved": CONF.reserved_host_cpus,
+                     "allocation_ratio": resources.get("cpu_allocation_ratio",
+                                                       CONF.cpu_allocation_ratio)},
+            "MEMORY_MB": {"total": values["memory_mb"],
+                          "reserved": resources.get("reserved_host_memory_mb",
+                                                    CONF.reserved_host_memory_mb),
+                          "allocation_ratio": resources.get("ram_allocation_ratio",
+                                                            CONF.ram_allocation_ratio)},
+            "DISK_GB": {"total": values["local_gb"],
+                        "reserved": (resources.get("reserved_host_disk_mb",
+                                                   CONF.reserved_host_disk_mb) + 1023) // 1024,
+                        "allocation_ratio": resources.get("disk_allocation_ratio",
+                                                          CONF.disk_allocation_ratio)},
+        }
+        placement_db.provider_ensure(self.api_url, values["hypervisor_hostname"], host,
+                                     local["uuid"] if local else None, inventories,
+                                     uuid=node["uuid"])
+        return node
+
+    def instance_list_by_host(self, ctx: Any, host: str) -> list:
+        cell = self.cells.local_cell()
+        url = cell["database_connection"] if cell else self.cells.local_cell_url_or_first()
+        return inst_db.instance_list(url, cell["name"] if cell else None, None,
+                                     {"host": host})
+
+    # -- instance updates from compute ------------------------------------------------------
+    def _cell_url(self, uuid: str) -> str:
+        cell = self.cells.instance_cell(uuid)
+        if cell is None:
+            raise exception.InstanceNotFound(instance_id=uuid)
+        return cell["database_connection"]
+
+    def instance_update(self, ctx: Any, uuid: str, values: dict,
+                        expected_task_state: Any = "__any__") -> Instance:
+        cell = self.cells.instance_cell(uuid)
+        if cell is None:
+            raise exception.InstanceNotFound(instance_id=uuid)
+        return inst_db.instance_update(cell["database_connection"], uuid, values,
+                                       expected_task_state, cell["name"])
+
+    def instance_fault_create(self, ctx: Any, uuid: str, code: int, message: str,
+                              details: Optional[str], host: Optional[str]) -> None:
+        inst_db.fault_create(self._cell_url(uuid), uuid, code, message, details, host)
+
+    def action_event(self, ctx: Any, uuid: str, event: str, phase: str, host: Optional[str],
+                     result: Optional[str] = None, traceback: Optional[str] = None) -> None:
+        try:
+            url = self._cell_url(uuid)
+        except exception.InstanceNotFound:
+            return
+        inst_db.action_event(url, uuid, ctx.request_id, event, phase, host, result, traceback)
+        if phase == "finish":
+            inst_db.action_finish(url, uuid, ctx.request_id)
+
+    def instance_destroy(self, ctx: Any, uuid: str) -> None:
+        """Final step of a delete: soft-delete the record, free its resources."""
+        cell = self.cells.instance_cell(uuid)
+        if cell is not None:
+            inst_db.instance_destroy(cell["database_connection"], uuid)
+        self._forget(uuid)
+
+    def release_resources(self, ctx: Any, consumer_id: str) -> None:
+        placement_db.release(self.api_url, consumer_id)
+
+    def discover_hosts(self, ctx: Any) -> list:
+        """Map new compute hosts to their cells; [[host, cell name], ...]."""
+        return _discover(self.api_url)
+
+    # -- for the scheduler -----------------------------------------------------------------
+    def provider_summaries(self, ctx: Any) -> list:
+        """Every compute node's capacity, usage, cell and service status, in one answer."""
+        mapped = {m["host"]: m["cell_uuid"] for m in cells_db.host_mapping_list(self.api_url)}
+        status: dict[str, tuple[bool, bool]] = {}
+        for svc in self.service_list(ctx, binary=COMPUTE_BINARY):
+            status[svc.host] = (svc.is_up, svc.disabled)
+        out = []
+        for p in placement_db.provider_summaries(self.api_url):
+            up, disabled = status.get(p["host"], (False, False))
+            out.append(ProviderSummary(
+                uuid=p["uuid"], name=p["name"], host=p["host"],
+                cell_uuid=mapped.get(p["host"]), generation=p["generation"],
+                resources=p["resources"], service_up=up, service_disabled=disabled))
+        return out
+
+    def claim_resources(self, ctx: Any, provider_uuid: str, consumer_id: str,
+                        resources: dict) -> int:
+        return placement_db.claim(self.api_url, provider_uuid, consumer_id, resources)
+
+
+def _matches(inst: Instance, filters: dict) -> bool:
+    """Apply list filters to a build request (cell rows are filtered in SQL)."""
+    if filters.get("vm_state") and inst.vm_state not in filters["vm_state"]:
+        return False
+    if filters.get("uuids") is not None and inst.uuid not in filters["uuids"]:
+        return False
+    if filters.get("image") and inst.image_ref != filters["image"]:
+        return False
+    if filters.get("flavor_id") and inst.flavor.flavorid != filters["flavor_id"]:
+        return False
+    return True
+
+
+def _discover(api_url: str) -> list:
+    from nova_lite.db import discovery
+
+    return [list(p) for p in discovery.discover_hosts(api_url)]

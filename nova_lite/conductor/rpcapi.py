@@ -1,0 +1,131 @@
+"""Client side of the conductor RPC API: how every other service reads and writes data.
+
+API version history:
+  1.0 - initial version
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from nova_lite import rpc
+from nova_lite.conf import CONF
+from nova_lite.context import RequestContext
+
+TOPIC = "conductor"
+VERSION = "1.0"
+
+
+class ConductorAPI:
+    def __init__(self) -> None:
+        self.client = rpc.get_client(TOPIC, VERSION, version_cap=VERSION,
+                                     timeout=CONF.rpc_response_timeout)
+
+    def _call(self, ctx: RequestContext, method: str, **kwargs: Any) -> Any:
+        return self.client.prepare().call(ctx, method, **kwargs)
+
+    def _cast(self, ctx: RequestContext, method: str, **kwargs: Any) -> None:
+        self.client.prepare().cast(ctx, method, **kwargs)
+
+    # -- flavors ------------------------------------------------------------------------
+    def flavor_list(self, ctx: RequestContext, is_public: Optional[bool] = True,
+                    min_memory_mb: int = 0, min_root_gb: int = 0) -> list:
+        return self._call(ctx, "flavor_list", is_public=is_public,
+                          min_memory_mb=min_memory_mb, min_root_gb=min_root_gb)
+
+    def flavor_get(self, ctx: RequestContext, flavorid: str) -> Any:
+        return self._call(ctx, "flavor_get", flavorid=flavorid)
+
+    def flavor_create(self, ctx: RequestContext, values: dict) -> Any:
+        return self._call(ctx, "flavor_create", values=values)
+
+    def flavor_destroy(self, ctx: RequestContext, flavorid: str) -> None:
+        return self._call(ctx, "flavor_destroy", flavorid=flavorid)
+
+    # -- servers, as the API sees them ---------------------------------------------------
+    def server_create(self, ctx: RequestContext, instances: list, request_spec: Any) -> None:
+        """Record build requests (synchronously), then schedule them (asynchronously)."""
+        self._call(ctx, "build_requests_create", instances=instances,
+                   request_spec=request_spec)
+        self._cast(ctx, "schedule_and_build_instances",
+                   instance_uuids=[i.uuid for i in instances])
+
+    def server_get(self, ctx: RequestContext, uuid: str) -> Any:
+        return self._call(ctx, "server_get", uuid=uuid)
+
+    def server_list(self, ctx: RequestContext, project_id: Optional[str], filters: dict,
+                    limit: Optional[int], marker: Optional[str]) -> list:
+        return self._call(ctx, "server_list", project_id=project_id, filters=filters,
+                          limit=limit, marker=marker)
+
+    def server_update(self, ctx: RequestContext, uuid: str, values: dict) -> Any:
+        return self._call(ctx, "server_update", uuid=uuid, values=values)
+
+    def server_delete(self, ctx: RequestContext, uuid: str) -> None:
+        return self._call(ctx, "server_delete", uuid=uuid)
+
+    def server_action(self, ctx: RequestContext, uuid: str, action: str,
+                      params: Optional[dict] = None) -> None:
+        """Start a lifecycle action (states.TRANSITIONS name) on a server; 409 if not allowed."""
+        return self._call(ctx, "server_action", uuid=uuid, action=action, params=params or {})
+
+    def console_output(self, ctx: RequestContext, uuid: str, length: Optional[int]) -> str:
+        return self._call(ctx, "console_output", uuid=uuid, length=length)
+
+    def instance_actions(self, ctx: RequestContext, uuid: str, request_id: Optional[str] = None
+                         ) -> list:
+        return self._call(ctx, "instance_actions", uuid=uuid, request_id=request_id)
+
+    def service_list(self, ctx: RequestContext, binary: Optional[str] = None,
+                     host: Optional[str] = None) -> list:
+        return self._call(ctx, "service_list", binary=binary, host=host)
+
+    def compute_node_list(self, ctx: RequestContext) -> list:
+        return self._call(ctx, "compute_node_list")
+
+    # -- for services -----------------------------------------------------------------------
+    def service_heartbeat(self, ctx: RequestContext, host: str, binary: str, topic: str
+                          ) -> int:
+        return self._call(ctx, "service_heartbeat", host=host, binary=binary, topic=topic)
+
+    def compute_node_update(self, ctx: RequestContext, host: str, service_id: int,
+                            resources: dict) -> dict:
+        return self._call(ctx, "compute_node_update", host=host, service_id=service_id,
+                          resources=resources)
+
+    def instance_list_by_host(self, ctx: RequestContext, host: str) -> list:
+        return self._call(ctx, "instance_list_by_host", host=host)
+
+    def instance_update(self, ctx: RequestContext, uuid: str, values: dict,
+                        expected_task_state: Any = "__any__") -> Any:
+        return self._call(ctx, "instance_update", uuid=uuid, values=values,
+                          expected_task_state=expected_task_state)
+
+    def instance_fault_create(self, ctx: RequestContext, uuid: str, code: int, message: str,
+                              details: Optional[str], host: Optional[str]) -> None:
+        return self._call(ctx, "instance_fault_create", uuid=uuid, code=code, message=message,
+                          details=details, host=host)
+
+    def action_event(self, ctx: RequestContext, uuid: str, event: str, phase: str,
+                     host: Optional[str], result: Optional[str] = None,
+                     traceback: Optional[str] = None) -> None:
+        self._cast(ctx, "action_event", uuid=uuid, event=event, phase=phase, host=host,
+                   result=result, traceback=traceback)
+
+    def instance_destroy(self, ctx: RequestContext, uuid: str) -> None:
+        return self._call(ctx, "instance_destroy", uuid=uuid)
+
+    def release_resources(self, ctx: RequestContext, consumer_id: str) -> None:
+        return self._call(ctx, "release_resources", consumer_id=consumer_id)
+
+    def discover_hosts(self, ctx: RequestContext) -> list:
+        return self._call(ctx, "discover_hosts")
+
+    # -- for the scheduler ---------------------------------------------------------------
+    def provider_summaries(self, ctx: RequestContext) -> list:
+        return self._call(ctx, "provider_summaries")
+
+    def claim_resources(self, ctx: RequestContext, provider_uuid: str, consumer_id: str,
+                        resources: dict) -> int:
+        return self._call(ctx, "claim_resources", provider_uuid=provider_uuid,
+                          consumer_id=consumer_id, resources=resources)

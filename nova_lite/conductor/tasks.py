@@ -1,0 +1,229 @@
+"""Multi-step orchestration in the conductor: builds, deletes and lifecycle actions.
+
+Each step is ordered so that a crash between two steps leaves a state the next start
+reconciles (``reconcile_build_requests``) or the user can always delete.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from datetime import datetime, timedelta
+from typing import Any, Optional
+
+from nova_lite import context as nl_context
+from nova_lite import exception
+from nova_lite.compute import rpcapi as compute_rpcapi
+from nova_lite.compute import states
+from nova_lite.conf import CONF
+from nova_lite.db import cells as cells_db
+from nova_lite.db import instances as inst_db
+from nova_lite.db import placement as placement_db
+from nova_lite.db import services as svc_db
+from nova_lite.objects.instance import Instance, InstanceFault
+from nova_lite.objects.request_spec import RequestSpec
+from nova_lite.scheduler import rpcapi as scheduler_rpcapi
+
+LOG = logging.getLogger(__name__)
+
+UPDATABLE = {"display_name", "display_description", "hostname", "metadata", "access_ip_v4",
+             "access_ip_v6"}
+
+
+class TaskMixin:
+    api_url: str
+    cells: Any
+
+    def __init__(self) -> None:
+        self._scheduler: Optional[scheduler_rpcapi.SchedulerAPI] = None
+        self._compute: Optional[compute_rpcapi.ComputeAPI] = None
+
+    @property
+    def scheduler(self) -> scheduler_rpcapi.SchedulerAPI:
+        if self._scheduler is None:
+            self._scheduler = scheduler_rpcapi.SchedulerAPI()
+        return self._scheduler
+
+    @property
+    def compute(self) -> compute_rpcapi.ComputeAPI:
+        if self._compute is None:
+            self._compute = compute_rpcapi.ComputeAPI()
+        return self._compute
+
+    def _forget(self, uuid: str) -> None:
+        placement_db.release(self.api_url, uuid)
+        cells_db.instance_mapping_queue_delete(self.api_url, uuid)
+        self.cells.forget_instance(uuid)
+
+    # -- build ----------------------------------------------------------------------------
+    def build_requests_create(self, ctx: Any, instances: list, request_spec: Any) -> None:
+        for inst in instances:
+            spec = request_spec.obj_clone()
+            spec.instance_uuid = inst.uuid
+            cells_db.build_request_create(self.api_url, inst.uuid, inst.project_id,
+                                          inst.user_id, inst.obj_to_primitive(),
+                                          spec.obj_to_primitive())
+
+    def schedule_and_build_instances(self, ctx: Any, instance_uuids: list[str]) -> None:
+        brs = {b["instance_uuid"]: Instance.obj_from_primitive(b["instance"]) for b in
+               cells_db.build_request_list(self.api_url, instance_uuids=instance_uuids)}
+        uuids = [u for u in instance_uuids if u in brs]  # others were deleted meanwhile
+        if not uuids:
+            return
+        spec = RequestSpec.obj_from_primitive(cells_db.request_spec_get(self.api_url, uuids[0]))
+        try:
+            selections = self.scheduler.select_destinations(ctx, spec, uuids)
+        except exception.NoValidHost as err:
+            for uuid in uuids:
+                self._bury_in_cell0(ctx, brs[uuid], err.format_message(), 500)
+            return
+        except Exception as err:  # scheduler unreachable, timed out, ...
+            LOG.exception("scheduling failed for %s", uuids)
+            for uuid in uuids:
+                placement_db.release(self.api_url, uuid)
+                self._bury_in_cell0(ctx, brs[uuid], f"Scheduling failed: {err}", 500)
+            return
+        for sel in selections:
+            try:
+                self._create_in_cell(ctx, brs[sel.instance_uuid], sel)
+            except Exception as err:
+                LOG.exception("could not create %s in its cell", sel.instance_uuid)
+                placement_db.release(self.api_url, sel.instance_uuid)
+                self._bury_in_cell0(ctx, brs[sel.instance_uuid], f"Build failed: {err}", 500)
+
+    def _create_in_cell(self, ctx: Any, inst: Instance, sel: Any) -> None:
+        cell = self.cells.by_uuid(sel.cell_uuid)
+        url = cell["database_connection"]
+        inst.host, inst.node = sel.host, sel.nodename
+        inst.availability_zone = inst.get("availability_zone") or "nova"
+        created = inst_db.instance_create(url, inst, cell["name"])
+        inst_db.action_start(url, inst.uuid, "create", ctx.request_id, ctx.user_id,
+                             ctx.project_id)
+        cells_db.instance_mapping_set_cell(self.api_url, inst.uuid, sel.cell_uuid)
+        if not cells_db.build_request_delete(self.api_url, inst.uuid):
+            # Deleted by the user while we scheduled: undo.
+            inst_db.instance_destroy(url, inst.uuid)
+            self._forget(inst.uuid)
+            return
+        self.compute.build_and_run_instance(ctx, sel.host, created)
+
+    def _bury_in_cell0(self, ctx: Any, inst: Instance, message: str, code: int) -> None:
+        """Record an instance that cannot be built in cell0, in ERROR, with the reason."""
+        cell0 = self.cells.cell0()
+        url = cell0["database_connection"]
+        inst.vm_state, inst.task_state, inst.host, inst.node = states.ERROR, None, None, None
+        inst_db.instance_create(url, inst, cell0["name"])
+        inst_db.fault_create(url, inst.uuid, code, message, None, None)
+        inst_db.action_start(url, inst.uuid, "create", ctx.request_id, ctx.user_id,
+                             ctx.project_id)
+        inst_db.action_event(url, inst.uuid, ctx.request_id, "conductor_schedule_and_build_"
+                             "instances", "finish", None, "Error", message)
+        inst_db.action_finish(url, inst.uuid, ctx.request_id)
+        cells_db.instance_mapping_set_cell(self.api_url, inst.uuid, cell0["uuid"])
+        if not cells_db.build_request_delete(self.api_url, inst.uuid):
+            inst_db.instance_destroy(url, inst.uuid)
+            self._forget(inst.uuid)
+
+    def reconcile_build_requests(self) -> int:
+        """At start-up: schedule again build requests a crash left behind."""
+        cutoff = datetime.utcnow() - timedelta(seconds=CONF.conductor.build_request_retry_seconds)
+        stale = cells_db.build_request_older_than(self.api_url, cutoff)
+        ctx = nl_context.get_admin_context()
+        for uuid in stale:
+            LOG.warning("re-scheduling build request %s left by an interrupted build", uuid)
+            try:
+                self.schedule_and_build_instances(ctx, [uuid])
+            except Exception:
+                LOG.exception("could not re-schedule %s", uuid)
+        return len(stale)
+
+    # -- update / delete ------------------------------------------------------------------
+    def server_update(self, ctx: Any, uuid: str, values: dict) -> Instance:
+        bad = set(values) - UPDATABLE
+        if bad:
+            raise exception.Invalid(reason=f"cannot update {', '.join(sorted(bad))}")
+        cell = self.cells.instance_cell(uuid)
+        if cell is None:
+            raise exception.Conflict(message=f"Instance {uuid} is still being scheduled; "
+                                             "retry the update shortly.")
+        return inst_db.instance_update(cell["database_connection"], uuid, values,
+                                       cell_name=cell["name"])
+
+    def server_delete(self, ctx: Any, uuid: str) -> None:
+        cell = self.cells.instance_cell(uuid)
+        if cell is None:
+            if cells_db.build_request_delete(self.api_url, uuid):
+                cells_db.instance_mapping_destroy(self.api_url, uuid)
+                placement_db.release(self.api_url, uuid)
+                return
+            cell = self.cells.instance_cell(uuid)  # scheduled just now
+            if cell is None:
+                raise exception.InstanceNotFound(instance_id=uuid)
+        url = cell["database_connection"]
+        inst = inst_db.instance_get(url, uuid, cell["name"])
+        if cell["uuid"] == cells_db.CELL0_UUID or not inst.host or not self._host_up(
+                cell, inst.host):
+            self._local_delete(ctx, url, inst)
+            return
+        t = states.check("delete", uuid, inst.vm_state, inst.task_state)
+        inst = inst_db.instance_update(url, uuid, {"task_state": t.task_state},
+                                       cell_name=cell["name"])
+        inst_db.action_start(url, uuid, "delete", ctx.request_id, ctx.user_id, ctx.project_id)
+        self.compute.terminate_instance(ctx, inst.host, inst)
+
+    def _host_up(self, cell: dict, host: str) -> bool:
+        svcs = svc_db.service_list(cell["database_connection"], CONF.service_down_time,
+                                   cell["name"], "nova-compute", host)
+        return bool(svcs) and svcs[0].is_up
+
+    def _local_delete(self, ctx: Any, url: str, inst: Instance) -> None:
+        """Delete without the compute host (never scheduled, or host down): the host
+        removes any leftover guest when it comes back (see ComputeManager.init_host)."""
+        inst_db.action_start(url, inst.uuid, "delete", ctx.request_id, ctx.user_id,
+                             ctx.project_id)
+        inst_db.instance_destroy(url, inst.uuid)
+        inst_db.action_finish(url, inst.uuid, ctx.request_id)
+        self._forget(inst.uuid)
+
+    # -- lifecycle actions ---------------------------------------------------------------------
+    def server_action(self, ctx: Any, uuid: str, action: str, params: dict) -> None:
+        cell = self.cells.instance_cell(uuid)
+        if cell is None:  # still a build request
+            raise exception.InstanceInvalidState(action=action.split("_")[0],
+                                                 instance_uuid=uuid, attr="vm_state",
+                                                 state=states.BUILDING)
+        url = cell["database_connection"]
+        inst = inst_db.instance_get(url, uuid, cell["name"])
+        t = states.check(action, uuid, inst.vm_state, inst.task_state)
+        if not inst.host:
+            raise exception.InstanceInvalidState(action=action, instance_uuid=uuid,
+                                                 attr="host", state=None)
+        # The guard on the old task_state makes two racing requests safe: one wins.
+        inst = inst_db.instance_update(url, uuid, {"task_state": t.task_state},
+                                       expected_task_state=list(t.from_task_states),
+                                       cell_name=cell["name"])
+        inst_db.action_start(url, uuid, _action_record_name(action), ctx.request_id,
+                             ctx.user_id, ctx.project_id)
+        self.compute.run_action(ctx, inst.host, inst, action, params)
+
+    def console_output(self, ctx: Any, uuid: str, length: Optional[int]) -> str:
+        cell = self.cells.instance_cell(uuid)
+        inst = self.server_get(ctx, uuid)  # type: ignore[attr-defined]
+        if cell is None or not inst.host or inst.vm_state == states.BUILDING:
+            raise exception.InstanceInvalidState(action="get console output",
+                                                 instance_uuid=uuid, attr="vm_state",
+                                                 state=inst.vm_state)
+        return self.compute.get_console_output(ctx, inst.host, inst, length)
+
+
+def _action_record_name(action: str) -> str:
+    """Instance-action names as Nova records them."""
+    return {"reboot_hard": "reboot"}.get(action, action)
+
+
+def fault_from_exception(err: BaseException, host: Optional[str]) -> InstanceFault:
+    code = getattr(err, "code", 500)
+    msg = err.format_message() if isinstance(err, exception.NovaLiteException) else str(err)
+    return InstanceFault(code=code, message=msg or err.__class__.__name__,
+                         details="".join(traceback.format_exception(err)), host=host,
+                         created_at=datetime.utcnow())

@@ -1,0 +1,24 @@
+"""[api]: the REST API's behaviour."""
+
+from oslo_config import cfg
+
+group = cfg.OptGroup("api", title="Compute API options")
+
+opts = [
+    cfg.StrOpt("auth_strategy", default="keystone", choices=["keystone", "noauth2"],
+               help="keystone validates tokens; noauth2 trusts 'user:project' tokens "
+                    "and is for development only."),
+    cfg.IntOpt("max_limit", default=1000, min=1,
+               help="Most items one list request returns."),
+    cfg.BoolOpt("instance_list_per_project_cells", default=False,
+                help="Accepted for compatibility; nova_lite always queries every cell."),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    conf.register_group(group)
+    conf.register_opts(opts, group=group)
+
+
+def list_opts() -> list:
+    return [(group.name, opts)]

@@ -1,0 +1,36 @@
+"""[compute] and [fake_driver]: nova-lite-compute and its drivers."""
+
+from oslo_config import cfg
+
+group = cfg.OptGroup("compute", title="Compute service options")
+fake_group = cfg.OptGroup("fake_driver", title="Fake virt driver")
+
+opts = [
+    cfg.IntOpt("update_resources_interval", default=60, min=1,
+               help="Seconds between reports of this host's resources."),
+    cfg.IntOpt("sync_power_state_interval", default=600, min=-1,
+               help="Seconds between power-state syncs with the hypervisor; -1 disables."),
+    cfg.IntOpt("shutdown_timeout", default=60, min=0,
+               help="Seconds a guest gets to shut down cleanly before it is destroyed."),
+    cfg.IntOpt("image_cache_manager_interval", default=2400, min=-1,
+               help="Seconds between image cache clean-ups; -1 disables."),
+]
+
+fake_opts = [
+    cfg.IntOpt("vcpus", default=8, min=1, help="vCPUs the fake host reports."),
+    cfg.IntOpt("memory_mb", default=16384, min=1, help="Memory (MiB) the fake host reports."),
+    cfg.IntOpt("local_gb", default=200, min=1, help="Disk (GiB) the fake host reports."),
+    cfg.FloatOpt("spawn_delay", default=0.0, min=0.0,
+                 help="Seconds each fake spawn takes (to model slow hypervisors)."),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    conf.register_group(group)
+    conf.register_opts(opts, group=group)
+    conf.register_group(fake_group)
+    conf.register_opts(fake_opts, group=fake_group)
+
+
+def list_opts() -> list:
+    return [(group.name, opts), (fake_group.name, fake_opts)]

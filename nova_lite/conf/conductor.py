@@ -1,0 +1,22 @@
+"""[conductor]"""
+
+from oslo_config import cfg
+
+group = cfg.OptGroup("conductor", title="Conductor options")
+
+opts = [
+    cfg.IntOpt("workers", default=1, min=1,
+               help="Conductor worker processes (each runs a threaded RPC server)."),
+    cfg.IntOpt("build_request_retry_seconds", default=120, min=10,
+               help="At start-up, build requests older than this with no instance are "
+                    "scheduled again (they were lost by a crash)."),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    conf.register_group(group)
+    conf.register_opts(opts, group=group)
+
+
+def list_opts() -> list:
+    return [(group.name, opts)]

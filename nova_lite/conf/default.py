@@ -1,0 +1,62 @@
+"""[DEFAULT]: identity of this host and the message bus."""
+
+import socket
+
+from oslo_config import cfg
+
+opts = [
+    cfg.BoolOpt("debug", default=False, help="Log at DEBUG level."),
+    cfg.StrOpt("log_file", help="Log to this file instead of standard error."),
+    cfg.StrOpt("host", default=socket.gethostname(), sample_default="<hostname>",
+               help="Name of this node; compute services use it as their host name."),
+    cfg.StrOpt("my_ip", default="127.0.0.1", help="IP address of this host."),
+    cfg.StrOpt("state_path", default="/var/lib/nova-lite",
+               help="Top-level directory for nova_lite's state (images, instances, "
+                    "SQLite files in the embedded mode)."),
+    cfg.IntOpt("report_interval", default=10, min=1,
+               help="Seconds between service heartbeats."),
+    cfg.IntOpt("service_down_time", default=60, min=1,
+               help="A service whose last heartbeat is older than this is down."),
+    cfg.StrOpt("compute_driver", default="fake.FakeDriver",
+               choices=["fake.FakeDriver", "libvirt.LibvirtDriver"],
+               help="Virt driver used by nova-lite-compute."),
+    cfg.StrOpt("instances_path", default="$state_path/instances",
+               help="Where instance directories and the image cache (_base) live."),
+    cfg.StrOpt("instance_name_template", default="instance-%08x",
+               help="Hypervisor-level name of an instance, formatted with its id."),
+    cfg.StrOpt("osapi_compute_listen", default="0.0.0.0",
+               help="Address the compute API listens on."),
+    cfg.PortOpt("osapi_compute_listen_port", default=8774,
+                help="Port the compute API listens on."),
+    cfg.IntOpt("osapi_compute_workers", default=16, min=1,
+               help="Threads of the API's WSGI server."),
+    cfg.ListOpt("enabled_apis", default=["osapi_compute"],
+                help="APIs nova-lite-api serves (osapi_compute, metadata)."),
+    cfg.FloatOpt("cpu_allocation_ratio", default=16.0, min=0.0,
+                 help="Virtual CPUs per physical CPU the scheduler may allocate."),
+    cfg.FloatOpt("ram_allocation_ratio", default=1.5, min=0.0,
+                 help="Virtual RAM per physical RAM the scheduler may allocate."),
+    cfg.FloatOpt("disk_allocation_ratio", default=1.0, min=0.0,
+                 help="Virtual disk per physical disk the scheduler may allocate."),
+    cfg.IntOpt("reserved_host_memory_mb", default=512, min=0,
+               help="Memory (MiB) kept back for the host."),
+    cfg.IntOpt("reserved_host_disk_mb", default=0, min=0,
+               help="Disk (MiB) kept back for the host."),
+    cfg.IntOpt("reserved_host_cpus", default=0, min=0,
+               help="Physical CPUs kept back for the host."),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    conf.register_opts(opts)
+    # transport_url, control_exchange, rpc_response_timeout, executor_thread_pool_size:
+    # oslo.messaging owns them; registering them here lets nova-lite-manage read them.
+    from oslo_messaging import opts as messaging_opts
+
+    for group, group_opts in messaging_opts.list_opts():
+        if group in (None, "DEFAULT"):
+            conf.register_opts(group_opts)
+
+
+def list_opts() -> list:
+    return [("DEFAULT", opts)]

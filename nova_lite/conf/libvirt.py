@@ -1,0 +1,21 @@
+"""[libvirt]: the libvirt virt driver."""
+
+from oslo_config import cfg
+
+group = cfg.OptGroup("libvirt", title="Libvirt driver options")
+
+opts = [
+    cfg.StrOpt("virt_type", default="kvm", choices=["kvm", "qemu"],
+               help="kvm needs a usable /dev/kvm; qemu is software emulation (TCG)."),
+    cfg.StrOpt("connection_uri", default="",
+               help="libvirt URI; empty means qemu:///system."),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    conf.register_group(group)
+    conf.register_opts(opts, group=group)
+
+
+def list_opts() -> list:
+    return [(group.name, opts)]

@@ -1,0 +1,131 @@
+"""Tables of the API database: what spans cells (flavors, mappings, pending builds) and
+placement-style resource accounting (providers, inventories, allocations)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def _now() -> datetime:
+    return datetime.utcnow()
+
+
+class ApiBase(DeclarativeBase):
+    pass
+
+
+class TimestampMixin:
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=_now)
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime, onupdate=_now)
+
+
+class CellMapping(TimestampMixin, ApiBase):
+    __tablename__ = "cell_mappings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    name: Mapped[str | None] = mapped_column(String(255))
+    transport_url: Mapped[str] = mapped_column(Text)
+    database_connection: Mapped[str] = mapped_column(Text)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class HostMapping(TimestampMixin, ApiBase):
+    __tablename__ = "host_mappings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cell_id: Mapped[int] = mapped_column(ForeignKey("cell_mappings.id"))
+    host: Mapped[str] = mapped_column(String(255), unique=True)
+
+
+class InstanceMapping(TimestampMixin, ApiBase):
+    __tablename__ = "instance_mappings"
+    __table_args__ = (Index("instance_mappings_project_id_idx", "project_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    cell_id: Mapped[int | None] = mapped_column(ForeignKey("cell_mappings.id"))
+    project_id: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[str | None] = mapped_column(String(255))
+    queued_for_delete: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class BuildRequest(TimestampMixin, ApiBase):
+    """A server accepted by the API but not yet created in a cell."""
+
+    __tablename__ = "build_requests"
+    __table_args__ = (Index("build_requests_project_id_idx", "project_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    project_id: Mapped[str] = mapped_column(String(255))
+    instance: Mapped[str] = mapped_column(Text)  # JSON of the Instance object's primitive
+
+
+class RequestSpec(TimestampMixin, ApiBase):
+    __tablename__ = "request_specs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    spec: Mapped[str] = mapped_column(Text)  # JSON of the RequestSpec object's primitive
+
+
+class Flavor(TimestampMixin, ApiBase):
+    __tablename__ = "flavors"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    flavorid: Mapped[str] = mapped_column(String(255), unique=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    memory_mb: Mapped[int] = mapped_column(Integer)
+    vcpus: Mapped[int] = mapped_column(Integer)
+    root_gb: Mapped[int] = mapped_column(Integer, default=0)
+    ephemeral_gb: Mapped[int] = mapped_column(Integer, default=0)
+    swap: Mapped[int] = mapped_column(Integer, default=0)
+    rxtx_factor: Mapped[float] = mapped_column(Float, default=1.0)
+    is_public: Mapped[bool] = mapped_column(Boolean, default=True)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    description: Mapped[str | None] = mapped_column(Text)
+
+
+class FlavorExtraSpec(TimestampMixin, ApiBase):
+    __tablename__ = "flavor_extra_specs"
+    __table_args__ = (UniqueConstraint("flavor_id", "key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    flavor_id: Mapped[int] = mapped_column(ForeignKey("flavors.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(255))
+    value: Mapped[str | None] = mapped_column(String(255))
+
+
+class ResourceProvider(TimestampMixin, ApiBase):
+    """One compute node as the scheduler sees it; ``generation`` guards concurrent claims."""
+
+    __tablename__ = "resource_providers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    host: Mapped[str] = mapped_column(String(255))
+    cell_uuid: Mapped[str | None] = mapped_column(String(36))
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Inventory(TimestampMixin, ApiBase):
+    __tablename__ = "inventories"
+    __table_args__ = (UniqueConstraint("resource_provider_id", "resource_class"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    resource_provider_id: Mapped[int] = mapped_column(
+        ForeignKey("resource_providers.id", ondelete="CASCADE"))
+    resource_class: Mapped[str] = mapped_column(String(255))
+    total: Mapped[int] = mapped_column(Integer)
+    reserved: Mapped[int] = mapped_column(Integer, default=0)
+    allocation_ratio: Mapped[float] = mapped_column(Float, default=1.0)
+
+
+class Allocation(TimestampMixin, ApiBase):
+    __tablename__ = "allocations"
+    __table_args__ = (Index("allocations_consumer_id_idx", "consumer_id"),
+                      Index("allocations_rp_class_idx", "resource_provider_id",
+                            "resource_class"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    resource_provider_id: Mapped[int] = mapped_column(
+        ForeignKey("resource_providers.id", ondelete="CASCADE"))
+    consumer_id: Mapped[str] = mapped_column(String(36))
+    resource_class: Mapped[str] = mapped_column(String(255))
+    used: Mapped[int] = mapped_column(Integer)

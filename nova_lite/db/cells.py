@@ -1,0 +1,138 @@
+"""Cell, host and instance mappings, build requests and request specs (API database)."""
+
+from __future__ import annotations
+
+import json
+import uuid as uuidlib
+from typing import Optional
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from nova_lite import exception
+from nova_lite.db import api_models as m
+from nova_lite.db.engine import transactional
+
+CELL0_UUID = "00000000-0000-0000-0000-000000000000"
+
+
+def cell_to_dict(row: m.CellMapping) -> dict:
+    return {"id": row.id, "uuid": row.uuid, "name": row.name,
+            "transport_url": row.transport_url,
+            "database_connection": row.database_connection, "disabled": row.disabled}
+
+
+@transactional
+def cell_list(session: Session) -> list[dict]:
+    rows = session.scalars(sa.select(m.CellMapping).order_by(m.CellMapping.id))
+    return [cell_to_dict(r) for r in rows]
+
+
+@transactional
+def cell_create(session: Session, name: Optional[str], transport_url: str,
+                database_connection: str, uuid: Optional[str] = None) -> dict:
+    row = m.CellMapping(uuid=uuid or str(uuidlib.uuid4()), name=name,
+                        transport_url=transport_url, database_connection=database_connection)
+    session.add(row)
+    session.flush()
+    return cell_to_dict(row)
+
+
+@transactional
+def host_mapping_list(session: Session) -> list[dict]:
+    q = sa.select(m.HostMapping.host, m.CellMapping.uuid, m.CellMapping.name).join(
+        m.CellMapping, m.CellMapping.id == m.HostMapping.cell_id)
+    return [{"host": h, "cell_uuid": u, "cell_name": n} for h, u, n in session.execute(q)]
+
+
+@transactional
+def host_mapping_create(session: Session, host: str, cell_uuid: str) -> bool:
+    """Map host to the cell; False if it was already mapped."""
+    if session.scalars(sa.select(m.HostMapping.id).where(m.HostMapping.host == host)).first():
+        return False
+    cell = session.scalars(sa.select(m.CellMapping).where(m.CellMapping.uuid == cell_uuid)).one()
+    session.add(m.HostMapping(host=host, cell_id=cell.id))
+    return True
+
+
+# -- instance mappings and build requests ------------------------------------------------
+
+@transactional
+def build_request_create(session: Session, instance_uuid: str, project_id: str,
+                         user_id: Optional[str], instance_primitive: dict,
+                         spec_primitive: dict) -> None:
+    """Record an accepted server: mapping (no cell yet), build request and request spec."""
+    session.add(m.InstanceMapping(instance_uuid=instance_uuid, project_id=project_id,
+                                  user_id=user_id, cell_id=None))
+    session.add(m.BuildRequest(instance_uuid=instance_uuid, project_id=project_id,
+                               instance=json.dumps(instance_primitive)))
+    session.add(m.RequestSpec(instance_uuid=instance_uuid, spec=json.dumps(spec_primitive)))
+
+
+@transactional
+def build_request_list(session: Session, project_id: Optional[str] = None,
+                       instance_uuids: Optional[list[str]] = None) -> list[dict]:
+    q = sa.select(m.BuildRequest)
+    if project_id is not None:
+        q = q.where(m.BuildRequest.project_id == project_id)
+    if instance_uuids is not None:
+        q = q.where(m.BuildRequest.instance_uuid.in_(instance_uuids))
+    return [{"instance_uuid": r.instance_uuid, "created_at": r.created_at,
+             "instance": json.loads(r.instance)} for r in session.scalars(q)]
+
+
+@transactional
+def build_request_older_than(session: Session, cutoff) -> list[str]:
+    q = sa.select(m.BuildRequest.instance_uuid).where(m.BuildRequest.created_at < cutoff)
+    return list(session.scalars(q))
+
+
+@transactional
+def build_request_delete(session: Session, instance_uuid: str) -> bool:
+    """Delete a build request; False if it was already gone (scheduled or deleted)."""
+    res = session.execute(sa.delete(m.BuildRequest).where(
+        m.BuildRequest.instance_uuid == instance_uuid))
+    return res.rowcount > 0
+
+
+@transactional
+def request_spec_get(session: Session, instance_uuid: str) -> dict:
+    row = session.scalars(sa.select(m.RequestSpec).where(
+        m.RequestSpec.instance_uuid == instance_uuid)).first()
+    if row is None:
+        raise exception.InstanceNotFound(instance_id=instance_uuid)
+    return json.loads(row.spec)
+
+
+@transactional
+def instance_mapping_get(session: Session, instance_uuid: str) -> dict:
+    q = sa.select(m.InstanceMapping, m.CellMapping).outerjoin(
+        m.CellMapping, m.CellMapping.id == m.InstanceMapping.cell_id).where(
+        m.InstanceMapping.instance_uuid == instance_uuid)
+    res = session.execute(q).first()
+    if res is None:
+        raise exception.InstanceNotFound(instance_id=instance_uuid)
+    im, cell = res
+    return {"instance_uuid": im.instance_uuid, "project_id": im.project_id,
+            "queued_for_delete": im.queued_for_delete,
+            "cell": cell_to_dict(cell) if cell is not None else None}
+
+
+@transactional
+def instance_mapping_set_cell(session: Session, instance_uuid: str, cell_uuid: str) -> None:
+    cell = session.scalars(sa.select(m.CellMapping).where(m.CellMapping.uuid == cell_uuid)).one()
+    session.execute(sa.update(m.InstanceMapping).where(
+        m.InstanceMapping.instance_uuid == instance_uuid).values(cell_id=cell.id))
+
+
+@transactional
+def instance_mapping_queue_delete(session: Session, instance_uuid: str) -> None:
+    session.execute(sa.update(m.InstanceMapping).where(
+        m.InstanceMapping.instance_uuid == instance_uuid).values(queued_for_delete=True))
+
+
+@transactional
+def instance_mapping_destroy(session: Session, instance_uuid: str) -> None:
+    """Forget a server entirely: mapping, build request and request spec."""
+    for model in (m.BuildRequest, m.RequestSpec, m.InstanceMapping):
+        session.execute(sa.delete(model).where(model.instance_uuid == instance_uuid))

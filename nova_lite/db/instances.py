@@ -1,0 +1,223 @@
+"""Instances, their faults and their actions, in a cell database."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, Optional
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from nova_lite import exception
+from nova_lite.db import main_models as m
+from nova_lite.db.engine import transactional
+from nova_lite.objects.instance import Instance, InstanceFault
+from nova_lite.objects.instance_action import InstanceAction, InstanceActionEvent
+from nova_lite.objects.flavor import Flavor
+
+_COPIED = ("id", "uuid", "display_name", "display_description", "hostname", "project_id",
+           "user_id", "host", "node", "vm_state", "task_state", "power_state", "image_ref",
+           "vcpus", "memory_mb", "root_gb", "key_name", "availability_zone", "user_data",
+           "access_ip_v4", "access_ip_v6", "config_drive", "locked", "launch_index",
+           "reservation_id", "launched_at", "terminated_at", "created_at", "updated_at",
+           "deleted_at")
+_WRITABLE = set(_COPIED) - {"id", "uuid", "created_at", "updated_at", "deleted_at"}
+
+
+def _to_obj(row: m.Instance, fault: Optional[m.InstanceFault], cell_name: Optional[str]
+            ) -> Instance:
+    inst = Instance()
+    for name in _COPIED:
+        setattr(inst, name, getattr(row, name))
+    inst.flavor = Flavor.from_dict(json.loads(row.flavor))
+    inst.metadata = json.loads(row.metadata_json or "{}")
+    inst.deleted = bool(row.deleted)
+    inst.cell_name = cell_name
+    inst.fault = None
+    if fault is not None:
+        inst.fault = InstanceFault(code=fault.code, message=fault.message,
+                                   details=fault.details, host=fault.host,
+                                   created_at=fault.created_at)
+    inst.obj_reset_changes()
+    return inst
+
+
+def _latest_faults(session: Session, uuids: list[str]) -> dict[str, m.InstanceFault]:
+    if not uuids:
+        return {}
+    latest = (sa.select(sa.func.max(m.InstanceFault.id))
+              .where(m.InstanceFault.instance_uuid.in_(uuids))
+              .group_by(m.InstanceFault.instance_uuid))
+    rows = session.scalars(sa.select(m.InstanceFault).where(m.InstanceFault.id.in_(latest)))
+    return {f.instance_uuid: f for f in rows}
+
+
+@transactional
+def instance_create(session: Session, inst: Instance, cell_name: Optional[str]) -> Instance:
+    values = {k: inst.get(k) for k in _WRITABLE if inst.obj_attr_is_set(k)}
+    row = m.Instance(uuid=inst.uuid, flavor=json.dumps(inst.flavor.to_dict()),
+                     metadata_json=json.dumps(inst.get("metadata") or {}), **values)
+    if inst.obj_attr_is_set("created_at") and inst.created_at is not None:
+        row.created_at = inst.created_at.replace(tzinfo=None)
+    session.add(row)
+    session.flush()
+    return _to_obj(row, None, cell_name)
+
+
+def _get_row(session: Session, uuid: str, read_deleted: bool = False) -> m.Instance:
+    q = sa.select(m.Instance).where(m.Instance.uuid == uuid)
+    if not read_deleted:
+        q = q.where(m.Instance.deleted == 0)
+    row = session.scalars(q).first()
+    if row is None:
+        raise exception.InstanceNotFound(instance_id=uuid)
+    return row
+
+
+@transactional
+def instance_get(session: Session, uuid: str, cell_name: Optional[str] = None,
+                 read_deleted: bool = False) -> Instance:
+    row = _get_row(session, uuid, read_deleted)
+    return _to_obj(row, _latest_faults(session, [uuid]).get(uuid), cell_name)
+
+
+@transactional
+def instance_update(session: Session, uuid: str, values: dict,
+                    expected_task_state: Any = "__any__",
+                    cell_name: Optional[str] = None) -> Instance:
+    """Update an instance; with expected_task_state, only if it still holds that value
+    (a list allows several) — the guard against racing operations."""
+    row = _get_row(session, uuid)
+    if expected_task_state != "__any__":
+        allowed = (expected_task_state if isinstance(expected_task_state, (list, tuple))
+                   else [expected_task_state])
+        if row.task_state not in allowed:
+            raise exception.InstanceInvalidState(
+                action="update", instance_uuid=uuid, attr="task_state", state=row.task_state)
+    for k, v in values.items():
+        if k == "metadata":
+            row.metadata_json = json.dumps(v)
+        elif k in _WRITABLE:
+            setattr(row, k, v.replace(tzinfo=None) if isinstance(v, datetime) else v)
+    session.flush()
+    return _to_obj(row, _latest_faults(session, [uuid]).get(uuid), cell_name)
+
+
+@transactional
+def instance_destroy(session: Session, uuid: str) -> bool:
+    """Soft-delete; False if it was already deleted."""
+    now = datetime.utcnow()
+    res = session.execute(
+        sa.update(m.Instance).where(m.Instance.uuid == uuid, m.Instance.deleted == 0)
+        .values(deleted=m.Instance.id, deleted_at=now, terminated_at=now,
+                vm_state="deleted", task_state=None, power_state=0))
+    return res.rowcount > 0
+
+
+@transactional
+def instance_list(session: Session, cell_name: Optional[str], project_id: Optional[str] = None,
+                  filters: Optional[dict] = None) -> list[Instance]:
+    """Instances in this cell, newest first, with their latest fault."""
+    filters = filters or {}
+    q = sa.select(m.Instance)
+    if not filters.get("deleted"):
+        q = q.where(m.Instance.deleted == 0)
+    if project_id is not None:
+        q = q.where(m.Instance.project_id == project_id)
+    if filters.get("host"):
+        q = q.where(m.Instance.host == filters["host"])
+    if filters.get("vm_state"):
+        q = q.where(m.Instance.vm_state.in_(filters["vm_state"]))
+    if filters.get("uuids") is not None:
+        q = q.where(m.Instance.uuid.in_(filters["uuids"]))
+    if filters.get("changes-since"):
+        q = q.where(m.Instance.updated_at >= filters["changes-since"])
+    if filters.get("flavor_id"):
+        q = q.where(m.Instance.flavor.like(f'%"flavorid": "{filters["flavor_id"]}"%'))
+    if filters.get("image"):
+        q = q.where(m.Instance.image_ref == filters["image"])
+    q = q.order_by(m.Instance.created_at.desc(), m.Instance.id.desc())
+    if filters.get("limit"):
+        q = q.limit(filters["limit"])
+    rows = list(session.scalars(q))
+    faults = _latest_faults(session, [r.uuid for r in rows if r.vm_state == "error"])
+    return [_to_obj(r, faults.get(r.uuid), cell_name) for r in rows]
+
+
+@transactional
+def fault_create(session: Session, uuid: str, code: int, message: str,
+                 details: Optional[str], host: Optional[str]) -> None:
+    session.add(m.InstanceFault(instance_uuid=uuid, code=code, message=message[:1024],
+                                details=details, host=host))
+
+
+# -- instance actions ---------------------------------------------------------------------
+
+@transactional
+def action_start(session: Session, uuid: str, action: str, request_id: str,
+                 user_id: Optional[str], project_id: Optional[str]) -> None:
+    session.add(m.InstanceAction(instance_uuid=uuid, action=action, request_id=request_id,
+                                 user_id=user_id, project_id=project_id))
+
+
+def _action_row(session: Session, uuid: str, request_id: str) -> Optional[m.InstanceAction]:
+    return session.scalars(sa.select(m.InstanceAction).where(
+        m.InstanceAction.instance_uuid == uuid, m.InstanceAction.request_id == request_id)
+        .order_by(m.InstanceAction.id.desc())).first()
+
+
+@transactional
+def action_event(session: Session, uuid: str, request_id: str, event: str, phase: str,
+                 host: Optional[str], result: Optional[str] = None,
+                 traceback: Optional[str] = None) -> None:
+    """phase 'start' opens an event; 'finish' closes it with result Success or Error."""
+    action = _action_row(session, uuid, request_id)
+    if action is None:
+        return
+    now = datetime.utcnow()
+    if phase == "start":
+        session.add(m.InstanceActionEvent(action_id=action.id, event=event, start_time=now,
+                                          host=host))
+    else:
+        ev = session.scalars(sa.select(m.InstanceActionEvent).where(
+            m.InstanceActionEvent.action_id == action.id,
+            m.InstanceActionEvent.event == event).order_by(
+            m.InstanceActionEvent.id.desc())).first()
+        if ev is None:
+            ev = m.InstanceActionEvent(action_id=action.id, event=event, start_time=now,
+                                       host=host)
+            session.add(ev)
+        ev.finish_time, ev.result, ev.traceback = now, result, traceback
+        if result == "Error":
+            action.message = "Error"
+    action.updated_at = now
+
+
+@transactional
+def action_finish(session: Session, uuid: str, request_id: str) -> None:
+    action = _action_row(session, uuid, request_id)
+    if action is not None:
+        action.finish_time = datetime.utcnow()
+
+
+@transactional
+def action_list(session: Session, uuid: str, with_events: bool = False,
+                request_id: Optional[str] = None) -> list[InstanceAction]:
+    q = sa.select(m.InstanceAction).where(m.InstanceAction.instance_uuid == uuid)
+    if request_id is not None:
+        q = q.where(m.InstanceAction.request_id == request_id)
+    actions = list(session.scalars(q.order_by(m.InstanceAction.id.desc())))
+    events: dict[int, list] = {a.id: [] for a in actions}
+    if with_events and actions:
+        for ev in session.scalars(sa.select(m.InstanceActionEvent).where(
+                m.InstanceActionEvent.action_id.in_(events)).order_by(
+                m.InstanceActionEvent.id)):
+            events[ev.action_id].append(InstanceActionEvent(
+                event=ev.event, start_time=ev.start_time, finish_time=ev.finish_time,
+                result=ev.result, traceback=ev.traceback, host=ev.host, details=ev.details))
+    return [InstanceAction(
+        action=a.action, instance_uuid=a.instance_uuid, request_id=a.request_id,
+        user_id=a.user_id, project_id=a.project_id, start_time=a.start_time,
+        finish_time=a.finish_time, message=a.message, updated_at=a.updated_at,
+        events=events[a.id]) for a in actions]

@@ -1,0 +1,147 @@
+"""Placement-style resource accounting in the API database.
+
+A claim writes allocations against one provider and bumps the provider's generation
+with a compare-and-swap, inside one transaction that re-checks capacity. Two claims on
+the same host can therefore never both succeed past its capacity, whichever scheduler
+thread or process made them; the loser gets ResourceClaimConflict and tries again.
+"""
+
+from __future__ import annotations
+
+import uuid as uuidlib
+from typing import Optional
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from nova_lite import exception
+from nova_lite.db import api_models as m
+from nova_lite.db.engine import transactional
+
+RESOURCE_CLASSES = ("VCPU", "MEMORY_MB", "DISK_GB")
+
+
+@transactional
+def provider_ensure(session: Session, name: str, host: str, cell_uuid: Optional[str],
+                    inventories: dict, uuid: Optional[str] = None) -> str:
+    """Create or update the provider ``name`` and its inventories; return its uuid.
+
+    inventories: {resource_class: {"total", "reserved", "allocation_ratio"}}.
+    """
+    rp = session.scalars(sa.select(m.ResourceProvider).where(
+        m.ResourceProvider.name == name)).first()
+    if rp is None:
+        rp = m.ResourceProvider(uuid=uuid or str(uuidlib.uuid4()), name=name, host=host,
+                                cell_uuid=cell_uuid, generation=0)
+        session.add(rp)
+        session.flush()
+    elif rp.cell_uuid != cell_uuid and cell_uuid is not None:
+        rp.cell_uuid = cell_uuid
+    current = {inv.resource_class: inv for inv in session.scalars(
+        sa.select(m.Inventory).where(m.Inventory.resource_provider_id == rp.id))}
+    changed = False
+    for rc, inv in inventories.items():
+        row = current.get(rc)
+        if row is None:
+            session.add(m.Inventory(resource_provider_id=rp.id, resource_class=rc, **inv))
+            changed = True
+        elif (row.total, row.reserved, row.allocation_ratio) != (
+                inv["total"], inv["reserved"], inv["allocation_ratio"]):
+            row.total, row.reserved = inv["total"], inv["reserved"]
+            row.allocation_ratio = inv["allocation_ratio"]
+            changed = True
+    if changed:
+        rp.generation = rp.generation + 1
+    return rp.uuid
+
+
+@transactional
+def provider_summaries(session: Session, hosts: Optional[list[str]] = None) -> list[dict]:
+    """Every provider with inventory and current usage, in one pass."""
+    q = sa.select(m.ResourceProvider)
+    if hosts is not None:
+        q = q.where(m.ResourceProvider.host.in_(hosts))
+    rps = {rp.id: rp for rp in session.scalars(q)}
+    if not rps:
+        return []
+    out = {rp_id: {"uuid": rp.uuid, "name": rp.name, "host": rp.host,
+                   "cell_uuid": rp.cell_uuid, "generation": rp.generation, "resources": {}}
+           for rp_id, rp in rps.items()}
+    for inv in session.scalars(sa.select(m.Inventory).where(
+            m.Inventory.resource_provider_id.in_(rps))):
+        out[inv.resource_provider_id]["resources"][inv.resource_class] = {
+            "total": inv.total, "reserved": inv.reserved,
+            "allocation_ratio": inv.allocation_ratio, "used": 0}
+    usage = session.execute(
+        sa.select(m.Allocation.resource_provider_id, m.Allocation.resource_class,
+                  sa.func.sum(m.Allocation.used))
+        .where(m.Allocation.resource_provider_id.in_(rps))
+        .group_by(m.Allocation.resource_provider_id, m.Allocation.resource_class))
+    for rp_id, rc, used in usage:
+        res = out[rp_id]["resources"].get(rc)
+        if res is not None:
+            res["used"] = int(used or 0)
+    return list(out.values())
+
+
+@transactional
+def claim(session: Session, provider_uuid: str, consumer_id: str, resources: dict) -> int:
+    """Allocate resources to consumer_id on the provider, atomically; return new generation.
+
+    Raises ResourceClaimConflict if capacity is short or the provider changed under us.
+    """
+    rp = session.scalars(sa.select(m.ResourceProvider).where(
+        m.ResourceProvider.uuid == provider_uuid)).first()
+    if rp is None:
+        raise exception.ResourceClaimConflict(provider=provider_uuid)
+    generation = rp.generation
+    invs = {i.resource_class: i for i in session.scalars(
+        sa.select(m.Inventory).where(m.Inventory.resource_provider_id == rp.id))}
+    used = dict(session.execute(
+        sa.select(m.Allocation.resource_class, sa.func.sum(m.Allocation.used))
+        .where(m.Allocation.resource_provider_id == rp.id)
+        .group_by(m.Allocation.resource_class)).all())
+    for rc, amount in resources.items():
+        if amount <= 0:
+            continue
+        inv = invs.get(rc)
+        if inv is None:
+            raise exception.ResourceClaimConflict(provider=provider_uuid)
+        capacity = (inv.total - inv.reserved) * inv.allocation_ratio
+        if (used.get(rc) or 0) + amount > capacity:
+            raise exception.ResourceClaimConflict(provider=provider_uuid)
+    # Compare-and-swap on the generation: any concurrent claim or inventory change that
+    # committed since we read makes this match nothing, and we start over.
+    res = session.execute(
+        sa.update(m.ResourceProvider)
+        .where(m.ResourceProvider.id == rp.id, m.ResourceProvider.generation == generation)
+        .values(generation=generation + 1))
+    if res.rowcount != 1:
+        raise exception.ResourceClaimConflict(provider=provider_uuid)
+    # Replace any earlier allocation of this consumer (a claim is idempotent per consumer).
+    session.execute(sa.delete(m.Allocation).where(m.Allocation.consumer_id == consumer_id))
+    for rc, amount in resources.items():
+        if amount > 0:
+            session.add(m.Allocation(resource_provider_id=rp.id, consumer_id=consumer_id,
+                                     resource_class=rc, used=amount))
+    return generation + 1
+
+
+@transactional
+def release(session: Session, consumer_id: str) -> int:
+    """Drop every allocation of consumer_id; return how many rows went."""
+    rp_ids = list(session.scalars(sa.select(m.Allocation.resource_provider_id).where(
+        m.Allocation.consumer_id == consumer_id).distinct()))
+    res = session.execute(sa.delete(m.Allocation).where(m.Allocation.consumer_id == consumer_id))
+    if rp_ids:
+        session.execute(sa.update(m.ResourceProvider).where(m.ResourceProvider.id.in_(rp_ids))
+                        .values(generation=m.ResourceProvider.generation + 1))
+    return res.rowcount
+
+
+@transactional
+def consumers_on_provider(session: Session, provider_name: str) -> list[str]:
+    q = (sa.select(m.Allocation.consumer_id).distinct()
+         .join(m.ResourceProvider, m.ResourceProvider.id == m.Allocation.resource_provider_id)
+         .where(m.ResourceProvider.name == provider_name))
+    return list(session.scalars(q))

@@ -1,0 +1,122 @@
+"""Service records and compute nodes in a cell database."""
+
+from __future__ import annotations
+
+import uuid as uuidlib
+from datetime import datetime, timedelta
+from typing import Optional
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from nova_lite import exception
+from nova_lite.db import main_models as m
+from nova_lite.db.engine import transactional
+from nova_lite.objects.compute_node import ComputeNode
+from nova_lite.objects.service import Service
+
+
+def is_up(last_seen_up: Optional[datetime], forced_down: bool, down_time: int) -> bool:
+    if forced_down or last_seen_up is None:
+        return False
+    return datetime.utcnow() - last_seen_up <= timedelta(seconds=down_time)
+
+
+def _svc_obj(row: m.Service, down_time: int, cell_name: Optional[str]) -> Service:
+    return Service(id=row.id, uuid=row.uuid, host=row.host, binary=row.binary,
+                   topic=row.topic, report_count=row.report_count, disabled=row.disabled,
+                   disabled_reason=row.disabled_reason, forced_down=row.forced_down,
+                   last_seen_up=row.last_seen_up, created_at=row.created_at,
+                   updated_at=row.updated_at,
+                   is_up=is_up(row.last_seen_up, row.forced_down, down_time),
+                   cell_name=cell_name)
+
+
+@transactional
+def service_heartbeat(session: Session, host: str, binary: str, topic: str) -> int:
+    """Create the service record if needed and mark it seen now; return its id."""
+    now = datetime.utcnow()
+    row = session.scalars(sa.select(m.Service).where(
+        m.Service.host == host, m.Service.binary == binary, m.Service.deleted == 0)).first()
+    if row is None:
+        row = m.Service(uuid=str(uuidlib.uuid4()), host=host, binary=binary, topic=topic,
+                        report_count=0, last_seen_up=now)
+        session.add(row)
+        session.flush()
+    row.report_count += 1
+    row.last_seen_up = now
+    row.updated_at = now
+    return row.id
+
+
+@transactional
+def service_list(session: Session, down_time: int, cell_name: Optional[str],
+                 binary: Optional[str] = None, host: Optional[str] = None) -> list[Service]:
+    q = sa.select(m.Service).where(m.Service.deleted == 0)
+    if binary:
+        q = q.where(m.Service.binary == binary)
+    if host:
+        q = q.where(m.Service.host == host)
+    return [_svc_obj(r, down_time, cell_name) for r in session.scalars(q.order_by(m.Service.id))]
+
+
+@transactional
+def compute_node_update(session: Session, host: str, service_id: int, values: dict) -> dict:
+    """Upsert the compute node of host/values['hypervisor_hostname']."""
+    row = session.scalars(sa.select(m.ComputeNode).where(
+        m.ComputeNode.host == host,
+        m.ComputeNode.hypervisor_hostname == values["hypervisor_hostname"],
+        m.ComputeNode.deleted == 0)).first()
+    if row is None:
+        row = m.ComputeNode(uuid=str(uuidlib.uuid4()), host=host, service_id=service_id,
+                            **values)
+        session.add(row)
+        session.flush()
+    else:
+        for k, v in values.items():
+            setattr(row, k, v)
+        row.service_id = service_id
+        row.updated_at = datetime.utcnow()
+    return {"uuid": row.uuid, "id": row.id, "mapped": row.mapped}
+
+
+@transactional
+def compute_node_list(session: Session, down_time: int, cell_name: Optional[str]
+                      ) -> list[ComputeNode]:
+    q = sa.select(m.ComputeNode, m.Service).outerjoin(
+        m.Service, sa.and_(m.Service.id == m.ComputeNode.service_id, m.Service.deleted == 0)
+    ).where(m.ComputeNode.deleted == 0).order_by(m.ComputeNode.id)
+    out = []
+    for cn, svc in session.execute(q):
+        out.append(ComputeNode(
+            id=cn.id, uuid=cn.uuid, host=cn.host, hypervisor_hostname=cn.hypervisor_hostname,
+            hypervisor_type=cn.hypervisor_type, hypervisor_version=cn.hypervisor_version,
+            cpu_info=cn.cpu_info, host_ip=cn.host_ip, vcpus=cn.vcpus, memory_mb=cn.memory_mb,
+            local_gb=cn.local_gb, vcpus_used=cn.vcpus_used, memory_mb_used=cn.memory_mb_used,
+            local_gb_used=cn.local_gb_used, running_vms=cn.running_vms,
+            service_id=cn.service_id,
+            service_disabled=bool(svc.disabled) if svc else False,
+            service_up=is_up(svc.last_seen_up, svc.forced_down, down_time) if svc else False,
+            service_host=cn.host, cell_name=cell_name))
+    return out
+
+
+@transactional
+def unmapped_compute_hosts(session: Session) -> list[str]:
+    q = sa.select(m.ComputeNode.host).where(m.ComputeNode.deleted == 0,
+                                            m.ComputeNode.mapped == 0).distinct()
+    return list(session.scalars(q))
+
+
+@transactional
+def mark_compute_hosts_mapped(session: Session, hosts: list[str]) -> None:
+    session.execute(sa.update(m.ComputeNode).where(m.ComputeNode.host.in_(hosts))
+                    .values(mapped=1))
+
+
+@transactional
+def service_get(session: Session, service_id: int) -> m.Service:
+    row = session.get(m.Service, service_id)
+    if row is None or row.deleted:
+        raise exception.ServiceNotFound(service_id=service_id)
+    return row

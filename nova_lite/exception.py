@@ -1,0 +1,127 @@
+"""Exceptions shared by every service.
+
+Each carries an HTTP ``code`` so the API can turn it into Nova's fault body, and a
+``msg_fmt`` so the message is written once. Exceptions raised inside an RPC server reach
+the caller re-raised as the same class (oslo.messaging's allowed_remote_exmods).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class NovaLiteException(Exception):
+    msg_fmt = "An unknown exception occurred."
+    code = 500
+
+    def __init__(self, message: str | None = None, **kwargs: Any) -> None:
+        self.kwargs = kwargs
+        if message is None:
+            try:
+                message = self.msg_fmt % kwargs
+            except (KeyError, TypeError):
+                message = self.msg_fmt
+        self.message = message
+        super().__init__(message)
+
+    def format_message(self) -> str:
+        return self.args[0] if self.args else self.message
+
+
+class Invalid(NovaLiteException):
+    msg_fmt = "Bad request: %(reason)s"
+    code = 400
+
+
+class ValidationError(Invalid):
+    msg_fmt = "%(detail)s"
+
+
+class ConfigError(NovaLiteException):
+    msg_fmt = "Configuration error: %(reason)s"
+
+
+class NotFound(NovaLiteException):
+    msg_fmt = "Resource could not be found."
+    code = 404
+
+
+class Forbidden(NovaLiteException):
+    msg_fmt = "Forbidden."
+    code = 403
+
+
+class PolicyNotAuthorized(Forbidden):
+    msg_fmt = "Policy doesn't allow %(action)s to be performed."
+
+
+class Conflict(NovaLiteException):
+    msg_fmt = "Conflict."
+    code = 409
+
+
+class InstanceNotFound(NotFound):
+    msg_fmt = "Instance %(instance_id)s could not be found."
+
+
+class FlavorNotFound(NotFound):
+    msg_fmt = "Flavor %(flavor_id)s could not be found."
+
+
+class FlavorExists(Conflict):
+    msg_fmt = "Flavor with %(what)s %(value)s already exists."
+
+
+class ImageNotFound(NotFound):
+    msg_fmt = "Image %(image_id)s could not be found."
+
+
+class ImageCorrupt(NovaLiteException):
+    msg_fmt = "Image %(image_id)s failed its size or checksum verification."
+
+
+class ServiceNotFound(NotFound):
+    msg_fmt = "Service %(service_id)s could not be found."
+
+
+class HypervisorNotFound(NotFound):
+    msg_fmt = "Hypervisor %(hypervisor_id)s could not be found."
+
+
+class ComputeHostNotFound(NotFound):
+    msg_fmt = "Compute host %(host)s could not be found."
+
+
+class CellMappingNotFound(NotFound):
+    msg_fmt = "Cell %(uuid)s has no mapping."
+
+
+class HostMappingNotFound(NotFound):
+    msg_fmt = "Host '%(name)s' is not mapped to any cell."
+
+
+class NoValidHost(NovaLiteException):
+    msg_fmt = "No valid host was found. %(reason)s"
+    code = 500
+
+
+class ResourceClaimConflict(Conflict):
+    msg_fmt = "Resource provider %(provider)s changed concurrently or lacks capacity."
+
+
+class InstanceInvalidState(Conflict):
+    msg_fmt = (
+        "Cannot '%(action)s' instance %(instance_uuid)s while it is in %(attr)s %(state)s"
+    )
+
+
+class InstanceIsLocked(Conflict):
+    msg_fmt = "Instance %(instance_uuid)s is locked"
+
+
+class QuotaError(Forbidden):
+    msg_fmt = "Quota exceeded: %(reason)s"
+
+
+class DriverFailure(NovaLiteException):
+    msg_fmt = "Virt driver failure: %(reason)s"

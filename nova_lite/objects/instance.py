@@ -1,0 +1,72 @@
+"""Instance (a server) and InstanceFault (why it failed)."""
+
+from oslo_versionedobjects import fields
+
+from nova_lite.objects import base
+
+
+@base.register
+class InstanceFault(base.NovaLiteObject):
+    VERSION = "1.0"
+    fields = {
+        "code": fields.IntegerField(),
+        "message": fields.StringField(),
+        "details": fields.StringField(nullable=True),
+        "host": fields.StringField(nullable=True),
+        "created_at": fields.DateTimeField(),
+    }
+
+
+@base.register
+class Instance(base.NovaLiteObject):
+    VERSION = "1.0"
+    fields = {
+        "id": fields.IntegerField(nullable=True),
+        "uuid": fields.UUIDField(),
+        "display_name": fields.StringField(nullable=True),
+        "display_description": fields.StringField(nullable=True),
+        "hostname": fields.StringField(nullable=True),
+        "project_id": fields.StringField(),
+        "user_id": fields.StringField(nullable=True),
+        "host": fields.StringField(nullable=True),
+        "node": fields.StringField(nullable=True),
+        "vm_state": fields.StringField(nullable=True),
+        "task_state": fields.StringField(nullable=True),
+        "power_state": fields.IntegerField(),
+        "image_ref": fields.StringField(nullable=True),
+        "flavor": fields.ObjectField("Flavor"),
+        "vcpus": fields.IntegerField(),
+        "memory_mb": fields.IntegerField(),
+        "root_gb": fields.IntegerField(),
+        "key_name": fields.StringField(nullable=True),
+        "availability_zone": fields.StringField(nullable=True),
+        "metadata": fields.DictOfStringsField(),
+        "user_data": fields.StringField(nullable=True),
+        "access_ip_v4": fields.StringField(nullable=True),
+        "access_ip_v6": fields.StringField(nullable=True),
+        "config_drive": fields.StringField(nullable=True),
+        "locked": fields.BooleanField(),
+        "launch_index": fields.IntegerField(),
+        "reservation_id": fields.StringField(nullable=True),
+        "launched_at": fields.DateTimeField(nullable=True),
+        "terminated_at": fields.DateTimeField(nullable=True),
+        "created_at": fields.DateTimeField(nullable=True),
+        "updated_at": fields.DateTimeField(nullable=True),
+        "deleted": fields.BooleanField(),
+        "deleted_at": fields.DateTimeField(nullable=True),
+        "fault": fields.ObjectField("InstanceFault", nullable=True),
+        # The cell the instance lives in (None while it is still a build request).
+        "cell_name": fields.StringField(nullable=True),
+    }
+
+    @property
+    def name(self) -> str:
+        """The hypervisor-level name (Nova's instance_name_template)."""
+        from nova_lite.conf import CONF
+
+        if self.obj_attr_is_set("id") and self.id is not None:
+            try:
+                return CONF.instance_name_template % self.id
+            except (TypeError, ValueError):
+                pass
+        return f"instance-{self.uuid}"

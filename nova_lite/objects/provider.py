@@ -1,0 +1,31 @@
+"""ProviderSummary: a compute node's capacity and usage as the scheduler sees it."""
+
+from oslo_versionedobjects import fields
+
+from nova_lite.objects import base
+
+
+@base.register
+class ProviderSummary(base.NovaLiteObject):
+    VERSION = "1.0"
+    fields = {
+        "uuid": fields.UUIDField(),
+        "name": fields.StringField(),
+        "host": fields.StringField(),
+        "cell_uuid": fields.StringField(nullable=True),
+        "generation": fields.IntegerField(),
+        # {resource_class: {"total", "reserved", "allocation_ratio", "used"}}
+        "resources": fields.Field(fields.Dict(fields.Dict(fields.Float()))),
+        "service_up": fields.BooleanField(),
+        "service_disabled": fields.BooleanField(),
+    }
+
+    def capacity(self, rc: str) -> float:
+        r = self.resources.get(rc)
+        if not r:
+            return 0
+        return (r["total"] - r["reserved"]) * r["allocation_ratio"]
+
+    def free(self, rc: str) -> float:
+        r = self.resources.get(rc)
+        return self.capacity(rc) - r["used"] if r else 0

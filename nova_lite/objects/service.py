@@ -1,0 +1,26 @@
+"""Service: one running daemon (nova-compute on host c1, ...)."""
+
+from oslo_versionedobjects import fields
+
+from nova_lite.objects import base
+
+
+@base.register
+class Service(base.NovaLiteObject):
+    VERSION = "1.0"
+    fields = {
+        "id": fields.IntegerField(),
+        "uuid": fields.UUIDField(),
+        "host": fields.StringField(),
+        "binary": fields.StringField(),
+        "topic": fields.StringField(nullable=True),
+        "report_count": fields.IntegerField(),
+        "disabled": fields.BooleanField(),
+        "disabled_reason": fields.StringField(nullable=True),
+        "forced_down": fields.BooleanField(),
+        "last_seen_up": fields.DateTimeField(nullable=True),
+        "created_at": fields.DateTimeField(nullable=True),
+        "updated_at": fields.DateTimeField(nullable=True),
+        "is_up": fields.BooleanField(),
+        "cell_name": fields.StringField(nullable=True),
+    }

@@ -1,0 +1,89 @@
+"""oslo.messaging plumbing shared by every service.
+
+Messages carry the RequestContext and versioned objects; servers use the threading
+executor (never eventlet); exceptions from nova_lite.exception cross the wire as
+themselves, so an RPC caller can catch e.g. NoValidHost.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Optional
+
+import oslo_messaging as messaging
+from oslo_config import cfg
+
+from nova_lite import context as nl_context
+from nova_lite.objects import base as obj_base
+
+ALLOWED_EXMODS = ["nova_lite.exception"]
+
+_lock = threading.Lock()
+_transport: Optional[messaging.Transport] = None
+_notification_transport = None
+
+
+class RequestContextSerializer(messaging.Serializer):
+    """Serializes contexts as dicts and objects as versioned primitives."""
+
+    def __init__(self) -> None:
+        self._base = obj_base.NovaLiteObjectSerializer()
+
+    def serialize_entity(self, ctxt: Any, entity: Any) -> Any:
+        return self._base.serialize_entity(ctxt, entity)
+
+    def deserialize_entity(self, ctxt: Any, entity: Any) -> Any:
+        return self._base.deserialize_entity(ctxt, entity)
+
+    def serialize_context(self, ctxt: nl_context.RequestContext) -> dict:
+        return ctxt.to_dict()
+
+    def deserialize_context(self, values: dict) -> nl_context.RequestContext:
+        ctx = nl_context.RequestContext.from_dict(values)
+        ctx.update_store()
+        return ctx
+
+
+def init(conf: cfg.ConfigOpts) -> None:
+    """Create the process's transport from [DEFAULT] transport_url."""
+    global _transport
+    with _lock:
+        if _transport is None:
+            messaging.set_transport_defaults(conf.control_exchange)
+            _transport = messaging.get_rpc_transport(
+                conf, url=conf.transport_url, allowed_remote_exmods=ALLOWED_EXMODS)
+
+
+def cleanup() -> None:
+    global _transport
+    with _lock:
+        if _transport is not None:
+            _transport.cleanup()
+            _transport = None
+
+
+def get_transport() -> messaging.Transport:
+    if _transport is None:
+        raise RuntimeError("nova_lite.rpc.init() was not called")
+    return _transport
+
+
+def get_client(topic: str, version: str, version_cap: Optional[str] = None,
+               timeout: Optional[int] = None, server: Optional[str] = None) -> Any:
+    target = messaging.Target(topic=topic, version=version, server=server)
+    return messaging.get_rpc_client(
+        get_transport(), target, version_cap=version_cap, timeout=timeout,
+        serializer=RequestContextSerializer())
+
+
+def get_server(topic: str, server: str, endpoints: list) -> Any:
+    """A threaded RPC server listening on ``topic`` and ``topic.server``."""
+    target = messaging.Target(topic=topic, server=server)
+    return messaging.get_rpc_server(
+        get_transport(), target, endpoints, executor="threading",
+        serializer=RequestContextSerializer(), access_policy=messaging.DefaultRPCAccessPolicy)
+
+
+expose = messaging.expose
+Target = messaging.Target
+MessagingTimeout = messaging.MessagingTimeout

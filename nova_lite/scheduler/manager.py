@@ -1,0 +1,111 @@
+"""The scheduler's RPC endpoint: choose a host, claim its resources, or explain why not.
+
+Selection and claim run under one in-process lock so that concurrent requests see each
+other's claims and spread out; the claim itself is atomic in the database, so several
+scheduler processes stay correct too (a lost race moves on to the next host).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from typing import Any
+
+from nova_lite import exception
+from nova_lite.conductor import rpcapi as conductor_rpcapi
+from nova_lite.conf import CONF
+from nova_lite.objects.provider import ProviderSummary
+from nova_lite.objects.request_spec import RequestSpec, Selection
+from nova_lite.scheduler import filters as filters_mod
+from nova_lite.scheduler import weights
+
+LOG = logging.getLogger(__name__)
+
+
+class SchedulerManager:
+    """RPC API version 1.0 (see rpcapi.py)."""
+
+    target_version = "1.0"
+
+    def __init__(self, conductor: Any = None) -> None:
+        self.conductor = conductor or conductor_rpcapi.ConductorAPI()
+        self.filters = filters_mod.get_filters(CONF.filter_scheduler.enabled_filters)
+        self._lock = threading.Lock()
+
+    def select_destinations(self, ctx: Any, request_spec: RequestSpec,
+                            instance_uuids: list[str]) -> list[Selection]:
+        resources = request_spec.resources()
+        selections: list[Selection] = []
+        try:
+            for uuid in instance_uuids:
+                selections.append(self._select_one(ctx, request_spec, resources, uuid))
+        except exception.NoValidHost:
+            for sel in selections:  # all or nothing
+                self.conductor.release_resources(ctx, sel.instance_uuid)
+            raise
+        return selections
+
+    def _select_one(self, ctx: Any, spec: RequestSpec, resources: dict, uuid: str
+                    ) -> Selection:
+        with self._lock:
+            for _attempt in range(CONF.scheduler.max_attempts):
+                hosts = self.conductor.provider_summaries(ctx)
+                passed, rejections = self._filter(hosts, spec, resources)
+                if not passed:
+                    raise exception.NoValidHost(
+                        reason=explain(hosts, rejections, resources))
+                ranked = weights.weigh_hosts(passed, CONF.filter_scheduler.weighers, CONF)
+                subset = ranked[:CONF.filter_scheduler.host_subset_size]
+                random.shuffle(subset)
+                for _w, host in subset + ranked[len(subset):]:
+                    try:
+                        self.conductor.claim_resources(ctx, host.uuid, uuid, resources)
+                    except exception.ResourceClaimConflict:
+                        LOG.debug("claim on %s lost a race; trying the next host", host.name)
+                        continue
+                    LOG.info("instance %s scheduled to %s", uuid, host.name)
+                    return Selection(instance_uuid=uuid, host=host.host, nodename=host.name,
+                                     provider_uuid=host.uuid, cell_uuid=host.cell_uuid)
+            raise exception.NoValidHost(
+                reason="every suitable host was claimed by concurrent requests; retry")
+
+    def _filter(self, hosts: list[ProviderSummary], spec: RequestSpec, resources: dict
+                ) -> tuple[list[ProviderSummary], dict[str, str]]:
+        passed, rejections = [], {}
+        for host in hosts:
+            if spec.obj_attr_is_set("ignore_hosts") and host.host in spec.ignore_hosts:
+                rejections[host.name] = "ignored by the request"
+                continue
+            if (spec.obj_attr_is_set("force_hosts") and spec.force_hosts
+                    and host.host not in spec.force_hosts):
+                rejections[host.name] = "not the forced host"
+                continue
+            for flt in self.filters:
+                reason = flt.reject_reason(host, resources)
+                if reason:
+                    rejections[host.name] = f"{flt.name}: {reason}"
+                    break
+            else:
+                passed.append(host)
+        return passed, rejections
+
+
+def explain(hosts: list[ProviderSummary], rejections: dict[str, str], resources: dict) -> str:
+    """One sentence an operator can act on: how many hosts, and what each lacked."""
+    if not hosts:
+        return ("There are no compute hosts: start nova-lite-compute and run "
+                "`nova-lite-manage cell_v2 discover_hosts`.")
+    parts = [f"{len(hosts)} host(s) considered, {len(rejections)} rejected."]
+    by_reason: dict[str, list[str]] = {}
+    for name, reason in sorted(rejections.items()):
+        by_reason.setdefault(reason, []).append(name)
+    for reason, names in by_reason.items():
+        text = f"{', '.join(names[:8])}{' ...' if len(names) > 8 else ''}: {reason}"
+        if "insufficient" in reason:
+            rc = reason.rsplit(" ", 1)[-1]
+            most = max((h.free(rc) for h in hosts), default=0)
+            unit = filters_mod.UNITS.get(rc, rc)
+            text += f" (requested {resources.get(rc)} {unit}, most free on any host {int(most)})"
+        parts.append(text + ".")
+    return " ".join(parts)

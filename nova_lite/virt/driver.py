@@ -1,0 +1,130 @@
+"""The virt driver boundary.
+
+Drivers receive plain values only (dicts and strings), never database objects or RPC
+clients, so a driver can be exercised in isolation and the fake and libvirt drivers are
+interchangeable. The compute manager owns all state bookkeeping; a driver only acts on
+the hypervisor and reports what it sees.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from typing import Any, Callable, Optional
+
+# Power states, numbered as Nova numbers them (they appear in the API as
+# OS-EXT-STS:power_state).
+NOSTATE = 0
+RUNNING = 1
+PAUSED = 3
+SHUTDOWN = 4
+CRASHED = 6
+SUSPENDED = 7
+
+
+@dataclasses.dataclass
+class InstanceSpec:
+    """What a driver needs to know about one instance."""
+
+    uuid: str
+    name: str  # hypervisor-level name, e.g. "instance-0000002a"
+    display_name: str
+    vcpus: int
+    memory_mb: int
+    root_gb: int
+    image_id: str
+    extra: dict = dataclasses.field(default_factory=dict)
+
+
+class ImageSource:
+    """What a driver may ask of the image service (see nova_lite.image.api)."""
+
+    def show(self, image_id: str) -> dict:
+        """Image metadata: id, name, disk_format, container_format, size, checksum, properties."""
+        raise NotImplementedError
+
+    def download(self, image_id: str, dest_path: str) -> None:
+        """Write the image bytes to dest_path (the caller verifies size/checksum)."""
+        raise NotImplementedError
+
+
+# Called by a driver when the hypervisor reports a lifecycle change it did not cause:
+# (instance_uuid, power_state).
+LifecycleCallback = Callable[[str, int], None]
+
+
+class DriverError(Exception):
+    """A driver operation failed; the message is shown to users in the instance fault."""
+
+
+class ComputeDriver:
+    """Base class of virt drivers. Methods raise DriverError on failure."""
+
+    def __init__(self, host: str, image_source: ImageSource, conf: Any) -> None:
+        self.host = host
+        self.image_source = image_source
+        self.conf = conf
+
+    def init_host(self, lifecycle_callback: Optional[LifecycleCallback] = None) -> None:
+        """Prepare the hypervisor connection; register for lifecycle events."""
+
+    def cleanup_host(self) -> None:
+        """Release hypervisor connections at shutdown."""
+
+    def get_available_resource(self) -> dict:
+        """Host totals: vcpus, memory_mb, local_gb, hypervisor_type, hypervisor_version,
+        hypervisor_hostname, cpu_info (string)."""
+        raise NotImplementedError
+
+    def list_instance_uuids(self) -> list[str]:
+        """UUIDs of every guest present on the hypervisor."""
+        raise NotImplementedError
+
+    def spawn(self, instance: InstanceSpec, image_meta: dict) -> None:
+        """Create and start the guest; return once it is running."""
+        raise NotImplementedError
+
+    def destroy(self, instance: InstanceSpec) -> None:
+        """Stop and remove the guest and all its local files; idempotent."""
+        raise NotImplementedError
+
+    def get_power_state(self, instance: InstanceSpec) -> int:
+        """Current power state; NOSTATE when the guest does not exist."""
+        raise NotImplementedError
+
+    def reboot(self, instance: InstanceSpec, reboot_type: str) -> None:
+        """reboot_type is "SOFT" (ACPI, hard fallback after a timeout) or "HARD"."""
+        raise NotImplementedError
+
+    def power_off(self, instance: InstanceSpec, timeout: int = 0) -> None:
+        """timeout > 0: ask the guest to shut down first, then destroy."""
+        raise NotImplementedError
+
+    def power_on(self, instance: InstanceSpec) -> None:
+        raise NotImplementedError
+
+    def pause(self, instance: InstanceSpec) -> None:
+        raise NotImplementedError
+
+    def unpause(self, instance: InstanceSpec) -> None:
+        raise NotImplementedError
+
+    def suspend(self, instance: InstanceSpec) -> None:
+        raise NotImplementedError
+
+    def resume(self, instance: InstanceSpec) -> None:
+        raise NotImplementedError
+
+    def get_console_output(self, instance: InstanceSpec) -> str:
+        raise NotImplementedError
+
+    def periodic_cleanup(self, active_uuids: list[str]) -> None:
+        """Periodic housekeeping, e.g. removing unused cached base images."""
+
+
+def load_driver(name: str, host: str, image_source: ImageSource, conf: Any) -> ComputeDriver:
+    """Load "fake.FakeDriver" or "libvirt.LibvirtDriver" (Nova's compute_driver names)."""
+    module_name, _, cls_name = name.rpartition(".")
+    module = importlib.import_module(f"nova_lite.virt.{module_name}")
+    cls = getattr(module, cls_name)
+    return cls(host, image_source, conf)

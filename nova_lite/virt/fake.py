@@ -1,0 +1,100 @@
+"""A fake virt driver: guests are entries in a dict, the host size comes from
+[fake_driver]. Used by tests and scale runs; it behaves like a hypervisor that is always
+fast and always works (unless told to fail through instance metadata)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, Optional
+
+from nova_lite.virt import driver
+from nova_lite.virt.driver import ImageSource, InstanceSpec, LifecycleCallback
+
+# Power state each lifecycle call leaves the guest in.
+_AFTER = {"power_on": driver.RUNNING, "power_off": driver.SHUTDOWN, "pause": driver.PAUSED,
+          "unpause": driver.RUNNING, "suspend": driver.SUSPENDED, "resume": driver.RUNNING,
+          "reboot": driver.RUNNING}
+
+
+class FakeDriver(driver.ComputeDriver):
+    def __init__(self, host: str, image_source: ImageSource, conf: Any) -> None:
+        super().__init__(host, image_source, conf)
+        self._lock = threading.Lock()
+        self._guests: dict[str, dict] = {}
+        self._callback: Optional[LifecycleCallback] = None
+
+    def init_host(self, lifecycle_callback: Optional[LifecycleCallback] = None) -> None:
+        self._callback = lifecycle_callback
+
+    def get_available_resource(self) -> dict:
+        fd = self.conf.fake_driver
+        return {"vcpus": fd.vcpus, "memory_mb": fd.memory_mb, "local_gb": fd.local_gb,
+                "hypervisor_type": "fake", "hypervisor_version": 1000,
+                "hypervisor_hostname": self.host, "cpu_info": "{}"}
+
+    def list_instance_uuids(self) -> list[str]:
+        with self._lock:
+            return list(self._guests)
+
+    def spawn(self, instance: InstanceSpec, image_meta: dict) -> None:
+        if instance.extra.get("metadata", {}).get("fake_spawn_error"):
+            raise driver.DriverError("fake spawn failure requested by metadata")
+        delay = self.conf.fake_driver.spawn_delay
+        if delay:
+            time.sleep(delay)
+        with self._lock:
+            self._guests[instance.uuid] = {"power_state": driver.RUNNING,
+                                           "console": ["NOVA-LITE-GUEST-UP (fake)"]}
+
+    def destroy(self, instance: InstanceSpec) -> None:
+        with self._lock:
+            self._guests.pop(instance.uuid, None)
+
+    def get_power_state(self, instance: InstanceSpec) -> int:
+        with self._lock:
+            guest = self._guests.get(instance.uuid)
+            return guest["power_state"] if guest else driver.NOSTATE
+
+    def _set(self, instance: InstanceSpec, op: str) -> None:
+        with self._lock:
+            guest = self._guests.get(instance.uuid)
+            if guest is None:
+                raise driver.DriverError(f"guest {instance.name} does not exist")
+            guest["power_state"] = _AFTER[op]
+            guest["console"].append(f"fake {op}")
+
+    def reboot(self, instance: InstanceSpec, reboot_type: str) -> None:
+        self._set(instance, "reboot")
+
+    def power_off(self, instance: InstanceSpec, timeout: int = 0) -> None:
+        self._set(instance, "power_off")
+
+    def power_on(self, instance: InstanceSpec) -> None:
+        self._set(instance, "power_on")
+
+    def pause(self, instance: InstanceSpec) -> None:
+        self._set(instance, "pause")
+
+    def unpause(self, instance: InstanceSpec) -> None:
+        self._set(instance, "unpause")
+
+    def suspend(self, instance: InstanceSpec) -> None:
+        self._set(instance, "suspend")
+
+    def resume(self, instance: InstanceSpec) -> None:
+        self._set(instance, "resume")
+
+    def get_console_output(self, instance: InstanceSpec) -> str:
+        with self._lock:
+            guest = self._guests.get(instance.uuid)
+            if guest is None:
+                raise driver.DriverError(f"guest {instance.name} does not exist")
+            return "\n".join(guest["console"]) + "\n"
+
+    def simulate_external_power_off(self, uuid: str) -> None:
+        """Test hook: the guest shut itself down, as a real one can."""
+        with self._lock:
+            self._guests[uuid]["power_state"] = driver.SHUTDOWN
+        if self._callback:
+            self._callback(uuid, driver.SHUTDOWN)

@@ -1,0 +1,259 @@
+"""Run a real nova_lite deployment for functional tests: every daemon a separate process,
+talking over the machine's RabbitMQ (a throwaway vhost) with the conductor on the
+machine's MariaDB (throwaway databases). Nothing is shared between runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from typing import Any, Optional
+
+import pymysql
+import requests
+
+MYSQL = dict(host="127.0.0.1", port=3306, user="root", password="")
+RABBIT = "127.0.0.1:5672"
+BIN = os.path.dirname(sys.executable)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def mariadb_available() -> bool:
+    try:
+        pymysql.connect(**MYSQL).close()
+        return True
+    except Exception:
+        return False
+
+
+def rabbit_available() -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", 5672), timeout=2).close()
+        return True
+    except OSError:
+        return False
+
+
+def _rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+
+
+class Deployment:
+    """A control plane: conductor, scheduler, API and N fake computes."""
+
+    def __init__(self, workdir: str, computes: dict[str, dict], extra_conf: str = "",
+                 conductor_workers: int = 1) -> None:
+        self.run_id = uuid.uuid4().hex[:10]
+        self.workdir = workdir
+        self.computes = computes  # host -> [fake_driver] values
+        self.extra_conf = extra_conf
+        self.conductor_workers = conductor_workers
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.db_prefix = f"nlt_{self.run_id}"
+        self.vhost = f"nlt_{self.run_id}"
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.state_path = os.path.join(workdir, "state")
+
+    # -- configuration ---------------------------------------------------------------------
+    def db_url(self, suffix: str) -> str:
+        return f"mysql+pymysql://root@127.0.0.1/{self.db_prefix}{suffix}?charset=utf8mb4"
+
+    def _write_conf(self, name: str, body: str) -> str:
+        path = os.path.join(self.workdir, name)
+        with open(path, "w") as f:
+            f.write(body)
+        return path
+
+    def _common(self) -> str:
+        return f"""[DEFAULT]
+transport_url = rabbit://guest:guest@{RABBIT}/{self.vhost}
+state_path = {self.state_path}
+report_interval = 2
+service_down_time = 20
+osapi_compute_listen = 127.0.0.1
+osapi_compute_listen_port = {self.port}
+rpc_response_timeout = 30
+[api]
+auth_strategy = noauth2
+[compute]
+update_resources_interval = 5
+sync_power_state_interval = 5
+{self.extra_conf}
+"""
+
+    def write_configs(self) -> None:
+        os.makedirs(self.state_path, exist_ok=True)
+        self.common_conf = self._write_conf("nova.conf", self._common())
+        self.db_conf = self._write_conf("nova-db.conf", f"""[api_database]
+connection = {self.db_url('_api')}
+[database]
+connection = {self.db_url('')}
+[conductor]
+workers = {self.conductor_workers}
+""")
+        self.host_confs = {}
+        for host, sizes in self.computes.items():
+            body = f"[DEFAULT]\nhost = {host}\n[fake_driver]\n" + "".join(
+                f"{k} = {v}\n" for k, v in sizes.items())
+            self.host_confs[host] = self._write_conf(f"nova-{host}.conf", body)
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def manage(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        cmd = [os.path.join(BIN, "nova-lite-manage"), "--config-file", self.common_conf,
+               "--config-file", self.db_conf, *args]
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        if check and res.returncode != 0:
+            raise RuntimeError(f"{' '.join(args)} failed ({res.returncode}): {res.stderr}")
+        return res
+
+    def start_proc(self, name: str, binary: str, *conf_files: str) -> None:
+        args = [os.path.join(BIN, binary)]
+        for f in (self.common_conf, *conf_files):
+            args += ["--config-file", f]
+        log = open(os.path.join(self.workdir, f"{name}.log"), "ab")
+        self.procs[name] = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
+                                            start_new_session=True)
+
+    def stop_proc(self, name: str, sig: int = signal.SIGTERM) -> None:
+        proc = self.procs.pop(name, None)
+        if proc is None:
+            return
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=5)
+
+    def setup(self) -> "Deployment":
+        _rabbitmqctl("add_vhost", self.vhost)
+        _rabbitmqctl("set_permissions", "-p", self.vhost, "guest", ".*", ".*", ".*")
+        self.write_configs()
+        self.manage("api_db", "sync")
+        self.manage("cell_v2", "map_cell0")
+        self.manage("cell_v2", "create_cell", "--name", "cell1", "--verbose")
+        self.manage("db", "sync")
+        self.manage("flavor", "create_defaults")
+        self.start_proc("conductor", "nova-lite-conductor", self.db_conf)
+        self.start_proc("scheduler", "nova-lite-scheduler")
+        self.start_proc("api", "nova-lite-api")
+        for host, path in self.host_confs.items():
+            self.start_proc(f"compute-{host}", "nova-lite-compute", path)
+        self.wait_for_api()
+        self.wait_for_computes(list(self.computes))
+        self.manage("cell_v2", "discover_hosts", "--verbose")
+        return self
+
+    def wait_for_api(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(self.url + "/v2.1", timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            self._check_alive()
+            time.sleep(0.2)
+        raise RuntimeError("the API did not come up:\n" + self.logs("api"))
+
+    def wait_for_computes(self, hosts: list[str], timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            r = self.get("/os-hypervisors/detail")
+            if r.status_code == 200:
+                have = {h["hypervisor_hostname"] for h in r.json()["hypervisors"]}
+                if set(hosts) <= have:
+                    return
+            self._check_alive()
+            time.sleep(0.3)
+        raise RuntimeError("computes did not report:\n" + self.logs("conductor"))
+
+    def _check_alive(self) -> None:
+        for name, proc in self.procs.items():
+            if proc.poll() is not None:
+                raise RuntimeError(f"{name} exited with {proc.returncode}:\n{self.logs(name)}")
+
+    def logs(self, name: str) -> str:
+        try:
+            with open(os.path.join(self.workdir, f"{name}.log")) as f:
+                return f.read()[-6000:]
+        except OSError:
+            return ""
+
+    def teardown(self) -> None:
+        for name in list(self.procs):
+            self.stop_proc(name)
+        try:
+            conn = pymysql.connect(**MYSQL)
+            with conn.cursor() as cur:
+                for suffix in ("_api", "", "_cell0"):
+                    cur.execute(f"DROP DATABASE IF EXISTS `{self.db_prefix}{suffix}`")
+            conn.close()
+        except Exception:
+            pass
+        try:
+            _rabbitmqctl("delete_vhost", self.vhost)
+        except Exception:
+            pass
+        shutil.rmtree(self.state_path, ignore_errors=True)
+
+    # -- API client --------------------------------------------------------------------------
+    def request(self, method: str, path: str, token: str = "admin:admin",
+                body: Any = None, headers: Optional[dict] = None,
+                raw: Optional[str] = None) -> requests.Response:
+        h = {"X-Auth-Token": token, "Content-Type": "application/json"}
+        h.update(headers or {})
+        data = raw if raw is not None else (json.dumps(body) if body is not None else None)
+        return requests.request(method, self.url + "/v2.1" + path, headers=h, data=data,
+                                timeout=60)
+
+    def get(self, path: str, **kw: Any) -> requests.Response:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, body: Any, **kw: Any) -> requests.Response:
+        return self.request("POST", path, body=body, **kw)
+
+    def delete(self, path: str, **kw: Any) -> requests.Response:
+        return self.request("DELETE", path, **kw)
+
+    def wait_for_servers(self, ids: list[str], statuses: tuple = ("ACTIVE", "ERROR"),
+                         timeout: float = 120, token: str = "admin:admin") -> dict:
+        """Poll the detail list until every id has one of statuses; {id: server}."""
+        deadline = time.monotonic() + timeout
+        wanted = set(ids)
+        last: dict = {}
+        while time.monotonic() < deadline:
+            r = self.get("/servers/detail?all_tenants=1", token=token)
+            r.raise_for_status()
+            last = {s["id"]: s for s in r.json()["servers"] if s["id"] in wanted}
+            if len(last) == len(wanted) and all(s["status"] in statuses
+                                                for s in last.values()):
+                return last
+            time.sleep(0.25)
+        raise AssertionError(f"servers not settled: "
+                             f"{ {k: v['status'] for k, v in last.items()} }")
+
+    def wait_gone(self, ids: list[str], timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            r = self.get("/servers?all_tenants=1")
+            left = {s["id"] for s in r.json()["servers"]} & set(ids)
+            if not left:
+                return
+            time.sleep(0.25)
+        raise AssertionError(f"servers not deleted: {left}")
