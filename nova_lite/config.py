@@ -23,20 +23,9 @@ class _ContextFilter(logging.Filter):
         return True
 
 
-def _select_threading_backend() -> None:
-    """oslo.service (pulled in by oslo.messaging) must use native threads, not eventlet."""
-    try:
-        from oslo_service import backend
-
-        backend.init_backend(backend.BackendType.THREADING)
-    except Exception:  # already initialised, or an oslo.service without backends
-        pass
-
-
 def parse_args(argv: list[str], conf: cfg.ConfigOpts = CONF,
                default_config_files: Optional[list[str]] = None) -> None:
     """Parse --config-file/--config-dir (default /etc/nova-lite/nova.conf)."""
-    _select_threading_backend()
     if default_config_files is None:
         default_config_files = [DEFAULT_CONFIG] if os.path.exists(DEFAULT_CONFIG) else []
     conf(argv, project="nova-lite", version=__version__,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from typing import Any, Callable, Optional
 
 from nova_lite import context as nl_context
@@ -44,6 +45,9 @@ class Service:
             self.manager.service_id = self.service_id
 
     def start(self) -> None:
+        if hasattr(self._heartbeat_fn, "__self__") and hasattr(
+                self._heartbeat_fn.__self__, "wait_until_ready"):
+            self._heartbeat_fn.__self__.wait_until_ready(nl_context.get_admin_context())
         self._report()
         if hasattr(self.manager, "update_available_resource"):
             self.manager.update_available_resource(nl_context.get_admin_context())
@@ -97,8 +101,11 @@ def run_until_signalled(services: list[Any], on_stop: Optional[Callable[[], None
     signal.signal(signal.SIGINT, _handler)
     while not stop.wait(1.0):
         pass
+    t0 = time.monotonic()
     for svc in reversed(services):
         svc.stop()
     if on_stop:
         on_stop()
+    LOG.info("services stopped in %.1f s", time.monotonic() - t0)
     rpc.cleanup()
+    LOG.info("stopped in %.1f s", time.monotonic() - t0)

@@ -1,10 +1,9 @@
-"""Shared test set-up: register versioned objects and select the threading backend."""
+"""Shared test set-up: register versioned objects."""
 
 import pytest
 
-from nova_lite import config, objects
+from nova_lite import objects
 
-config._select_threading_backend()
 objects.register_all()
 
 

@@ -13,6 +13,10 @@ BINARY = "nova-lite-api"
 def main(argv: Optional[list[str]] = None) -> None:
     common.init(argv, BINARY)
     common.start_rpc()
+    from nova_lite import context
     from nova_lite.api import app, server
+    from nova_lite.conductor import rpcapi as conductor_rpcapi
 
-    server.serve(CONF, app.build_app(CONF))
+    conductor = conductor_rpcapi.ConductorAPI()
+    conductor.wait_until_ready(context.get_admin_context())
+    server.serve(CONF, app.build_app(CONF, conductor_api=conductor))

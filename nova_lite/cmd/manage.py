@@ -30,11 +30,14 @@ def _add_parsers(subparsers: object) -> None:
     cell_v2 = subparsers.add_parser("cell_v2")
     cs = cell_v2.add_subparsers(dest="action")
     m0 = cs.add_parser("map_cell0")
-    m0.add_argument("--database_connection", "--database-connection", dest="database_connection")
+    m0.add_argument("--database_connection", "--database-connection",
+                    dest="cell_database_connection")
     cc = cs.add_parser("create_cell")
-    cc.add_argument("--name")
-    cc.add_argument("--transport-url", "--transport_url", dest="transport_url")
-    cc.add_argument("--database_connection", "--database-connection", dest="database_connection")
+    # Not dest "name": the SubCommandOpt keeps the category's name there (CONF.category.name).
+    cc.add_argument("--name", dest="cell_name")
+    cc.add_argument("--transport-url", "--transport_url", dest="cell_transport_url")
+    cc.add_argument("--database_connection", "--database-connection",
+                    dest="cell_database_connection")
     cc.add_argument("--verbose", action="store_true")
     lc = cs.add_parser("list_cells")
     lc.add_argument("--verbose", action="store_true")
@@ -45,7 +48,7 @@ def _add_parsers(subparsers: object) -> None:
     image = subparsers.add_parser("image")
     isub = image.add_subparsers(dest="action")
     imp = isub.add_parser("import")
-    imp.add_argument("--name", required=True)
+    imp.add_argument("--name", dest="image_name", required=True)
     imp.add_argument("--disk-format", "--disk_format", dest="disk_format", default="raw")
     imp.add_argument("--container-format", "--container_format", dest="container_format")
     imp.add_argument("--property", action="append", default=[], metavar="KEY=VALUE")
@@ -132,15 +135,15 @@ def cmd_cell_v2(args: object) -> int:
     api_url = _api_url()
     action = args.action
     if action == "map_cell0":
-        cell0_url = args.database_connection or bootstrap.cell0_url_from(_main_url())
+        cell0_url = args.cell_database_connection or bootstrap.cell0_url_from(_main_url())
         if bootstrap.map_cell0(api_url, cell0_url):
             print("Cell0 mapped.")
         else:
             print("Cell0 is already setup")
         return 0
     if action == "create_cell":
-        transport = args.transport_url or CONF.transport_url
-        db_url = args.database_connection or CONF.database.connection
+        transport = args.cell_transport_url or CONF.transport_url
+        db_url = args.cell_database_connection or CONF.database.connection
         if not transport:
             print("Must specify --transport-url if [DEFAULT]/transport_url is not set "
                   "in the configuration file.")
@@ -154,7 +157,7 @@ def cmd_cell_v2(args: object) -> int:
             print("The specified transport_url and/or database_connection combination "
                   f"already exists for another cell with uuid {existing['uuid']}.")
             return 2
-        cell = cells_db.cell_create(api_url, args.name, transport, db_url)
+        cell = cells_db.cell_create(api_url, args.cell_name, transport, db_url)
         if args.verbose:
             print(cell["uuid"])
         return 0
@@ -205,7 +208,7 @@ def cmd_image(args: object) -> int:
             return 1
         props[key] = value
     try:
-        meta = store.import_file(args.file, args.name, args.disk_format,
+        meta = store.import_file(args.file, args.image_name, args.disk_format,
                                  args.container_format, props)
     except (exception.Invalid, OSError) as err:
         print(f"image import failed: {err}", file=sys.stderr)

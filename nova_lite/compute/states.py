@@ -3,8 +3,9 @@
 A server has a ``vm_state`` (stable condition), a ``task_state`` (an operation in
 progress, or None) and a ``power_state`` (what the hypervisor reports). Every operation
 is a named Transition: the vm_states it may start from, the task_state it holds while it
-runs, and the vm_state it ends in. The API asks ``begin()`` whether an operation may
-start (409 otherwise, with Nova's message); the compute manager calls ``finish()``.
+runs, and the vm_state it ends in. The conductor asks ``check()`` whether an operation
+may start (409 otherwise, with Nova's message); the compute manager looks the transition
+up with ``get()`` to finish it.
 """
 
 from __future__ import annotations
@@ -58,7 +59,8 @@ TRANSITIONS: dict[str, Transition] = {
                    (None, SCHEDULING, NETWORKING, SPAWNING, REBOOTING, REBOOTING_HARD,
                     POWERING_OFF, POWERING_ON, PAUSING, UNPAUSING, SUSPENDING, RESUMING,
                     DELETING)),
-        Transition("reboot", (ACTIVE, STOPPED, PAUSED, SUSPENDED, ERROR), REBOOTING, ACTIVE),
+        # A soft (ACPI) reboot needs a running guest; Nova allows it from ACTIVE only.
+        Transition("reboot", (ACTIVE,), REBOOTING, ACTIVE),
         Transition("reboot_hard", (ACTIVE, STOPPED, PAUSED, SUSPENDED, ERROR),
                    REBOOTING_HARD, ACTIVE, (None, REBOOTING)),
         Transition("stop", (ACTIVE, ERROR), POWERING_OFF, STOPPED),

@@ -36,6 +36,9 @@ class ConductorManager(tasks.TaskMixin):
         self.cells = CellDirectory(self.api_url, CONF.database.connection)
         tasks.TaskMixin.__init__(self)
 
+    def ping(self, ctx: Any) -> str:
+        return "pong"
+
     # -- flavors ------------------------------------------------------------------------
     def flavor_list(self, ctx: Any, is_public: Optional[bool] = True, min_memory_mb: int = 0,
                     min_root_gb: int = 0) -> list:

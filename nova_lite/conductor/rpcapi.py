@@ -27,6 +27,26 @@ class ConductorAPI:
     def _cast(self, ctx: RequestContext, method: str, **kwargs: Any) -> None:
         self.client.prepare().cast(ctx, method, **kwargs)
 
+    def wait_until_ready(self, ctx: RequestContext, timeout: float = 120) -> None:
+        """Block until a conductor answers (a message sent before it has declared its
+        queue is lost, so a starting service must not just fire its first call)."""
+        import logging
+        import time
+
+        deadline = time.monotonic() + timeout
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                self.client.prepare(timeout=1).call(ctx, "ping")
+                return
+            except rpc.MessagingTimeout:
+                if time.monotonic() > deadline:
+                    raise
+                if attempt % 10 == 2:
+                    logging.getLogger(__name__).warning(
+                        "waiting for nova-lite-conductor to answer (attempt %d)", attempt)
+
     # -- flavors ------------------------------------------------------------------------
     def flavor_list(self, ctx: RequestContext, is_public: Optional[bool] = True,
                     min_memory_mb: int = 0, min_root_gb: int = 0) -> list:

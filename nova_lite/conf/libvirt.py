@@ -9,6 +9,9 @@ opts = [
                help="kvm needs a usable /dev/kvm; qemu is software emulation (TCG)."),
     cfg.StrOpt("connection_uri", default="",
                help="libvirt URI; empty means qemu:///system."),
+    cfg.BoolOpt("remove_unused_base_images", default=True,
+                help="Let the image cache clean-up delete cached base images "
+                     "(<instances_path>/_base) that no instance on this host uses."),
 ]
 
 

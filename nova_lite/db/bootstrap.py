@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import sqlalchemy as sa
 
 from nova_lite.db import cells as cells_db
@@ -32,8 +34,8 @@ def cell0_url_from(main_url: str) -> str:
     parsed = sa.engine.make_url(main_url)
     name = parsed.database or "nova"
     if parsed.drivername.startswith("sqlite"):
-        stem, dot, ext = name.rpartition(".")
-        new = f"{stem}_cell0.{ext}" if dot else f"{name}_cell0"
+        stem, ext = os.path.splitext(name)  # only the file name's extension
+        new = f"{stem}_cell0{ext}"
     else:
         new = f"{name}_cell0"
     return parsed.set(database=new).render_as_string(hide_password=False)

@@ -65,10 +65,13 @@ def instance_create(session: Session, inst: Instance, cell_name: Optional[str]) 
     return _to_obj(row, None, cell_name)
 
 
-def _get_row(session: Session, uuid: str, read_deleted: bool = False) -> m.Instance:
+def _get_row(session: Session, uuid: str, read_deleted: bool = False,
+             for_update: bool = False) -> m.Instance:
     q = sa.select(m.Instance).where(m.Instance.uuid == uuid)
     if not read_deleted:
         q = q.where(m.Instance.deleted == 0)
+    if for_update:
+        q = q.with_for_update()
     row = session.scalars(q).first()
     if row is None:
         raise exception.InstanceNotFound(instance_id=uuid)
@@ -88,7 +91,9 @@ def instance_update(session: Session, uuid: str, values: dict,
                     cell_name: Optional[str] = None) -> Instance:
     """Update an instance; with expected_task_state, only if it still holds that value
     (a list allows several) — the guard against racing operations."""
-    row = _get_row(session, uuid)
+    # Lock the row: under READ COMMITTED two racers would otherwise both read the old
+    # task_state, both pass the guard and both write.
+    row = _get_row(session, uuid, for_update=True)
     if expected_task_state != "__any__":
         allowed = (expected_task_state if isinstance(expected_task_state, (list, tuple))
                    else [expected_task_state])

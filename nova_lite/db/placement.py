@@ -3,7 +3,8 @@
 A claim writes allocations against one provider and bumps the provider's generation
 with a compare-and-swap, inside one transaction that re-checks capacity. Two claims on
 the same host can therefore never both succeed past its capacity, whichever scheduler
-thread or process made them; the loser gets ResourceClaimConflict and tries again.
+thread or process made them: the loser of the swap re-reads and re-checks, and gets
+ResourceClaimConflict only if the host is then full.
 """
 
 from __future__ import annotations
@@ -51,7 +52,9 @@ def provider_ensure(session: Session, name: str, host: str, cell_uuid: Optional[
             row.allocation_ratio = inv["allocation_ratio"]
             changed = True
     if changed:
-        rp.generation = rp.generation + 1
+        # In SQL, not from the value read above: a claim committed meanwhile must not
+        # be overwritten with the same generation (its CAS would then miss this change).
+        rp.generation = m.ResourceProvider.generation + 1
     return rp.uuid
 
 
@@ -84,45 +87,67 @@ def provider_summaries(session: Session, hosts: Optional[list[str]] = None) -> l
     return list(out.values())
 
 
+# Attempts of a claim whose compare-and-swap lost to a concurrent change of the provider.
+# Each loss means another transaction committed, so the claim still makes progress.
+CLAIM_CAS_ATTEMPTS = 32
+
+
 @transactional
 def claim(session: Session, provider_uuid: str, consumer_id: str, resources: dict) -> int:
     """Allocate resources to consumer_id on the provider, atomically; return new generation.
 
-    Raises ResourceClaimConflict if capacity is short or the provider changed under us.
+    Raises ResourceClaimConflict if capacity is short. A concurrent change of the provider
+    (another claim, a release, an inventory update) makes the claim re-read and re-check.
     """
-    rp = session.scalars(sa.select(m.ResourceProvider).where(
-        m.ResourceProvider.uuid == provider_uuid)).first()
-    if rp is None:
+    for _attempt in range(CLAIM_CAS_ATTEMPTS):
+        generation = _try_claim(session, provider_uuid, consumer_id, resources)
+        if generation is not None:
+            return generation
+    raise exception.ResourceClaimConflict(provider=provider_uuid)
+
+
+def _try_claim(session: Session, provider_uuid: str, consumer_id: str, resources: dict
+               ) -> Optional[int]:
+    """One read-check-swap round: the new generation, or None if the provider changed."""
+    # Plain columns, not ORM objects: a retry must see fresh values, not the session's
+    # identity map (each statement reads the latest committed data under READ COMMITTED).
+    row = session.execute(
+        sa.select(m.ResourceProvider.id, m.ResourceProvider.generation)
+        .where(m.ResourceProvider.uuid == provider_uuid)).first()
+    if row is None:
         raise exception.ResourceClaimConflict(provider=provider_uuid)
-    generation = rp.generation
-    invs = {i.resource_class: i for i in session.scalars(
-        sa.select(m.Inventory).where(m.Inventory.resource_provider_id == rp.id))}
+    rp_id, generation = row
+    invs = {rc: (total, reserved, ratio) for rc, total, reserved, ratio in session.execute(
+        sa.select(m.Inventory.resource_class, m.Inventory.total, m.Inventory.reserved,
+                  m.Inventory.allocation_ratio)
+        .where(m.Inventory.resource_provider_id == rp_id))}
+    # The consumer's own earlier allocation is replaced below, so it does not count.
     used = dict(session.execute(
         sa.select(m.Allocation.resource_class, sa.func.sum(m.Allocation.used))
-        .where(m.Allocation.resource_provider_id == rp.id)
+        .where(m.Allocation.resource_provider_id == rp_id,
+               m.Allocation.consumer_id != consumer_id)
         .group_by(m.Allocation.resource_class)).all())
     for rc, amount in resources.items():
         if amount <= 0:
             continue
-        inv = invs.get(rc)
-        if inv is None:
+        if rc not in invs:
             raise exception.ResourceClaimConflict(provider=provider_uuid)
-        capacity = (inv.total - inv.reserved) * inv.allocation_ratio
-        if (used.get(rc) or 0) + amount > capacity:
+        total, reserved, ratio = invs[rc]
+        if (used.get(rc) or 0) + amount > (total - reserved) * ratio:
             raise exception.ResourceClaimConflict(provider=provider_uuid)
     # Compare-and-swap on the generation: any concurrent claim or inventory change that
-    # committed since we read makes this match nothing, and we start over.
+    # committed since we read makes this match nothing, and we read again.
     res = session.execute(
         sa.update(m.ResourceProvider)
-        .where(m.ResourceProvider.id == rp.id, m.ResourceProvider.generation == generation)
+        .where(m.ResourceProvider.id == rp_id, m.ResourceProvider.generation == generation)
         .values(generation=generation + 1))
     if res.rowcount != 1:
-        raise exception.ResourceClaimConflict(provider=provider_uuid)
+        return None
     # Replace any earlier allocation of this consumer (a claim is idempotent per consumer).
     session.execute(sa.delete(m.Allocation).where(m.Allocation.consumer_id == consumer_id))
     for rc, amount in resources.items():
         if amount > 0:
-            session.add(m.Allocation(resource_provider_id=rp.id, consumer_id=consumer_id,
+            session.add(m.Allocation(resource_provider_id=rp_id, consumer_id=consumer_id,
                                      resource_class=rc, used=amount))
     return generation + 1
 

@@ -104,8 +104,11 @@ def explain(hosts: list[ProviderSummary], rejections: dict[str, str], resources:
         text = f"{', '.join(names[:8])}{' ...' if len(names) > 8 else ''}: {reason}"
         if "insufficient" in reason:
             rc = reason.rsplit(" ", 1)[-1]
-            most = max((h.free(rc) for h in hosts), default=0)
+            # Only the hosts short of rc: a host rejected for another reason (down,
+            # unmapped) may have plenty free, which would not explain anything.
+            most = max((h.free(rc) for h in hosts if h.name in names), default=0)
             unit = filters_mod.UNITS.get(rc, rc)
-            text += f" (requested {resources.get(rc)} {unit}, most free on any host {int(most)})"
+            text += (f" (requested {resources.get(rc)} {unit}, most free on any of them "
+                     f"{int(most)})")
         parts.append(text + ".")
     return " ".join(parts)

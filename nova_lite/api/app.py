@@ -1,0 +1,179 @@
+"""The compute API WSGI application: routing, microversions, faults and request ids.
+
+Middleware order, outermost first: request id (so every response, 401s included, carries
+x-openstack-request-id) -> authentication (puts the RequestContext in the environ) ->
+ComputeApp (routes to a handler and turns whatever it raises into Nova's fault body).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Callable, Iterable, Optional
+
+import oslo_messaging as messaging
+import routes
+import webob
+
+from nova_lite import context as nl_context
+from nova_lite import exception
+from nova_lite.api import auth, microversion, wsgi
+from nova_lite.api.handlers import (flavors, hypervisors, images, instance_actions,
+                                    server_actions, servers, services, versions)
+
+LOG = logging.getLogger(__name__)
+
+CONTEXT_KEY = "nova_lite.context"
+REQUEST_ID_KEY = "nova_lite.request_id"
+
+# (path below /v2.1[/{project_id}], {method: handler}); more specific paths first.
+ROUTES: tuple[tuple[str, dict[str, Callable]], ...] = (
+    ("/servers", {"GET": servers.index, "POST": servers.create}),
+    ("/servers/detail", {"GET": servers.detail}),
+    ("/servers/{id}", {"GET": servers.show, "PUT": servers.update,
+                       "DELETE": servers.delete}),
+    ("/servers/{id}/action", {"POST": server_actions.action}),
+    ("/servers/{server_id}/os-instance-actions", {"GET": instance_actions.index}),
+    ("/servers/{server_id}/os-instance-actions/{id}", {"GET": instance_actions.show}),
+    ("/flavors", {"GET": flavors.index, "POST": flavors.create}),
+    ("/flavors/detail", {"GET": flavors.detail}),
+    ("/flavors/{id}", {"GET": flavors.show, "DELETE": flavors.delete}),
+    ("/images", {"GET": images.index}),
+    ("/images/detail", {"GET": images.detail}),
+    ("/images/{id}", {"GET": images.show}),
+    ("/os-services", {"GET": services.index}),
+    ("/os-hypervisors", {"GET": hypervisors.index}),
+    ("/os-hypervisors/detail", {"GET": hypervisors.detail}),
+    ("/os-hypervisors/{id}", {"GET": hypervisors.show}),
+)
+COLLECTIONS = frozenset(path.split("/")[1] for path, _ in ROUTES)
+_API_ROOTS = {"v2.1": "v2.1", "v2": "v2.0"}
+
+
+class ComputeApp:
+    """Dispatches /v2.1 requests to handlers; serves the version documents."""
+
+    def __init__(self, conf: Any, conductor_api: Any, image_api: Any) -> None:
+        self.conf = conf
+        self.conductor = conductor_api
+        self.images = image_api
+        self.mapper = routes.Mapper()
+        for n, (path, _methods) in enumerate(ROUTES):
+            self.mapper.connect(path, _route=n)
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        req = webob.Request(environ)
+        start = time.monotonic()
+        resp = self.handle(req)
+        LOG.info("%s %s status: %s len: %s microversion: %s time: %.4f", req.method,
+                 req.path_qs, resp.status_int, resp.content_length,
+                 resp.headers.get(microversion.LEGACY_HEADER, "-"),
+                 time.monotonic() - start)
+        return resp(environ, start_response)
+
+    def handle(self, req: webob.Request) -> webob.Response:
+        path = req.path_info
+        if path in ("", "/"):
+            if req.method not in ("GET", "HEAD"):
+                return wsgi.fault_response(405, "The method is not allowed for this "
+                                                "resource.", [("Allow", "GET")])
+            # Nova answers the unversioned root with 300 Multiple Choices.
+            return wsgi.reply_response(wsgi.Reply(300, versions.all_versions(req)))
+        root, _, rest = path.lstrip("/").partition("/")
+        if root not in _API_ROOTS:
+            return wsgi.fault_response(404, "The resource could not be found.")
+        if not rest:
+            return wsgi.reply_response(
+                wsgi.Reply(200, versions.one_version(req, _API_ROOTS[root])))
+        legacy = root == "v2"
+        try:
+            ver = microversion.MIN_VERSION if legacy else microversion.negotiate(req.headers)
+        except microversion.VersionError as e:
+            return wsgi.fault_response(e.code, e.message)
+        resp = self._dispatch(req, ver, "/" + rest)
+        if not legacy:
+            for k, v in microversion.response_headers(ver):
+                resp.headers[k] = v
+        return resp
+
+    def _dispatch(self, req: webob.Request, ver: microversion.Version, rest: str
+                  ) -> webob.Response:
+        ctx: Optional[nl_context.RequestContext] = req.environ.get(CONTEXT_KEY)
+        try:
+            if ctx is None:
+                return wsgi.fault_response(401, "Authentication required")
+            rest, prefix = self._strip_project(ctx, rest)
+            match = self.mapper.match(rest)
+            if match is None:
+                raise wsgi.not_found()
+            methods = ROUTES[int(match.pop("_route"))][1]
+            handler = methods.get(req.method)
+            if handler is None:
+                raise wsgi.HTTPError(405, "The method is not allowed for this resource.",
+                                     [("Allow", ", ".join(sorted(methods)))])
+            api_req = wsgi.ApiRequest(req, ctx, ver, self.conf, self.conductor, self.images,
+                                      prefix)
+            return wsgi.reply_response(handler(api_req, **match))
+        except wsgi.HTTPError as e:
+            return wsgi.fault_response(e.code, e.message, e.headers)
+        except exception.NovaLiteException as e:
+            if e.code >= 500:
+                LOG.error("%s %s failed: %s", req.method, req.path, e.format_message())
+            return wsgi.exception_response(e)
+        except messaging.MessagingTimeout:
+            LOG.exception("%s %s: timed out waiting for the conductor", req.method, req.path)
+            return wsgi.fault_response(500, "The request timed out waiting for a reply "
+                                            "from the conductor; it may still complete.")
+        except Exception as e:  # a 500 is a bug: log it whole
+            LOG.exception("Unexpected error serving %s %s", req.method, req.path)
+            return wsgi.fault_response(
+                500, "Unexpected API Error. Please report this to the operator with the "
+                     f"request id. {type(e).__name__}")
+
+    @staticmethod
+    def _strip_project(ctx: nl_context.RequestContext, rest: str) -> tuple[str, str]:
+        """Drop an optional leading /{project_id} (Nova accepts URLs with and without)."""
+        first, sep, tail = rest.lstrip("/").partition("/")
+        if first in COLLECTIONS or not sep:
+            return rest, ""
+        if first != ctx.project_id:
+            raise wsgi.bad_request(f"Malformed request URL: URL's project_id '{first}' "
+                                   f"doesn't match Context's project_id "
+                                   f"'{ctx.project_id}'")
+        return "/" + tail, "/" + first
+
+
+class RequestIdMiddleware:
+    """Adds x-openstack-request-id (the context's request id) to every response."""
+
+    def __init__(self, app: Callable) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        def _start(status: str, headers: list, exc_info: Any = None) -> Any:
+            ctx = environ.get(CONTEXT_KEY)
+            rid = ctx.request_id if ctx is not None else environ.setdefault(
+                REQUEST_ID_KEY, nl_context.generate_request_id())
+            headers.append(("x-openstack-request-id", rid))
+            headers.append(("x-compute-request-id", rid))
+            return start_response(status, headers, exc_info)
+
+        try:
+            return self.app(environ, _start)
+        except Exception:
+            LOG.exception("Unexpected error in the API middleware")
+            return wsgi.fault_response(500, "Unexpected API Error.")(environ, _start)
+
+
+def build_app(conf: Any, conductor_api: Any = None, image_api: Any = None) -> Callable:
+    """The complete API WSGI callable. Real backends are made from conf when not given."""
+    if conductor_api is None:
+        from nova_lite.conductor import rpcapi
+
+        conductor_api = rpcapi.ConductorAPI()
+    if image_api is None:
+        from nova_lite.image import api as image_mod
+
+        image_api = image_mod.get_image_api(conf)
+    app = ComputeApp(conf, conductor_api, image_api)
+    return RequestIdMiddleware(auth.build_auth_middleware(app, conf))

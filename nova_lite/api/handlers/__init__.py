@@ -1,0 +1,1 @@
+"""Compute API resource handlers: one module per resource."""

@@ -1,0 +1,71 @@
+"""POST /servers/{id}/action: lifecycle actions and console output.
+
+Each action key maps to a policy rule, a body schema and the conductor action name
+(nova_lite.compute.states.TRANSITIONS); the conductor answers 409 when the server's
+state does not allow it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nova_lite import policy
+from nova_lite.api import validation, wsgi
+from nova_lite.api.handlers.servers import get_server
+from nova_lite.api.schemas import server_actions as schema
+
+# action key -> (policy rule, conductor action)
+_LIFECYCLE = {
+    "os-start": ("os_compute_api:servers:start", "start"),
+    "os-stop": ("os_compute_api:servers:stop", "stop"),
+    "pause": ("os_compute_api:os-pause-server:pause", "pause"),
+    "unpause": ("os_compute_api:os-pause-server:unpause", "unpause"),
+    "suspend": ("os_compute_api:os-suspend-server:suspend", "suspend"),
+    "resume": ("os_compute_api:os-suspend-server:resume", "resume"),
+}
+
+
+def action(req: wsgi.ApiRequest, id: str) -> wsgi.Reply:
+    body = req.json_body()
+    if not isinstance(body, dict) or len(body) != 1:
+        raise wsgi.bad_request("There is either no action or more than one action in the "
+                               "request body.")
+    key = next(iter(body))
+    if key == "reboot":
+        return _reboot(req, id, body)
+    if key == "os-getConsoleOutput":
+        return _console_output(req, id, body)
+    if key in _LIFECYCLE:
+        validation.validate(schema.SIMPLE[key], body)
+        rule, name = _LIFECYCLE[key]
+        inst = get_server(req, id)
+        policy.authorize(req.ctx, rule, {"project_id": inst.project_id})
+        req.conductor.server_action(req.ctx, id, name, {})
+        return wsgi.Reply(202)
+    raise wsgi.bad_request(f"There is no such action: {key}")
+
+
+def _reboot(req: wsgi.ApiRequest, id: str, body: dict) -> wsgi.Reply:
+    validation.validate(schema.REBOOT, body)
+    inst = get_server(req, id)
+    policy.authorize(req.ctx, "os_compute_api:servers:reboot",
+                     {"project_id": inst.project_id})
+    hard = body["reboot"]["type"].upper() == "HARD"
+    req.conductor.server_action(req.ctx, id, "reboot_hard" if hard else "reboot", {})
+    return wsgi.Reply(202)
+
+
+def _console_output(req: wsgi.ApiRequest, id: str, body: dict) -> wsgi.Reply:
+    validation.validate(schema.CONSOLE_OUTPUT, body)
+    inst = get_server(req, id)
+    policy.authorize(req.ctx, "os_compute_api:os-console-output",
+                     {"project_id": inst.project_id})
+    length: Any = (body["os-getConsoleOutput"] or {}).get("length")
+    if length is not None:
+        length = int(length)
+        if length < -1:
+            raise wsgi.bad_request("length must be -1 or greater")
+        if length == -1:
+            length = None
+    output = req.conductor.console_output(req.ctx, id, length)
+    return wsgi.Reply(200, {"output": output})

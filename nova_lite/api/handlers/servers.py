@@ -1,0 +1,360 @@
+"""The servers resource: list, show, create, update and delete.
+
+Data comes only from the conductor (one server_list call per list request); filters the
+conductor cannot apply are applied here after fetching the unpaged list, then paged.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+import secrets
+import string
+import uuid as uuidlib
+from typing import Any, Callable, Optional
+
+from nova_lite import exception, policy
+from nova_lite.api import common, validation, wsgi
+from nova_lite.api.schemas import servers as schema
+from nova_lite.api.views.servers import ServerView
+from nova_lite.compute import states
+from nova_lite.objects.instance import Instance
+from nova_lite.objects.request_spec import RequestSpec
+
+RULE = "os_compute_api:servers:%s"
+DEFAULT_AZ = "nova"
+MAX_SERVERS_PER_REQUEST = 1000
+NO_NETWORKING = ("Networking is not available yet: create servers with networks 'none' "
+                 "or 'auto'.")
+
+
+def _target(inst: Any) -> dict:
+    return {"project_id": inst.project_id}
+
+
+def get_server(req: wsgi.ApiRequest, server_id: str) -> Any:
+    """The server, or 404 when it does not exist or belongs to another project."""
+    inst = req.conductor.server_get(req.ctx, server_id)
+    if not req.ctx.is_admin and inst.project_id != req.ctx.project_id:
+        raise exception.InstanceNotFound(instance_id=server_id)
+    return inst
+
+
+# -- list -----------------------------------------------------------------------------
+
+def _field_filter(field: str, value: Any) -> Callable[[Any], bool]:
+    return lambda inst: str(getattr(inst, field)) == value
+
+
+def _list_servers(req: wsgi.ApiRequest, detail: bool) -> list:
+    ctx = req.ctx
+    ver = req.ver
+    action = "detail" if detail else "index"
+    policy.authorize(ctx, RULE % action, {"project_id": ctx.project_id})
+    params = req.params
+    if ver >= (2, 75):
+        for key in params:
+            if key not in schema.LIST_QUERY_PARAMS:
+                raise wsgi.bad_request(
+                    f"Invalid input for query parameters {key}. Value: {params[key]}. "
+                    f"Additional properties are not allowed ('{key}' was unexpected)")
+    opts = {k: params[k] for k in params}
+    if not ctx.is_admin:
+        allowed = schema.USER_FILTERS_V283 if ver >= (2, 83) else schema.USER_FILTERS
+        opts = {k: v for k, v in opts.items() if k in allowed}
+
+    project_id: Optional[str] = ctx.project_id
+    if "all_tenants" in opts:
+        if validation.parse_bool("all_tenants", opts["all_tenants"], empty_is=True):
+            policy.authorize(ctx, RULE % f"{action}:get_all_tenants",
+                             {"project_id": ctx.project_id})
+            project_id = opts.get("project_id") or opts.get("tenant_id")
+    elif ctx.is_admin and (opts.get("project_id") or opts.get("tenant_id")):
+        project_id = opts.get("project_id") or opts.get("tenant_id")
+
+    filters: dict[str, Any] = {}
+    post: list[Callable[[Any], bool]] = []
+    if "status" in opts:
+        vm_states: set[str] = set()
+        wanted = {s.upper() for s in params.getall("status")}
+        for status in wanted:
+            if status not in states.STATUS_TO_VM_STATES:
+                if ver >= (2, 38):
+                    raise wsgi.bad_request("Invalid status value")
+                return []
+            vm_states.update(states.STATUS_TO_VM_STATES[status])
+        if "DELETED" in wanted:
+            if not ctx.is_admin:
+                return []
+            filters["deleted"] = True
+        filters["vm_state"] = sorted(vm_states)
+        if wanted & {"REBOOT", "HARD_REBOOT"}:
+            post.append(lambda i: states.api_status(i.vm_state, i.task_state) in wanted)
+    if "image" in opts:
+        filters["image"] = opts["image"].rstrip("/").rsplit("/", 1)[-1]
+    if "flavor" in opts:
+        filters["flavor_id"] = opts["flavor"].rstrip("/").rsplit("/", 1)[-1]
+    if opts.get("host"):
+        filters["host"] = opts["host"]
+    if "uuid" in opts:
+        filters["uuids"] = [opts["uuid"]]
+    if "deleted" in opts:
+        deleted = validation.parse_bool("deleted", opts["deleted"])
+        if deleted:
+            filters["deleted"] = True
+        post.append(lambda i: bool(i.deleted) == deleted)
+    for key, since in (("changes-since", True), ("changes-before", False)):
+        if key in opts:
+            when = common.parse_time(key, opts[key])
+            filters.setdefault("deleted", True)
+            post.append(_time_filter(when, since))
+    name = opts.get("name") or opts.get("display_name")
+    if name:
+        try:
+            rx = re.compile(name)
+        except re.error:
+            rx = re.compile(re.escape(name))
+        post.append(lambda i: bool(rx.search(i.display_name or "")))
+    if "ip" in opts or "ip6" in opts or "tags" in opts or "tags-any" in opts:
+        return []  # no server has addresses or tags yet
+    if "locked" in opts and ver >= (2, 73):
+        locked = validation.parse_bool("locked", opts["locked"])
+        post.append(lambda i: bool(i.locked) == locked)
+    for key, field in (("reservation_id", "reservation_id"), ("user_id", "user_id"),
+                       ("key_name", "key_name"), ("availability_zone", "availability_zone"),
+                       ("vm_state", "vm_state"), ("task_state", "task_state"),
+                       ("power_state", "power_state"), ("hostname", "hostname"),
+                       ("node", "node"), ("description", "display_description"),
+                       ("launch_index", "launch_index")):
+        if key in opts:
+            post.append(_field_filter(field, opts[key]))
+    if opts.get("sort_dir", "desc") not in ("asc", "desc"):
+        raise wsgi.bad_request("Invalid sort_dir: must be 'asc' or 'desc'")
+
+    limit, marker = common.limit_and_marker(req)
+    if not post:
+        return req.conductor.server_list(ctx, project_id, filters, limit, marker)
+    servers = req.conductor.server_list(ctx, project_id, filters, None, None)
+    servers = [i for i in servers if all(p(i) for p in post)]
+    return common.paginate(servers, limit, marker, key=lambda i: i.uuid)
+
+
+def _time_filter(when: datetime.datetime, since: bool) -> Callable[[Any], bool]:
+    def check(inst: Any) -> bool:
+        changed = inst.updated_at or inst.created_at
+        if changed is None:
+            return False
+        if changed.tzinfo is None:
+            changed = changed.replace(tzinfo=datetime.timezone.utc)
+        return changed >= when if since else changed <= when
+    return check
+
+
+def _list_reply(req: wsgi.ApiRequest, detail: bool) -> wsgi.Reply:
+    servers = _list_servers(req, detail)
+    view = ServerView(req)
+    body: dict[str, Any] = {"servers": view.detail(servers) if detail else view.index(servers)}
+    limit, _ = common.limit_and_marker(req)
+    links = common.next_links(req, "servers/detail" if detail else "servers", servers, limit,
+                              servers[-1].uuid if servers else None)
+    if links:
+        body["servers_links"] = links
+    return wsgi.Reply(200, body)
+
+
+def index(req: wsgi.ApiRequest) -> wsgi.Reply:
+    return _list_reply(req, detail=False)
+
+
+def detail(req: wsgi.ApiRequest) -> wsgi.Reply:
+    return _list_reply(req, detail=True)
+
+
+def show(req: wsgi.ApiRequest, id: str) -> wsgi.Reply:
+    inst = get_server(req, id)
+    policy.authorize(req.ctx, RULE % "show", _target(inst))
+    return wsgi.Reply(200, {"server": ServerView(req).show(inst, groups=True)})
+
+
+# -- create ---------------------------------------------------------------------------
+
+def sanitize_hostname(name: str) -> str:
+    """A DNS label from a display name: lowercase, [a-z0-9-.], at most 63 characters."""
+    text = name.lower().replace(" ", "-").replace("_", "-")
+    text = re.sub(r"[^a-z0-9.-]", "", text)
+    text = text[:63].strip(".-")
+    return text or "server"
+
+
+def _ref_id(ref: Any) -> str:
+    return str(ref).rstrip("/").rsplit("/", 1)[-1]
+
+
+def _count(value: Any) -> int:
+    return int(value) if value is not None else 0
+
+
+def _check_image(req: wsgi.ApiRequest, server: dict) -> dict:
+    image_ref = server.get("imageRef")
+    if server.get("block_device_mapping") or server.get("block_device_mapping_v2"):
+        raise wsgi.bad_request("Block device mapping is not supported: volumes are not "
+                               "available yet.")
+    if not image_ref:
+        raise wsgi.bad_request("Missing imageRef attribute")
+    image_id = _ref_id(image_ref)
+    try:
+        image = req.images.show(image_id)
+    except exception.ImageNotFound:
+        raise wsgi.bad_request("Can not find requested image") from None
+    if str(image.get("status", "active")).lower() != "active":
+        raise wsgi.bad_request(f"Image {image_id} is not active.")
+    return image
+
+
+def _check_flavor(req: wsgi.ApiRequest, server: dict, image: dict) -> Any:
+    flavor_id = _ref_id(server["flavorRef"])
+    try:
+        flavor = req.conductor.flavor_get(req.ctx, flavor_id)
+    except exception.FlavorNotFound as e:
+        raise wsgi.bad_request(e.format_message()) from None
+    if flavor.disabled:
+        raise wsgi.bad_request(f"Flavor {flavor_id} could not be found.")
+    if flavor.memory_mb < int(image.get("min_ram") or 0):
+        raise wsgi.bad_request("Flavor's memory is too small for requested image.")
+    if flavor.root_gb and (flavor.root_gb < int(image.get("min_disk") or 0)
+                           or int(image.get("size") or 0) > flavor.root_gb * 1024 ** 3):
+        raise wsgi.bad_request("Flavor's disk is too small for requested image.")
+    return flavor
+
+
+def _placement(req: wsgi.ApiRequest, server: dict) -> tuple[Optional[str], list[str]]:
+    """The requested availability zone and forced hosts ('az:host[:node]' or 2.74 host)."""
+    az_text = server.get("availability_zone")
+    az, host = None, server.get("host")
+    if az_text:
+        az, _, rest = az_text.partition(":")
+        az = az or None
+        if rest:
+            host = rest.split(":", 1)[0] or host
+        if az is not None and az != DEFAULT_AZ:
+            raise wsgi.bad_request("The requested availability zone is not available")
+    if (host or server.get("hypervisor_hostname")) and not req.ctx.is_admin:
+        raise exception.PolicyNotAuthorized(action="os_compute_api:servers:create:forced_host")
+    if server.get("hypervisor_hostname") and not host:
+        host = server["hypervisor_hostname"]
+    return az, [host] if host else []
+
+
+def _reject_unsupported(req: wsgi.ApiRequest, server: dict) -> None:
+    networks = server.get("networks")
+    if isinstance(networks, list) and networks:
+        raise wsgi.bad_request(NO_NETWORKING)
+    if server.get("personality"):
+        raise wsgi.bad_request("Personality files are not supported.")
+    if server.get("key_name"):
+        raise wsgi.bad_request("Invalid key_name provided.")
+    if server.get("tags"):
+        raise wsgi.bad_request("Server tags are not supported yet.")
+    if server.get("trusted_image_certificates"):
+        raise wsgi.bad_request("Trusted image certificates are not supported.")
+
+
+def create(req: wsgi.ApiRequest) -> wsgi.Reply:
+    ctx = req.ctx
+    policy.authorize(ctx, RULE % "create", {"project_id": ctx.project_id,
+                                            "user_id": ctx.user_id})
+    body = validation.body(req, schema.create_schema(req.ver))
+    server = body["server"]
+    _reject_unsupported(req, server)
+    min_count = _count(server.get("min_count", 1))
+    max_count = _count(server.get("max_count", min_count))
+    if min_count < 1 or max_count < 1:
+        raise wsgi.bad_request("min_count and max_count must be at least 1")
+    if min_count > max_count:
+        raise wsgi.bad_request("min_count must be <= max_count")
+    if max_count > MAX_SERVERS_PER_REQUEST:
+        raise exception.QuotaError(
+            reason=f"at most {MAX_SERVERS_PER_REQUEST} servers per request")
+    if server.get("hostname") and max_count > 1:
+        raise wsgi.bad_request("Cannot set the hostname of more than one server.")
+    image = _check_image(req, server)
+    flavor = _check_flavor(req, server, image)
+    az, force_hosts = _placement(req, server)
+    name = server["name"]
+    description = server.get("description") if req.ver >= (2, 19) else name
+    config_drive = server.get("config_drive")
+    if config_drive is not None and not isinstance(config_drive, bool):
+        config_drive = validation.parse_bool("config_drive", config_drive)
+    return_rid = validation.parse_bool("return_reservation_id",
+                                       server.get("return_reservation_id", False))
+    reservation_id = "r-" + secrets.token_hex(4)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    instances = []
+    for index in range(max_count):
+        display_name = name if max_count == 1 else f"{name}-{index + 1}"
+        instances.append(Instance(
+            id=None, uuid=str(uuidlib.uuid4()), display_name=display_name,
+            display_description=description,
+            hostname=server.get("hostname") or sanitize_hostname(display_name),
+            project_id=ctx.project_id, user_id=ctx.user_id, host=None, node=None,
+            vm_state=states.BUILDING, task_state=states.SCHEDULING, power_state=0,
+            image_ref=image["id"], flavor=flavor, vcpus=flavor.vcpus,
+            memory_mb=flavor.memory_mb, root_gb=flavor.root_gb, key_name=None,
+            availability_zone=az, metadata=dict(server.get("metadata") or {}),
+            user_data=server.get("user_data"),
+            access_ip_v4=server.get("accessIPv4"), access_ip_v6=server.get("accessIPv6"),
+            config_drive="True" if config_drive else "", locked=False, launch_index=index,
+            reservation_id=reservation_id, launched_at=None, terminated_at=None,
+            created_at=now, updated_at=None, deleted=False, deleted_at=None, fault=None,
+            cell_name=None))
+    spec = RequestSpec(instance_uuid=instances[0].uuid, project_id=ctx.project_id,
+                       user_id=ctx.user_id, flavor=flavor, image_id=image["id"],
+                       availability_zone=az, num_instances=max_count, ignore_hosts=[],
+                       force_hosts=force_hosts)
+    req.conductor.server_create(ctx, instances, spec)
+    if return_rid:
+        return wsgi.Reply(202, {"reservation_id": reservation_id})
+    first = instances[0]
+    view = ServerView(req)
+    groups = [{"name": g["name"]} for g in server.get("security_groups") or ()]
+    body_out = {"server": {
+        "id": first.uuid,
+        "links": view.links(first.uuid),
+        "OS-DCF:diskConfig": server.get("OS-DCF:diskConfig", "MANUAL"),
+        "security_groups": groups or [{"name": "default"}],
+        "adminPass": server.get("adminPass") or _password(),
+    }}
+    return wsgi.Reply(202, body_out, [("Location", view.links(first.uuid)[0]["href"])])
+
+
+def _password(length: int = 12) -> str:
+    alphabet = string.ascii_letters + string.digits
+    return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+# -- update and delete ------------------------------------------------------------------
+
+def update(req: wsgi.ApiRequest, id: str) -> wsgi.Reply:
+    body = validation.body(req, schema.update_schema(req.ver))
+    inst = get_server(req, id)
+    policy.authorize(req.ctx, RULE % "update", _target(inst))
+    server = body["server"]
+    values: dict[str, Any] = {}
+    for key, field in (("name", "display_name"), ("description", "display_description"),
+                       ("hostname", "hostname"), ("accessIPv4", "access_ip_v4"),
+                       ("accessIPv6", "access_ip_v6")):
+        if key in server:
+            values[field] = server[key]
+    if values:
+        inst = req.conductor.server_update(req.ctx, id, values)
+    view = ServerView(req)
+    if req.ver >= (2, 75):
+        return wsgi.Reply(200, {"server": view.show(inst, groups=True)})
+    return wsgi.Reply(200, {"server": view.show(inst, extended=False)})
+
+
+def delete(req: wsgi.ApiRequest, id: str) -> wsgi.Reply:
+    inst = get_server(req, id)
+    policy.authorize(req.ctx, RULE % "delete", _target(inst))
+    req.conductor.server_delete(req.ctx, id)
+    return wsgi.Reply(204)

@@ -1,0 +1,80 @@
+"""Serving the API over HTTP with cheroot's threaded WSGI server (no eventlet).
+
+``serve`` runs until SIGTERM/SIGINT and then stops accepting, finishing in-flight
+requests; ``make_server`` starts one on a free loopback port for tests.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from typing import Any, Callable
+
+from cheroot import wsgi as cheroot_wsgi
+
+LOG = logging.getLogger(__name__)
+
+
+def _server(host: str, port: int, app: Callable, threads: int) -> cheroot_wsgi.Server:
+    server = cheroot_wsgi.Server((host, port), app, numthreads=threads,
+                                 server_name="nova-lite-api", request_queue_size=256)
+    # cheroot's default 10 s idle timeout is fine; keep-alive lets clients reuse sockets.
+    return server
+
+
+def serve(conf: Any, app: Callable, install_signal_handlers: bool = True) -> None:
+    """Serve app on [DEFAULT] osapi_compute_listen:osapi_compute_listen_port until a
+    SIGTERM or SIGINT (only the main thread can install those handlers)."""
+    server = _server(conf.osapi_compute_listen, conf.osapi_compute_listen_port, app,
+                     conf.osapi_compute_workers)
+    stopping = threading.Event()
+
+    def _stop(signum: int, _frame: Any) -> None:
+        if not stopping.is_set():
+            stopping.set()
+            LOG.info("Signal %d received: stopping the API server", signum)
+            threading.Thread(target=server.stop, daemon=True).start()
+
+    if install_signal_handlers:
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
+    server.prepare()
+    LOG.info("Compute API listening on %s:%s with %d threads", *server.bind_addr,
+             conf.osapi_compute_workers)
+    try:
+        server.serve()
+    finally:
+        if not stopping.is_set():
+            server.stop()
+
+
+class RunningServer:
+    """A started server on a background thread; ``url`` is its http://host:port."""
+
+    def __init__(self, server: cheroot_wsgi.Server) -> None:
+        self.server = server
+        self.thread = threading.Thread(target=server.serve, daemon=True,
+                                       name="nova-lite-api")
+        self.thread.start()
+        host, port = server.bind_addr[:2]
+        self.host, self.port = host, port
+        self.url = f"http://{host}:{port}"
+
+    def stop(self) -> None:
+        self.server.stop()
+        self.thread.join(timeout=10)
+
+    def __enter__(self) -> "RunningServer":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+
+def make_server(app: Callable, host: str = "127.0.0.1", port: int = 0, threads: int = 4
+                ) -> RunningServer:
+    """Start app on host:port (0 = a free port) and return once it accepts connections."""
+    server = _server(host, port, app, threads)
+    server.prepare()
+    return RunningServer(server)

@@ -1,0 +1,166 @@
+"""JSON-schema validation of request bodies, with Nova's 400 message wording.
+
+Validators are compiled once per schema (schemas are module constants) and cached by
+id, so a request pays only for the validation itself.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import re
+import uuid
+from typing import Any, Optional
+
+import jsonschema
+
+from nova_lite.api import wsgi
+
+_checker = jsonschema.FormatChecker(formats=())
+
+
+@_checker.checks("name")
+def _is_name(value: Any) -> bool:
+    """Printable, and no leading or trailing whitespace (Nova's 'name' rule)."""
+    if not isinstance(value, str):
+        return True
+    return value.isprintable() and value == value.strip()
+
+
+@_checker.checks("name_with_spaces")
+def _is_printable(value: Any) -> bool:
+    return not isinstance(value, str) or value.isprintable()
+
+
+@_checker.checks("uuid")
+def _is_uuid(value: Any) -> bool:
+    if not isinstance(value, str):
+        return True
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+@_checker.checks("base64")
+def _is_base64(value: Any) -> bool:
+    if not isinstance(value, str):
+        return True
+    try:
+        base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return True
+
+
+@_checker.checks("ipv4")
+def _is_ipv4(value: Any) -> bool:
+    if not isinstance(value, str):
+        return True
+    try:
+        ipaddress.IPv4Address(value)
+    except ValueError:
+        return False
+    return True
+
+
+@_checker.checks("ipv6")
+def _is_ipv6(value: Any) -> bool:
+    if not isinstance(value, str):
+        return True
+    try:
+        ipaddress.IPv6Address(value)
+    except ValueError:
+        return False
+    return True
+
+
+_FORMAT_HINTS = {
+    "name": "An invalid 'name' value was provided. The name must be printable "
+            "characters and can not start or end with whitespace.",
+    "uuid": "It is not a valid UUID.",
+    "base64": "It is not valid base64 data.",
+    "ipv4": "It is not a valid IPv4 address.",
+    "ipv6": "It is not a valid IPv6 address.",
+}
+
+_validators: dict[int, jsonschema.protocols.Validator] = {}
+
+
+def _validator(schema: dict) -> Any:
+    v = _validators.get(id(schema))
+    if v is None:
+        cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft4Validator)
+        v = cls(schema, format_checker=_checker)
+        _validators[id(schema)] = v
+    return v
+
+
+def _message(err: jsonschema.ValidationError) -> str:
+    path = "/".join(str(p) for p in err.path)
+    if err.validator == "required" or err.validator == "additionalProperties":
+        return (f"Invalid input for field/attribute {path}. Value: {_short(err.instance)}. "
+                f"{err.message}" if path else err.message)
+    if err.validator == "format":
+        detail = _FORMAT_HINTS.get(err.validator_value, err.message)
+    elif err.validator == "oneOf" or err.validator == "anyOf":
+        detail = f"{_short(err.instance)} is not valid under any of the given schemas"
+    else:
+        detail = err.message
+    return f"Invalid input for field/attribute {path}. Value: {_short(err.instance)}. {detail}"
+
+
+def _short(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= 300 else text[:300] + "..."
+
+
+def validate(schema: dict, body: Any) -> None:
+    """Raise a 400 HTTPError naming the first problem if body does not match schema."""
+    v = _validator(schema)
+    err: Optional[jsonschema.ValidationError] = jsonschema.exceptions.best_match(
+        v.iter_errors(body))
+    if err is not None:
+        raise wsgi.bad_request(_message(err))
+
+
+def body(req: wsgi.ApiRequest, schema: dict) -> Any:
+    """The request's JSON body, validated."""
+    data = req.json_body()
+    validate(schema, data)
+    return data
+
+
+_BOOL_TRUE = {"1", "t", "true", "on", "y", "yes"}
+_BOOL_FALSE = {"0", "f", "false", "off", "n", "no"}
+
+
+def parse_bool(name: str, value: Any, empty_is: Optional[bool] = None) -> bool:
+    """A query or body boolean, accepting Nova's spellings; 400 otherwise."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text == "" and empty_is is not None:
+        return empty_is
+    if text in _BOOL_TRUE:
+        return True
+    if text in _BOOL_FALSE:
+        return False
+    raise wsgi.bad_request(f"Invalid value '{value}' for {name}: must be a boolean.")
+
+
+_INT = re.compile(r"^-?[0-9]+$")
+
+
+def parse_int(name: str, value: Any, minimum: Optional[int] = None) -> int:
+    text = str(value).strip()
+    if not _INT.match(text):
+        raise wsgi.bad_request(f"{name} param must be an integer")
+    n = int(text)
+    if minimum is not None and n < minimum:
+        if minimum == 0:
+            raise wsgi.bad_request(f"{name} param must be positive")
+        raise wsgi.bad_request(f"{name} param must be >= {minimum}")
+    return n

@@ -1,0 +1,1 @@
+"""Response views, per microversion."""

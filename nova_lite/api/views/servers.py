@@ -1,0 +1,208 @@
+"""How a server looks on the wire, per microversion.
+
+One ServerView is built per request: it resolves the microversion gates and policy
+checks once, then renders each Instance with plain attribute reads, so a 100-server
+detail page costs a few milliseconds and no RPC per server.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Optional
+
+from nova_lite import exception, policy
+from nova_lite.api import common, wsgi
+from nova_lite.compute import states
+
+EXTENDED_ATTRS_RULE = "os_compute_api:os-extended-server-attributes"
+HOST_STATUS_RULE = "os_compute_api:servers:show:host_status"
+
+_PROGRESS_STATUSES = frozenset(("ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_RESIZE",
+                                "MIGRATING"))
+_FAULT_STATUSES = frozenset(("ERROR", "DELETED"))
+
+
+def allowed(ctx: Any, rule: str) -> bool:
+    """policy.check, falling back to 'admins only' for rules the policy file lacks."""
+    try:
+        return bool(policy.check(ctx, rule, {"project_id": ctx.project_id}))
+    except Exception:  # an unregistered rule must not turn a GET into a 500
+        return bool(ctx.is_admin)
+
+
+def _f(obj: Any, name: str, default: Any = None) -> Any:
+    """A versioned object's field without lazy-loading (unset -> default)."""
+    return getattr(obj, "_obj_" + name, default)
+
+
+def host_id(project_id: Optional[str], host: Optional[str]) -> str:
+    if not host:
+        return ""
+    return hashlib.sha224(f"{project_id}{host}".encode()).hexdigest()
+
+
+class ServerView:
+    def __init__(self, req: wsgi.ApiRequest) -> None:
+        self.req = req
+        ver = req.ver
+        self.ver = ver
+        ctx = req.ctx
+        self.is_admin = bool(ctx.is_admin)
+        self.ext_attrs = allowed(ctx, EXTENDED_ATTRS_RULE)
+        self.host_status = ver >= (2, 16) and allowed(ctx, HOST_STATUS_RULE)
+        self._host_states: Optional[dict] = None
+        self._image_props: dict[str, dict] = {}
+        self._servers_url = req.url("servers")
+        self._servers_bookmark = req.bookmark("servers")
+        self._flavors_bookmark = req.bookmark("flavors")
+        self._images_bookmark = req.bookmark("images")
+
+    # -- pieces ------------------------------------------------------------------------
+    def links(self, uuid: str) -> list[dict]:
+        return [{"rel": "self", "href": f"{self._servers_url}/{uuid}"},
+                {"rel": "bookmark", "href": f"{self._servers_bookmark}/{uuid}"}]
+
+    def _image(self, image_ref: Optional[str]) -> Any:
+        if not image_ref:
+            return ""  # booted from volume
+        image = {"id": image_ref,
+                 "links": [{"rel": "bookmark", "href": f"{self._images_bookmark}/{image_ref}"}]}
+        if self.ver >= (2, 98):
+            image["properties"] = self._properties(image_ref)
+        return image
+
+    def _properties(self, image_id: str) -> dict:
+        props = self._image_props.get(image_id)
+        if props is None:
+            try:
+                props = dict(self.req.images.show(image_id).get("properties") or {})
+            except exception.NovaLiteException:
+                props = {}
+            self._image_props[image_id] = props
+        return props
+
+    def _flavor(self, flavor: Any) -> dict:
+        if self.ver >= (2, 47):
+            return {"vcpus": _f(flavor, "vcpus"), "ram": _f(flavor, "memory_mb"),
+                    "disk": _f(flavor, "root_gb"), "ephemeral": _f(flavor, "ephemeral_gb", 0),
+                    "swap": _f(flavor, "swap", 0), "original_name": _f(flavor, "name"),
+                    "extra_specs": dict(_f(flavor, "extra_specs") or {})}
+        fid = _f(flavor, "flavorid")
+        return {"id": fid,
+                "links": [{"rel": "bookmark", "href": f"{self._flavors_bookmark}/{fid}"}]}
+
+    def _fault(self, fault: Any) -> Optional[dict]:
+        if fault is None:
+            return None
+        code = _f(fault, "code")
+        out = {"code": code, "created": common.isotime(_f(fault, "created_at")),
+               "message": _f(fault, "message")}
+        details = _f(fault, "details")
+        if details and (self.is_admin or code != 500):
+            out["details"] = details
+        return out
+
+    def _host_state(self, host: Optional[str]) -> str:
+        if not host:
+            return ""
+        if self._host_states is None:
+            self._host_states = {}
+            for svc in self.req.conductor.service_list(self.req.ctx, binary="nova-compute"):
+                if _f(svc, "forced_down") or not _f(svc, "is_up"):
+                    state = "DOWN"
+                elif _f(svc, "disabled"):
+                    state = "MAINTENANCE"
+                else:
+                    state = "UP"
+                self._host_states[_f(svc, "host")] = state
+        return self._host_states.get(host, "UNKNOWN")
+
+    # -- whole servers -----------------------------------------------------------------
+    def basic(self, inst: Any) -> dict:
+        uuid = _f(inst, "uuid")
+        return {"id": uuid, "name": _f(inst, "display_name"), "links": self.links(uuid)}
+
+    def show(self, inst: Any, extended: bool = True, groups: bool = False) -> dict:
+        """One server. extended=False is Nova's reduced view (update below 2.75);
+        groups adds server_groups (show, update and rebuild only, from 2.71)."""
+        ver = self.ver
+        uuid = _f(inst, "uuid")
+        vm_state = _f(inst, "vm_state")
+        task_state = _f(inst, "task_state")
+        status = states.api_status(vm_state, task_state)
+        project_id = _f(inst, "project_id")
+        host = _f(inst, "host")
+        s: dict[str, Any] = {
+            "id": uuid,
+            "name": _f(inst, "display_name"),
+            "status": status,
+            "tenant_id": project_id,
+            "user_id": _f(inst, "user_id"),
+            "metadata": dict(_f(inst, "metadata") or {}),
+            "hostId": host_id(project_id, host),
+            "image": self._image(_f(inst, "image_ref")),
+            "flavor": self._flavor(_f(inst, "flavor")),
+            "created": common.isotime(_f(inst, "created_at")),
+            "updated": common.isotime(_f(inst, "updated_at") or _f(inst, "created_at")),
+            "addresses": {},
+            "accessIPv4": _f(inst, "access_ip_v4") or "",
+            "accessIPv6": _f(inst, "access_ip_v6") or "",
+            "links": self.links(uuid),
+            "OS-DCF:diskConfig": "MANUAL",
+        }
+        if status in _PROGRESS_STATUSES:
+            s["progress"] = 0
+        if status in _FAULT_STATUSES:
+            fault = self._fault(_f(inst, "fault"))
+            if fault:
+                s["fault"] = fault
+        if ver >= (2, 9):
+            s["locked"] = bool(_f(inst, "locked"))
+        if ver >= (2, 19):
+            s["description"] = _f(inst, "display_description")
+        if ver >= (2, 26):
+            s["tags"] = []
+        if ver >= (2, 63):
+            s["trusted_image_certificates"] = None
+        if ver >= (2, 73):
+            s["locked_reason"] = None
+        if groups and ver >= (2, 71):
+            s["server_groups"] = []
+        if not extended:
+            return s
+        s["OS-EXT-AZ:availability_zone"] = _f(inst, "availability_zone") or ""
+        s["config_drive"] = _f(inst, "config_drive") or ""
+        s["key_name"] = _f(inst, "key_name")
+        s["OS-SRV-USG:launched_at"] = common.strtime(_f(inst, "launched_at"))
+        s["OS-SRV-USG:terminated_at"] = common.strtime(_f(inst, "terminated_at"))
+        s["OS-EXT-STS:vm_state"] = vm_state
+        s["OS-EXT-STS:task_state"] = task_state
+        s["OS-EXT-STS:power_state"] = _f(inst, "power_state", 0)
+        s["os-extended-volumes:volumes_attached"] = []
+        if self.ext_attrs:
+            s["OS-EXT-SRV-ATTR:host"] = host
+            s["OS-EXT-SRV-ATTR:hypervisor_hostname"] = _f(inst, "node")
+            s["OS-EXT-SRV-ATTR:instance_name"] = inst.name
+            if ver >= (2, 3):
+                s["OS-EXT-SRV-ATTR:reservation_id"] = _f(inst, "reservation_id")
+                s["OS-EXT-SRV-ATTR:launch_index"] = _f(inst, "launch_index", 0)
+                s["OS-EXT-SRV-ATTR:hostname"] = _f(inst, "hostname")
+                s["OS-EXT-SRV-ATTR:kernel_id"] = ""
+                s["OS-EXT-SRV-ATTR:ramdisk_id"] = ""
+                s["OS-EXT-SRV-ATTR:root_device_name"] = None
+                s["OS-EXT-SRV-ATTR:user_data"] = _f(inst, "user_data")
+        if ver >= (2, 90):
+            s["OS-EXT-SRV-ATTR:hostname"] = _f(inst, "hostname")
+        if self.host_status:
+            s["host_status"] = self._host_state(host)
+        if ver >= (2, 96):
+            s["pinned_availability_zone"] = _f(inst, "availability_zone")
+        if ver >= (2, 100):
+            s["scheduler_hints"] = {}
+        return s
+
+    def index(self, servers: list) -> list[dict]:
+        return [self.basic(i) for i in servers]
+
+    def detail(self, servers: list) -> list[dict]:
+        return [self.show(i) for i in servers]

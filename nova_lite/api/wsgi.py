@@ -1,0 +1,143 @@
+"""Request and reply plumbing shared by every handler, and Nova's fault bodies.
+
+A handler takes an ApiRequest (the WebOb request plus the context, microversion and
+backends the app resolved once) and returns a Reply; the app turns both errors and
+replies into WSGI responses so handlers never build HTTP by hand.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any, Optional
+
+import webob
+
+from nova_lite import exception
+from nova_lite.api import microversion
+from nova_lite.context import RequestContext
+
+# Nova names the fault body's single key after the status code.
+_FAULT_NAMES = {
+    400: "badRequest",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "itemNotFound",
+    405: "badMethod",
+    409: "conflictingRequest",
+    413: "overLimit",
+    415: "badMediaType",
+    429: "overLimit",
+    501: "notImplemented",
+    503: "serviceUnavailable",
+}
+
+JSON_TYPE = "application/json"
+
+
+class HTTPError(Exception):
+    """An HTTP-level failure (routing, body parsing) that is not a domain exception."""
+
+    def __init__(self, code: int, message: str, headers: Optional[list] = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.headers = headers or []
+
+
+def bad_request(message: str) -> HTTPError:
+    return HTTPError(400, message)
+
+
+def not_found(message: str = "The resource could not be found.") -> HTTPError:
+    return HTTPError(404, message)
+
+
+@dataclasses.dataclass
+class Reply:
+    status: int = 200
+    body: Any = None
+    headers: list = dataclasses.field(default_factory=list)
+
+
+class ApiRequest:
+    """What a handler needs about one request, resolved once by the app."""
+
+    __slots__ = ("req", "ctx", "ver", "conf", "conductor", "images", "project_prefix",
+                 "_body")
+
+    def __init__(self, req: webob.Request, ctx: RequestContext, ver: microversion.Version,
+                 conf: Any, conductor: Any, images: Any, project_prefix: str) -> None:
+        self.req = req
+        self.ctx = ctx
+        self.ver = ver
+        self.conf = conf
+        self.conductor = conductor
+        self.images = images
+        # "/<project_id>" when the URL carried one, so links echo the caller's style.
+        self.project_prefix = project_prefix
+        self._body: Any = None
+
+    @property
+    def params(self) -> Any:
+        return self.req.GET
+
+    @property
+    def host_url(self) -> str:
+        return self.req.host_url
+
+    def url(self, *parts: str) -> str:
+        """Versioned link to a resource: http://host/v2.1[/project]/<parts>."""
+        return "/".join((f"{self.req.host_url}{self.req.script_name}/v2.1"
+                         f"{self.project_prefix}",) + parts)
+
+    def bookmark(self, *parts: str) -> str:
+        """Unversioned link to a resource: http://host[/project]/<parts>."""
+        return "/".join((f"{self.req.host_url}{self.req.script_name}{self.project_prefix}",)
+                        + parts)
+
+    def links(self, collection: str, ident: str) -> list[dict]:
+        return [{"rel": "self", "href": self.url(collection, ident)},
+                {"rel": "bookmark", "href": self.bookmark(collection, ident)}]
+
+    def json_body(self) -> Any:
+        """The parsed JSON body; 400 'Malformed request body' when it is not JSON."""
+        if self._body is None:
+            raw = self.req.body
+            if not raw:
+                raise bad_request("Malformed request body")
+            try:
+                self._body = json.loads(raw)
+            except ValueError:
+                raise bad_request("Malformed request body") from None
+        return self._body
+
+
+def fault_response(code: int, message: str, headers: Optional[list] = None
+                   ) -> webob.Response:
+    name = _FAULT_NAMES.get(code, "computeFault")
+    body = json.dumps({name: {"code": code, "message": message}})
+    resp = webob.Response(status=code, body=body.encode(), content_type=JSON_TYPE,
+                          charset="UTF-8")
+    for k, v in headers or ():
+        resp.headers[k] = v
+    return resp
+
+
+def exception_response(exc: exception.NovaLiteException) -> webob.Response:
+    code = exc.code if isinstance(exc.code, int) and 400 <= exc.code < 600 else 500
+    return fault_response(code, exc.format_message())
+
+
+def reply_response(reply: Reply) -> webob.Response:
+    if reply.body is None:
+        resp = webob.Response(status=reply.status)
+        resp.content_type = None
+        resp.body = b""
+    else:
+        resp = webob.Response(status=reply.status,
+                              body=json.dumps(reply.body, separators=(", ", ": ")).encode(),
+                              content_type=JSON_TYPE, charset="UTF-8")
+    for k, v in reply.headers:
+        resp.headers[k] = v
+    return resp

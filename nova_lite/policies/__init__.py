@@ -1,0 +1,39 @@
+"""Default policy rules, one module per API resource.
+
+``list_rules`` is the ``oslo.policy.policies`` entry point (namespace ``nova_lite``) that
+oslopolicy-sample-generator and friends read.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+from nova_lite.policies import (
+    base,
+    console_output,
+    extended_server_attributes,
+    flavors,
+    hypervisors,
+    images,
+    instance_actions,
+    server_actions,
+    servers,
+    services,
+)
+
+_MODULES = (
+    base,
+    servers,
+    server_actions,
+    console_output,
+    instance_actions,
+    extended_server_attributes,
+    flavors,
+    images,
+    services,
+    hypervisors,
+)
+
+
+def list_rules() -> list:
+    return list(itertools.chain.from_iterable(m.list_rules() for m in _MODULES))

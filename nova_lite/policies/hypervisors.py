@@ -1,0 +1,31 @@
+"""Rules for os-hypervisors: hosts and their capacity are operator data, admins only."""
+
+from __future__ import annotations
+
+from oslo_policy import policy
+
+from nova_lite.policies import base
+
+PREFIX = "os_compute_api:os-hypervisors:%s"
+
+rules = [
+    policy.DocumentedRuleDefault(
+        name=PREFIX % "list", check_str=base.ADMIN,
+        description="List hypervisors.",
+        operations=[{"method": "GET", "path": "/os-hypervisors"}],
+        scope_types=["project"]),
+    policy.DocumentedRuleDefault(
+        name=PREFIX % "list-detail", check_str=base.ADMIN,
+        description="List hypervisors with details.",
+        operations=[{"method": "GET", "path": "/os-hypervisors/detail"}],
+        scope_types=["project"]),
+    policy.DocumentedRuleDefault(
+        name=PREFIX % "show", check_str=base.ADMIN,
+        description="Show one hypervisor.",
+        operations=[{"method": "GET", "path": "/os-hypervisors/{hypervisor_id}"}],
+        scope_types=["project"]),
+]
+
+
+def list_rules() -> list:
+    return rules

@@ -1,0 +1,382 @@
+"""The libvirt virt driver: real guests under QEMU/KVM.
+
+Guests are looked up by instance uuid (never by name: the compute manager may ask to
+destroy an orphan knowing only its uuid), and only domains carrying nova_lite's
+metadata element are ever listed, so other guests on the same libvirtd are left alone.
+Every instance lives in <instances_path>/<uuid>/ (qcow2 overlay ``disk`` over a cached
+base, ``console.log``); deleting that directory is part of destroy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+import subprocess
+import time
+from typing import Any, Callable, Iterator, Optional
+
+from nova_lite.virt import driver
+from nova_lite.virt.driver import DriverError, ImageSource, InstanceSpec, LifecycleCallback
+from nova_lite.virt.libvirt import config as vconfig
+from nova_lite.virt.libvirt import host as vhost
+from nova_lite.virt.libvirt import imagecache
+
+LOG = logging.getLogger(__name__)
+
+CONSOLE_MAX_BYTES = 100 * 1024
+POLL = 0.2
+GiB = 1024 ** 3
+
+
+def _state_map(lv: Any) -> dict[int, int]:
+    return {
+        lv.VIR_DOMAIN_NOSTATE: driver.NOSTATE,
+        lv.VIR_DOMAIN_RUNNING: driver.RUNNING,
+        lv.VIR_DOMAIN_BLOCKED: driver.RUNNING,
+        lv.VIR_DOMAIN_PAUSED: driver.PAUSED,
+        lv.VIR_DOMAIN_SHUTDOWN: driver.SHUTDOWN,
+        lv.VIR_DOMAIN_SHUTOFF: driver.SHUTDOWN,
+        lv.VIR_DOMAIN_CRASHED: driver.CRASHED,
+        lv.VIR_DOMAIN_PMSUSPENDED: driver.SUSPENDED,
+    }
+
+
+def _wait(predicate: Callable[[], bool], timeout: float) -> bool:
+    """Poll predicate until true or timeout seconds passed; bounded by design."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if predicate():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(POLL)
+
+
+class LibvirtDriver(driver.ComputeDriver):
+    def __init__(self, host: str, image_source: ImageSource, conf: Any) -> None:
+        super().__init__(host, image_source, conf)
+        self._lv = vhost.require_libvirt()
+        self.instances_path = os.path.abspath(conf.instances_path)
+        self.virt_type = conf.libvirt.virt_type
+        self._host = vhost.Host(conf.libvirt.connection_uri, is_ours=self._is_ours)
+        self._cache = imagecache.ImageCache(self.instances_path, image_source)
+
+    # --- host ----------------------------------------------------------------------
+
+    def init_host(self, lifecycle_callback: Optional[LifecycleCallback] = None) -> None:
+        if self.virt_type == "kvm" and not self._host.uri.startswith("test:"):
+            ok, why = vhost.kvm_usable()
+            if not ok:
+                raise DriverError(f"[libvirt] virt_type is kvm but KVM cannot run guests "
+                                  f"on this host: {why}. Set [libvirt] virt_type = qemu "
+                                  "(software emulation) or fix KVM.")
+        if shutil.which("qemu-img") is None:
+            raise DriverError("qemu-img is not installed (package qemu-utils); "
+                              "run tools/setup-libvirt")
+        os.makedirs(self.instances_path, mode=0o755, exist_ok=True)
+        self._host.connect(lifecycle_callback)
+
+    def cleanup_host(self) -> None:
+        self._host.close()
+
+    def get_available_resource(self) -> dict:
+        with self._errors("reading host resources"):
+            st = os.statvfs(self.instances_path)
+            return {
+                "vcpus": self._host.vcpus(),
+                "memory_mb": self._host.memory_mb(),
+                "local_gb": st.f_blocks * st.f_frsize // GiB,
+                "hypervisor_type": "QEMU",
+                "hypervisor_version": self._host.hypervisor_version(),
+                "hypervisor_hostname": self._host.hostname(),
+                "cpu_info": self._host.cpu_info(),
+            }
+
+    def list_instance_uuids(self) -> list[str]:
+        with self._errors("listing guests"):
+            conn = self._host.get_connection()
+            return [d.UUIDString() for d in conn.listAllDomains(0) if self._is_ours(d)]
+
+    # --- helpers -------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _errors(self, what: str) -> Iterator[None]:
+        """Turn libvirt and OS errors into DriverError with a readable message."""
+        try:
+            yield
+        except DriverError:
+            raise
+        except self._lv.libvirtError as err:
+            raise DriverError(f"{what} failed: {err.get_error_message()}") from err
+        except OSError as err:
+            raise DriverError(f"{what} failed: {err}") from err
+
+    def _is_ours(self, dom: Any) -> bool:
+        """Created by nova_lite for this compute host (not a foreign or sibling guest)."""
+        try:
+            meta = dom.metadata(self._lv.VIR_DOMAIN_METADATA_ELEMENT, vconfig.METADATA_NS)
+            return vconfig.metadata_host(meta) == self.host
+        except self._lv.libvirtError:
+            return False
+
+    def _lookup(self, instance: InstanceSpec) -> Optional[Any]:
+        conn = self._host.get_connection()
+        try:
+            return conn.lookupByUUIDString(instance.uuid)
+        except self._lv.libvirtError as err:
+            if err.get_error_code() == self._lv.VIR_ERR_NO_DOMAIN:
+                return None
+            raise DriverError(f"looking up {instance.name} failed: "
+                              f"{err.get_error_message()}") from err
+
+    def _get(self, instance: InstanceSpec) -> Any:
+        dom = self._lookup(instance)
+        if dom is None:
+            raise DriverError(f"guest {instance.name} ({instance.uuid}) does not exist "
+                              "on the hypervisor")
+        return dom
+
+    def _instance_dir(self, instance: InstanceSpec) -> str:
+        return os.path.join(self.instances_path, instance.uuid)
+
+    def _state(self, dom: Any) -> int:
+        lv = self._lv
+        state, reason = dom.state()
+        if state == lv.VIR_DOMAIN_SHUTOFF and (reason == lv.VIR_DOMAIN_SHUTOFF_SAVED
+                                               or dom.hasManagedSaveImage(0)):
+            return driver.SUSPENDED
+        return _state_map(lv).get(state, driver.NOSTATE)
+
+    def _wait_shutoff(self, dom: Any, timeout: float) -> bool:
+        return _wait(lambda: not dom.isActive(), timeout)
+
+    def _hard_stop(self, dom: Any) -> None:
+        try:
+            dom.destroy()
+        except self._lv.libvirtError as err:
+            if dom.isActive():
+                raise DriverError(f"could not stop guest: {err.get_error_message()}") \
+                    from err
+
+    def _start(self, dom: Any) -> None:
+        dom.create()
+        if not _wait(lambda: self._state(dom) == driver.RUNNING, 30):
+            raise DriverError("guest did not reach the running state")
+
+    # --- spawn / destroy -----------------------------------------------------------
+
+    def spawn(self, instance: InstanceSpec, image_meta: dict) -> None:
+        if not instance.image_id:
+            raise DriverError("booting without an image is not supported")
+        disk_format = image_meta.get("disk_format") or "raw"
+        if disk_format in ("aki", "ari"):
+            raise DriverError(f"image {instance.image_id} is a kernel or ramdisk image, "
+                              "it cannot be booted by itself")
+        if disk_format == "iso":
+            raise DriverError("booting from ISO images is not supported")
+        props = image_meta.get("properties") or {}
+        kernel_id, ramdisk_id = props.get("kernel_id"), props.get("ramdisk_id")
+        if self._lookup(instance) is not None:
+            raise DriverError(f"a guest with uuid {instance.uuid} already exists")
+
+        inst_dir = self._instance_dir(instance)
+        try:
+            with self._errors(f"creating {instance.name}"):
+                os.makedirs(inst_dir, mode=0o755, exist_ok=True)
+                imagecache.ImageCache.record_usage(
+                    inst_dir, [i for i in (instance.image_id, kernel_id, ramdisk_id) if i])
+                base, meta = self._cache.fetch(instance.image_id)
+                kernel = self._cache.fetch(kernel_id)[0] if kernel_id else None
+                ramdisk = self._cache.fetch(ramdisk_id)[0] if ramdisk_id else None
+                disk = os.path.join(inst_dir, "disk")
+                base_format = "qcow2" if meta.get("disk_format") == "qcow2" else "raw"
+                _create_overlay(base, base_format, disk, instance.root_gb)
+                guest = vconfig.GuestConfig(
+                    name=instance.name, uuid=instance.uuid, vcpus=instance.vcpus,
+                    memory_mb=instance.memory_mb, virt_type=self.virt_type,
+                    disk_path=disk, console_log=os.path.join(inst_dir, "console.log"),
+                    display_name=instance.display_name, image_id=instance.image_id,
+                    host=self.host,
+                    kernel_path=kernel, ramdisk_path=ramdisk,
+                    cmdline=vconfig.kernel_cmdline(props, self.virt_type) if kernel
+                    else None)
+                conn = self._host.get_connection()
+                dom = conn.defineXML(vconfig.domain_xml(guest))
+                self._start(dom)
+        except DriverError:
+            LOG.warning("spawn of %s failed; cleaning up", instance.uuid)
+            with contextlib.suppress(Exception):
+                self.destroy(instance)
+            raise
+        LOG.info("spawned %s (%s)", instance.name, instance.uuid)
+
+    def destroy(self, instance: InstanceSpec) -> None:
+        lv = self._lv
+        with self._errors(f"deleting {instance.name}"):
+            dom = self._lookup(instance)
+            if dom is not None:
+                if dom.isActive():
+                    self._hard_stop(dom)
+                try:
+                    dom.undefineFlags(lv.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE)
+                except lv.libvirtError as err:
+                    if err.get_error_code() != lv.VIR_ERR_NO_DOMAIN:
+                        raise
+            shutil.rmtree(self._instance_dir(instance), ignore_errors=True)
+
+    # --- power ---------------------------------------------------------------------
+
+    def get_power_state(self, instance: InstanceSpec) -> int:
+        with self._errors(f"reading the state of {instance.name}"):
+            dom = self._lookup(instance)
+            if dom is None:
+                return driver.NOSTATE
+            try:
+                return self._state(dom)
+            except self._lv.libvirtError as err:
+                if err.get_error_code() == self._lv.VIR_ERR_NO_DOMAIN:
+                    return driver.NOSTATE
+                raise
+
+    def reboot(self, instance: InstanceSpec, reboot_type: str) -> None:
+        with self._errors(f"rebooting {instance.name}"):
+            dom = self._get(instance)
+            if reboot_type == "SOFT" and self._soft_reboot(dom):
+                return
+            if reboot_type == "SOFT":
+                LOG.warning("%s did not shut down within %ss; rebooting it hard",
+                            instance.name, self.conf.compute.shutdown_timeout)
+            self._hard_reboot(dom)
+
+    def _soft_reboot(self, dom: Any) -> bool:
+        """ACPI shutdown, then start again; False when the guest did not cooperate."""
+        if self._state(dom) != driver.RUNNING:
+            return False
+        try:
+            dom.shutdown()  # the power button; on_poweroff=destroy ends the process
+        except self._lv.libvirtError:
+            return False
+        if not self._wait_shutoff(dom, self.conf.compute.shutdown_timeout):
+            return False
+        self._start(dom)
+        return True
+
+    def _hard_reboot(self, dom: Any) -> None:
+        if dom.isActive():
+            self._hard_stop(dom)
+        if dom.hasManagedSaveImage(0):
+            dom.managedSaveRemove(0)  # a hard reboot boots afresh
+        self._start(dom)
+
+    def power_off(self, instance: InstanceSpec, timeout: int = 0) -> None:
+        with self._errors(f"stopping {instance.name}"):
+            dom = self._get(instance)
+            if not dom.isActive():
+                return
+            if timeout > 0 and self._state(dom) == driver.RUNNING:
+                try:
+                    dom.shutdown()
+                    if self._wait_shutoff(dom, timeout):
+                        return
+                    LOG.info("%s ignored the shutdown request for %ss; destroying it",
+                             instance.name, timeout)
+                except self._lv.libvirtError as err:
+                    LOG.info("ACPI shutdown of %s failed (%s); destroying it",
+                             instance.name, err.get_error_message())
+            self._hard_stop(dom)
+
+    def power_on(self, instance: InstanceSpec) -> None:
+        with self._errors(f"starting {instance.name}"):
+            dom = self._get(instance)
+            if not dom.isActive():
+                self._start(dom)
+
+    def pause(self, instance: InstanceSpec) -> None:
+        with self._errors(f"pausing {instance.name}"):
+            self._get(instance).suspend()
+
+    def unpause(self, instance: InstanceSpec) -> None:
+        with self._errors(f"unpausing {instance.name}"):
+            self._get(instance).resume()
+
+    def suspend(self, instance: InstanceSpec) -> None:
+        """Save the guest's memory to disk (libvirt managed save) and stop it."""
+        with self._errors(f"suspending {instance.name}"):
+            self._get(instance).managedSave(0)
+
+    def resume(self, instance: InstanceSpec) -> None:
+        """Restore from the managed save image; create() picks it up."""
+        with self._errors(f"resuming {instance.name}"):
+            dom = self._get(instance)
+            if not dom.isActive():
+                self._start(dom)
+
+    # --- console and housekeeping --------------------------------------------------
+
+    def get_console_output(self, instance: InstanceSpec) -> str:
+        path = os.path.join(self._instance_dir(instance), "console.log")
+        try:
+            with open(path, "rb") as f:
+                f.seek(0, os.SEEK_END)
+                f.seek(max(0, f.tell() - CONSOLE_MAX_BYTES))
+                return f.read().decode("utf-8", errors="replace")
+        except FileNotFoundError:
+            if self._lookup(instance) is None:
+                raise DriverError(f"guest {instance.name} does not exist") from None
+            return ""
+
+    def periodic_cleanup(self, active_uuids: list[str]) -> None:
+        """Remove cached base images that no instance directory on this host uses.
+
+        An instance directory exists from the start of spawn until destroy, so a base
+        is kept exactly as long as some instance (in any state) may still need it.
+        """
+        if not self.conf.libvirt.remove_unused_base_images:
+            return
+        strays = self._stray_instance_dirs(set(active_uuids))
+        if strays:
+            LOG.warning("instance directories without an instance: %s (kept; their "
+                        "base images stay cached)", ", ".join(sorted(strays)))
+        self._cache.cleanup()
+
+    def _stray_instance_dirs(self, active: set[str]) -> set[str]:
+        try:
+            entries = os.listdir(self.instances_path)
+        except FileNotFoundError:
+            return set()
+        dirs = {e for e in entries if e != imagecache.BASE_DIR_NAME and not e.startswith(".")
+                and os.path.isdir(os.path.join(self.instances_path, e))}
+        return dirs - active - set(self.list_instance_uuids())
+
+
+def _create_overlay(base: str, base_format: str, path: str, root_gb: int) -> None:
+    """A qcow2 overlay backed by the shared base, grown to the flavor's root disk."""
+    virtual_size = _virtual_size(base, base_format)
+    size = root_gb * GiB
+    if size and size < virtual_size:
+        raise DriverError(f"the flavor's root disk ({root_gb} GB) is smaller than the "
+                          f"image ({virtual_size} bytes)")
+    cmd = ["qemu-img", "create", "-q", "-f", "qcow2", "-b", base, "-F", base_format, path]
+    if size:
+        cmd.append(str(size))
+    _run(cmd)
+    os.chmod(path, 0o644)
+
+
+def _virtual_size(path: str, fmt: str) -> int:
+    if fmt == "raw":
+        return os.path.getsize(path)
+    out = _run(["qemu-img", "info", "--output=json", "-f", fmt, path])
+    return int(json.loads(out)["virtual-size"])
+
+
+def _run(cmd: list[str]) -> str:
+    try:
+        return subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    except FileNotFoundError as err:
+        raise DriverError(f"{cmd[0]} is not installed") from err
+    except subprocess.CalledProcessError as err:
+        raise DriverError(f"{' '.join(cmd[:2])} failed: {err.stderr.strip()}") from err

@@ -1,0 +1,229 @@
+"""An in-memory stand-in for ConductorAPI, so API tests need no bus or database.
+
+It follows the real conductor's contract: the same method names and arguments, the
+same exceptions, versioned objects as results, servers newest first.
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid as uuidlib
+from typing import Any, Optional
+
+from nova_lite import exception
+from nova_lite.compute import states
+from nova_lite.objects.compute_node import ComputeNode
+from nova_lite.objects.flavor import Flavor
+from nova_lite.objects.instance import Instance, InstanceFault
+from nova_lite.objects.instance_action import InstanceAction, InstanceActionEvent
+from nova_lite.objects.service import Service
+
+DEFAULT_FLAVORS = [("1", "m1.tiny", 512, 1, 1), ("2", "m1.small", 2048, 1, 20),
+                   ("42", "m1.nano", 128, 1, 1)]
+
+
+def utcnow() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def make_flavor(flavorid: str, name: str, ram: int, vcpus: int, disk: int, n: int,
+                **kw: Any) -> Flavor:
+    values = dict(id=n, flavorid=flavorid, name=name, memory_mb=ram, vcpus=vcpus,
+                  root_gb=disk, ephemeral_gb=0, swap=0, rxtx_factor=1.0, is_public=True,
+                  disabled=False, description=None, extra_specs={})
+    values.update(kw)
+    return Flavor(**values)
+
+
+class FakeConductor:
+    def __init__(self) -> None:
+        self.flavors: dict[str, Flavor] = {}
+        for n, (fid, name, ram, vcpus, disk) in enumerate(DEFAULT_FLAVORS, 1):
+            self.flavors[fid] = make_flavor(fid, name, ram, vcpus, disk, n)
+        self.servers: dict[str, Instance] = {}
+        self.actions: dict[str, list[InstanceAction]] = {}
+        self.services: list[Service] = []
+        self.nodes: list[ComputeNode] = []
+        self.calls: list[str] = []
+        self.request_specs: list[Any] = []
+        self.console = "line1\nline2\nline3\n"
+
+    # -- flavors ----------------------------------------------------------------------
+    def flavor_list(self, ctx: Any, is_public: Optional[bool] = True, min_memory_mb: int = 0,
+                    min_root_gb: int = 0) -> list:
+        self.calls.append("flavor_list")
+        return [f for f in sorted(self.flavors.values(), key=lambda f: f.flavorid)
+                if (is_public is None or f.is_public == is_public)
+                and f.memory_mb >= min_memory_mb and f.root_gb >= min_root_gb]
+
+    def flavor_get(self, ctx: Any, flavorid: str) -> Flavor:
+        self.calls.append("flavor_get")
+        try:
+            return self.flavors[flavorid]
+        except KeyError:
+            raise exception.FlavorNotFound(flavor_id=flavorid) from None
+
+    def flavor_create(self, ctx: Any, values: dict) -> Flavor:
+        self.calls.append("flavor_create")
+        if values["flavorid"] in self.flavors:
+            raise exception.FlavorExists(what="ID", value=values["flavorid"])
+        if any(f.name == values["name"] for f in self.flavors.values()):
+            raise exception.FlavorExists(what="name", value=values["name"])
+        values = dict(values)
+        extra = values.pop("extra_specs", None) or {}
+        flavor = Flavor(id=len(self.flavors) + 100, extra_specs=extra, **values)
+        self.flavors[flavor.flavorid] = flavor
+        return flavor
+
+    def flavor_destroy(self, ctx: Any, flavorid: str) -> None:
+        self.calls.append("flavor_destroy")
+        if self.flavors.pop(flavorid, None) is None:
+            raise exception.FlavorNotFound(flavor_id=flavorid)
+
+    # -- servers ----------------------------------------------------------------------
+    def server_create(self, ctx: Any, instances: list, request_spec: Any) -> None:
+        self.calls.append("server_create")
+        self.request_specs.append(request_spec)
+        for inst in instances:
+            self.servers[inst.uuid] = inst
+            self._action(ctx, inst, "create")
+
+    def _action(self, ctx: Any, inst: Instance, name: str) -> None:
+        self.actions.setdefault(inst.uuid, []).insert(0, InstanceAction(
+            action=name, instance_uuid=inst.uuid, request_id=ctx.request_id,
+            user_id=ctx.user_id, project_id=ctx.project_id, start_time=utcnow(),
+            finish_time=None, message=None, updated_at=None,
+            events=[InstanceActionEvent(event=f"compute_{name}", start_time=utcnow(),
+                                        finish_time=None, result=None,
+                                        traceback="Traceback: boom", host="c1",
+                                        details=None)]))
+
+    def server_get(self, ctx: Any, uuid: str) -> Instance:
+        self.calls.append("server_get")
+        inst = self.servers.get(uuid)
+        if inst is None or inst.deleted:
+            raise exception.InstanceNotFound(instance_id=uuid)
+        return inst
+
+    def server_list(self, ctx: Any, project_id: Optional[str], filters: dict,
+                    limit: Optional[int], marker: Optional[str]) -> list:
+        self.calls.append("server_list")
+        out = []
+        for inst in self.servers.values():
+            if project_id is not None and inst.project_id != project_id:
+                continue
+            if inst.deleted and not filters.get("deleted"):
+                continue
+            if filters.get("vm_state") and inst.vm_state not in filters["vm_state"]:
+                continue
+            if filters.get("uuids") is not None and inst.uuid not in filters["uuids"]:
+                continue
+            if filters.get("image") and inst.image_ref != filters["image"]:
+                continue
+            if filters.get("flavor_id") and inst.flavor.flavorid != filters["flavor_id"]:
+                continue
+            if filters.get("host") and inst.host != filters["host"]:
+                continue
+            out.append(inst)
+        out.sort(key=lambda i: (i.created_at, i.uuid), reverse=True)
+        if marker:
+            idx = next((n for n, i in enumerate(out) if i.uuid == marker), None)
+            if idx is None:
+                raise exception.Invalid(message=f"marker [{marker}] not found")
+            out = out[idx + 1:]
+        return out[:limit] if limit else out
+
+    def server_update(self, ctx: Any, uuid: str, values: dict) -> Instance:
+        self.calls.append("server_update")
+        inst = self.server_get(ctx, uuid)
+        for k, v in values.items():
+            setattr(inst, k, v)
+        inst.updated_at = utcnow()
+        return inst
+
+    def server_delete(self, ctx: Any, uuid: str) -> None:
+        self.calls.append("server_delete")
+        inst = self.server_get(ctx, uuid)
+        inst.deleted = True
+        inst.vm_state = states.DELETED
+        inst.task_state = None
+
+    def server_action(self, ctx: Any, uuid: str, action: str,
+                      params: Optional[dict] = None) -> None:
+        self.calls.append(f"server_action:{action}")
+        inst = self.server_get(ctx, uuid)
+        t = states.check(action, uuid, inst.vm_state, inst.task_state)
+        inst.task_state = t.task_state
+        self._action(ctx, inst, action)
+
+    def console_output(self, ctx: Any, uuid: str, length: Optional[int]) -> str:
+        self.calls.append("console_output")
+        self.server_get(ctx, uuid)
+        lines = self.console.splitlines(keepends=True)
+        return "".join(lines[-length:] if length else lines) if length != 0 else ""
+
+    def instance_actions(self, ctx: Any, uuid: str, request_id: Optional[str] = None) -> list:
+        self.calls.append("instance_actions")
+        actions = self.actions.get(uuid, [])
+        if request_id is not None:
+            actions = [a for a in actions if a.request_id == request_id]
+        return list(actions)
+
+    # -- services -----------------------------------------------------------------------
+    def service_list(self, ctx: Any, binary: Optional[str] = None,
+                     host: Optional[str] = None) -> list:
+        self.calls.append("service_list")
+        return [s for s in self.services
+                if (not binary or s.binary == binary) and (not host or s.host == host)]
+
+    def compute_node_list(self, ctx: Any) -> list:
+        self.calls.append("compute_node_list")
+        return list(self.nodes)
+
+    # -- test helpers -------------------------------------------------------------------
+    def add_server(self, project_id: str = "proj-a", user_id: str = "alice",
+                   vm_state: str = states.ACTIVE, task_state: Optional[str] = None,
+                   host: Optional[str] = "c1", name: str = "vm", image_ref: str = "",
+                   created_at: Optional[datetime.datetime] = None,
+                   fault: Optional[InstanceFault] = None, **kw: Any) -> Instance:
+        flavor = self.flavors["1"]
+        n = len(self.servers) + 1
+        values = dict(
+            id=n, uuid=str(uuidlib.uuid4()), display_name=name, display_description=None,
+            hostname=name, project_id=project_id, user_id=user_id, host=host,
+            node=f"{host}.node" if host else None, vm_state=vm_state, task_state=task_state,
+            power_state=1 if vm_state == states.ACTIVE else 0, image_ref=image_ref,
+            flavor=flavor, vcpus=flavor.vcpus, memory_mb=flavor.memory_mb,
+            root_gb=flavor.root_gb, key_name=None, availability_zone="nova", metadata={},
+            user_data=None, access_ip_v4=None, access_ip_v6=None, config_drive="",
+            locked=False, launch_index=0, reservation_id="r-12345678",
+            launched_at=utcnow() if host else None, terminated_at=None,
+            created_at=created_at or utcnow() + datetime.timedelta(microseconds=n),
+            updated_at=None, deleted=False, deleted_at=None, fault=fault,
+            cell_name="cell1" if host else None)
+        values.update(kw)
+        inst = Instance(**values)
+        self.servers[inst.uuid] = inst
+        return inst
+
+    def add_compute(self, host: str, up: bool = True, disabled: bool = False) -> None:
+        n = len(self.nodes) + 1
+        self.services.append(Service(
+            id=100 + n, uuid=str(uuidlib.uuid4()), host=host, binary="nova-compute",
+            topic="compute", report_count=3, disabled=disabled,
+            disabled_reason="maintenance" if disabled else None, forced_down=False,
+            last_seen_up=utcnow(), created_at=utcnow(), updated_at=utcnow(), is_up=up,
+            cell_name="cell1"))
+        self.nodes.append(ComputeNode(
+            id=n, uuid=str(uuidlib.uuid4()), host=host, hypervisor_hostname=f"{host}.node",
+            hypervisor_type="fake", hypervisor_version=1000, cpu_info='{"arch": "x86_64"}',
+            host_ip="192.0.2.10", vcpus=8, memory_mb=16384, local_gb=100, vcpus_used=1,
+            memory_mb_used=1024, local_gb_used=10, running_vms=1, service_id=100 + n,
+            service_disabled=disabled, service_up=up, service_host=host, cell_name="cell1"))
+
+    def add_service(self, host: str, binary: str) -> None:
+        self.services.append(Service(
+            id=200 + len(self.services), uuid=str(uuidlib.uuid4()), host=host,
+            binary=binary, topic=None, report_count=1, disabled=False,
+            disabled_reason=None, forced_down=False, last_seen_up=utcnow(),
+            created_at=utcnow(), updated_at=utcnow(), is_up=True, cell_name="cell1"))

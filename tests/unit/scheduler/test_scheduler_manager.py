@@ -1,0 +1,262 @@
+"""SchedulerManager.select_destinations against a small in-memory conductor."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Iterator
+
+import pytest
+
+from nova_lite import exception, objects
+from nova_lite.conf import CONF
+
+objects.register_all()
+from nova_lite.objects.flavor import Flavor  # noqa: E402
+from nova_lite.objects.provider import ProviderSummary  # noqa: E402
+from nova_lite.objects.request_spec import RequestSpec  # noqa: E402
+from nova_lite.scheduler.manager import SchedulerManager  # noqa: E402
+
+CELL = str(uuid.uuid4())
+
+
+class FakeConductor:
+    """Providers and allocations in memory, with placement's claim semantics."""
+
+    def __init__(self) -> None:
+        self.providers: dict[str, dict] = {}  # uuid -> provider
+        self.allocations: dict[str, tuple[str, dict]] = {}  # consumer -> (rp uuid, res)
+        self.races: list[str] = []  # host names whose next claim loses a race
+        self.claims: list[tuple[str, str]] = []  # (host, consumer) of successful claims
+        self.released: list[str] = []
+        self.summary_calls = 0
+
+    def add_host(self, name: str, vcpus: int = 8, ram: int = 8192, disk: int = 100,
+                 cell: str | None = CELL, up: bool = True, disabled: bool = False) -> str:
+        rp = str(uuid.uuid4())
+        inv = {"VCPU": (vcpus, 0, 1.0), "MEMORY_MB": (ram, 0, 1.0), "DISK_GB": (disk, 0, 1.0)}
+        self.providers[rp] = dict(uuid=rp, name=name, cell=cell, up=up, disabled=disabled,
+                                  inv=inv, generation=0)
+        return rp
+
+    def _used(self, rp: str, rc: str) -> int:
+        return sum(r.get(rc, 0) for p, r in self.allocations.values() if p == rp)
+
+    def provider_summaries(self, ctx: Any) -> list[ProviderSummary]:
+        self.summary_calls += 1
+        return [ProviderSummary(
+            uuid=p["uuid"], name=p["name"], host=p["name"], cell_uuid=p["cell"],
+            generation=p["generation"], service_up=p["up"], service_disabled=p["disabled"],
+            resources={rc: {"total": t, "reserved": r, "allocation_ratio": a,
+                            "used": self._used(p["uuid"], rc)}
+                       for rc, (t, r, a) in p["inv"].items()})
+            for p in self.providers.values()]
+
+    def claim_resources(self, ctx: Any, provider_uuid: str, consumer_id: str,
+                        resources: dict) -> int:
+        p = self.providers[provider_uuid]
+        if p["name"] in self.races:
+            self.races.remove(p["name"])
+            raise exception.ResourceClaimConflict(provider=provider_uuid)
+        for rc, amount in resources.items():
+            total, reserved, ratio = p["inv"][rc]
+            if amount > 0 and self._used(provider_uuid, rc) + amount > (total - reserved) * ratio:
+                raise exception.ResourceClaimConflict(provider=provider_uuid)
+        self.allocations[consumer_id] = (provider_uuid, dict(resources))
+        p["generation"] += 1
+        self.claims.append((p["name"], consumer_id))
+        return p["generation"]
+
+    def release_resources(self, ctx: Any, consumer_id: str) -> None:
+        self.released.append(consumer_id)
+        self.allocations.pop(consumer_id, None)
+
+    def host_of(self, consumer_id: str) -> str | None:
+        alloc = self.allocations.get(consumer_id)
+        return self.providers[alloc[0]]["name"] if alloc else None
+
+
+@pytest.fixture
+def set_conf() -> Iterator:
+    done: list[tuple[str, str | None]] = []
+
+    def _set(name: str, value: object, group: str | None = None) -> None:
+        CONF.set_override(name, value, group)
+        done.append((name, group))
+
+    yield _set
+    for name, group in done:
+        CONF.clear_override(name, group)
+
+
+@pytest.fixture
+def conductor() -> FakeConductor:
+    return FakeConductor()
+
+
+@pytest.fixture
+def scheduler(conductor: FakeConductor) -> SchedulerManager:
+    return SchedulerManager(conductor=conductor)
+
+
+def spec(vcpus: int = 1, ram: int = 1024, disk: int = 10, **extra: Any) -> RequestSpec:
+    flavor = Flavor(id=1, flavorid="1", name="f", memory_mb=ram, vcpus=vcpus, root_gb=disk,
+                    ephemeral_gb=0, swap=0, rxtx_factor=1.0, is_public=True, disabled=False,
+                    description=None, extra_specs={})
+    rs = RequestSpec(instance_uuid=str(uuid.uuid4()), project_id="p", flavor=flavor,
+                     num_instances=1)
+    for k, v in extra.items():
+        setattr(rs, k, v)
+    return rs
+
+
+def uuids(n: int) -> list[str]:
+    return [str(uuid.uuid4()) for _ in range(n)]
+
+
+def test_selects_and_claims_the_emptiest_host(conductor, scheduler) -> None:
+    conductor.add_host("busy", ram=4096)
+    rp = conductor.add_host("roomy", ram=16384)
+    [u] = uuids(1)
+    [sel] = scheduler.select_destinations(None, spec(), [u])
+    assert (sel.instance_uuid, sel.host, sel.nodename, sel.provider_uuid, sel.cell_uuid) == (
+        u, "roomy", "roomy", rp, CELL)
+    assert conductor.claims == [("roomy", u)]
+
+
+def test_instances_spread_over_hosts(conductor, scheduler) -> None:
+    for name in ("c1", "c2", "c3"):
+        conductor.add_host(name)
+    ids = uuids(6)
+    sels = scheduler.select_destinations(None, spec(ram=1024), ids)
+    assert [s.instance_uuid for s in sels] == ids
+    counts = {h: sum(s.host == h for s in sels) for h in ("c1", "c2", "c3")}
+    assert counts == {"c1": 2, "c2": 2, "c3": 2}
+
+
+def test_stacks_with_negative_ram_multiplier(conductor, set_conf) -> None:
+    set_conf("ram_weight_multiplier", -1.0, "filter_scheduler")
+    set_conf("cpu_weight_multiplier", 0.0, "filter_scheduler")
+    conductor.add_host("c1")
+    conductor.add_host("c2")
+    sels = SchedulerManager(conductor=conductor).select_destinations(None, spec(), uuids(3))
+    assert len({s.host for s in sels}) == 1
+
+
+def test_no_valid_host_releases_everything_claimed(conductor, scheduler) -> None:
+    conductor.add_host("c1", ram=4096)
+    conductor.add_host("c2", ram=4096)
+    ids = uuids(3)  # two of 3 GiB fit, the third does not
+    with pytest.raises(exception.NoValidHost) as err:
+        scheduler.select_destinations(None, spec(ram=3072), ids)
+    assert sorted(conductor.released) == sorted(ids[:2])
+    assert conductor.allocations == {}
+    msg = err.value.format_message()
+    assert msg.startswith("No valid host was found. 2 host(s) considered, 2 rejected.")
+    assert "insufficient MEMORY_MB (requested 3072 MiB of RAM, most free on any of them " \
+           "1024)" in msg
+
+
+@pytest.mark.parametrize("kwargs,reason", [
+    ({"cell": None}, "not mapped to a cell"),
+    ({"up": False}, "compute service is down"),
+    ({"disabled": True}, "compute service is disabled"),
+    ({"vcpus": 0}, "insufficient VCPU"),
+    ({"disk": 5}, "insufficient DISK_GB"),
+])
+def test_no_valid_host_reason_per_filter(conductor, scheduler, kwargs: dict,
+                                         reason: str) -> None:
+    conductor.add_host("c1", **kwargs)
+    with pytest.raises(exception.NoValidHost) as err:
+        scheduler.select_destinations(None, spec(), uuids(1))
+    assert "1 host(s) considered, 1 rejected. c1: " in str(err.value)
+    assert reason in str(err.value)
+    assert conductor.claims == [] and conductor.released == []
+
+
+def test_no_hosts_at_all(scheduler) -> None:
+    with pytest.raises(exception.NoValidHost, match="There are no compute hosts"):
+        scheduler.select_destinations(None, spec(), uuids(1))
+
+
+def test_lost_claim_race_moves_to_the_next_host(conductor, scheduler) -> None:
+    conductor.add_host("best", ram=16384)
+    conductor.add_host("next", ram=8192)
+    conductor.races = ["best"]  # another scheduler filled it between read and claim
+    [u] = uuids(1)
+    [sel] = scheduler.select_destinations(None, spec(), [u])
+    assert sel.host == "next" and conductor.host_of(u) == "next"
+    assert conductor.summary_calls == 1
+
+
+def test_lost_races_on_every_host_read_again(conductor, scheduler) -> None:
+    conductor.add_host("c1")
+    conductor.add_host("c2")
+    conductor.races = ["c1", "c2"]  # the first round loses everywhere
+    [sel] = scheduler.select_destinations(None, spec(), uuids(1))
+    assert sel.host in ("c1", "c2")
+    assert conductor.summary_calls == 2
+
+
+def test_gives_up_after_max_attempts(conductor, set_conf) -> None:
+    set_conf("max_attempts", 2, "scheduler")
+    conductor.add_host("c1")
+    scheduler = SchedulerManager(conductor=conductor)
+    earlier = str(uuid.uuid4())
+    scheduler.select_destinations(None, spec(), [earlier])
+    conductor.races = ["c1"] * 3  # the next two attempts both lose (and one more)
+    first, second = uuids(2)
+    with pytest.raises(exception.NoValidHost, match="claimed by concurrent requests"):
+        scheduler.select_destinations(None, spec(), [first, second])
+    assert conductor.summary_calls == 1 + 2
+    assert conductor.host_of(earlier) == "c1"  # claims of earlier requests stay
+    assert conductor.host_of(first) is None and conductor.host_of(second) is None
+
+
+def test_concurrent_loss_on_a_later_instance_releases_the_earlier(conductor,
+                                                                  set_conf) -> None:
+    set_conf("max_attempts", 1, "scheduler")
+    conductor.add_host("c1")
+    scheduler = SchedulerManager(conductor=conductor)
+    first, second = uuids(2)
+    real_claim = conductor.claim_resources
+
+    def claim(ctx: Any, rp: str, consumer: str, res: dict) -> int:
+        if consumer == second:
+            raise exception.ResourceClaimConflict(provider=rp)
+        return real_claim(ctx, rp, consumer, res)
+
+    conductor.claim_resources = claim
+    with pytest.raises(exception.NoValidHost):
+        scheduler.select_destinations(None, spec(), [first, second])
+    assert conductor.released == [first] and conductor.allocations == {}
+
+
+def test_ignore_and_force_hosts(conductor, scheduler) -> None:
+    for name in ("c1", "c2", "c3"):
+        conductor.add_host(name)
+    [sel] = scheduler.select_destinations(None, spec(force_hosts=["c2"]), uuids(1))
+    assert sel.host == "c2"
+    sels = scheduler.select_destinations(None, spec(ignore_hosts=["c1", "c2"]), uuids(2))
+    assert {s.host for s in sels} == {"c3"}
+    with pytest.raises(exception.NoValidHost) as err:
+        scheduler.select_destinations(None, spec(ignore_hosts=["c1", "c2", "c3"]), uuids(1))
+    assert "ignored by the request" in str(err.value)
+
+
+def test_enabled_filters_come_from_config(conductor, set_conf) -> None:
+    set_conf("enabled_filters", ["ResourceFilter"], "filter_scheduler")
+    conductor.add_host("down", up=False)
+    [sel] = SchedulerManager(conductor=conductor).select_destinations(None, spec(), uuids(1))
+    assert sel.host == "down"
+
+
+def test_host_subset_size_picks_among_the_best(conductor, set_conf) -> None:
+    set_conf("host_subset_size", 2, "filter_scheduler")
+    set_conf("cpu_weight_multiplier", 0.0, "filter_scheduler")  # rank by RAM alone
+    conductor.add_host("a", ram=16384)
+    conductor.add_host("b", ram=16000)
+    conductor.add_host("small", ram=2048)
+    scheduler = SchedulerManager(conductor=conductor)
+    for u in uuids(6):
+        [sel] = scheduler.select_destinations(None, spec(ram=64), [u])
+        assert sel.host in ("a", "b")

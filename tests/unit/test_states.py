@@ -1,0 +1,153 @@
+"""The server state machine: which operation may start from which state, and the
+status the API shows. Expectations are written out here as Nova behaves, not derived
+from the table under test."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from nova_lite import exception
+from nova_lite.compute import states as s
+
+UUID = "6f1c8a36-8a56-4b8e-9d58-2b3c0f1b9a11"
+
+ALL_TASK_STATES = (None, s.SCHEDULING, s.NETWORKING, s.SPAWNING, s.REBOOTING,
+                   s.REBOOTING_HARD, s.POWERING_OFF, s.POWERING_ON, s.PAUSING, s.UNPAUSING,
+                   s.SUSPENDING, s.RESUMING, s.DELETING)
+VM_STATES = (*s.ALL_VM_STATES, s.DELETED, None)
+EVERY_STATE = (s.ACTIVE, s.BUILDING, s.PAUSED, s.SUSPENDED, s.STOPPED, s.ERROR)
+
+# action -> (vm_states it may start from, task_states it may start from,
+#            task_state held while running, vm_state it ends in)
+EXPECTED = {
+    "build": ({s.BUILDING}, {None, s.SCHEDULING, s.NETWORKING}, s.SPAWNING, s.ACTIVE),
+    "delete": (set(EVERY_STATE), set(ALL_TASK_STATES), s.DELETING, s.DELETED),
+    "reboot": ({s.ACTIVE}, {None}, s.REBOOTING, s.ACTIVE),
+    "reboot_hard": ({s.ACTIVE, s.STOPPED, s.PAUSED, s.SUSPENDED, s.ERROR},
+                    {None, s.REBOOTING}, s.REBOOTING_HARD, s.ACTIVE),
+    "stop": ({s.ACTIVE, s.ERROR}, {None}, s.POWERING_OFF, s.STOPPED),
+    "start": ({s.STOPPED}, {None}, s.POWERING_ON, s.ACTIVE),
+    "pause": ({s.ACTIVE}, {None}, s.PAUSING, s.PAUSED),
+    "unpause": ({s.PAUSED}, {None}, s.UNPAUSING, s.ACTIVE),
+    "suspend": ({s.ACTIVE}, {None}, s.SUSPENDING, s.SUSPENDED),
+    "resume": ({s.SUSPENDED}, {None}, s.RESUMING, s.ACTIVE),
+}
+
+
+def test_every_action_is_declared() -> None:
+    assert set(s.TRANSITIONS) == set(EXPECTED)
+    for name, t in s.TRANSITIONS.items():
+        assert t.name == name and s.get(name) is t
+        assert (t.task_state, t.to_vm_state) == EXPECTED[name][2:]
+
+
+def _outcome(action: str, vm_state: str | None, task_state: str | None) -> str:
+    try:
+        assert s.check(action, UUID, vm_state, task_state) is s.TRANSITIONS[action]
+    except exception.InstanceInvalidState as err:
+        assert err.code == 409
+        return err.format_message()
+    return "allowed"
+
+
+@pytest.mark.parametrize("action", sorted(EXPECTED))
+def test_check_allows_exactly_the_expected_states(action: str) -> None:
+    """Every (vm_state, task_state) pair: allowed, or 409 naming what is in the way."""
+    vm_ok, task_ok = EXPECTED[action][0], EXPECTED[action][1]
+    verb = action.split("_")[0]
+    wrong = []
+    for vm_state, task_state in itertools.product(VM_STATES, ALL_TASK_STATES):
+        if vm_state not in vm_ok:  # the vm_state is reported first, as Nova does
+            want = f"Cannot '{verb}' instance {UUID} while it is in vm_state {vm_state}"
+        elif task_state not in task_ok:
+            want = f"Cannot '{verb}' instance {UUID} while it is in task_state {task_state}"
+        else:
+            want = "allowed"
+        got = _outcome(action, vm_state, task_state)
+        if got != want:
+            wrong.append((vm_state, task_state, got))
+    assert wrong == []
+
+
+@pytest.mark.parametrize("action,vm_state,task_state,message", [
+    ("stop", s.STOPPED, None, f"Cannot 'stop' instance {UUID} while it is in vm_state stopped"),
+    ("start", s.ACTIVE, None, f"Cannot 'start' instance {UUID} while it is in vm_state active"),
+    ("reboot", s.STOPPED, None,
+     f"Cannot 'reboot' instance {UUID} while it is in vm_state stopped"),
+    ("reboot_hard", s.ACTIVE, s.POWERING_OFF,
+     f"Cannot 'reboot' instance {UUID} while it is in task_state powering-off"),
+    ("pause", s.ACTIVE, s.PAUSING,
+     f"Cannot 'pause' instance {UUID} while it is in task_state pausing"),
+    ("resume", s.DELETED, None,
+     f"Cannot 'resume' instance {UUID} while it is in vm_state deleted"),
+    ("delete", s.DELETED, s.DELETING,
+     f"Cannot 'delete' instance {UUID} while it is in vm_state deleted"),
+])
+def test_conflict_messages_read_as_novas(action: str, vm_state: str, task_state: str | None,
+                                         message: str) -> None:
+    with pytest.raises(exception.InstanceInvalidState) as err:
+        s.check(action, UUID, vm_state, task_state)
+    assert str(err.value) == message
+    assert err.value.kwargs["instance_uuid"] == UUID
+
+
+def test_every_end_state_allows_delete() -> None:
+    for t in s.TRANSITIONS.values():
+        if t.to_vm_state != s.DELETED:
+            s.check("delete", UUID, t.to_vm_state, None)
+
+
+def test_unknown_action_is_a_programming_error() -> None:
+    with pytest.raises(KeyError):
+        s.check("shelve", UUID, s.ACTIVE, None)
+
+
+@pytest.mark.parametrize("vm_state,task_state,status", [
+    (s.ACTIVE, None, "ACTIVE"),
+    (s.ACTIVE, s.REBOOTING, "REBOOT"),
+    (s.ACTIVE, s.REBOOTING_HARD, "HARD_REBOOT"),
+    (s.ACTIVE, s.POWERING_OFF, "ACTIVE"),
+    (s.ACTIVE, s.PAUSING, "ACTIVE"),
+    (s.ACTIVE, s.DELETING, "ACTIVE"),
+    (s.BUILDING, None, "BUILD"),
+    (s.BUILDING, s.SCHEDULING, "BUILD"),
+    (s.BUILDING, s.SPAWNING, "BUILD"),
+    (s.BUILDING, s.DELETING, "BUILD"),
+    (s.STOPPED, None, "SHUTOFF"),
+    (s.STOPPED, s.POWERING_ON, "SHUTOFF"),
+    (s.STOPPED, s.REBOOTING_HARD, "HARD_REBOOT"),
+    (s.PAUSED, None, "PAUSED"),
+    (s.PAUSED, s.UNPAUSING, "PAUSED"),
+    (s.PAUSED, s.REBOOTING_HARD, "HARD_REBOOT"),
+    (s.SUSPENDED, None, "SUSPENDED"),
+    (s.SUSPENDED, s.RESUMING, "SUSPENDED"),
+    (s.SUSPENDED, s.REBOOTING_HARD, "HARD_REBOOT"),
+    (s.ERROR, None, "ERROR"),
+    (s.ERROR, s.REBOOTING_HARD, "HARD_REBOOT"),
+    (s.ERROR, s.DELETING, "ERROR"),
+    (s.DELETED, None, "DELETED"),
+    (None, None, "UNKNOWN"),
+    ("shelved", None, "UNKNOWN"),
+])
+def test_api_status(vm_state: str | None, task_state: str | None, status: str) -> None:
+    assert s.api_status(vm_state, task_state) == status
+
+
+def test_status_filter_covers_every_status_shown() -> None:
+    """GET /servers?status=X must find every server whose status is X."""
+    for vm_state, task_state in itertools.product(VM_STATES, ALL_TASK_STATES):
+        status = s.api_status(vm_state, task_state)
+        if status != "UNKNOWN":
+            assert vm_state in s.STATUS_TO_VM_STATES[status], (vm_state, task_state)
+    for status, vm_states in s.STATUS_TO_VM_STATES.items():
+        for vm_state in vm_states:
+            assert any(s.api_status(vm_state, t) == status for t in ALL_TASK_STATES)
+
+
+def test_every_transition_ends_in_a_shown_status() -> None:
+    for t in s.TRANSITIONS.values():
+        assert s.api_status(t.to_vm_state, None) != "UNKNOWN"
+        for vm_state in t.from_vm_states:  # while it runs, too
+            assert s.api_status(vm_state, t.task_state) != "UNKNOWN"
