@@ -72,7 +72,7 @@ class ConductorManager(tasks.TaskMixin):
         newest first, then paged by marker/limit."""
         filters = dict(filters or {})
         servers: list[Instance] = []
-        if not filters.get("deleted") and not filters.get("host"):
+        if not filters.get("host"):
             for br in cells_db.build_request_list(self.api_url, project_id=project_id):
                 inst = Instance.obj_from_primitive(br["instance"])
                 if _matches(inst, filters):

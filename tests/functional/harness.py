@@ -53,12 +53,18 @@ class Deployment:
     """A control plane: conductor, scheduler, API and N fake computes."""
 
     def __init__(self, workdir: str, computes: dict[str, dict], extra_conf: str = "",
-                 conductor_workers: int = 1) -> None:
+                 conductor_workers: int = 1, auth_strategy: str = "noauth2",
+                 authtoken: Optional[dict] = None) -> None:
+        """``authtoken``: [keystone_authtoken] values, for auth_strategy ``keystone``;
+        then set ``token`` to a real admin token before ``setup()``."""
         self.run_id = uuid.uuid4().hex[:10]
         self.workdir = workdir
         self.computes = computes  # host -> [fake_driver] values
         self.extra_conf = extra_conf
         self.conductor_workers = conductor_workers
+        self.auth_strategy = auth_strategy
+        self.authtoken = authtoken or {}
+        self.token = "admin:admin"  # what request() sends when no token is given
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.db_prefix = f"nlt_{self.run_id}"
@@ -77,6 +83,7 @@ class Deployment:
         return path
 
     def _common(self) -> str:
+        authtoken = "".join(f"{k} = {v}\n" for k, v in self.authtoken.items())
         return f"""[DEFAULT]
 transport_url = rabbit://guest:guest@{RABBIT}/{self.vhost}
 state_path = {self.state_path}
@@ -86,7 +93,9 @@ osapi_compute_listen = 127.0.0.1
 osapi_compute_listen_port = {self.port}
 rpc_response_timeout = 30
 [api]
-auth_strategy = noauth2
+auth_strategy = {self.auth_strategy}
+[keystone_authtoken]
+{authtoken}
 [compute]
 update_resources_interval = 5
 sync_power_state_interval = 5
@@ -241,10 +250,11 @@ workers = {self.conductor_workers}
         shutil.rmtree(self.state_path, ignore_errors=True)
 
     # -- API client --------------------------------------------------------------------------
-    def request(self, method: str, path: str, token: str = "admin:admin",
+    def request(self, method: str, path: str, token: Optional[str] = None,
                 body: Any = None, headers: Optional[dict] = None,
                 raw: Optional[str] = None) -> requests.Response:
-        h = {"X-Auth-Token": token, "Content-Type": "application/json"}
+        h = {"X-Auth-Token": self.token if token is None else token,
+             "Content-Type": "application/json"}
         h.update(headers or {})
         data = raw if raw is not None else (json.dumps(body) if body is not None else None)
         return requests.request(method, self.url + "/v2.1" + path, headers=h, data=data,
@@ -260,7 +270,7 @@ workers = {self.conductor_workers}
         return self.request("DELETE", path, **kw)
 
     def wait_for_servers(self, ids: list[str], statuses: tuple = ("ACTIVE", "ERROR"),
-                         timeout: float = 120, token: str = "admin:admin") -> dict:
+                         timeout: float = 120, token: Optional[str] = None) -> dict:
         """Poll the detail list until every id has one of statuses; {id: server}."""
         deadline = time.monotonic() + timeout
         wanted = set(ids)
