@@ -17,9 +17,15 @@ DEFAULT_CONFIG = "/etc/nova-lite/nova.conf"
 
 
 class _ContextFilter(logging.Filter):
+    """Puts the current RequestContext in every record: ``[request_id global_request_id
+    user_id project_id]``, each ``-`` when unknown (Nova's logging_context_format_string)."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         ctx = nl_context.get_current()
         record.request_id = ctx.request_id if ctx else "-"
+        record.global_request_id = (ctx.global_request_id if ctx else None) or "-"
+        record.user_identity = (f"{ctx.user_id or '-'} {ctx.project_id or '-'}"
+                                if ctx else "- -")
         return True
 
 
@@ -43,7 +49,8 @@ def setup_logging(conf: cfg.ConfigOpts = CONF, name: str = "nova-lite") -> None:
     else:
         handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter(
-        "%(asctime)s %(process)d %(levelname)s %(name)s [%(request_id)s] %(message)s"))
+        "%(asctime)s %(process)d %(levelname)s %(name)s [%(request_id)s "
+        "%(global_request_id)s %(user_identity)s] %(message)s"))
     handler.addFilter(_ContextFilter())
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if conf.debug else logging.INFO)

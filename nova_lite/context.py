@@ -90,3 +90,8 @@ def get_admin_context() -> RequestContext:
 
 def get_current() -> Optional[RequestContext]:
     return getattr(_local, "context", None)
+
+
+def clear_current() -> None:
+    """Forget the current thread's context (a pooled thread's next job is unrelated)."""
+    _local.context = None

@@ -49,10 +49,10 @@ class Service:
                 self._heartbeat_fn.__self__, "wait_until_ready"):
             self._heartbeat_fn.__self__.wait_until_ready(nl_context.get_admin_context())
         self._report()
+        if hasattr(self.manager, "init_host"):  # connects the driver: first
+            self.manager.init_host()
         if hasattr(self.manager, "update_available_resource"):
             self.manager.update_available_resource(nl_context.get_admin_context())
-        if hasattr(self.manager, "init_host"):
-            self.manager.init_host()
         self.server = rpc.get_server(self.topic, self.host, [self.manager])
         self.server.start()
         tasks = list(self.periodic_tasks)

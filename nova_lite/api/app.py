@@ -64,11 +64,17 @@ class ComputeApp:
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         req = webob.Request(environ)
         start = time.monotonic()
-        resp = self.handle(req)
-        LOG.info("%s %s status: %s len: %s microversion: %s time: %.4f", req.method,
-                 req.path_qs, resp.status_int, resp.content_length,
-                 resp.headers.get(microversion.LEGACY_HEADER, "-"),
-                 time.monotonic() - start)
+        ctx = environ.get(CONTEXT_KEY)
+        if ctx is not None:
+            ctx.update_store()  # so this request's log lines carry its ids
+        try:
+            resp = self.handle(req)
+            LOG.info("%s %s status: %s len: %s microversion: %s time: %.4f", req.method,
+                     req.path_qs, resp.status_int, resp.content_length,
+                     resp.headers.get(microversion.LEGACY_HEADER, "-"),
+                     time.monotonic() - start)
+        finally:
+            nl_context.clear_current()
         return resp(environ, start_response)
 
     def handle(self, req: webob.Request) -> webob.Response:
@@ -136,6 +142,8 @@ class ComputeApp:
         first, sep, tail = rest.lstrip("/").partition("/")
         if first in COLLECTIONS or not sep:
             return rest, ""
+        if tail.partition("/")[0] not in COLLECTIONS:
+            raise wsgi.not_found()
         if first != ctx.project_id:
             raise wsgi.bad_request(f"Malformed request URL: URL's project_id '{first}' "
                                    f"doesn't match Context's project_id "
@@ -168,9 +176,11 @@ class RequestIdMiddleware:
 def build_app(conf: Any, conductor_api: Any = None, image_api: Any = None) -> Callable:
     """The complete API WSGI callable. Real backends are made from conf when not given."""
     if conductor_api is None:
+        from nova_lite.api.flavor_cache import FlavorCachingConductor
         from nova_lite.conductor import rpcapi
 
-        conductor_api = rpcapi.ConductorAPI()
+        conductor_api = FlavorCachingConductor(rpcapi.ConductorAPI(),
+                                               conf.api.flavor_cache_seconds)
     if image_api is None:
         from nova_lite.image import api as image_mod
 

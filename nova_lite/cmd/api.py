@@ -17,6 +17,5 @@ def main(argv: Optional[list[str]] = None) -> None:
     from nova_lite.api import app, server
     from nova_lite.conductor import rpcapi as conductor_rpcapi
 
-    conductor = conductor_rpcapi.ConductorAPI()
-    conductor.wait_until_ready(context.get_admin_context())
-    server.serve(CONF, app.build_app(CONF, conductor_api=conductor))
+    conductor_rpcapi.ConductorAPI().wait_until_ready(context.get_admin_context())
+    server.serve(CONF, app.build_app(CONF))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import collections
 import logging
 import threading
+import time
 import traceback
 from datetime import datetime
 from typing import Any, Optional
@@ -127,6 +128,7 @@ class ComputeManager:
             LOG.info("instance %s was deleted before its build started", inst.uuid)
             return
         self.conductor.action_event(ctx, inst.uuid, event, "start", self.host)
+        started = time.monotonic()
         try:
             image_meta = self.image_api.show(inst.image_ref) if inst.image_ref else {}
             self.driver.spawn(instance_spec(inst), image_meta)
@@ -149,6 +151,8 @@ class ComputeManager:
         except (exception.InstanceNotFound, exception.InstanceInvalidState):
             LOG.info("instance %s is being deleted; its build stops here", inst.uuid)
             return
+        LOG.info("instance %s: spawned on %s in %.2f s", inst.uuid, self.host,
+                 time.monotonic() - started)
         self.conductor.action_event(ctx, inst.uuid, event, "finish", self.host, "Success")
 
     def terminate_instance(self, ctx: Any, instance: Instance) -> None:
@@ -164,6 +168,7 @@ class ComputeManager:
             LOG.exception("destroy of %s failed", inst.uuid)
             self._fail(ctx, inst, err, vm_state=states.ERROR, event=event)
             return
+        LOG.info("instance %s: destroyed on %s", inst.uuid, self.host)
         self.conductor.action_event(ctx, inst.uuid, event, "finish", self.host, "Success")
         self.conductor.instance_destroy(ctx, inst.uuid)
 
@@ -193,6 +198,7 @@ class ComputeManager:
             except (exception.InstanceNotFound, exception.InstanceInvalidState):
                 LOG.info("instance %s changed during %s; leaving it", instance.uuid, action)
                 return
+            LOG.info("instance %s: %s done", instance.uuid, action)
             self.conductor.action_event(ctx, instance.uuid, event, "finish", self.host,
                                         "Success")
 

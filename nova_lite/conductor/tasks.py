@@ -6,6 +6,7 @@ reconciles (``reconcile_build_requests``) or the user can always delete.
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 import traceback
 from datetime import datetime, timedelta
@@ -37,6 +38,8 @@ class TaskMixin:
     def __init__(self) -> None:
         self._scheduler: Optional[scheduler_rpcapi.SchedulerAPI] = None
         self._compute: Optional[compute_rpcapi.ComputeAPI] = None
+        self._build_pool = concurrent.futures.ThreadPoolExecutor(
+            CONF.conductor.build_threads, thread_name_prefix="build")
 
     @property
     def scheduler(self) -> scheduler_rpcapi.SchedulerAPI:
@@ -65,6 +68,18 @@ class TaskMixin:
                                           spec.obj_to_primitive())
 
     def schedule_and_build_instances(self, ctx: Any, instance_uuids: list[str]) -> None:
+        """RPC cast: queue the build; a crash before it runs leaves the build requests,
+        which the next start re-schedules."""
+        self._build_pool.submit(self._schedule_and_build_logged, ctx, instance_uuids)
+
+    def _schedule_and_build_logged(self, ctx: Any, instance_uuids: list[str]) -> None:
+        ctx.update_store()
+        try:
+            self._schedule_and_build(ctx, instance_uuids)
+        except Exception:
+            LOG.exception("build of %s failed", instance_uuids)
+
+    def _schedule_and_build(self, ctx: Any, instance_uuids: list[str]) -> None:
         brs = {b["instance_uuid"]: Instance.obj_from_primitive(b["instance"]) for b in
                cells_db.build_request_list(self.api_url, instance_uuids=instance_uuids)}
         uuids = [u for u in instance_uuids if u in brs]  # others were deleted meanwhile
@@ -132,7 +147,7 @@ class TaskMixin:
         for uuid in stale:
             LOG.warning("re-scheduling build request %s left by an interrupted build", uuid)
             try:
-                self.schedule_and_build_instances(ctx, [uuid])
+                self._schedule_and_build(ctx, [uuid])
             except Exception:
                 LOG.exception("could not re-schedule %s", uuid)
         return len(stale)

@@ -10,6 +10,8 @@ opts = [
                     "and is for development only."),
     cfg.IntOpt("max_limit", default=1000, min=1,
                help="Most items one list request returns."),
+    cfg.FloatOpt("flavor_cache_seconds", default=5.0, min=0.0,
+                 help="Seconds this API process reuses flavors it read; 0 disables."),
     cfg.BoolOpt("instance_list_per_project_cells", default=False,
                 help="Accepted for compatibility; nova_lite always queries every cell."),
 ]

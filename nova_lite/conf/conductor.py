@@ -7,6 +7,9 @@ group = cfg.OptGroup("conductor", title="Conductor options")
 opts = [
     cfg.IntOpt("workers", default=1, min=1,
                help="Conductor worker processes (each runs a threaded RPC server)."),
+    cfg.IntOpt("build_threads", default=8, min=1,
+               help="Threads running build orchestration (schedule, create, cast) apart "
+                    "from the RPC threads, so data calls never wait behind builds."),
     cfg.IntOpt("build_request_retry_seconds", default=120, min=10,
                help="At start-up, build requests older than this with no instance are "
                     "scheduled again (they were lost by a crash)."),

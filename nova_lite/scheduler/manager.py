@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 from typing import Any
 
 from nova_lite import exception
@@ -32,6 +33,21 @@ class SchedulerManager:
         self.conductor = conductor or conductor_rpcapi.ConductorAPI()
         self.filters = filters_mod.get_filters(CONF.filter_scheduler.enabled_filters)
         self._lock = threading.Lock()
+        self._hosts: list[ProviderSummary] = []
+        self._hosts_at = 0.0
+
+    def _view_age(self) -> float:
+        return time.monotonic() - self._hosts_at if self._hosts_at else float("inf")
+
+    def _host_view(self, ctx: Any, refresh: bool = False) -> list[ProviderSummary]:
+        """Hosts with capacity and usage, re-read from the conductor when older than
+        [scheduler] host_view_max_age. Between reads this scheduler's own claims are
+        applied locally, so a burst of requests spreads out without a round trip each;
+        the claim in the database stays the authority."""
+        if refresh or self._view_age() > CONF.scheduler.host_view_max_age:
+            self._hosts = self.conductor.provider_summaries(ctx)
+            self._hosts_at = time.monotonic()
+        return self._hosts
 
     def select_destinations(self, ctx: Any, request_spec: RequestSpec,
                             instance_uuids: list[str]) -> list[Selection]:
@@ -49,9 +65,13 @@ class SchedulerManager:
     def _select_one(self, ctx: Any, spec: RequestSpec, resources: dict, uuid: str
                     ) -> Selection:
         with self._lock:
-            for _attempt in range(CONF.scheduler.max_attempts):
-                hosts = self.conductor.provider_summaries(ctx)
+            for attempt in range(CONF.scheduler.max_attempts):
+                hosts = self._host_view(ctx, refresh=attempt > 0)
                 passed, rejections = self._filter(hosts, spec, resources)
+                if not passed and self._view_age() > 0:
+                    # The cached view may miss freed capacity: decide on fresh data.
+                    hosts = self._host_view(ctx, refresh=True)
+                    passed, rejections = self._filter(hosts, spec, resources)
                 if not passed:
                     raise exception.NoValidHost(
                         reason=explain(hosts, rejections, resources))
@@ -59,12 +79,16 @@ class SchedulerManager:
                 subset = ranked[:CONF.filter_scheduler.host_subset_size]
                 random.shuffle(subset)
                 for _w, host in subset + ranked[len(subset):]:
+                    t0 = time.monotonic()
                     try:
                         self.conductor.claim_resources(ctx, host.uuid, uuid, resources)
                     except exception.ResourceClaimConflict:
                         LOG.debug("claim on %s lost a race; trying the next host", host.name)
+                        self._hosts_at = 0.0
                         continue
-                    LOG.info("instance %s scheduled to %s", uuid, host.name)
+                    _consume(host, resources)
+                    LOG.info("instance %s scheduled to %s (claim %.0f ms)", uuid, host.name,
+                             (time.monotonic() - t0) * 1000)
                     return Selection(instance_uuid=uuid, host=host.host, nodename=host.name,
                                      provider_uuid=host.uuid, cell_uuid=host.cell_uuid)
             raise exception.NoValidHost(
@@ -89,6 +113,14 @@ class SchedulerManager:
             else:
                 passed.append(host)
         return passed, rejections
+
+
+def _consume(host: ProviderSummary, resources: dict) -> None:
+    res = dict(host.resources)
+    for rc, amount in resources.items():
+        if rc in res:
+            res[rc] = dict(res[rc], used=res[rc]["used"] + amount)
+    host.resources = res
 
 
 def explain(hosts: list[ProviderSummary], rejections: dict[str, str], resources: dict) -> str:

@@ -54,12 +54,15 @@ class Deployment:
 
     def __init__(self, workdir: str, computes: dict[str, dict], extra_conf: str = "",
                  conductor_workers: int = 1, auth_strategy: str = "noauth2",
-                 authtoken: Optional[dict] = None) -> None:
+                 authtoken: Optional[dict] = None,
+                 host_conf: Optional[dict[str, str]] = None) -> None:
         """``authtoken``: [keystone_authtoken] values, for auth_strategy ``keystone``;
-        then set ``token`` to a real admin token before ``setup()``."""
+        then set ``token`` to a real admin token before ``setup()``. ``host_conf``:
+        more config text for one compute only (e.g. its compute_driver)."""
         self.run_id = uuid.uuid4().hex[:10]
         self.workdir = workdir
         self.computes = computes  # host -> [fake_driver] values
+        self.host_conf = host_conf or {}
         self.extra_conf = extra_conf
         self.conductor_workers = conductor_workers
         self.auth_strategy = auth_strategy
@@ -115,7 +118,7 @@ workers = {self.conductor_workers}
         self.host_confs = {}
         for host, sizes in self.computes.items():
             body = f"[DEFAULT]\nhost = {host}\n[fake_driver]\n" + "".join(
-                f"{k} = {v}\n" for k, v in sizes.items())
+                f"{k} = {v}\n" for k, v in sizes.items()) + self.host_conf.get(host, "")
             self.host_confs[host] = self._write_conf(f"nova-{host}.conf", body)
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -197,7 +200,7 @@ workers = {self.conductor_workers}
         while time.monotonic() < deadline:
             r = self.get("/os-hypervisors/detail")
             if r.status_code == 200:
-                have = {h["hypervisor_hostname"] for h in r.json()["hypervisors"]}
+                have = {h["service"]["host"] for h in r.json()["hypervisors"]}
                 if set(hosts) <= have:
                     return
             self._check_alive()

@@ -56,6 +56,11 @@ def _list(req: wsgi.ApiRequest) -> tuple[list[dict], int]:
     params = req.params
     images = list(req.images.list())
     images.sort(key=lambda i: (i.get("created_at") or "", i["id"]), reverse=True)
+    if "id" in params:
+        # Glance's "id=in:a,b" (openstackclient's `server list` resolves names with it).
+        value = params["id"]
+        wanted = set(value[3:].split(",")) if value.startswith("in:") else {value}
+        images = [i for i in images if i["id"] in wanted]
     if "name" in params:
         images = [i for i in images if i.get("name") == params["name"]]
     if "status" in params:

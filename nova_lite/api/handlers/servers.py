@@ -194,9 +194,26 @@ def _count(value: Any) -> int:
     return int(value) if value is not None else 0
 
 
+def _root_image_bdm(server: dict) -> Optional[str]:
+    """The image of a block device mapping that only restates an image-backed root disk
+    (openstackclient sends one with every ``--image``); None for any other mapping."""
+    bdms = server.get("block_device_mapping_v2")
+    if server.get("block_device_mapping") or not isinstance(bdms, list) or len(bdms) != 1:
+        return None
+    bdm = bdms[0]
+    if not isinstance(bdm, dict) or bdm.get("source_type") != "image" \
+            or bdm.get("destination_type", "local") != "local" \
+            or str(bdm.get("boot_index")) != "0" or not bdm.get("uuid"):
+        return None
+    return str(bdm["uuid"])
+
+
 def _check_image(req: wsgi.ApiRequest, server: dict) -> dict:
     image_ref = server.get("imageRef")
-    if server.get("block_device_mapping") or server.get("block_device_mapping_v2"):
+    bdm_image = _root_image_bdm(server)
+    if bdm_image is not None and (not image_ref or _ref_id(image_ref) == bdm_image):
+        image_ref = bdm_image
+    elif server.get("block_device_mapping") or server.get("block_device_mapping_v2"):
         raise wsgi.bad_request("Block device mapping is not supported: volumes are not "
                                "available yet.")
     if not image_ref:

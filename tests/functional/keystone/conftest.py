@@ -1,8 +1,9 @@
 """A real Keystone for the tests in this directory, started by tools/setup-keystone.
 
 The script is idempotent and quick when Keystone already runs (about a second), so the
-session fixture always calls it. When it fails because the packages cannot be installed
-(no network to the package index) the tests are skipped; any other failure is an error.
+session fixture always calls it. When it fails because the package index cannot be
+reached (so Keystone cannot be installed) the tests are skipped; any other failure is an
+error.
 """
 
 from __future__ import annotations
@@ -11,8 +12,13 @@ import dataclasses
 import os
 import pathlib
 import subprocess
+import time
+from typing import Iterator
 
 import pytest
+import requests
+
+from tests.functional import harness
 
 REPO = pathlib.Path(__file__).resolve().parents[3]
 SETUP = REPO / "tools" / "setup-keystone"
@@ -63,8 +69,8 @@ def keystone() -> KeystoneEnv:
         pytest.fail(f"tools/setup-keystone took more than {SETUP_TIMEOUT}s")
     if proc.returncode != 0:
         tail = "\n".join(proc.stderr.strip().splitlines()[-8:])
-        if "pip install failed" in proc.stderr:
-            pytest.skip(f"Keystone could not be installed (no package index?):\n{tail}")
+        if "the package index is unreachable" in proc.stderr:
+            pytest.skip(f"Keystone cannot be installed: no package index:\n{tail}")
         pytest.fail(f"tools/setup-keystone failed:\n{tail}")
     clouds_yaml = proc.stdout.strip().splitlines()[-1]
     port = os.environ.get("KEYSTONE_PORT", "5000")
@@ -79,3 +85,140 @@ def keystone() -> KeystoneEnv:
         accounts=_accounts(os.environ.get("KEYSTONE_ADMIN_PASSWORD", "admin")),
         service_user=Account("", "nova", "nova-secret", "service"),
     )
+
+
+# -- a real deployment behind Keystone ---------------------------------------------------
+
+IMAGE_NAME = "keystone-test-image"
+GLOBAL_REQUEST_ID = "req-6c1f0e2a-4b3d-4e5f-8a9b-0c1d2e3f4a5b"
+
+
+@dataclasses.dataclass
+class Login:
+    token: str
+    user_id: str
+    project_id: str
+
+
+def login(keystone: KeystoneEnv, who: str) -> Login:
+    """A fresh project-scoped token for ``who`` (POST /v3/auth/tokens)."""
+    acct = keystone.accounts[who]
+    body = {"auth": {
+        "identity": {"methods": ["password"], "password": {"user": {
+            "name": acct.username, "domain": {"id": "default"}, "password": acct.password}}},
+        "scope": {"project": {"name": acct.project_name, "domain": {"id": "default"}}}}}
+    resp = requests.post(f"{keystone.auth_url}/auth/tokens", json=body, timeout=30)
+    resp.raise_for_status()
+    token = resp.json()["token"]
+    return Login(resp.headers["X-Subject-Token"], token["user"]["id"], token["project"]["id"])
+
+
+@dataclasses.dataclass
+class Cloud:
+    """A keystone-authenticated deployment, logged-in accounts and two servers."""
+
+    dep: harness.Deployment
+    keystone: KeystoneEnv
+    image_id: str
+    policy_file: pathlib.Path
+    logins: dict[str, Login]
+    servers: dict[str, str] = dataclasses.field(default_factory=dict)  # a1, b1 -> uuid
+    create_request_id: str = ""  # x-openstack-request-id of the POST that made a1
+
+    def call(self, who: str | None, method: str, path: str, body: object = None,
+             token: str | None = None, **headers: str) -> requests.Response:
+        """``who``'s request to /v2.1<path>; every response must carry a request id."""
+        h = {"Content-Type": "application/json", **headers}
+        token = token if token is not None else (self.logins[who].token if who else None)
+        if token is not None:
+            h["X-Auth-Token"] = token
+        resp = requests.request(method, f"{self.dep.url}/v2.1{path}", headers=h,
+                                json=body, timeout=60)
+        rid = resp.headers.get("x-openstack-request-id", "")
+        assert rid.startswith("req-"), (method, path, resp.status_code, dict(resp.headers))
+        return resp
+
+    def cli(self, who: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+        """Run python-openstackclient as ``who`` (its clouds.yaml cloud)."""
+        cloud = self.keystone.accounts[who].cloud
+        return subprocess.run([self.keystone.openstack_cli, "--os-cloud", cloud, *args],
+                              env=self.keystone.env(cloud), capture_output=True, text=True,
+                              timeout=timeout, check=False)
+
+    def wait_status(self, server_id: str, status: str, timeout: float = 60) -> dict:
+        deadline = time.monotonic() + timeout
+        server: dict = {}
+        while time.monotonic() < deadline:
+            resp = self.call("admin", "GET", f"/servers/{server_id}")
+            if resp.status_code == 200:
+                server = resp.json()["server"]
+                if server["status"] == status and not server.get("OS-EXT-STS:task_state"):
+                    return server
+            time.sleep(0.2)
+        raise AssertionError(f"{server_id} did not reach {status}: {server.get('status')}")
+
+    def create(self, who: str, name: str, **headers: str) -> requests.Response:
+        return self.call(who, "POST", "/servers", {"server": {
+            "name": name, "imageRef": self.image_id, "flavorRef": "42"}}, **headers)
+
+
+def _setup_keystone(api_url: str | None) -> None:
+    env = dict(os.environ)
+    if api_url:
+        env["NOVA_LITE_API_URL"] = api_url
+    proc = subprocess.run([str(SETUP), "start"], env=env, capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+@pytest.fixture(scope="package")
+def cloud(keystone: KeystoneEnv, tmp_path_factory: pytest.TempPathFactory
+          ) -> Iterator[Cloud]:
+    """nova_lite with auth_strategy keystone and two fake computes, in Keystone's catalog.
+
+    Shared by this directory's deployment tests (one start-up, ~20 s). Servers a1
+    (member-a, created with a global request id) and b1 (member-b) are ACTIVE.
+    """
+    if not harness.mariadb_available():
+        pytest.skip("MariaDB is not reachable on 127.0.0.1:3306")
+    if not harness.rabbit_available():
+        pytest.skip("RabbitMQ is not reachable on 127.0.0.1:5672")
+    workdir = tmp_path_factory.mktemp("keystone-dep")
+    policy_file = workdir / "policy.yaml"
+    policy_file.write_text("{}\n")
+    authtoken = {
+        "www_authenticate_uri": keystone.www_authenticate_uri,
+        "auth_url": keystone.auth_url,
+        "auth_type": "password",
+        "username": keystone.service_user.username,
+        "password": keystone.service_user.password,
+        "project_name": keystone.service_user.project_name,
+        "user_domain_name": "Default",
+        "project_domain_name": "Default",
+        "memcached_servers": "",
+        "service_token_roles_required": "true",
+    }
+    dep = harness.Deployment(str(workdir), {"kc1": {}, "kc2": {}}, auth_strategy="keystone",
+                             authtoken=authtoken,
+                             extra_conf=f"[oslo_policy]\npolicy_file = {policy_file}\n")
+    logins = {who: login(keystone, who) for who in keystone.accounts}
+    dep.token = logins["admin"].token
+    try:
+        dep.setup()
+        disk = workdir / "disk.raw"
+        disk.write_bytes(b"\0" * 4096)
+        image = dep.manage("image", "import", "--name", IMAGE_NAME, str(disk))
+        _setup_keystone(f"{dep.url}/v2.1")
+        cloud = Cloud(dep, keystone, image.stdout.strip().splitlines()[-1], policy_file,
+                      logins)
+        a1 = cloud.create("member-a", "a1", **{"X-OpenStack-Request-ID": GLOBAL_REQUEST_ID})
+        b1 = cloud.create("member-b", "b1")
+        assert a1.status_code == 202 and b1.status_code == 202, (a1.text, b1.text)
+        cloud.create_request_id = a1.headers["x-openstack-request-id"]
+        cloud.servers = {"a1": a1.json()["server"]["id"], "b1": b1.json()["server"]["id"]}
+        for server_id in cloud.servers.values():
+            cloud.wait_status(server_id, "ACTIVE")
+        yield cloud
+    finally:
+        dep.teardown()
+        _setup_keystone(None)  # the catalog back to the default API URL

@@ -23,17 +23,30 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
 URI = "qemu:///system"
 
 
+if os.environ.get("NOVA_LITE_REQUIRE_LIBVIRT") == "1":
+    # the test modules importorskip libvirt; that must not turn into a silent skip
+    import libvirt  # noqa: F401
+
+
+def _unavailable(reason: str) -> None:
+    """Skip, or fail where libvirt was set up on purpose (CI exports
+    NOVA_LITE_REQUIRE_LIBVIRT=1 after tools/setup-libvirt succeeded)."""
+    if os.environ.get("NOVA_LITE_REQUIRE_LIBVIRT") == "1":
+        pytest.fail(f"{reason}, but NOVA_LITE_REQUIRE_LIBVIRT=1")
+    pytest.skip(reason)
+
+
 def _require_libvirtd() -> None:
     try:
         import libvirt
     except ImportError:
-        pytest.skip("libvirt-python is not installed (run tools/setup-libvirt)")
+        _unavailable("libvirt-python is not installed (run tools/setup-libvirt)")
     libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
     try:
         libvirt.open(URI).close()
     except libvirt.libvirtError as err:
-        pytest.skip(f"{URI} is not reachable ({err.get_error_message()}); "
-                    "run tools/setup-libvirt")
+        _unavailable(f"{URI} is not reachable ({err.get_error_message()}); "
+                     "run tools/setup-libvirt")
 
 
 @pytest.fixture(scope="session")
@@ -108,3 +121,85 @@ def real_driver(libvirt_env: dict) -> Iterator[RealDriver]:
         yield rd
     finally:
         rd.teardown()
+
+
+class ApiEnv:
+    """A real deployment whose only compute host runs the libvirt driver."""
+
+    def __init__(self, dep, host: str, image_id: str, virt_type: str) -> None:
+        self.dep, self.host, self.image_id, self.virt_type = dep, host, image_id, virt_type
+        import libvirt
+
+        self.lv = libvirt
+        self.conn = libvirt.open(URI)
+
+    def our_domains(self) -> list:
+        """Domains nova_lite created for this deployment's compute host."""
+        from nova_lite.virt.libvirt import config as vconfig
+
+        out = []
+        for dom in self.conn.listAllDomains(0):
+            try:
+                meta = dom.metadata(self.lv.VIR_DOMAIN_METADATA_ELEMENT, vconfig.METADATA_NS)
+            except self.lv.libvirtError:  # no nova_lite metadata: not ours
+                continue
+            if vconfig.metadata_host(meta) == self.host:
+                out.append(dom)
+        return out
+
+    def destroy_leftovers(self) -> None:
+        for dom in self.our_domains():
+            try:
+                if dom.isActive():
+                    dom.destroy()
+                dom.undefineFlags(self.lv.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE)
+            except self.lv.libvirtError:  # best effort
+                pass
+
+
+@pytest.fixture(scope="module")
+def api_env() -> Iterator[ApiEnv]:
+    """conductor, scheduler, API and ONE libvirt compute (separate processes), with the
+    test image built into that deployment's image store."""
+    from tests.functional import harness
+
+    if not harness.mariadb_available():
+        pytest.skip("MariaDB is not reachable on 127.0.0.1:3306")
+    if not harness.rabbit_available():
+        pytest.skip("RabbitMQ is not reachable on 127.0.0.1:5672")
+    _require_libvirtd()
+    from nova_lite.virt.libvirt import host as vhost
+
+    virt_type = "kvm" if vhost.kvm_usable()[0] else "qemu"
+    # Under /var/tmp, world-readable: QEMU (libvirt-qemu) must reach the instance files.
+    workdir = tempfile.mkdtemp(prefix="nova-lite-api-guests-", dir="/var/tmp")
+    os.chmod(workdir, 0o755)
+    suffix = os.path.basename(workdir).rsplit("-", 1)[-1].lower()
+    host = f"lv-{suffix}"
+    # Domain names are global on a libvirtd: keep ours apart from any other deployment's.
+    dep = harness.Deployment(
+        workdir, {host: {}},
+        extra_conf=f"shutdown_timeout = 30\n[DEFAULT]\n"
+                   f"instance_name_template = nlt-{suffix}-%08x\n",
+        host_conf={host: f"[DEFAULT]\ncompute_driver = libvirt.LibvirtDriver\n"
+                         f"[libvirt]\nvirt_type = {virt_type}\nconnection_uri = {URI}\n"})
+    env = None
+    try:
+        dep.setup()
+        work_dir = os.environ.get("NOVA_LITE_TEST_IMAGE_CACHE",
+                                  "/var/cache/nova-lite/test-image")
+        proc = subprocess.run(
+            [sys.executable, os.path.join(REPO, "tools", "build-test-image"),
+             "--config-file", dep.common_conf, "--work-dir", work_dir],
+            capture_output=True, text=True, timeout=600,
+            env={**os.environ, "PATH": harness.BIN + os.pathsep + os.environ["PATH"]})
+        if proc.returncode != 0:
+            pytest.fail(f"tools/build-test-image failed:\n{proc.stderr[-3000:]}")
+        env = ApiEnv(dep, host, proc.stdout.strip().splitlines()[-1], virt_type)
+        yield env
+    finally:
+        dep.teardown()
+        if env is not None:
+            env.destroy_leftovers()
+            env.conn.close()
+        shutil.rmtree(workdir, ignore_errors=True)

@@ -31,3 +31,11 @@ def test_gone_from_236(client, image_id):
         resp = client.get(path, token=ALICE, version="2.36")
         assert resp.status_int == 404
         assert "itemNotFound" in resp.json
+
+
+def test_id_in_filter(client, image_id):
+    """openstackclient's `server list` resolves image names with id=in:a,b."""
+    for query, found in ((f"in:{image_id},nope", [image_id]), (image_id, [image_id]),
+                         ("in:nope", [])):
+        images = client.get(f"/v2.1/images?id={query}", token=ALICE).json["images"]
+        assert [i["id"] for i in images] == found, query

@@ -111,6 +111,20 @@ def test_create_invalid(client, image_id, server, message):
     assert message in resp.json["badRequest"]["message"]
 
 
+def test_create_with_the_root_image_as_bdm(client, conductor, image_id):
+    """openstackclient sends the image again as a local boot_index 0 mapping."""
+    bdm = {"uuid": image_id, "boot_index": 0, "source_type": "image",
+           "destination_type": "local", "delete_on_termination": True}
+    resp = _create(client, image_id, block_device_mapping_v2=[bdm])
+    assert resp.status_int == 202, resp.text
+    assert conductor.servers[resp.json["server"]["id"]].image_ref == image_id
+    for other in ({**bdm, "destination_type": "volume"}, {**bdm, "boot_index": 1}):
+        resp = _create(client, image_id, block_device_mapping_v2=[other])
+        assert resp.status_int == 400, other
+    resp = _create(client, image_id, block_device_mapping_v2=[bdm, {**bdm, "boot_index": 1}])
+    assert resp.status_int == 400
+
+
 def test_create_missing_name(client, image_id):
     body = {"server": {"imageRef": image_id, "flavorRef": "1"}}
     resp = client.post("/v2.1/servers", body, token=ALICE)

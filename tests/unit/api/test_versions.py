@@ -126,6 +126,8 @@ def test_project_id_in_url(client):
     assert link.startswith("http://localhost/v2.1/proj-a/flavors/")
     resp = client.get("/v2.1/other/flavors", token=ALICE)
     assert resp.status_int == 400
+    # an unknown resource is 404, not a project id mismatch (os-networks/none)
+    assert client.get("/v2.1/os-networks/none", token=ALICE).status_int == 404
 
 
 def test_request_id_is_the_contexts(client):

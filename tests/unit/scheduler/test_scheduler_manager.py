@@ -199,6 +199,7 @@ def test_lost_races_on_every_host_read_again(conductor, scheduler) -> None:
 
 def test_gives_up_after_max_attempts(conductor, set_conf) -> None:
     set_conf("max_attempts", 2, "scheduler")
+    set_conf("host_view_max_age", 0, "scheduler")  # read the hosts for every attempt
     conductor.add_host("c1")
     scheduler = SchedulerManager(conductor=conductor)
     earlier = str(uuid.uuid4())
@@ -260,3 +261,16 @@ def test_host_subset_size_picks_among_the_best(conductor, set_conf) -> None:
     for u in uuids(6):
         [sel] = scheduler.select_destinations(None, spec(ram=64), [u])
         assert sel.host in ("a", "b")
+
+
+def test_host_view_is_reused_and_follows_own_claims(conductor, set_conf) -> None:
+    set_conf("host_view_max_age", 60, "scheduler")
+    for h in ("c1", "c2"):
+        conductor.add_host(h)
+    scheduler = SchedulerManager(conductor=conductor)
+    batch = uuids(4)
+    for u in batch:
+        scheduler.select_destinations(None, spec(), [u])
+    assert conductor.summary_calls == 1  # one read served the whole burst
+    hosts = sorted(conductor.host_of(u) for u in batch)
+    assert hosts == ["c1", "c1", "c2", "c2"]  # local consumption kept the spread even
