@@ -1,6 +1,12 @@
 """nova_lite: a compact, wire-compatible reimplementation of the OpenStack Nova control plane."""
 
+import warnings
+
 __version__ = "0.1.0"
+
+# oslo.messaging's dependencies import eventlet (never used here: no monkey-patching,
+# see below); keep its import-time deprecation banner out of every command's output.
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 
 
 def _use_native_threads() -> None:

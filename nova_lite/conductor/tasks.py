@@ -150,6 +150,14 @@ class TaskMixin:
                 self._schedule_and_build(ctx, [uuid])
             except Exception:
                 LOG.exception("could not re-schedule %s", uuid)
+        # Created in a cell but never handed to its host (a crash between the two).
+        for cell in self.cells.real_cells():
+            for inst in inst_db.instance_list(cell["database_connection"], cell["name"], None,
+                                              {"vm_state": [states.BUILDING]}):
+                if (inst.task_state == states.SCHEDULING and inst.host
+                        and inst.created_at.replace(tzinfo=None) < cutoff):
+                    LOG.warning("re-sending build of %s to %s", inst.uuid, inst.host)
+                    self.compute.build_and_run_instance(ctx, inst.host, inst)
         return len(stale)
 
     # -- update / delete ------------------------------------------------------------------
@@ -211,7 +219,7 @@ class TaskMixin:
         inst = inst_db.instance_get(url, uuid, cell["name"])
         t = states.check(action, uuid, inst.vm_state, inst.task_state)
         if not inst.host:
-            raise exception.InstanceInvalidState(action=action, instance_uuid=uuid,
+            raise exception.InstanceInvalidState(action=action.split("_")[0], instance_uuid=uuid,
                                                  attr="host", state=None)
         # The guard on the old task_state makes two racing requests safe: one wins.
         inst = inst_db.instance_update(url, uuid, {"task_state": t.task_state},

@@ -74,6 +74,11 @@ def dispose_all() -> None:
 
 
 def _retriable(err: exc.DBAPIError) -> bool:
+    """Deadlocks and lock time-outs, and duplicate keys: the writers here check for an
+    existing row first, so a replay after losing a create race finds the winner's row."""
+    if isinstance(err, exc.IntegrityError):
+        text = str(err.orig)
+        return "Duplicate entry" in text or "UNIQUE constraint failed" in text
     text = str(err.orig) if err.orig is not None else str(err)
     return ("Deadlock" in text or "database is locked" in text
             or "Lock wait timeout" in text or "1213" in text[:12])

@@ -32,6 +32,9 @@ class SchedulerManager:
     def __init__(self, conductor: Any = None) -> None:
         self.conductor = conductor or conductor_rpcapi.ConductorAPI()
         self.filters = filters_mod.get_filters(CONF.filter_scheduler.enabled_filters)
+        unknown = set(CONF.filter_scheduler.weighers) - set(weights.ALL_WEIGHERS)
+        if unknown:
+            raise ValueError(f"unknown scheduler weighers: {', '.join(sorted(unknown))}")
         self._lock = threading.Lock()
         self._hosts: list[ProviderSummary] = []
         self._hosts_at = 0.0
