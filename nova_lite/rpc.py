@@ -7,6 +7,7 @@ themselves, so an RPC caller can catch e.g. NoValidHost.
 
 from __future__ import annotations
 
+import inspect
 import threading
 from typing import Any, Optional
 
@@ -80,8 +81,41 @@ def get_server(topic: str, server: str, endpoints: list) -> Any:
     """A threaded RPC server listening on ``topic`` and ``topic.server``."""
     target = messaging.Target(topic=topic, server=server)
     return messaging.get_rpc_server(
-        get_transport(), target, endpoints, executor="threading",
+        get_transport(), target, [_UserErrorsExpected(e) for e in endpoints],
+        executor="threading",
         serializer=RequestContextSerializer(), access_policy=messaging.DefaultRPCAccessPolicy)
+
+
+class _UserErrorsExpected:
+    """Endpoint proxy: exceptions that answer a caller's request (4xx, NoValidHost) go
+    back to the caller without an ERROR traceback in this service's log; anything else
+    is still logged as the bug it is. Only the RPC server sees the proxy, so code that
+    calls a manager directly gets its exceptions unchanged."""
+
+    def __init__(self, endpoint: Any) -> None:
+        self._endpoint = endpoint
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._endpoint, name)
+        if name.startswith("_") or not inspect.isroutine(attr):
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return attr(*args, **kwargs)
+            except Exception as err:
+                if _expected(err):
+                    raise messaging.ExpectedException() from err
+                raise
+
+        return call
+
+
+def _expected(err: BaseException) -> bool:
+    from nova_lite import exception
+
+    return isinstance(err, exception.NoValidHost) or (
+        isinstance(err, exception.NovaLiteException) and 400 <= err.code < 500)
 
 
 expose = messaging.expose
