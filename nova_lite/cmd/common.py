@@ -26,10 +26,11 @@ def require(option: Optional[str], what: str) -> None:
         sys.exit(f"{what} is not set in the configuration")
 
 
-def run_workers(workers: int, run_one: Callable[[], None]) -> None:
-    """Run run_one() in this process, or in `workers` forked children supervised here."""
+def run_workers(workers: int, run_one: Callable[[int], None]) -> None:
+    """Run run_one(0) in this process, or run_one(slot) in `workers` forked children
+    supervised here (a child that dies is replaced in its slot)."""
     if workers <= 1:
-        run_one()
+        run_one(0)
         return
     children: dict[int, int] = {}
     stopping = False
@@ -38,7 +39,7 @@ def run_workers(workers: int, run_one: Callable[[], None]) -> None:
         pid = os.fork()
         if pid == 0:
             try:
-                run_one()
+                run_one(slot)
             finally:
                 os._exit(0)
         children[pid] = slot

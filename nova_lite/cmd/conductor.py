@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Optional
 
@@ -23,11 +24,12 @@ def build_service() -> service.Service:
     return svc
 
 
-def _run() -> None:
+def _run(slot: int) -> None:
     common.start_rpc()
     svc = build_service()
     svc.start()
-    svc.reconcile()  # type: ignore[attr-defined]
+    if slot == 0:  # one worker reconciles, or they would re-schedule the same builds
+        svc.reconcile()  # type: ignore[attr-defined]
     service.run_until_signalled([svc])
 
 
@@ -35,4 +37,4 @@ def main(argv: Optional[list[str]] = None) -> None:
     common.init(argv, BINARY)
     common.require(CONF.api_database.connection, "[api_database] connection")
     common.require(CONF.database.connection, "[database] connection")
-    common.run_workers(CONF.conductor.workers, _run)
+    common.run_workers(CONF.conductor.workers or os.cpu_count() or 1, _run)

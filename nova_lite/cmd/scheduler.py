@@ -31,7 +31,7 @@ def build_service() -> service.Service:
                            periodic_tasks=tasks)
 
 
-def _run() -> None:
+def _run(slot: int) -> None:
     common.start_rpc()
     svc = build_service()
     svc.start()

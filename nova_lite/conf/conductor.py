@@ -5,8 +5,9 @@ from oslo_config import cfg
 group = cfg.OptGroup("conductor", title="Conductor options")
 
 opts = [
-    cfg.IntOpt("workers", default=1, min=1,
-               help="Conductor worker processes (each runs a threaded RPC server)."),
+    cfg.IntOpt("workers", min=1, sample_default="<number of CPUs>",
+               help="Conductor worker processes, each a threaded RPC server; the default "
+                    "is the number of CPUs, since one process is bound by one core."),
     cfg.IntOpt("build_threads", default=8, min=1,
                help="Threads running build orchestration (schedule, create, cast) apart "
                     "from the RPC threads, so data calls never wait behind builds."),
