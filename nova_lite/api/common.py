@@ -77,3 +77,14 @@ def next_links(req: wsgi.ApiRequest, collection: str, items: list, limit: int,
     params = [(k, v) for k, v in req.params.items() if k not in ("marker", "limit")]
     params += [("limit", str(limit)), ("marker", str(last_id))]
     return [{"rel": "next", "href": f"{req.url(collection)}?{urlencode(params)}"}]
+
+
+def page_reply(req: wsgi.ApiRequest, collection: str, detail: bool, rendered: list,
+               items: list, limit: int, last_id: Any) -> wsgi.Reply:
+    """200 with ``{collection: rendered}`` plus ``{collection}_links`` for a full page."""
+    body: dict[str, Any] = {collection: rendered}
+    links = next_links(req, f"{collection}/detail" if detail else collection, items, limit,
+                       last_id)
+    if links:
+        body[f"{collection}_links"] = links
+    return wsgi.Reply(200, body)

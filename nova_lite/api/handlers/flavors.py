@@ -7,7 +7,7 @@ Non-admins only ever see public flavors; admins choose with ``is_public``
 from __future__ import annotations
 
 import uuid as uuidlib
-from typing import Any, Optional
+from typing import Optional
 
 from nova_lite import exception, policy
 from nova_lite.api import common, validation, wsgi
@@ -60,12 +60,8 @@ def _list(req: wsgi.ApiRequest) -> tuple[list, int]:
 def _list_reply(req: wsgi.ApiRequest, detail: bool) -> wsgi.Reply:
     flavors, limit = _list(req)
     render = view.show if detail else view.basic
-    body: dict[str, Any] = {"flavors": [render(req, f) for f in flavors]}
-    links = common.next_links(req, "flavors/detail" if detail else "flavors", flavors, limit,
-                              flavors[-1].flavorid if flavors else None)
-    if links:
-        body["flavors_links"] = links
-    return wsgi.Reply(200, body)
+    return common.page_reply(req, "flavors", detail, [render(req, f) for f in flavors],
+                             flavors, limit, flavors[-1].flavorid if flavors else None)
 
 
 def index(req: wsgi.ApiRequest) -> wsgi.Reply:

@@ -80,12 +80,8 @@ def _list(req: wsgi.ApiRequest) -> tuple[list[dict], int]:
 def _list_reply(req: wsgi.ApiRequest, detail: bool) -> wsgi.Reply:
     images, limit = _list(req)
     render = _show if detail else _basic
-    body: dict[str, Any] = {"images": [render(req, i) for i in images]}
-    links = common.next_links(req, "images/detail" if detail else "images", images, limit,
-                              images[-1]["id"] if images else None)
-    if links:
-        body["images_links"] = links
-    return wsgi.Reply(200, body)
+    return common.page_reply(req, "images", detail, [render(req, i) for i in images],
+                             images, limit, images[-1]["id"] if images else None)
 
 
 def index(req: wsgi.ApiRequest) -> wsgi.Reply:

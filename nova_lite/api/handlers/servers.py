@@ -153,13 +153,10 @@ def _time_filter(when: datetime.datetime, since: bool) -> Callable[[Any], bool]:
 def _list_reply(req: wsgi.ApiRequest, detail: bool) -> wsgi.Reply:
     servers = _list_servers(req, detail)
     view = ServerView(req)
-    body: dict[str, Any] = {"servers": view.detail(servers) if detail else view.index(servers)}
     limit, _ = common.limit_and_marker(req)
-    links = common.next_links(req, "servers/detail" if detail else "servers", servers, limit,
-                              servers[-1].uuid if servers else None)
-    if links:
-        body["servers_links"] = links
-    return wsgi.Reply(200, body)
+    return common.page_reply(req, "servers", detail,
+                             view.detail(servers) if detail else view.index(servers),
+                             servers, limit, servers[-1].uuid if servers else None)
 
 
 def index(req: wsgi.ApiRequest) -> wsgi.Reply:
