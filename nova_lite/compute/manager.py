@@ -123,11 +123,11 @@ class ComputeManager:
         try:
             inst = self.conductor.instance_update(
                 ctx, inst.uuid, {"task_state": states.SPAWNING},
-                expected_task_state=[states.SCHEDULING, None])
+                expected_task_state=[states.SCHEDULING, None],
+                event={"event": event, "phase": "start", "host": self.host})
         except (exception.InstanceNotFound, exception.InstanceInvalidState):
             LOG.info("instance %s was deleted before its build started", inst.uuid)
             return
-        self.conductor.action_event(ctx, inst.uuid, event, "start", self.host)
         started = time.monotonic()
         try:
             image_meta = self.image_api.show(inst.image_ref) if inst.image_ref else {}
@@ -147,13 +147,14 @@ class ComputeManager:
                                  "power_state": self.driver.get_power_state(
                                      instance_spec(inst)),
                                  "launched_at": datetime.utcnow()},
-                expected_task_state=states.SPAWNING)
+                expected_task_state=states.SPAWNING,
+                event={"event": event, "phase": "finish", "host": self.host,
+                       "result": "Success"})
         except (exception.InstanceNotFound, exception.InstanceInvalidState):
             LOG.info("instance %s is being deleted; its build stops here", inst.uuid)
             return
         LOG.info("instance %s: spawned on %s in %.2f s", inst.uuid, self.host,
                  time.monotonic() - started)
-        self.conductor.action_event(ctx, inst.uuid, event, "finish", self.host, "Success")
 
     def terminate_instance(self, ctx: Any, instance: Instance) -> None:
         with self._lock(instance.uuid):
@@ -194,13 +195,13 @@ class ComputeManager:
                     ctx, instance.uuid,
                     {"vm_state": t.to_vm_state, "task_state": None,
                      "power_state": self.driver.get_power_state(spec)},
-                    expected_task_state=t.task_state)
+                    expected_task_state=t.task_state,
+                    event={"event": event, "phase": "finish", "host": self.host,
+                           "result": "Success"})
             except (exception.InstanceNotFound, exception.InstanceInvalidState):
                 LOG.info("instance %s changed during %s; leaving it", instance.uuid, action)
                 return
             LOG.info("instance %s: %s done", instance.uuid, action)
-            self.conductor.action_event(ctx, instance.uuid, event, "finish", self.host,
-                                        "Success")
 
     def get_console_output(self, ctx: Any, instance: Instance, length: Optional[int]) -> str:
         output = self.driver.get_console_output(instance_spec(instance))

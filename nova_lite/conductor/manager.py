@@ -167,12 +167,17 @@ class ConductorManager(tasks.TaskMixin):
         return cell["database_connection"]
 
     def instance_update(self, ctx: Any, uuid: str, values: dict,
-                        expected_task_state: Any = "__any__") -> Instance:
+                        expected_task_state: Any = "__any__",
+                        event: Optional[dict] = None) -> Instance:
         cell = self.cells.instance_cell(uuid)
         if cell is None:
             raise exception.InstanceNotFound(instance_id=uuid)
-        return inst_db.instance_update(cell["database_connection"], uuid, values,
+        inst = inst_db.instance_update(cell["database_connection"], uuid, values,
                                        expected_task_state, cell["name"])
+        if event:
+            self.action_event(ctx, uuid, event["event"], event["phase"], event.get("host"),
+                              event.get("result"), event.get("traceback"))
+        return inst
 
     def instance_fault_create(self, ctx: Any, uuid: str, code: int, message: str,
                               details: Optional[str], host: Optional[str]) -> None:

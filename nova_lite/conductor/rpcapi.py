@@ -64,11 +64,10 @@ class ConductorAPI:
 
     # -- servers, as the API sees them ---------------------------------------------------
     def server_create(self, ctx: RequestContext, instances: list, request_spec: Any) -> None:
-        """Record build requests (synchronously), then schedule them (asynchronously)."""
+        """Record build requests (durably, before answering), then schedule them in the
+        conductor's background."""
         self._call(ctx, "build_requests_create", instances=instances,
-                   request_spec=request_spec)
-        self._cast(ctx, "schedule_and_build_instances",
-                   instance_uuids=[i.uuid for i in instances])
+                   request_spec=request_spec, schedule=True)
 
     def server_get(self, ctx: RequestContext, uuid: str) -> Any:
         return self._call(ctx, "server_get", uuid=uuid)
@@ -117,9 +116,12 @@ class ConductorAPI:
         return self._call(ctx, "instance_list_by_host", host=host)
 
     def instance_update(self, ctx: RequestContext, uuid: str, values: dict,
-                        expected_task_state: Any = "__any__") -> Any:
+                        expected_task_state: Any = "__any__",
+                        event: Optional[dict] = None) -> Any:
+        """Update an instance; ``event`` ({"event", "phase", "host", "result"}) records an
+        instance-action event in the same round trip."""
         return self._call(ctx, "instance_update", uuid=uuid, values=values,
-                          expected_task_state=expected_task_state)
+                          expected_task_state=expected_task_state, event=event)
 
     def instance_fault_create(self, ctx: RequestContext, uuid: str, code: int, message: str,
                               details: Optional[str], host: Optional[str]) -> None:

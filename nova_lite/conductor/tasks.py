@@ -59,13 +59,16 @@ class TaskMixin:
         self.cells.forget_instance(uuid)
 
     # -- build ----------------------------------------------------------------------------
-    def build_requests_create(self, ctx: Any, instances: list, request_spec: Any) -> None:
+    def build_requests_create(self, ctx: Any, instances: list, request_spec: Any,
+                              schedule: bool = False) -> None:
         for inst in instances:
             spec = request_spec.obj_clone()
             spec.instance_uuid = inst.uuid
             cells_db.build_request_create(self.api_url, inst.uuid, inst.project_id,
                                           inst.user_id, inst.obj_to_primitive(),
                                           spec.obj_to_primitive())
+        if schedule:
+            self.schedule_and_build_instances(ctx, [i.uuid for i in instances])
 
     def schedule_and_build_instances(self, ctx: Any, instance_uuids: list[str]) -> None:
         """RPC cast: queue the build; a crash before it runs leaves the build requests,

@@ -53,6 +53,14 @@ def _latest_faults(session: Session, uuids: list[str]) -> dict[str, m.InstanceFa
     return {f.instance_uuid: f for f in rows}
 
 
+def _fault_if_shown(session: Session, row: m.Instance) -> Optional[m.InstanceFault]:
+    """The latest fault, read only for states whose API view shows it (ERROR, DELETED),
+    which saves a query on every other read."""
+    if row.vm_state not in ("error", "deleted"):
+        return None
+    return _latest_faults(session, [row.uuid]).get(row.uuid)
+
+
 @transactional
 def instance_create(session: Session, inst: Instance, cell_name: Optional[str]) -> Instance:
     values = {k: inst.get(k) for k in _WRITABLE if inst.obj_attr_is_set(k)}
@@ -82,7 +90,7 @@ def _get_row(session: Session, uuid: str, read_deleted: bool = False,
 def instance_get(session: Session, uuid: str, cell_name: Optional[str] = None,
                  read_deleted: bool = False) -> Instance:
     row = _get_row(session, uuid, read_deleted)
-    return _to_obj(row, _latest_faults(session, [uuid]).get(uuid), cell_name)
+    return _to_obj(row, _fault_if_shown(session, row), cell_name)
 
 
 @transactional
@@ -106,7 +114,7 @@ def instance_update(session: Session, uuid: str, values: dict,
         elif k in _WRITABLE:
             setattr(row, k, v.replace(tzinfo=None) if isinstance(v, datetime) else v)
     session.flush()
-    return _to_obj(row, _latest_faults(session, [uuid]).get(uuid), cell_name)
+    return _to_obj(row, _fault_if_shown(session, row), cell_name)
 
 
 @transactional
@@ -146,7 +154,8 @@ def instance_list(session: Session, cell_name: Optional[str], project_id: Option
     if filters.get("limit"):
         q = q.limit(filters["limit"])
     rows = list(session.scalars(q))
-    faults = _latest_faults(session, [r.uuid for r in rows if r.vm_state == "error"])
+    faults = _latest_faults(session, [r.uuid for r in rows
+                                      if r.vm_state in ("error", "deleted")])
     return [_to_obj(r, faults.get(r.uuid), cell_name) for r in rows]
 
 

@@ -26,7 +26,7 @@ class FakeConductor:
         self.released: list[str] = []
         self.destroyed: list[str] = []
 
-    def instance_update(self, ctx, uuid, values, expected_task_state="__any__"):
+    def instance_update(self, ctx, uuid, values, expected_task_state="__any__", event=None):
         inst = self.instances.get(uuid)
         if inst is None:
             raise exception.InstanceNotFound(instance_id=uuid)
@@ -38,6 +38,9 @@ class FakeConductor:
                                                      attr="task_state", state=inst.task_state)
         for k, v in values.items():
             setattr(inst, k, v)
+        if event:
+            self.action_event(ctx, uuid, event["event"], event["phase"], event.get("host"),
+                              event.get("result"))
         return inst
 
     def instance_fault_create(self, ctx, uuid, code, message, details, host):
