@@ -55,10 +55,13 @@ class Deployment:
     def __init__(self, workdir: str, computes: dict[str, dict], extra_conf: str = "",
                  conductor_workers: int = 1, auth_strategy: str = "noauth2",
                  authtoken: Optional[dict] = None,
-                 host_conf: Optional[dict[str, str]] = None) -> None:
+                 host_conf: Optional[dict[str, str]] = None,
+                 fast_periodics: bool = True) -> None:
         """``authtoken``: [keystone_authtoken] values, for auth_strategy ``keystone``;
         then set ``token`` to a real admin token before ``setup()``. ``host_conf``:
-        more config text for one compute only (e.g. its compute_driver)."""
+        more config text for one compute only (e.g. its compute_driver).
+        ``fast_periodics``: heartbeats and compute periodic tasks every few seconds, so
+        tests see changes quickly; False keeps Nova's default intervals (benchmarks)."""
         self.run_id = uuid.uuid4().hex[:10]
         self.workdir = workdir
         self.computes = computes  # host -> [fake_driver] values
@@ -68,6 +71,8 @@ class Deployment:
         self.auth_strategy = auth_strategy
         self.authtoken = authtoken or {}
         self.token = "admin:admin"  # what request() sends when no token is given
+        # report_interval, service_down_time, update_resources_interval, sync interval
+        self.intervals = (2, 20, 5, 5) if fast_periodics else (10, 60, 60, 600)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.db_prefix = f"nlt_{self.run_id}"
@@ -90,8 +95,8 @@ class Deployment:
         return f"""[DEFAULT]
 transport_url = rabbit://guest:guest@{RABBIT}/{self.vhost}
 state_path = {self.state_path}
-report_interval = 2
-service_down_time = 20
+report_interval = {self.intervals[0]}
+service_down_time = {self.intervals[1]}
 osapi_compute_listen = 127.0.0.1
 osapi_compute_listen_port = {self.port}
 rpc_response_timeout = 30
@@ -100,8 +105,8 @@ auth_strategy = {self.auth_strategy}
 [keystone_authtoken]
 {authtoken}
 [compute]
-update_resources_interval = 5
-sync_power_state_interval = 5
+update_resources_interval = {self.intervals[2]}
+sync_power_state_interval = {self.intervals[3]}
 {self.extra_conf}
 """
 
