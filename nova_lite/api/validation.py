@@ -164,3 +164,12 @@ def parse_int(name: str, value: Any, minimum: Optional[int] = None) -> int:
             raise wsgi.bad_request(f"{name} param must be positive")
         raise wsgi.bad_request(f"{name} param must be >= {minimum}")
     return n
+
+
+def reject_unknown_query_params(params: Any, allowed: Any) -> None:
+    """400 for a query parameter outside ``allowed``, worded as Nova words it."""
+    for key in params:
+        if key not in allowed:
+            raise wsgi.bad_request(f"Invalid input for query parameters {key}. Value: "
+                                   f"{params[key]}. Additional properties are not allowed "
+                                   f"('{key}' was unexpected)")

@@ -99,11 +99,7 @@ def _list(req: wsgi.ApiRequest, detail: bool) -> wsgi.Reply:
     policy.authorize(req.ctx, RULE % ("list-detail" if detail else "list"))
     params = req.params
     if req.ver >= (2, 53):
-        for key in params:
-            if key not in _QUERY_PARAMS:
-                raise wsgi.bad_request(f"Invalid input for query parameters {key}. "
-                                       f"Additional properties are not allowed "
-                                       f"('{key}' was unexpected)")
+        validation.reject_unknown_query_params(params, _QUERY_PARAMS)
     nodes = req.conductor.compute_node_list(req.ctx)
     pattern = params.get("hypervisor_hostname_pattern") if req.ver >= (2, 53) else None
     paged = req.ver >= (2, 33)

@@ -10,7 +10,7 @@ import datetime
 from typing import Any
 
 from nova_lite import policy
-from nova_lite.api import common, wsgi
+from nova_lite.api import common, validation, wsgi
 from nova_lite.api.handlers.servers import get_server
 from nova_lite.api.views.servers import allowed, host_id
 
@@ -58,11 +58,7 @@ def index(req: wsgi.ApiRequest, server_id: str) -> wsgi.Reply:
     body: dict[str, Any] = {}
     if req.ver >= (2, 58):
         if req.ver >= (2, 75):
-            for key in req.params:
-                if key not in _LIST_PARAMS:
-                    raise wsgi.bad_request(f"Invalid input for query parameters {key}. "
-                                           f"Additional properties are not allowed "
-                                           f"('{key}' was unexpected)")
+            validation.reject_unknown_query_params(req.params, _LIST_PARAMS)
         for key, since in (("changes-since", True), ("changes-before", False)):
             if key in req.params and (key == "changes-since" or req.ver >= (2, 66)):
                 when = common.parse_time(key, req.params[key])

@@ -53,11 +53,7 @@ def _list_servers(req: wsgi.ApiRequest, detail: bool) -> list:
     policy.authorize(ctx, RULE % action, {"project_id": ctx.project_id})
     params = req.params
     if ver >= (2, 75):
-        for key in params:
-            if key not in schema.LIST_QUERY_PARAMS:
-                raise wsgi.bad_request(
-                    f"Invalid input for query parameters {key}. Value: {params[key]}. "
-                    f"Additional properties are not allowed ('{key}' was unexpected)")
+        validation.reject_unknown_query_params(params, schema.LIST_QUERY_PARAMS)
     opts = {k: params[k] for k in params}
     if not ctx.is_admin:
         allowed = schema.USER_FILTERS_V283 if ver >= (2, 83) else schema.USER_FILTERS

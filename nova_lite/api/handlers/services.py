@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from nova_lite import policy
-from nova_lite.api import common, wsgi
+from nova_lite.api import common, validation, wsgi
 
 RULE = "os_compute_api:os-services:list"
 LISTED_BINARIES = ("nova-compute", "nova-scheduler", "nova-conductor")
@@ -36,11 +36,7 @@ def index(req: wsgi.ApiRequest) -> wsgi.Reply:
     policy.authorize(req.ctx, RULE)
     params = req.params
     if req.ver >= (2, 75):
-        for key in params:
-            if key not in _QUERY_PARAMS:
-                raise wsgi.bad_request(f"Invalid input for query parameters {key}. "
-                                       f"Additional properties are not allowed "
-                                       f"('{key}' was unexpected)")
+        validation.reject_unknown_query_params(params, _QUERY_PARAMS)
     services = req.conductor.service_list(req.ctx, binary=params.get("binary") or None,
                                           host=params.get("host") or None)
     return wsgi.Reply(200, {"services": [_view(req, s) for s in services
