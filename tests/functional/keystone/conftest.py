@@ -43,6 +43,21 @@ class KeystoneEnv:
     accounts: dict[str, Account]
     service_user: Account  # nova_lite's own user for auth_token
 
+    def authtoken(self) -> dict[str, str]:
+        """[keystone_authtoken] values for nova_lite's API against this Keystone."""
+        return {
+            "www_authenticate_uri": self.www_authenticate_uri,
+            "auth_url": self.auth_url,
+            "auth_type": "password",
+            "username": self.service_user.username,
+            "password": self.service_user.password,
+            "project_name": self.service_user.project_name,
+            "user_domain_name": "Default",
+            "project_domain_name": "Default",
+            "memcached_servers": "",
+            "service_token_roles_required": "true",
+        }
+
     def env(self, cloud: str) -> dict[str, str]:
         """Environment for running ``openstack`` as ``cloud``."""
         env = dict(os.environ, OS_CLIENT_CONFIG_FILE=self.clouds_yaml, OS_CLOUD=cloud)
@@ -186,18 +201,7 @@ def cloud(keystone: KeystoneEnv, tmp_path_factory: pytest.TempPathFactory
     workdir = tmp_path_factory.mktemp("keystone-dep")
     policy_file = workdir / "policy.yaml"
     policy_file.write_text("{}\n")
-    authtoken = {
-        "www_authenticate_uri": keystone.www_authenticate_uri,
-        "auth_url": keystone.auth_url,
-        "auth_type": "password",
-        "username": keystone.service_user.username,
-        "password": keystone.service_user.password,
-        "project_name": keystone.service_user.project_name,
-        "user_domain_name": "Default",
-        "project_domain_name": "Default",
-        "memcached_servers": "",
-        "service_token_roles_required": "true",
-    }
+    authtoken = keystone.authtoken()
     dep = harness.Deployment(str(workdir), {"kc1": {}, "kc2": {}}, auth_strategy="keystone",
                              authtoken=authtoken,
                              extra_conf=f"[oslo_policy]\npolicy_file = {policy_file}\n")

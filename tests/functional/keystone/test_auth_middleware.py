@@ -35,18 +35,7 @@ def _echo_app(environ: dict, start_response: Any) -> list[bytes]:
 
 def _conf(tmp_path: pathlib.Path, keystone, **authtoken: Any) -> cfg.ConfigOpts:
     """A private config, parsed from a file the way the API service reads its own."""
-    values = {
-        "www_authenticate_uri": keystone.www_authenticate_uri,
-        "auth_url": keystone.auth_url,
-        "auth_type": "password",
-        "username": keystone.service_user.username,
-        "password": keystone.service_user.password,
-        "project_name": keystone.service_user.project_name,
-        "user_domain_name": "Default",
-        "project_domain_name": "Default",
-        "memcached_servers": "",
-        "service_token_roles_required": "true",
-    }
+    values = keystone.authtoken()
     values.update(authtoken)
     lines = ["[api]", "auth_strategy = keystone", "[keystone_authtoken]"]
     lines += [f"{k} = {v}" for k, v in values.items()]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from typing import Iterator
 
 import pytest
 
@@ -34,19 +33,6 @@ def host(name: str, vcpu: dict | None = None, ram: dict | None = None,
 
 WANT = {"VCPU": 1, "MEMORY_MB": 512, "DISK_GB": 1}
 
-
-@pytest.fixture
-def set_conf() -> Iterator:
-    """set_conf(name, value, group): a CONF override undone after the test."""
-    done: list[tuple[str, str | None]] = []
-
-    def _set(name: str, value: object, group: str | None = None) -> None:
-        CONF.set_override(name, value, group)
-        done.append((name, group))
-
-    yield _set
-    for name, group in done:
-        CONF.clear_override(name, group)
 
 
 # -- ComputeFilter -------------------------------------------------------------------------

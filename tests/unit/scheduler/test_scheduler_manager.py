@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
 from nova_lite import exception, objects
-from nova_lite.conf import CONF
 
 objects.register_all()
 from nova_lite.objects.flavor import Flavor  # noqa: E402
@@ -74,18 +73,6 @@ class FakeConductor:
         alloc = self.allocations.get(consumer_id)
         return self.providers[alloc[0]]["name"] if alloc else None
 
-
-@pytest.fixture
-def set_conf() -> Iterator:
-    done: list[tuple[str, str | None]] = []
-
-    def _set(name: str, value: object, group: str | None = None) -> None:
-        CONF.set_override(name, value, group)
-        done.append((name, group))
-
-    yield _set
-    for name, group in done:
-        CONF.clear_override(name, group)
 
 
 @pytest.fixture
