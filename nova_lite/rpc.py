@@ -118,6 +118,4 @@ def _expected(err: BaseException) -> bool:
         isinstance(err, exception.NovaLiteException) and 400 <= err.code < 500)
 
 
-expose = messaging.expose
-Target = messaging.Target
 MessagingTimeout = messaging.MessagingTimeout

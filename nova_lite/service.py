@@ -26,10 +26,14 @@ class PeriodicTask:
 class Service:
     def __init__(self, binary: str, topic: str, manager: Any, host: Optional[str] = None,
                  heartbeat: Optional[Callable[..., int]] = None,
-                 periodic_tasks: Optional[list[PeriodicTask]] = None) -> None:
+                 periodic_tasks: Optional[list[PeriodicTask]] = None,
+                 wait_for_conductor: Optional[Callable[[Any], None]] = None) -> None:
+        """``wait_for_conductor(ctx)`` blocks until the conductor answers; services that
+        reach it over RPC pass it, since a call sent before its queue exists is lost."""
         self.binary, self.topic, self.manager = binary, topic, manager
         self.host = host or CONF.host
         self._heartbeat_fn = heartbeat
+        self._wait_for_conductor = wait_for_conductor
         self.periodic_tasks = list(periodic_tasks or [])
         self.server: Any = None
         self.service_id: Optional[int] = None
@@ -45,9 +49,8 @@ class Service:
             self.manager.service_id = self.service_id
 
     def start(self) -> None:
-        if hasattr(self._heartbeat_fn, "__self__") and hasattr(
-                self._heartbeat_fn.__self__, "wait_until_ready"):
-            self._heartbeat_fn.__self__.wait_until_ready(nl_context.get_admin_context())
+        if self._wait_for_conductor is not None:
+            self._wait_for_conductor(nl_context.get_admin_context())
         self._report()
         if hasattr(self.manager, "init_host"):  # connects the driver: first
             self.manager.init_host()

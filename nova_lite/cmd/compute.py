@@ -27,7 +27,8 @@ def build_service(host: Optional[str] = None) -> service.Service:
                              mgr.cleanup_images),
     ]
     return service.Service(BINARY, "compute", mgr, host=host,
-                           heartbeat=conductor.service_heartbeat, periodic_tasks=tasks)
+                           heartbeat=conductor.service_heartbeat,
+                           wait_for_conductor=conductor.wait_until_ready, periodic_tasks=tasks)
 
 
 def main(argv: Optional[list[str]] = None) -> None:

@@ -18,7 +18,7 @@ def build_service() -> service.Service:
 
     mgr = manager.ConductorManager()
     svc = service.Service(BINARY, "conductor", mgr,
-                          heartbeat=lambda ctx, h, b, t: mgr.service_heartbeat(ctx, h, b, t))
+                          heartbeat=mgr.service_heartbeat)
     svc.reconcile = lambda: threading.Thread(  # type: ignore[attr-defined]
         target=mgr.reconcile_build_requests, daemon=True).start()
     return svc

@@ -28,6 +28,7 @@ def build_service() -> service.Service:
                                   CONF.scheduler.discover_hosts_in_cells_interval, discover,
                                   initial_delay=1)]
     return service.Service(BINARY, "scheduler", mgr, heartbeat=conductor.service_heartbeat,
+                           wait_for_conductor=conductor.wait_until_ready,
                            periodic_tasks=tasks)
 
 

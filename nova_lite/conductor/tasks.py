@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
-import traceback
 from datetime import datetime, timedelta
 from typing import Any, Optional
 
@@ -21,7 +20,7 @@ from nova_lite.db import cells as cells_db
 from nova_lite.db import instances as inst_db
 from nova_lite.db import placement as placement_db
 from nova_lite.db import services as svc_db
-from nova_lite.objects.instance import Instance, InstanceFault
+from nova_lite.objects.instance import Instance
 from nova_lite.objects.request_spec import RequestSpec
 from nova_lite.scheduler import rpcapi as scheduler_rpcapi
 
@@ -246,10 +245,3 @@ def _action_record_name(action: str) -> str:
     """Instance-action names as Nova records them."""
     return {"reboot_hard": "reboot"}.get(action, action)
 
-
-def fault_from_exception(err: BaseException, host: Optional[str]) -> InstanceFault:
-    code = getattr(err, "code", 500)
-    msg = err.format_message() if isinstance(err, exception.NovaLiteException) else str(err)
-    return InstanceFault(code=code, message=msg or err.__class__.__name__,
-                         details="".join(traceback.format_exception(err)), host=host,
-                         created_at=datetime.utcnow())

@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import uuid
 from datetime import datetime, timezone
 from typing import Iterator, Optional
@@ -110,7 +109,3 @@ class LocalImageStore(ImageBackend):
                 os.unlink(p)
             except FileNotFoundError:
                 pass
-
-    def copy_to(self, image_id: str, dest_path: str) -> None:
-        """Fast path for a same-host cache fill (still verified by download())."""
-        shutil.copyfile(self._data_path(image_id), dest_path)
