@@ -96,9 +96,11 @@ def _list_servers(req: wsgi.ApiRequest, detail: bool) -> list:
         filters["uuids"] = [opts["uuid"]]
     if "deleted" in opts:
         deleted = validation.parse_bool("deleted", opts["deleted"])
-        if deleted:
+        if deleted or "changes-since" in opts or "changes-before" in opts:
             filters["deleted"] = True
-        post.append(lambda i: bool(i.deleted) == deleted)
+            post.append(lambda i: bool(i.deleted) == deleted)
+        # deleted=False alone is the default listing (openstackclient always sends it):
+        # no post-filter, so the conductor can apply the page limit in SQL.
     for key, since in (("changes-since", True), ("changes-before", False)):
         if key in opts:
             when = common.parse_time(key, opts[key])

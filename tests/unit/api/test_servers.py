@@ -340,6 +340,16 @@ def test_list_deleted_admin_only(client, conductor):
     assert [s["status"] for s in body["servers"]] == ["DELETED"]
 
 
+def test_list_deleted_false_is_the_plain_listing(client, conductor):
+    alive = conductor.add_server(name="alive")
+    gone = conductor.add_server(name="gone")
+    conductor.server_delete(None, gone.uuid)
+    body = client.get("/v2.1/servers/detail?deleted=False&all_tenants=1&limit=5").json
+    assert [s["id"] for s in body["servers"]] == [alive.uuid]
+    body = client.get("/v2.1/servers/detail?deleted=true&all_tenants=1").json
+    assert [s["id"] for s in body["servers"]] == [gone.uuid]
+
+
 def test_list_calls_conductor_once(client, conductor):
     for n in range(10):
         conductor.add_server(name=f"s{n}")
