@@ -28,18 +28,6 @@ LOG = logging.getLogger(__name__)
 
 BINARY = "nova-compute"
 
-# action name -> (driver method, positional args after the spec)
-_DRIVER_CALLS = {
-    "reboot": ("reboot", ("SOFT",)),
-    "reboot_hard": ("reboot", ("HARD",)),
-    "stop": ("power_off", None),  # timeout filled in from config
-    "start": ("power_on", ()),
-    "pause": ("pause", ()),
-    "unpause": ("unpause", ()),
-    "suspend": ("suspend", ()),
-    "resume": ("resume", ()),
-}
-
 # What a guest's power state means for a server that is idle (no task_state).
 _VM_STATE_FOR_POWER = {
     virt_driver.RUNNING: states.ACTIVE,
@@ -119,7 +107,7 @@ class ComputeManager:
             self._build(ctx, instance)
 
     def _build(self, ctx: Any, inst: Instance) -> None:
-        event = "compute_build_and_run_instance"
+        event = f"compute_{states.get('build').event}"
         try:
             inst = self.conductor.instance_update(
                 ctx, inst.uuid, {"task_state": states.SPAWNING},
@@ -161,7 +149,7 @@ class ComputeManager:
             self._terminate(ctx, instance)
 
     def _terminate(self, ctx: Any, inst: Instance) -> None:
-        event = "compute_terminate_instance"
+        event = f"compute_{states.get('delete').event}"
         self.conductor.action_event(ctx, inst.uuid, event, "start", self.host)
         try:
             self.driver.destroy(instance_spec(inst))
@@ -176,15 +164,14 @@ class ComputeManager:
     # -- lifecycle actions ------------------------------------------------------------------------
     def run_action(self, ctx: Any, instance: Instance, action: str, params: dict) -> None:
         t = states.get(action)
-        event = f"compute_{_event_name(action)}"
+        event = f"compute_{t.event}"
         with self._lock(instance.uuid):
             self.conductor.action_event(ctx, instance.uuid, event, "start", self.host)
             spec = instance_spec(instance)
-            method, args = _DRIVER_CALLS[action]
-            if args is None:
-                args = (CONF.compute.shutdown_timeout,)
+            args = [getattr(getattr(CONF, a.group), a.name)
+                    if isinstance(a, states.ConfValue) else a for a in t.driver_args]
             try:
-                getattr(self.driver, method)(spec, *args)
+                getattr(self.driver, t.driver_call)(spec, *args)
             except Exception as err:
                 LOG.exception("%s of %s failed", action, instance.uuid)
                 self._fail(ctx, instance, err, vm_state=None, event=event,
@@ -299,9 +286,3 @@ class ComputeManager:
         instances = self.conductor.instance_list_by_host(ctx, self.host)
         self.driver.periodic_cleanup([i.uuid for i in instances])
 
-
-def _event_name(action: str) -> str:
-    return {"reboot_hard": "reboot_instance", "reboot": "reboot_instance",
-            "stop": "stop_instance", "start": "start_instance", "pause": "pause_instance",
-            "unpause": "unpause_instance", "suspend": "suspend_instance",
-            "resume": "resume_instance"}[action]

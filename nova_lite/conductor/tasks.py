@@ -227,7 +227,7 @@ class TaskMixin:
         inst = inst_db.instance_update(url, uuid, {"task_state": t.task_state},
                                        expected_task_state=list(t.from_task_states),
                                        cell_name=cell["name"])
-        inst_db.action_start(url, uuid, _action_record_name(action), ctx.request_id,
+        inst_db.action_start(url, uuid, t.action_record, ctx.request_id,
                              ctx.user_id, ctx.project_id)
         self.compute.run_action(ctx, inst.host, inst, action, params)
 
@@ -239,9 +239,4 @@ class TaskMixin:
                                                  instance_uuid=uuid, attr="vm_state",
                                                  state=inst.vm_state)
         return self.compute.get_console_output(ctx, inst.host, inst, length)
-
-
-def _action_record_name(action: str) -> str:
-    """Instance-action names as Nova records them."""
-    return {"reboot_hard": "reboot"}.get(action, action)
 

@@ -151,3 +151,31 @@ def test_every_transition_ends_in_a_shown_status() -> None:
         assert s.api_status(t.to_vm_state, None) != "UNKNOWN"
         for vm_state in t.from_vm_states:  # while it runs, too
             assert s.api_status(vm_state, t.task_state) != "UNKNOWN"
+
+
+def test_every_transition_says_how_it_is_carried_out() -> None:
+    """The API key, policy rule, driver call and event of each action live in the table,
+    and each names something that exists."""
+    import inspect
+
+    from nova_lite import policies
+    from nova_lite.api.schemas import server_actions as action_schemas
+    from nova_lite.virt import driver, fake
+
+    rules = {r.name for r in policies.list_rules()}
+    for t in s.TRANSITIONS.values():
+        assert t.driver_call and t.event, t.name
+        for cls in (driver.ComputeDriver, fake.FakeDriver):
+            method = getattr(cls, t.driver_call)
+            params = list(inspect.signature(method).parameters)[2:]  # self, instance
+            assert len(t.driver_args) <= len(params), (t.name, params)
+        if t.policy is not None:
+            assert t.policy in rules, t.policy
+        for arg in t.driver_args:
+            if isinstance(arg, s.ConfValue):
+                from nova_lite.conf import CONF
+
+                assert hasattr(getattr(CONF, arg.group), arg.name)
+    for key, t in s.BY_API_KEY.items():
+        assert t.policy, key
+        assert key in action_schemas.SIMPLE, key

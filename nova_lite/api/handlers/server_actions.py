@@ -1,8 +1,8 @@
 """POST /servers/{id}/action: lifecycle actions and console output.
 
-Each action key maps to a policy rule, a body schema and the conductor action name
-(nova_lite.compute.states.TRANSITIONS); the conductor answers 409 when the server's
-state does not allow it.
+Each action key names a transition of nova_lite.compute.states (its policy rule and
+conductor action name are declared there) and a body schema; the conductor answers 409
+when the server's state does not allow it.
 """
 
 from __future__ import annotations
@@ -13,17 +13,7 @@ from nova_lite import policy
 from nova_lite.api import validation, wsgi
 from nova_lite.api.handlers.servers import get_server
 from nova_lite.api.schemas import server_actions as schema
-
-# action key -> (policy rule, conductor action)
-_LIFECYCLE = {
-    "os-start": ("os_compute_api:servers:start", "start"),
-    "os-stop": ("os_compute_api:servers:stop", "stop"),
-    "pause": ("os_compute_api:os-pause-server:pause", "pause"),
-    "unpause": ("os_compute_api:os-pause-server:unpause", "unpause"),
-    "suspend": ("os_compute_api:os-suspend-server:suspend", "suspend"),
-    "resume": ("os_compute_api:os-suspend-server:resume", "resume"),
-}
-
+from nova_lite.compute import states
 
 def action(req: wsgi.ApiRequest, id: str) -> wsgi.Reply:
     body = req.json_body()
@@ -35,12 +25,12 @@ def action(req: wsgi.ApiRequest, id: str) -> wsgi.Reply:
         return _reboot(req, id, body)
     if key == "os-getConsoleOutput":
         return _console_output(req, id, body)
-    if key in _LIFECYCLE:
+    transition = states.BY_API_KEY.get(key)
+    if transition is not None and key in schema.SIMPLE:
         validation.validate(schema.SIMPLE[key], body)
-        rule, name = _LIFECYCLE[key]
         inst = get_server(req, id)
-        policy.authorize(req.ctx, rule, {"project_id": inst.project_id})
-        req.conductor.server_action(req.ctx, id, name, {})
+        policy.authorize(req.ctx, transition.policy, {"project_id": inst.project_id})
+        req.conductor.server_action(req.ctx, id, transition.name, {})
         return wsgi.Reply(202)
     raise wsgi.bad_request(f"There is no such action: {key}")
 
@@ -48,10 +38,10 @@ def action(req: wsgi.ApiRequest, id: str) -> wsgi.Reply:
 def _reboot(req: wsgi.ApiRequest, id: str, body: dict) -> wsgi.Reply:
     validation.validate(schema.REBOOT, body)
     inst = get_server(req, id)
-    policy.authorize(req.ctx, "os_compute_api:servers:reboot",
-                     {"project_id": inst.project_id})
     hard = body["reboot"]["type"].upper() == "HARD"
-    req.conductor.server_action(req.ctx, id, "reboot_hard" if hard else "reboot", {})
+    transition = states.get("reboot_hard" if hard else "reboot")
+    policy.authorize(req.ctx, transition.policy, {"project_id": inst.project_id})
+    req.conductor.server_action(req.ctx, id, transition.name, {})
     return wsgi.Reply(202)
 
 

@@ -8,7 +8,9 @@ error.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import fcntl
 import os
 import pathlib
 import subprocess
@@ -74,12 +76,28 @@ def _accounts(admin_password: str) -> dict[str, Account]:
     }
 
 
+# The catalog is one per Keystone, and the Keystone one per machine: a deployment that
+# points the catalog at itself holds this lock until it points it back.
+CATALOG_LOCK = "/var/lock/nova-lite-keystone-catalog.lock"
+
+
+@contextlib.contextmanager
+def catalog_lock() -> Iterator[None]:
+    with open(CATALOG_LOCK, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 @pytest.fixture(scope="session")
 def keystone() -> KeystoneEnv:
     """Install (once), start and seed Keystone; the accounts and clouds.yaml to use."""
     try:
-        proc = subprocess.run([str(SETUP), "start"], capture_output=True, text=True,
-                              timeout=SETUP_TIMEOUT, check=False)
+        with catalog_lock():  # a re-seed points the compute endpoint back at the default
+            proc = subprocess.run([str(SETUP), "start"], capture_output=True, text=True,
+                                  timeout=SETUP_TIMEOUT, check=False)
     except subprocess.TimeoutExpired:
         pytest.fail(f"tools/setup-keystone took more than {SETUP_TIMEOUT}s")
     if proc.returncode != 0:
@@ -207,6 +225,12 @@ def cloud(keystone: KeystoneEnv, tmp_path_factory: pytest.TempPathFactory
                              extra_conf=f"[oslo_policy]\npolicy_file = {policy_file}\n")
     logins = {who: login(keystone, who) for who in keystone.accounts}
     dep.token = logins["admin"].token
+    with catalog_lock():
+        yield from _cloud(dep, keystone, workdir, policy_file, logins)
+
+
+def _cloud(dep: harness.Deployment, keystone: KeystoneEnv, workdir: pathlib.Path,
+           policy_file: pathlib.Path, logins: dict[str, Login]) -> Iterator[Cloud]:
     try:
         dep.setup()
         disk = workdir / "disk.raw"
