@@ -94,6 +94,11 @@ class _UserErrorsExpected:
 
     def __init__(self, endpoint: Any) -> None:
         self._endpoint = endpoint
+        # The version the manager serves (its ``target_version``): a client that sends a
+        # newer minor version is refused instead of calling a method that is not there.
+        version = getattr(endpoint, "target_version", None)
+        if isinstance(version, str):
+            self.target = messaging.Target(version=version)
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._endpoint, name)

@@ -18,8 +18,9 @@ import webob
 from nova_lite import context as nl_context
 from nova_lite import exception
 from nova_lite.api import auth, microversion, wsgi
-from nova_lite.api.handlers import (flavors, hypervisors, images, instance_actions,
-                                    server_actions, servers, services, versions)
+from nova_lite.api.handlers import (flavor_access, flavor_extra_specs, flavors, hypervisors,
+                                    images, instance_actions, server_actions, servers,
+                                    services, versions)
 
 LOG = logging.getLogger(__name__)
 
@@ -37,7 +38,15 @@ ROUTES: tuple[tuple[str, dict[str, Callable]], ...] = (
     ("/servers/{server_id}/os-instance-actions/{id}", {"GET": instance_actions.show}),
     ("/flavors", {"GET": flavors.index, "POST": flavors.create}),
     ("/flavors/detail", {"GET": flavors.detail}),
-    ("/flavors/{id}", {"GET": flavors.show, "DELETE": flavors.delete}),
+    ("/flavors/{id}", {"GET": flavors.show, "PUT": flavors.update,
+                       "DELETE": flavors.delete}),
+    ("/flavors/{id}/action", {"POST": flavor_access.action}),
+    ("/flavors/{flavor_id}/os-flavor-access", {"GET": flavor_access.index}),
+    ("/flavors/{flavor_id}/os-extra_specs", {"GET": flavor_extra_specs.index,
+                                             "POST": flavor_extra_specs.create}),
+    ("/flavors/{flavor_id}/os-extra_specs/{id}", {"GET": flavor_extra_specs.show,
+                                                  "PUT": flavor_extra_specs.update,
+                                                  "DELETE": flavor_extra_specs.delete}),
     ("/images", {"GET": images.index}),
     ("/images/detail", {"GET": images.detail}),
     ("/images/{id}", {"GET": images.show}),

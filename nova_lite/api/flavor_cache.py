@@ -2,8 +2,9 @@
 
 Flavors are read on every server create and by every `flavor list`, and they almost
 never change; caching them for [api] flavor_cache_seconds saves one RPC round trip per
-request. This API process drops its cache when it creates or deletes a flavor; other
-API processes see such a change once their cache expires.
+request. This API process drops its cache whenever it changes a flavor (its extra specs,
+access or description included); other API processes see such a change once their
+cache expires.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import threading
 import time
 from typing import Any, Callable
-
 
 class FlavorCachingConductor:
     """Wraps a ConductorAPI; every method not about flavors passes straight through."""
@@ -47,22 +47,30 @@ class FlavorCachingConductor:
                             lambda: self._conductor.flavor_get(ctx, flavorid))
 
     def flavor_list(self, ctx: Any, is_public: Any = True, min_memory_mb: int = 0,
-                    min_root_gb: int = 0) -> list:
+                    min_root_gb: int = 0, project_id: Any = None) -> list:
         def load() -> list:
-            return self._conductor.flavor_list(ctx, is_public, min_memory_mb, min_root_gb)
+            return self._conductor.flavor_list(ctx, is_public, min_memory_mb, min_root_gb,
+                                               project_id)
 
         if self._ttl <= 0:
             return load()
-        return self._cached(("list", is_public, min_memory_mb, min_root_gb), load)
+        return self._cached(("list", is_public, min_memory_mb, min_root_gb, project_id),
+                            load)
 
-    def flavor_create(self, ctx: Any, values: dict) -> Any:
+# Conductor methods that change a flavor: each drops this API's cache.
+FLAVOR_CHANGES = ("flavor_create", "flavor_destroy", "flavor_update",
+                  "flavor_extra_specs_update", "flavor_extra_spec_delete",
+                  "flavor_access_add", "flavor_access_remove")
+
+def _invalidating(name: str) -> Callable[..., Any]:
+    def method(self: FlavorCachingConductor, *args: Any, **kwargs: Any) -> Any:
         try:
-            return self._conductor.flavor_create(ctx, values)
+            return getattr(self._conductor, name)(*args, **kwargs)
         finally:
             self.invalidate()
 
-    def flavor_destroy(self, ctx: Any, flavorid: str) -> None:
-        try:
-            return self._conductor.flavor_destroy(ctx, flavorid)
-        finally:
-            self.invalidate()
+    method.__name__ = name
+    return method
+
+for _name in FLAVOR_CHANGES:
+    setattr(FlavorCachingConductor, _name, _invalidating(_name))

@@ -11,6 +11,7 @@ from typing import Any, Optional
 
 from nova_lite import exception
 from nova_lite.conductor import tasks
+from nova_lite.conductor.flavor_extras import FlavorExtrasMixin
 from nova_lite.conductor.cells import CellDirectory
 from nova_lite.conf import CONF
 from nova_lite.db import cells as cells_db
@@ -26,10 +27,10 @@ LOG = logging.getLogger(__name__)
 COMPUTE_BINARY = "nova-compute"
 
 
-class ConductorManager(tasks.TaskMixin):
-    """RPC API version 1.0 (see rpcapi.py)."""
+class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin):
+    """RPC API version 1.1 (see rpcapi.py)."""
 
-    target_version = "1.0"
+    target_version = "1.1"
 
     def __init__(self) -> None:
         self.api_url = CONF.api_database.connection
@@ -41,8 +42,9 @@ class ConductorManager(tasks.TaskMixin):
 
     # -- flavors ------------------------------------------------------------------------
     def flavor_list(self, ctx: Any, is_public: Optional[bool] = True, min_memory_mb: int = 0,
-                    min_root_gb: int = 0) -> list:
-        return flavors_db.flavor_list(self.api_url, is_public, min_memory_mb, min_root_gb)
+                    min_root_gb: int = 0, project_id: Optional[str] = None) -> list:
+        return flavors_db.flavor_list(self.api_url, is_public, min_memory_mb, min_root_gb,
+                                      project_id)
 
     def flavor_get(self, ctx: Any, flavorid: str) -> Any:
         return flavors_db.flavor_get(self.api_url, flavorid)

@@ -2,6 +2,8 @@
 
 API version history:
   1.0 - initial version
+  1.1 - flavor_list(project_id); flavor_update, flavor_extra_specs_update,
+        flavor_extra_spec_delete, flavor_access_add, flavor_access_remove
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from nova_lite.conf import CONF
 from nova_lite.context import RequestContext
 
 TOPIC = "conductor"
-VERSION = "1.0"
+VERSION = "1.1"
 
 
 class ConductorAPI:
@@ -49,9 +51,13 @@ class ConductorAPI:
 
     # -- flavors ------------------------------------------------------------------------
     def flavor_list(self, ctx: RequestContext, is_public: Optional[bool] = True,
-                    min_memory_mb: int = 0, min_root_gb: int = 0) -> list:
+                    min_memory_mb: int = 0, min_root_gb: int = 0,
+                    project_id: Optional[str] = None) -> list:
+        """Flavors by visibility; with is_public True, also the private flavors shared
+        with project_id."""
         return self._call(ctx, "flavor_list", is_public=is_public,
-                          min_memory_mb=min_memory_mb, min_root_gb=min_root_gb)
+                          min_memory_mb=min_memory_mb, min_root_gb=min_root_gb,
+                          project_id=project_id)
 
     def flavor_get(self, ctx: RequestContext, flavorid: str) -> Any:
         return self._call(ctx, "flavor_get", flavorid=flavorid)
@@ -61,6 +67,27 @@ class ConductorAPI:
 
     def flavor_destroy(self, ctx: RequestContext, flavorid: str) -> None:
         return self._call(ctx, "flavor_destroy", flavorid=flavorid)
+
+    def flavor_update(self, ctx: RequestContext, flavorid: str, values: dict) -> Any:
+        return self._call(ctx, "flavor_update", flavorid=flavorid, values=values)
+
+    def flavor_extra_specs_update(self, ctx: RequestContext, flavorid: str, specs: dict
+                                  ) -> dict:
+        """Create or overwrite extra specs; the flavor's whole set after."""
+        return self._call(ctx, "flavor_extra_specs_update", flavorid=flavorid, specs=specs)
+
+    def flavor_extra_spec_delete(self, ctx: RequestContext, flavorid: str, key: str) -> None:
+        return self._call(ctx, "flavor_extra_spec_delete", flavorid=flavorid, key=key)
+
+    def flavor_access_add(self, ctx: RequestContext, flavorid: str, project_id: str) -> list:
+        """Share a private flavor with a project; the projects sharing it after."""
+        return self._call(ctx, "flavor_access_add", flavorid=flavorid,
+                          project_id=project_id)
+
+    def flavor_access_remove(self, ctx: RequestContext, flavorid: str, project_id: str
+                             ) -> list:
+        return self._call(ctx, "flavor_access_remove", flavorid=flavorid,
+                          project_id=project_id)
 
     # -- servers, as the API sees them ---------------------------------------------------
     def server_create(self, ctx: RequestContext, instances: list, request_spec: Any) -> None:

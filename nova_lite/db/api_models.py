@@ -129,3 +129,79 @@ class Allocation(TimestampMixin, ApiBase):
     consumer_id: Mapped[str] = mapped_column(String(36))
     resource_class: Mapped[str] = mapped_column(String(255))
     used: Mapped[int] = mapped_column(Integer)
+
+
+class FlavorProject(TimestampMixin, ApiBase):
+    """A project allowed to see and use a private flavor."""
+
+    __tablename__ = "flavor_projects"
+    __table_args__ = (UniqueConstraint("flavor_id", "project_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    flavor_id: Mapped[int] = mapped_column(ForeignKey("flavors.id", ondelete="CASCADE"))
+    project_id: Mapped[str] = mapped_column(String(255))
+
+
+class InstanceGroup(TimestampMixin, ApiBase):
+    """A server group; ``generation`` serialises claims of its members (see placement)."""
+
+    __tablename__ = "instance_groups"
+    __table_args__ = (Index("instance_groups_project_id_idx", "project_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    name: Mapped[str | None] = mapped_column(String(255))
+    project_id: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[str | None] = mapped_column(String(255))
+    policy: Mapped[str] = mapped_column(String(255))
+    rules: Mapped[str] = mapped_column(Text, default="{}")  # JSON
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class InstanceGroupMember(TimestampMixin, ApiBase):
+    __tablename__ = "instance_group_member"
+    __table_args__ = (UniqueConstraint("instance_uuid"),
+                      Index("instance_group_member_group_idx", "group_id"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("instance_groups.id", ondelete="CASCADE"))
+    instance_uuid: Mapped[str] = mapped_column(String(36))
+
+
+class Aggregate(TimestampMixin, ApiBase):
+    __tablename__ = "aggregates"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+
+
+class AggregateHost(TimestampMixin, ApiBase):
+    __tablename__ = "aggregate_hosts"
+    __table_args__ = (UniqueConstraint("host", "aggregate_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    aggregate_id: Mapped[int] = mapped_column(ForeignKey("aggregates.id", ondelete="CASCADE"))
+    host: Mapped[str] = mapped_column(String(255))
+
+
+class AggregateMetadata(TimestampMixin, ApiBase):
+    __tablename__ = "aggregate_metadata"
+    __table_args__ = (UniqueConstraint("aggregate_id", "key"),
+                      Index("aggregate_metadata_key_idx", "key"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    aggregate_id: Mapped[int] = mapped_column(ForeignKey("aggregates.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(255))
+    value: Mapped[str] = mapped_column(String(255))
+
+
+class Trait(TimestampMixin, ApiBase):
+    """A qualitative characteristic of a provider (os-traits names, or CUSTOM_*)."""
+
+    __tablename__ = "traits"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+
+
+class ResourceProviderTrait(TimestampMixin, ApiBase):
+    __tablename__ = "resource_provider_traits"
+    __table_args__ = (UniqueConstraint("resource_provider_id", "trait_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    resource_provider_id: Mapped[int] = mapped_column(
+        ForeignKey("resource_providers.id", ondelete="CASCADE"))
+    trait_id: Mapped[int] = mapped_column(ForeignKey("traits.id", ondelete="CASCADE"))

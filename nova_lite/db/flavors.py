@@ -24,8 +24,8 @@ DEFAULT_FLAVORS = [
 ]
 
 
-def _to_obj(row: m.Flavor, extra: dict) -> Flavor:
-    return Flavor(
+def _to_obj(row: m.Flavor, extra: dict, projects: Optional[list] = None) -> Flavor:
+    return Flavor(projects=sorted(projects or []),
         id=row.id, flavorid=row.flavorid, name=row.name, memory_mb=row.memory_mb,
         vcpus=row.vcpus, root_gb=row.root_gb, ephemeral_gb=row.ephemeral_gb, swap=row.swap,
         rxtx_factor=row.rxtx_factor, is_public=row.is_public, disabled=row.disabled,
@@ -41,24 +41,110 @@ def _extra_specs(session: Session, ids: list[int]) -> dict[int, dict]:
     return out
 
 
+def _projects(session: Session, ids: list[int]) -> dict[int, list]:
+    out: dict[int, list] = {i: [] for i in ids}
+    if ids:
+        q = sa.select(m.FlavorProject).where(m.FlavorProject.flavor_id.in_(ids))
+        for access in session.scalars(q):
+            out[access.flavor_id].append(access.project_id)
+    return out
+
+
+def _objects(session: Session, rows: list[m.Flavor]) -> list[Flavor]:
+    ids = [r.id for r in rows]
+    extra, projects = _extra_specs(session, ids), _projects(session, ids)
+    return [_to_obj(r, extra[r.id], projects[r.id]) for r in rows]
+
+
 @transactional
 def flavor_list(session: Session, is_public: Optional[bool] = True,
-                min_memory_mb: int = 0, min_root_gb: int = 0) -> list[Flavor]:
+                min_memory_mb: int = 0, min_root_gb: int = 0,
+                project_id: Optional[str] = None) -> list[Flavor]:
+    """Flavors by visibility: is_public True gives the public ones plus the private ones
+    ``project_id`` was given access to, False only private ones, None all."""
     q = sa.select(m.Flavor).where(m.Flavor.memory_mb >= min_memory_mb,
                                   m.Flavor.root_gb >= min_root_gb)
-    if is_public is not None:
+    if is_public and project_id is not None:
+        shared = sa.select(m.FlavorProject.flavor_id).where(
+            m.FlavorProject.project_id == project_id)
+        q = q.where(sa.or_(m.Flavor.is_public == sa.true(), m.Flavor.id.in_(shared)))
+    elif is_public is not None:
         q = q.where(m.Flavor.is_public == is_public)
-    rows = list(session.scalars(q.order_by(m.Flavor.flavorid)))
-    extra = _extra_specs(session, [r.id for r in rows])
-    return [_to_obj(r, extra[r.id]) for r in rows]
+    return _objects(session, list(session.scalars(q.order_by(m.Flavor.flavorid))))
+
+
+def _row(session: Session, flavorid: str, lock: bool = False) -> m.Flavor:
+    q = sa.select(m.Flavor).where(m.Flavor.flavorid == flavorid)
+    row = session.scalars(q.with_for_update() if lock else q).first()
+    if row is None:
+        raise exception.FlavorNotFound(flavor_id=flavorid)
+    return row
 
 
 @transactional
 def flavor_get(session: Session, flavorid: str) -> Flavor:
-    row = session.scalars(sa.select(m.Flavor).where(m.Flavor.flavorid == flavorid)).first()
-    if row is None:
-        raise exception.FlavorNotFound(flavor_id=flavorid)
-    return _to_obj(row, _extra_specs(session, [row.id])[row.id])
+    return _objects(session, [_row(session, flavorid)])[0]
+
+
+@transactional
+def flavor_update(session: Session, flavorid: str, values: dict) -> Flavor:
+    """Change the mutable fields of a flavor (only ``description``, as in Nova)."""
+    row = _row(session, flavorid)
+    if "description" in values:
+        row.description = values["description"]
+    session.flush()
+    return _objects(session, [row])[0]
+
+
+# -- extra specs --------------------------------------------------------------------------
+
+@transactional
+def extra_specs_update(session: Session, flavorid: str, specs: dict) -> dict:
+    """Create or overwrite the given keys; the flavor's whole set of extra specs after."""
+    row = _row(session, flavorid, lock=True)
+    current = {s.key: s for s in session.scalars(
+        sa.select(m.FlavorExtraSpec).where(m.FlavorExtraSpec.flavor_id == row.id))}
+    for key, value in specs.items():
+        spec = current.get(key)
+        if spec is None:
+            session.add(m.FlavorExtraSpec(flavor_id=row.id, key=key, value=value))
+        else:
+            spec.value = value
+    session.flush()
+    return _extra_specs(session, [row.id])[row.id]
+
+
+@transactional
+def extra_spec_delete(session: Session, flavorid: str, key: str) -> None:
+    row = _row(session, flavorid)
+    res = session.execute(sa.delete(m.FlavorExtraSpec).where(
+        m.FlavorExtraSpec.flavor_id == row.id, m.FlavorExtraSpec.key == key))
+    if res.rowcount == 0:
+        raise exception.FlavorExtraSpecsNotFound(flavor_id=flavorid, extra_specs_key=key)
+
+
+# -- access to private flavors ------------------------------------------------------------
+
+@transactional
+def access_add(session: Session, flavorid: str, project_id: str) -> list[str]:
+    row = _row(session, flavorid, lock=True)
+    if row.is_public:
+        raise exception.Conflict(message="Can not add access to a public flavor.")
+    have = _projects(session, [row.id])[row.id]
+    if project_id in have:
+        raise exception.FlavorAccessExists(flavor_id=flavorid, project_id=project_id)
+    session.add(m.FlavorProject(flavor_id=row.id, project_id=project_id))
+    return sorted(have + [project_id])
+
+
+@transactional
+def access_remove(session: Session, flavorid: str, project_id: str) -> list[str]:
+    row = _row(session, flavorid, lock=True)
+    res = session.execute(sa.delete(m.FlavorProject).where(
+        m.FlavorProject.flavor_id == row.id, m.FlavorProject.project_id == project_id))
+    if res.rowcount == 0:
+        raise exception.FlavorAccessNotFound(flavor_id=flavorid, project_id=project_id)
+    return sorted(_projects(session, [row.id])[row.id])
 
 
 @transactional
@@ -74,7 +160,7 @@ def flavor_create(session: Session, values: dict) -> Flavor:
     session.flush()
     for k, v in extra.items():
         session.add(m.FlavorExtraSpec(flavor_id=row.id, key=k, value=v))
-    return _to_obj(row, dict(extra))
+    return _to_obj(row, dict(extra), [])
 
 
 @transactional
@@ -83,6 +169,7 @@ def flavor_destroy(session: Session, flavorid: str) -> None:
     if row is None:
         raise exception.FlavorNotFound(flavor_id=flavorid)
     session.execute(sa.delete(m.FlavorExtraSpec).where(m.FlavorExtraSpec.flavor_id == row.id))
+    session.execute(sa.delete(m.FlavorProject).where(m.FlavorProject.flavor_id == row.id))
     session.delete(row)
 
 

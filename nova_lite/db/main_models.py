@@ -55,6 +55,9 @@ class Instance(TimestampMixin, SoftDeleteMixin, MainBase):
     root_gb: Mapped[int] = mapped_column(Integer)
     key_name: Mapped[str | None] = mapped_column(String(255))
     availability_zone: Mapped[str | None] = mapped_column(String(255))
+    # The zone the user asked for (or default_schedule_zone), shown as 2.96's
+    # pinned_availability_zone; None when the server may land in any zone.
+    pinned_availability_zone: Mapped[str | None] = mapped_column(String(255))
     metadata_json: Mapped[str] = mapped_column(Text, default="{}")
     user_data: Mapped[str | None] = mapped_column(Text)
     access_ip_v4: Mapped[str | None] = mapped_column(String(39))
@@ -141,3 +144,12 @@ class ComputeNode(TimestampMixin, SoftDeleteMixin, MainBase):
     local_gb_used: Mapped[int] = mapped_column(Integer, default=0)
     running_vms: Mapped[int] = mapped_column(Integer, default=0)
     mapped: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Tag(MainBase):
+    """A server's tag (Nova's ``tags`` table: resource_id is the instance uuid)."""
+
+    __tablename__ = "tags"
+    __table_args__ = (Index("tags_tag_idx", "tag"),)
+    resource_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(80), primary_key=True)

@@ -1,5 +1,6 @@
 """Flavor: the size of a server."""
 
+from oslo_utils import versionutils
 from oslo_versionedobjects import fields
 
 from nova_lite.objects import base
@@ -7,7 +8,8 @@ from nova_lite.objects import base
 
 @base.register
 class Flavor(base.NovaLiteObject):
-    VERSION = "1.0"
+    # 1.1: projects
+    VERSION = "1.1"
     fields = {
         "id": fields.IntegerField(),
         "flavorid": fields.StringField(),
@@ -22,4 +24,11 @@ class Flavor(base.NovaLiteObject):
         "disabled": fields.BooleanField(),
         "description": fields.StringField(nullable=True),
         "extra_specs": fields.DictOfNullableStringsField(),
+        # Projects given access to a private flavor.
+        "projects": fields.ListOfStringsField(default=[]),
     }
+
+    def obj_make_compatible(self, primitive: dict, target_version: str) -> None:
+        super().obj_make_compatible(primitive, target_version)
+        if versionutils.convert_version_to_tuple(target_version) < (1, 1):
+            primitive.pop("projects", None)

@@ -13,10 +13,14 @@ from nova_lite.db import engine as db_engine
 SCHEMAS = {
     "api": (api_models.ApiBase.metadata, {"cell_mappings", "host_mappings", "flavors",
                                           "resource_providers", "inventories",
-                                          "allocations", "build_requests"}),
+                                          "allocations", "build_requests", "flavor_projects",
+                                          "instance_groups", "instance_group_member",
+                                          "aggregates", "aggregate_hosts",
+                                          "aggregate_metadata", "traits",
+                                          "resource_provider_traits"}),
     "main": (main_models.MainBase.metadata, {"instances", "instance_faults", "services",
                                              "compute_nodes", "instance_actions",
-                                             "instance_actions_events"}),
+                                             "instance_actions_events", "tags"}),
 }
 
 

@@ -1,16 +1,19 @@
-"""The flavors resource: listing and showing (everyone), creating and deleting (admins).
+"""The flavors resource: listing and showing (everyone), creating, describing and
+deleting (admins).
 
-Non-admins only ever see public flavors; admins choose with ``is_public``
-(true, false, or none for all). Sorting and paging happen here on the conductor's list.
+Everyone sees the public flavors plus the private ones their project was given access
+to; admins choose with ``is_public`` (true, false, or none for all). Sorting and paging
+happen here on the conductor's list.
 """
 
 from __future__ import annotations
 
 import uuid as uuidlib
-from typing import Optional
+from typing import Any, Optional
 
 from nova_lite import exception, policy
 from nova_lite.api import common, validation, wsgi
+from nova_lite.api.schemas import flavor_extras as extras_schema
 from nova_lite.api.schemas import flavors as schema
 from nova_lite.api.views import flavors as view
 
@@ -47,7 +50,8 @@ def _list(req: wsgi.ApiRequest) -> tuple[list, int]:
     min_disk = (validation.parse_int("minDisk", params["minDisk"], 0)
                 if "minDisk" in params else 0)
     flavors = req.conductor.flavor_list(req.ctx, is_public=_is_public(req),
-                                        min_memory_mb=min_ram, min_root_gb=min_disk)
+                                        min_memory_mb=min_ram, min_root_gb=min_disk,
+                                        project_id=req.ctx.project_id)
     sort_key = params.get("sort_key", "flavorid")
     sort_dir = params.get("sort_dir", "asc")
     if sort_key not in _SORT_KEYS or sort_dir not in ("asc", "desc"):
@@ -72,11 +76,33 @@ def detail(req: wsgi.ApiRequest) -> wsgi.Reply:
     return _list_reply(req, detail=True)
 
 
+def usable(ctx: Any, flavor: Any) -> bool:
+    """May ctx's project see and use this flavor (public, or private and shared with it)?"""
+    return bool(flavor.is_public or ctx.is_admin
+                or ctx.project_id in (flavor.get("projects") or []))
+
+
+def visible_flavor(req: wsgi.ApiRequest, flavor_id: str) -> Any:
+    """The flavor, or 404 when it is private and not shared with the caller's project."""
+    flavor = req.conductor.flavor_get(req.ctx, flavor_id)
+    if not usable(req.ctx, flavor):
+        raise exception.FlavorNotFound(flavor_id=flavor_id)
+    return flavor
+
+
 def show(req: wsgi.ApiRequest, id: str) -> wsgi.Reply:
     policy.authorize(req.ctx, SHOW_RULE)
-    flavor = req.conductor.flavor_get(req.ctx, id)
-    if not flavor.is_public and not req.ctx.is_admin:
-        raise exception.FlavorNotFound(flavor_id=id)
+    return wsgi.Reply(200, {"flavor": view.show(req, visible_flavor(req, id))})
+
+
+def update(req: wsgi.ApiRequest, id: str) -> wsgi.Reply:
+    """PUT /flavors/{id} (2.55): only the description can change."""
+    if req.ver < (2, 55):
+        raise wsgi.not_found()
+    policy.authorize(req.ctx, MANAGE_RULE % "update")
+    body = validation.body(req, extras_schema.FLAVOR_UPDATE)
+    flavor = req.conductor.flavor_update(req.ctx, id,
+                                         {"description": body["flavor"]["description"]})
     return wsgi.Reply(200, {"flavor": view.show(req, flavor)})
 
 

@@ -15,6 +15,7 @@ from typing import Any, Callable, Optional
 
 from nova_lite import exception, policy
 from nova_lite.api import common, validation, wsgi
+from nova_lite.api.handlers import flavors
 from nova_lite.api.schemas import servers as schema
 from nova_lite.api.views.servers import ServerView
 from nova_lite.compute import states
@@ -229,7 +230,7 @@ def _check_flavor(req: wsgi.ApiRequest, server: dict, image: dict) -> Any:
         flavor = req.conductor.flavor_get(req.ctx, flavor_id)
     except exception.FlavorNotFound as e:
         raise wsgi.bad_request(e.format_message()) from None
-    if flavor.disabled:
+    if flavor.disabled or not flavors.usable(req.ctx, flavor):
         raise wsgi.bad_request(f"Flavor {flavor_id} could not be found.")
     if flavor.memory_mb < int(image.get("min_ram") or 0):
         raise wsgi.bad_request("Flavor's memory is too small for requested image.")

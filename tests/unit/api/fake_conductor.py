@@ -30,7 +30,7 @@ def make_flavor(flavorid: str, name: str, ram: int, vcpus: int, disk: int, n: in
                 **kw: Any) -> Flavor:
     values = dict(id=n, flavorid=flavorid, name=name, memory_mb=ram, vcpus=vcpus,
                   root_gb=disk, ephemeral_gb=0, swap=0, rxtx_factor=1.0, is_public=True,
-                  disabled=False, description=None, extra_specs={})
+                  disabled=False, description=None, extra_specs={}, projects=[])
     values.update(kw)
     return Flavor(**values)
 
@@ -50,11 +50,16 @@ class FakeConductor:
 
     # -- flavors ----------------------------------------------------------------------
     def flavor_list(self, ctx: Any, is_public: Optional[bool] = True, min_memory_mb: int = 0,
-                    min_root_gb: int = 0) -> list:
+                    min_root_gb: int = 0, project_id: Optional[str] = None) -> list:
         self.calls.append("flavor_list")
+
+        def visible(f: Flavor) -> bool:
+            if is_public and project_id is not None:
+                return f.is_public or project_id in f.projects
+            return is_public is None or f.is_public == is_public
+
         return [f for f in sorted(self.flavors.values(), key=lambda f: f.flavorid)
-                if (is_public is None or f.is_public == is_public)
-                and f.memory_mb >= min_memory_mb and f.root_gb >= min_root_gb]
+                if visible(f) and f.memory_mb >= min_memory_mb and f.root_gb >= min_root_gb]
 
     def flavor_get(self, ctx: Any, flavorid: str) -> Flavor:
         self.calls.append("flavor_get")
@@ -71,7 +76,7 @@ class FakeConductor:
             raise exception.FlavorExists(what="name", value=values["name"])
         values = dict(values)
         extra = values.pop("extra_specs", None) or {}
-        flavor = Flavor(id=len(self.flavors) + 100, extra_specs=extra, **values)
+        flavor = Flavor(id=len(self.flavors) + 100, extra_specs=extra, projects=[], **values)
         self.flavors[flavor.flavorid] = flavor
         return flavor
 
@@ -79,6 +84,43 @@ class FakeConductor:
         self.calls.append("flavor_destroy")
         if self.flavors.pop(flavorid, None) is None:
             raise exception.FlavorNotFound(flavor_id=flavorid)
+
+    def flavor_update(self, ctx: Any, flavorid: str, values: dict) -> Flavor:
+        self.calls.append("flavor_update")
+        flavor = self.flavor_get(ctx, flavorid)
+        flavor.description = values["description"]
+        return flavor
+
+    def flavor_extra_specs_update(self, ctx: Any, flavorid: str, specs: dict) -> dict:
+        self.calls.append("flavor_extra_specs_update")
+        flavor = self.flavor_get(ctx, flavorid)
+        flavor.extra_specs = dict(flavor.extra_specs, **specs)
+        return dict(flavor.extra_specs)
+
+    def flavor_extra_spec_delete(self, ctx: Any, flavorid: str, key: str) -> None:
+        self.calls.append("flavor_extra_spec_delete")
+        flavor = self.flavor_get(ctx, flavorid)
+        if key not in flavor.extra_specs:
+            raise exception.FlavorExtraSpecsNotFound(flavor_id=flavorid, extra_specs_key=key)
+        flavor.extra_specs = {k: v for k, v in flavor.extra_specs.items() if k != key}
+
+    def flavor_access_add(self, ctx: Any, flavorid: str, project_id: str) -> list:
+        self.calls.append("flavor_access_add")
+        flavor = self.flavor_get(ctx, flavorid)
+        if flavor.is_public:
+            raise exception.Conflict(message="Can not add access to a public flavor.")
+        if project_id in flavor.projects:
+            raise exception.FlavorAccessExists(flavor_id=flavorid, project_id=project_id)
+        flavor.projects = sorted(flavor.projects + [project_id])
+        return list(flavor.projects)
+
+    def flavor_access_remove(self, ctx: Any, flavorid: str, project_id: str) -> list:
+        self.calls.append("flavor_access_remove")
+        flavor = self.flavor_get(ctx, flavorid)
+        if project_id not in flavor.projects:
+            raise exception.FlavorAccessNotFound(flavor_id=flavorid, project_id=project_id)
+        flavor.projects = [p for p in flavor.projects if p != project_id]
+        return list(flavor.projects)
 
     # -- servers ----------------------------------------------------------------------
     def server_create(self, ctx: Any, instances: list, request_spec: Any) -> None:
