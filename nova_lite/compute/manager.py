@@ -211,6 +211,8 @@ class ComputeManager:
             values: dict = {"task_state": None}
             if vm_state:
                 values["vm_state"] = vm_state
+            if release:  # as Nova does: a server holding no claim is on no host
+                values.update(host=None, node=None)
             self.conductor.instance_update(ctx, inst.uuid, values,
                                            expected_task_state=expected_task_state)
             if event:
