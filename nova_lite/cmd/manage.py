@@ -198,7 +198,8 @@ def cmd_image(args: object) -> int:
     store = image_api.get_image_api(CONF)
     if args.action == "list":
         for img in store.list():
-            print(f"{img['id']}  {img['disk_format']:6} {img['size']:>12}  {img['name']}")
+            print(f"{img['id']}  {img['disk_format'] or '-':6} {img['size'] or 0:>12}  "
+                  f"{img['status']:6}  {img['name']}")
         return 0
     props = {}
     for item in args.property:
