@@ -138,3 +138,11 @@ class QuotaError(Forbidden):
 
 class DriverFailure(NovaLiteException):
     msg_fmt = "Virt driver failure: %(reason)s"
+
+
+class MigrationNotFound(NotFound):
+    msg_fmt = "Migration %(migration_id)s could not be found."
+
+
+class MigrationInvalidState(Conflict):
+    msg_fmt = "Migration %(migration_id)s is in status %(status)s."

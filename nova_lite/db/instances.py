@@ -19,7 +19,7 @@ from nova_lite.objects.flavor import Flavor
 _COPIED = ("id", "uuid", "display_name", "display_description", "hostname", "project_id",
            "user_id", "host", "node", "vm_state", "task_state", "power_state", "image_ref",
            "vcpus", "memory_mb", "root_gb", "key_name", "availability_zone", "user_data",
-           "access_ip_v4", "access_ip_v6", "config_drive", "locked", "launch_index",
+           "access_ip_v4", "access_ip_v6", "config_drive", "locked", "locked_by", "launch_index",
            "reservation_id", "launched_at", "terminated_at", "created_at", "updated_at",
            "deleted_at")
 _WRITABLE = set(_COPIED) - {"id", "uuid", "created_at", "updated_at", "deleted_at"}
@@ -32,6 +32,9 @@ def _to_obj(row: m.Instance, fault: Optional[m.InstanceFault], cell_name: Option
         setattr(inst, name, getattr(row, name))
     inst.flavor = Flavor.from_dict(json.loads(row.flavor))
     inst.metadata = json.loads(row.metadata_json or "{}")
+    inst.system_metadata = json.loads(row.system_metadata or "{}")
+    inst.old_flavor = _flavor_or_none(row.old_flavor)
+    inst.new_flavor = _flavor_or_none(row.new_flavor)
     inst.deleted = bool(row.deleted)
     inst.cell_name = cell_name
     inst.fault = None
@@ -41,6 +44,25 @@ def _to_obj(row: m.Instance, fault: Optional[m.InstanceFault], cell_name: Option
                                    created_at=fault.created_at)
     inst.obj_reset_changes()
     return inst
+
+
+def _flavor_or_none(text: Optional[str]) -> Optional[Flavor]:
+    return Flavor.from_dict(json.loads(text)) if text else None
+
+
+def _flavor_json(flavor: Any) -> Optional[str]:
+    """A Flavor (or None) as stored in the flavor columns."""
+    return json.dumps(flavor.to_dict()) if flavor is not None else None
+
+
+# Instance fields stored as JSON, with their column and encoder.
+_JSON_FIELDS = {
+    "metadata": ("metadata_json", json.dumps),
+    "system_metadata": ("system_metadata", json.dumps),
+    "flavor": ("flavor", _flavor_json),
+    "old_flavor": ("old_flavor", _flavor_json),
+    "new_flavor": ("new_flavor", _flavor_json),
+}
 
 
 def _latest_faults(session: Session, uuids: list[str]) -> dict[str, m.InstanceFault]:
@@ -65,7 +87,8 @@ def _fault_if_shown(session: Session, row: m.Instance) -> Optional[m.InstanceFau
 def instance_create(session: Session, inst: Instance, cell_name: Optional[str]) -> Instance:
     values = {k: inst.get(k) for k in _WRITABLE if inst.obj_attr_is_set(k)}
     row = m.Instance(uuid=inst.uuid, flavor=json.dumps(inst.flavor.to_dict()),
-                     metadata_json=json.dumps(inst.get("metadata") or {}), **values)
+                     metadata_json=json.dumps(inst.get("metadata") or {}),
+                     system_metadata=json.dumps(inst.get("system_metadata") or {}), **values)
     if inst.obj_attr_is_set("created_at") and inst.created_at is not None:
         row.created_at = inst.created_at.replace(tzinfo=None)
     session.add(row)
@@ -109,9 +132,10 @@ def instance_update(session: Session, uuid: str, values: dict,
             raise exception.InstanceInvalidState(
                 action="update", instance_uuid=uuid, attr="task_state", state=row.task_state)
     for k, v in values.items():
-        if k == "metadata":
-            row.metadata_json = json.dumps(v)
-        elif k in _WRITABLE:
+        if k in _JSON_FIELDS:
+            column, encode = _JSON_FIELDS[k]
+            setattr(row, column, encode(v))
+        elif k in _WRITABLE or k == "deleted_at":  # deleted_at: soft delete / restore
             setattr(row, k, v.replace(tzinfo=None) if isinstance(v, datetime) else v)
     session.flush()
     return _to_obj(row, _fault_if_shown(session, row), cell_name)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import (Boolean, DateTime, ForeignKey, Index, Integer, String, Text,
+from sqlalchemy import (BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text,
                         UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -64,6 +64,15 @@ class Instance(TimestampMixin, SoftDeleteMixin, MainBase):
     access_ip_v6: Mapped[str | None] = mapped_column(String(39))
     config_drive: Mapped[str | None] = mapped_column(String(255))
     locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Who locked it: "owner" (its project) or "admin" (anyone else), as Nova records.
+    locked_by: Mapped[str | None] = mapped_column(String(255))
+    # Nova's system_metadata: the server's internal key/values (JSON object of strings),
+    # e.g. locked_reason, or old_vm_state while a resize waits for confirmation.
+    system_metadata: Mapped[str | None] = mapped_column(Text)
+    # Both flavors of a resize in progress (JSON, like ``flavor``), as Nova's
+    # instance_extra keeps them; None otherwise.
+    old_flavor: Mapped[str | None] = mapped_column(Text)
+    new_flavor: Mapped[str | None] = mapped_column(Text)
     launch_index: Mapped[int] = mapped_column(Integer, default=0)
     reservation_id: Mapped[str | None] = mapped_column(String(255))
     launched_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -153,3 +162,40 @@ class Tag(MainBase):
     __table_args__ = (Index("tags_tag_idx", "tag"),)
     resource_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     tag: Mapped[str] = mapped_column(String(80), primary_key=True)
+
+
+class Migration(TimestampMixin, SoftDeleteMixin, MainBase):
+    """A move of an instance between compute nodes (Nova's ``migrations``): a resize, and
+    the operator's cold and live migrations and evacuations. While it runs, its uuid is
+    the consumer of the claim on the source node, the instance's uuid that on the
+    destination."""
+
+    __tablename__ = "migrations"
+    __table_args__ = (
+        Index("migrations_instance_uuid_and_status_idx", "deleted", "instance_uuid",
+              "status"),
+        Index("migrations_source_status_idx", "deleted", "source_compute", "status"),
+        Index("migrations_dest_status_idx", "deleted", "dest_compute", "status"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    instance_uuid: Mapped[str] = mapped_column(String(36))
+    migration_type: Mapped[str] = mapped_column(String(255))  # resize, migration, ...
+    status: Mapped[str] = mapped_column(String(255))
+    source_compute: Mapped[str | None] = mapped_column(String(255))
+    source_node: Mapped[str | None] = mapped_column(String(255))
+    dest_compute: Mapped[str | None] = mapped_column(String(255))
+    dest_node: Mapped[str | None] = mapped_column(String(255))
+    dest_host: Mapped[str | None] = mapped_column(String(255))  # the destination's IP
+    old_instance_type_id: Mapped[int | None] = mapped_column(Integer)
+    new_instance_type_id: Mapped[int | None] = mapped_column(Integer)
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    cross_cell_move: Mapped[bool] = mapped_column(Boolean, default=False)
+    user_id: Mapped[str | None] = mapped_column(String(255))
+    project_id: Mapped[str | None] = mapped_column(String(255))
+    memory_total: Mapped[int | None] = mapped_column(BigInteger)
+    memory_processed: Mapped[int | None] = mapped_column(BigInteger)
+    memory_remaining: Mapped[int | None] = mapped_column(BigInteger)
+    disk_total: Mapped[int | None] = mapped_column(BigInteger)
+    disk_processed: Mapped[int | None] = mapped_column(BigInteger)
+    disk_remaining: Mapped[int | None] = mapped_column(BigInteger)

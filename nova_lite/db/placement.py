@@ -170,3 +170,41 @@ def consumers_on_provider(session: Session, provider_name: str) -> list[str]:
          .join(m.ResourceProvider, m.ResourceProvider.id == m.Allocation.resource_provider_id)
          .where(m.ResourceProvider.name == provider_name))
     return list(session.scalars(q))
+
+
+@transactional
+def move_allocations(session: Session, source_consumer: str, target_consumer: str) -> int:
+    """Hand every allocation of source_consumer to target_consumer, replacing whatever
+    target_consumer held, in one transaction; return how many rows moved.
+
+    A move in progress parks the instance's claim on the source node under the move's
+    own uuid (so the instance's uuid can claim the destination), and a revert hands it
+    back. Nothing happens when source_consumer holds nothing, so replaying a move that
+    already happened changes nothing.
+    """
+    moved = session.execute(sa.select(m.Allocation.id, m.Allocation.resource_provider_id)
+                            .where(m.Allocation.consumer_id == source_consumer)).all()
+    if not moved:
+        return 0
+    replaced = session.execute(sa.select(m.Allocation.resource_provider_id).where(
+        m.Allocation.consumer_id == target_consumer)).all()
+    session.execute(sa.delete(m.Allocation).where(m.Allocation.consumer_id == target_consumer))
+    session.execute(sa.update(m.Allocation).where(m.Allocation.consumer_id == source_consumer)
+                    .values(consumer_id=target_consumer))
+    rp_ids = {r[1] for r in moved} | {r[0] for r in replaced}
+    # Usage changed on these providers: a concurrent claim's compare-and-swap must miss.
+    session.execute(sa.update(m.ResourceProvider).where(m.ResourceProvider.id.in_(rp_ids))
+                    .values(generation=m.ResourceProvider.generation + 1))
+    return len(moved)
+
+
+@transactional
+def consumer_allocations(session: Session, consumer_id: str) -> dict[str, dict[str, int]]:
+    """{provider uuid: {resource class: amount}} held by consumer_id."""
+    out: dict[str, dict[str, int]] = {}
+    for uuid, rc, used in session.execute(
+            sa.select(m.ResourceProvider.uuid, m.Allocation.resource_class, m.Allocation.used)
+            .join(m.ResourceProvider, m.ResourceProvider.id == m.Allocation.resource_provider_id)
+            .where(m.Allocation.consumer_id == consumer_id)):
+        out.setdefault(uuid, {})[rc] = used
+    return out

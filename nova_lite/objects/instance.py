@@ -1,5 +1,6 @@
 """Instance (a server) and InstanceFault (why it failed)."""
 
+from oslo_utils import versionutils
 from oslo_versionedobjects import fields
 
 from nova_lite.objects import base
@@ -19,7 +20,8 @@ class InstanceFault(base.NovaLiteObject):
 
 @base.register
 class Instance(base.NovaLiteObject):
-    VERSION = "1.0"
+    # 1.1: locked_by, system_metadata, old_flavor, new_flavor
+    VERSION = "1.1"
     fields = {
         "id": fields.IntegerField(nullable=True),
         "uuid": fields.UUIDField(),
@@ -46,6 +48,12 @@ class Instance(base.NovaLiteObject):
         "access_ip_v6": fields.StringField(nullable=True),
         "config_drive": fields.StringField(nullable=True),
         "locked": fields.BooleanField(),
+        "locked_by": fields.StringField(nullable=True),  # "owner" or "admin"
+        # Internal key/values (Nova's system_metadata): locked_reason, old_vm_state, ...
+        "system_metadata": fields.DictOfNullableStringsField(default={}),
+        # The flavors of a resize in progress (None otherwise).
+        "old_flavor": fields.ObjectField("Flavor", nullable=True),
+        "new_flavor": fields.ObjectField("Flavor", nullable=True),
         "launch_index": fields.IntegerField(),
         "reservation_id": fields.StringField(nullable=True),
         "launched_at": fields.DateTimeField(nullable=True),
@@ -58,6 +66,12 @@ class Instance(base.NovaLiteObject):
         # The cell the instance lives in (None while it is still a build request).
         "cell_name": fields.StringField(nullable=True),
     }
+
+    def obj_make_compatible(self, primitive: dict, target_version: str) -> None:
+        super().obj_make_compatible(primitive, target_version)
+        if versionutils.convert_version_to_tuple(target_version) < (1, 1):
+            for key in ("locked_by", "system_metadata", "old_flavor", "new_flavor"):
+                primitive.pop(key, None)
 
     @property
     def name(self) -> str:
