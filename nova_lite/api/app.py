@@ -19,8 +19,8 @@ from nova_lite import context as nl_context
 from nova_lite import exception
 from nova_lite.api import auth, microversion, wsgi
 from nova_lite.api.handlers import (flavor_access, flavor_extra_specs, flavors, hypervisors,
-                                    images, instance_actions, server_actions, servers,
-                                    services, versions)
+                                    images, instance_actions, server_actions,
+                                    server_password, servers, services, versions)
 
 LOG = logging.getLogger(__name__)
 
@@ -36,6 +36,8 @@ ROUTES: tuple[tuple[str, dict[str, Callable]], ...] = (
     ("/servers/{id}/action", {"POST": server_actions.action}),
     ("/servers/{server_id}/os-instance-actions", {"GET": instance_actions.index}),
     ("/servers/{server_id}/os-instance-actions/{id}", {"GET": instance_actions.show}),
+    ("/servers/{server_id}/os-server-password", {"GET": server_password.show,
+                                                 "DELETE": server_password.clear}),
     ("/flavors", {"GET": flavors.index, "POST": flavors.create}),
     ("/flavors/detail", {"GET": flavors.detail}),
     ("/flavors/{id}", {"GET": flavors.show, "PUT": flavors.update,

@@ -9,25 +9,30 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 from cheroot import wsgi as cheroot_wsgi
 
 LOG = logging.getLogger(__name__)
 
 
-def _server(host: str, port: int, app: Callable, threads: int) -> cheroot_wsgi.Server:
+def _server(host: str, port: int, app: Callable, threads: int,
+            name: str = "nova-lite-api") -> cheroot_wsgi.Server:
     server = cheroot_wsgi.Server((host, port), app, numthreads=threads,
-                                 server_name="nova-lite-api", request_queue_size=256)
+                                 server_name=name, request_queue_size=256)
     # cheroot's default 10 s idle timeout is fine; keep-alive lets clients reuse sockets.
     return server
 
 
-def serve(conf: Any, app: Callable, install_signal_handlers: bool = True) -> None:
-    """Serve app on [DEFAULT] osapi_compute_listen:osapi_compute_listen_port until a
-    SIGTERM or SIGINT (only the main thread can install those handlers)."""
-    server = _server(conf.osapi_compute_listen, conf.osapi_compute_listen_port, app,
-                     conf.osapi_compute_workers)
+def serve(conf: Any, app: Callable, install_signal_handlers: bool = True,
+          bind: Optional[tuple[str, int, int]] = None, what: str = "Compute API") -> None:
+    """Serve app on [DEFAULT] osapi_compute_listen:osapi_compute_listen_port (or
+    ``bind``: host, port, threads) until a SIGTERM or SIGINT (only the main thread can
+    install those handlers)."""
+    host, port, threads = bind or (conf.osapi_compute_listen,
+                                   conf.osapi_compute_listen_port,
+                                   conf.osapi_compute_workers)
+    server = _server(host, port, app, threads)
     stopping = threading.Event()
 
     def _stop(signum: int, _frame: Any) -> None:
@@ -40,8 +45,8 @@ def serve(conf: Any, app: Callable, install_signal_handlers: bool = True) -> Non
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
     server.prepare()
-    LOG.info("Compute API listening on %s:%s with %d threads", *server.bind_addr,
-             conf.osapi_compute_workers)
+    LOG.info("%s listening on %s:%s with %d threads", what, *server.bind_addr[:2],
+             threads)
     try:
         server.serve()
     finally:

@@ -10,7 +10,7 @@ import logging
 from typing import Any, Optional
 
 from nova_lite import exception
-from nova_lite.conductor import tasks
+from nova_lite.conductor import guest_access, tasks
 from nova_lite.conductor.flavor_extras import FlavorExtrasMixin
 from nova_lite.conductor.cells import CellDirectory
 from nova_lite.conf import CONF
@@ -27,10 +27,11 @@ LOG = logging.getLogger(__name__)
 COMPUTE_BINARY = "nova-compute"
 
 
-class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin):
-    """RPC API version 1.1 (see rpcapi.py)."""
+class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin,
+                       guest_access.GuestAccessMixin):
+    """RPC API version 1.2 (see rpcapi.py)."""
 
-    target_version = "1.1"
+    target_version = "1.2"
 
     def __init__(self) -> None:
         self.api_url = CONF.api_database.connection
@@ -200,6 +201,7 @@ class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin):
         cell = self.cells.instance_cell(uuid)
         if cell is not None:
             inst_db.instance_destroy(cell["database_connection"], uuid)
+            self._forget_guest_access(cell["database_connection"], uuid)
         self._forget(uuid)
 
     def release_resources(self, ctx: Any, consumer_id: str) -> None:

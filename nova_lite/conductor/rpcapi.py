@@ -4,6 +4,7 @@ API version history:
   1.0 - initial version
   1.1 - flavor_list(project_id); flavor_update, flavor_extra_specs_update,
         flavor_extra_spec_delete, flavor_access_add, flavor_access_remove
+  1.2 - instance_metadata, instance_password_set
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from nova_lite.conf import CONF
 from nova_lite.context import RequestContext
 
 TOPIC = "conductor"
-VERSION = "1.1"
+VERSION = "1.2"
 
 
 class ConductorAPI:
@@ -169,6 +170,17 @@ class ConductorAPI:
 
     def discover_hosts(self, ctx: RequestContext) -> list:
         return self._call(ctx, "discover_hosts")
+
+    # -- what reaches guests (metadata service, config drive, consoles) -----------------
+    def instance_metadata(self, ctx: RequestContext, uuid: str) -> dict:
+        """{"instance", "keypairs", "network_info", "password"} of one instance."""
+        return self.client.prepare(version="1.2").call(ctx, "instance_metadata", uuid=uuid)
+
+    def instance_password_set(self, ctx: RequestContext, uuid: str, password: str,
+                              only_if_empty: bool = False) -> None:
+        return self.client.prepare(version="1.2").call(
+            ctx, "instance_password_set", uuid=uuid, password=password,
+            only_if_empty=only_if_empty)
 
     # -- for the scheduler ---------------------------------------------------------------
     def provider_summaries(self, ctx: RequestContext) -> list:

@@ -208,6 +208,7 @@ class TaskMixin:
                              ctx.project_id)
         inst_db.instance_destroy(url, inst.uuid)
         inst_db.action_finish(url, inst.uuid, ctx.request_id)
+        self._forget_guest_access(url, inst.uuid)  # type: ignore[attr-defined]
         self._forget(inst.uuid)
 
     # -- lifecycle actions ---------------------------------------------------------------------

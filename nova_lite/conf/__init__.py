@@ -12,19 +12,21 @@ from nova_lite.conf import (
     api,
     compute,
     conductor,
+    console,
     database,
     default,
     embedded,
     image,
     keystone,
     libvirt,
+    metadata,
     scheduler,
 )
 
 CONF = cfg.CONF
 
 _MODULES = (default, api, database, conductor, scheduler, compute, image, libvirt, embedded,
-            keystone)
+            keystone, metadata, console)
 
 for _mod in _MODULES:
     _mod.register_opts(CONF)

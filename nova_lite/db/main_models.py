@@ -199,3 +199,24 @@ class Migration(TimestampMixin, SoftDeleteMixin, MainBase):
     disk_total: Mapped[int | None] = mapped_column(BigInteger)
     disk_processed: Mapped[int | None] = mapped_column(BigInteger)
     disk_remaining: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class ConsoleAuthToken(TimestampMixin, MainBase):
+    """A console token handed to a user: only its hash is stored, with where it leads
+    and when it expires (Nova's console_auth_tokens)."""
+
+    __tablename__ = "console_auth_tokens"
+    __table_args__ = (
+        Index("console_auth_tokens_token_hash_idx", "token_hash"),
+        Index("console_auth_tokens_instance_uuid_idx", "instance_uuid"),
+        UniqueConstraint("token_hash"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(255))
+    console_type: Mapped[str] = mapped_column(String(255))
+    host: Mapped[str] = mapped_column(String(255))
+    port: Mapped[int] = mapped_column(Integer)
+    internal_access_path: Mapped[str | None] = mapped_column(String(255))
+    instance_uuid: Mapped[str] = mapped_column(String(36))
+    expires: Mapped[int] = mapped_column(Integer)
+    access_url_base: Mapped[str | None] = mapped_column(String(255))

@@ -17,6 +17,7 @@ from nova_lite.policies import (
     images,
     instance_actions,
     server_actions,
+    server_password,
     servers,
     services,
 )
@@ -25,6 +26,7 @@ _MODULES = (
     base,
     servers,
     server_actions,
+    server_password,
     console_output,
     instance_actions,
     extended_server_attributes,

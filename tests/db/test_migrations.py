@@ -20,7 +20,8 @@ SCHEMAS = {
                                           "resource_provider_traits"}),
     "main": (main_models.MainBase.metadata, {"instances", "instance_faults", "services",
                                              "compute_nodes", "instance_actions",
-                                             "instance_actions_events", "tags", "migrations"}),
+                                             "instance_actions_events", "tags", "migrations",
+                                             "console_auth_tokens"}),
 }
 
 

@@ -47,6 +47,9 @@ class FakeConductor:
         self.calls: list[str] = []
         self.request_specs: list[Any] = []
         self.console = "line1\nline2\nline3\n"
+        self.keypairs: dict[str, list[dict]] = {}
+        self.network_info: dict[str, list] = {}
+        self.passwords: dict[str, str] = {}
 
     # -- flavors ----------------------------------------------------------------------
     def flavor_list(self, ctx: Any, is_public: Optional[bool] = True, min_memory_mb: int = 0,
@@ -221,6 +224,22 @@ class FakeConductor:
     def compute_node_list(self, ctx: Any) -> list:
         self.calls.append("compute_node_list")
         return list(self.nodes)
+
+    # -- what reaches guests --------------------------------------------------------------
+    def instance_metadata(self, ctx: Any, uuid: str) -> dict:
+        self.calls.append("instance_metadata")
+        inst = self.server_get(ctx, uuid)
+        return {"instance": inst, "keypairs": list(self.keypairs.get(uuid, [])),
+                "network_info": list(self.network_info.get(uuid, [])),
+                "password": self.passwords.get(uuid, "")}
+
+    def instance_password_set(self, ctx: Any, uuid: str, password: str,
+                              only_if_empty: bool = False) -> None:
+        self.calls.append("instance_password_set")
+        self.server_get(ctx, uuid)
+        if only_if_empty and self.passwords.get(uuid):
+            raise exception.Conflict(message="The instance's password is already set.")
+        self.passwords[uuid] = password
 
     # -- test helpers -------------------------------------------------------------------
     def add_server(self, project_id: str = "proj-a", user_id: str = "alice",
