@@ -50,7 +50,6 @@ def init(conf: cfg.ConfigOpts) -> None:
     global _transport
     with _lock:
         if _transport is None:
-            messaging.set_transport_defaults(conf.control_exchange)
             _transport = messaging.get_rpc_transport(
                 conf, url=conf.transport_url, allowed_remote_exmods=ALLOWED_EXMODS)
 
@@ -78,11 +77,11 @@ def get_client(topic: str, version: str, version_cap: Optional[str] = None,
 
 
 def get_server(topic: str, server: str, endpoints: list) -> Any:
-    """A threaded RPC server listening on ``topic`` and ``topic.server``."""
+    """A threaded RPC server listening on ``topic`` and ``topic.server`` (oslo.messaging's
+    executor is native threads whenever eventlet has not patched them, as here)."""
     target = messaging.Target(topic=topic, server=server)
     return messaging.get_rpc_server(
         get_transport(), target, [_UserErrorsExpected(e) for e in endpoints],
-        executor="threading",
         serializer=RequestContextSerializer(), access_policy=messaging.DefaultRPCAccessPolicy)
 
 

@@ -77,6 +77,15 @@ def _is_ipv6(value: Any) -> bool:
     return True
 
 
+def normalized_ip(value: Optional[str]) -> Optional[str]:
+    """An address as stored: the canonical text of a valid IPv4/IPv6 address, so e.g.
+    '0000:0000:0000:0000:0000:babe:220.12.22.2' (41 characters) becomes '::babe:dc0c:1602'
+    and always fits the 39-character columns."""
+    if value is None:
+        return None
+    return str(ipaddress.ip_address(value))
+
+
 _FORMAT_HINTS = {
     "name": "An invalid 'name' value was provided. The name must be printable "
             "characters and can not start or end with whitespace.",

@@ -26,23 +26,35 @@ def require(option: Optional[str], what: str) -> None:
         sys.exit(f"{what} is not set in the configuration")
 
 
+# A worker that dies sooner than this after its start failed to start (bad configuration,
+# unreachable dependency at import): the parent exits instead of re-spawning it forever,
+# and leaves the restart policy (and its back-off) to the service manager.
+WORKER_START_GRACE = 10.0
+
+
 def run_workers(workers: int, run_one: Callable[[int], None]) -> None:
     """Run run_one(0) in this process, or run_one(slot) in `workers` forked children
-    supervised here (a child that dies is replaced in its slot)."""
+    supervised here (a child that dies after running a while is replaced in its slot)."""
     if workers <= 1:
         run_one(0)
         return
-    children: dict[int, int] = {}
+    children: dict[int, tuple[int, float]] = {}
     stopping = False
 
     def spawn(slot: int) -> None:
         pid = os.fork()
         if pid == 0:
+            code = 1
             try:
                 run_one(slot)
+                code = 0
+            except SystemExit as err:
+                code = err.code if isinstance(err.code, int) else 1
+            except BaseException:
+                LOG.exception("worker %d failed", slot)
             finally:
-                os._exit(0)
-        children[pid] = slot
+                os._exit(code)
+        children[pid] = (slot, time.monotonic())
 
     def on_signal(signum: int, _frame: object) -> None:
         nonlocal stopping
@@ -57,18 +69,29 @@ def run_workers(workers: int, run_one: Callable[[int], None]) -> None:
     signal.signal(signal.SIGINT, on_signal)
     for slot in range(workers):
         spawn(slot)
+    failed = False
     while children:
         try:
-            pid, _status = os.wait()
+            pid, status = os.wait()
         except ChildProcessError:
             break
         except InterruptedError:
             continue
-        slot = children.pop(pid, None)
-        if not stopping and slot is not None:
-            LOG.warning("worker %s exited; starting a new one", pid)
-            time.sleep(1)
-            spawn(slot)
+        entry = children.pop(pid, None)
+        if stopping or entry is None:
+            continue
+        slot, started = entry
+        if time.monotonic() - started < WORKER_START_GRACE:
+            LOG.error("worker %s exited %.1f s after its start (status %s); stopping",
+                      pid, time.monotonic() - started, status)
+            failed = True
+            on_signal(signal.SIGTERM, None)
+            continue
+        LOG.warning("worker %s exited (status %s); starting a new one", pid, status)
+        time.sleep(1)
+        spawn(slot)
+    if failed:
+        sys.exit(1)
 
 
 def start_rpc() -> None:

@@ -11,6 +11,8 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any, Optional
 
+from sqlalchemy import exc as sa_exc
+
 from nova_lite import context as nl_context
 from nova_lite import exception
 from nova_lite.compute import rpcapi as compute_rpcapi
@@ -113,29 +115,46 @@ class TaskMixin:
         url = cell["database_connection"]
         inst.host, inst.node = sel.host, sel.nodename
         inst.availability_zone = inst.get("availability_zone") or "nova"
-        created = inst_db.instance_create(url, inst, cell["name"])
-        inst_db.action_start(url, inst.uuid, "create", ctx.request_id, ctx.user_id,
-                             ctx.project_id)
-        cells_db.instance_mapping_set_cell(self.api_url, inst.uuid, sel.cell_uuid)
-        if not cells_db.build_request_delete(self.api_url, inst.uuid):
-            # Deleted by the user while we scheduled: undo.
-            inst_db.instance_destroy(url, inst.uuid)
-            self._forget(inst.uuid)
-            return
+        created = inst_db.instance_create_with_action(url, inst, cell["name"], ctx.request_id,
+                                                      ctx.user_id, ctx.project_id)
+        try:
+            cells_db.instance_mapping_set_cell(self.api_url, inst.uuid, sel.cell_uuid)
+            if not cells_db.build_request_delete(self.api_url, inst.uuid):
+                # Deleted by the user while we scheduled: undo.
+                inst_db.instance_destroy(url, inst.uuid)
+                self._forget(inst.uuid)
+                return
+        except Exception:
+            # Not handed over: the server is buried in cell0 instead, and a live copy here
+            # would show as a second, never-ending build.
+            _best_effort(inst_db.instance_destroy, url, inst.uuid)
+            self.cells.forget_instance(inst.uuid)
+            raise
         self.compute.build_and_run_instance(ctx, sel.host, created)
 
     def _bury_in_cell0(self, ctx: Any, inst: Instance, message: str, code: int) -> None:
-        """Record an instance that cannot be built in cell0, in ERROR, with the reason."""
+        """Record an instance that cannot be built in cell0, in ERROR, with the reason.
+
+        Whatever made the build fail may be in the server's own values (one the database
+        refuses), so when they cannot be stored the record keeps only what it must: the
+        server's identity, owner, flavor and the fault. A build therefore always ends."""
         cell0 = self.cells.cell0()
         url = cell0["database_connection"]
         inst.vm_state, inst.task_state, inst.host, inst.node = states.ERROR, None, None, None
-        inst_db.instance_create(url, inst, cell0["name"])
-        inst_db.fault_create(url, inst.uuid, code, message, None, None)
-        inst_db.action_start(url, inst.uuid, "create", ctx.request_id, ctx.user_id,
-                             ctx.project_id)
-        inst_db.action_event(url, inst.uuid, ctx.request_id, "conductor_schedule_and_build_"
-                             "instances", "finish", None, "Error", message)
-        inst_db.action_finish(url, inst.uuid, ctx.request_id)
+        event = "conductor_schedule_and_build_instances"
+        try:
+            inst_db.instance_create_with_action(url, inst, cell0["name"], ctx.request_id,
+                                                ctx.user_id, ctx.project_id,
+                                                failure=(code, message, event))
+        except sa_exc.DBAPIError as err:
+            if not _refused_values(err):
+                raise  # unreachable or busy: the build request stays for a later attempt
+            LOG.error("instance %s: storing its values in cell0 failed (%s); storing only "
+                      "its essentials", inst.uuid, err.orig)
+            inst_db.instance_create_with_action(
+                url, essentials(inst), cell0["name"], ctx.request_id, ctx.user_id,
+                ctx.project_id, failure=(code, f"{message} (some of the server's values "
+                                               "could not be stored)", event))
         cells_db.instance_mapping_set_cell(self.api_url, inst.uuid, cell0["uuid"])
         if not cells_db.build_request_delete(self.api_url, inst.uuid):
             inst_db.instance_destroy(url, inst.uuid)
@@ -241,3 +260,38 @@ class TaskMixin:
                                                  state=inst.vm_state)
         return self.compute.get_console_output(ctx, inst.host, inst, length)
 
+
+def essentials(inst: Instance) -> Instance:
+    """A copy of an instance with only what identifies it and what it was asked to be:
+    every free-form value a user supplied is dropped or cut to its column's size."""
+    out = inst.obj_clone()
+    out.display_name = (inst.display_name or "")[:255]
+    out.hostname = (inst.get("hostname") or "")[:255] or None
+    out.display_description = None
+    out.metadata = {}
+    out.user_data = None
+    out.access_ip_v4 = out.access_ip_v6 = None
+    out.key_name = None
+    out.availability_zone = (inst.get("availability_zone") or "")[:255] or None
+    out.image_ref = (inst.get("image_ref") or "")[:255] or None
+    out.config_drive = ""
+    return out
+
+
+# MariaDB's answers about a row's values (too long, wrong type or encoding, out of range,
+# missing): the server's own data is at fault, not the database.
+_VALUE_ERRNOS = frozenset((1048, 1264, 1265, 1292, 1366, 1406))
+
+
+def _refused_values(err: sa_exc.DBAPIError) -> bool:
+    if isinstance(err, sa_exc.DataError):
+        return True
+    args = getattr(err.orig, "args", ())
+    return bool(args) and args[0] in _VALUE_ERRNOS
+
+
+def _best_effort(fn: Any, *args: Any) -> None:
+    try:
+        fn(*args)
+    except Exception:
+        LOG.exception("clean-up step %s%s failed", fn.__name__, args)

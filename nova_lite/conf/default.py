@@ -4,6 +4,9 @@ import socket
 
 from oslo_config import cfg
 
+# Nova's default exchange: nova_lite replaces Nova, so its topics live where Nova's did.
+CONTROL_EXCHANGE = "nova"
+
 opts = [
     cfg.BoolOpt("debug", default=False, help="Log at DEBUG level."),
     cfg.StrOpt("log_file", help="Log to this file instead of standard error."),
@@ -51,8 +54,13 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(opts)
     # transport_url, control_exchange, rpc_response_timeout, executor_thread_pool_size:
     # oslo.messaging owns them; registering them here lets nova-lite-manage read them.
+    # The exchange default is set first (as Nova's rpc.set_defaults does): changing it
+    # after registration would make oslo.messaging's own registration of the same option
+    # a DuplicateOptError whenever nova.conf sets control_exchange.
+    import oslo_messaging as messaging
     from oslo_messaging import opts as messaging_opts
 
+    messaging.set_transport_defaults(CONTROL_EXCHANGE)
     for group, group_opts in messaging_opts.list_opts():
         if group in (None, "DEFAULT"):
             conf.register_opts(group_opts)

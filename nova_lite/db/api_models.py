@@ -9,6 +9,8 @@ from sqlalchemy import (Boolean, DateTime, Float, ForeignKey, Index, Integer, St
                         UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from nova_lite.db.types import MediumText
+
 
 def _now() -> datetime:
     return datetime.utcnow()
@@ -59,14 +61,14 @@ class BuildRequest(TimestampMixin, ApiBase):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     instance_uuid: Mapped[str] = mapped_column(String(36), unique=True)
     project_id: Mapped[str] = mapped_column(String(255))
-    instance: Mapped[str] = mapped_column(Text)  # JSON of the Instance object's primitive
+    instance: Mapped[str] = mapped_column(MediumText)  # JSON of the Instance object's primitive
 
 
 class RequestSpec(TimestampMixin, ApiBase):
     __tablename__ = "request_specs"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     instance_uuid: Mapped[str] = mapped_column(String(36), unique=True)
-    spec: Mapped[str] = mapped_column(Text)  # JSON of the RequestSpec object's primitive
+    spec: Mapped[str] = mapped_column(MediumText)  # JSON of the RequestSpec object's primitive
 
 
 class Flavor(TimestampMixin, ApiBase):

@@ -96,6 +96,45 @@ def instance_create(session: Session, inst: Instance, cell_name: Optional[str]) 
     return _to_obj(row, None, cell_name)
 
 
+@transactional
+def instance_create_with_action(session: Session, inst: Instance, cell_name: Optional[str],
+                                request_id: str, user_id: Optional[str],
+                                project_id: Optional[str],
+                                failure: Optional[tuple[int, str, str]] = None) -> Instance:
+    """Create the instance and its 'create' action in one transaction, so a crash never
+    leaves one without the other. ``failure`` (code, message, event) records, for a server
+    that cannot be built, its fault and the failed event as well. A live row with this
+    uuid (an earlier attempt that committed) is returned as it is."""
+    row = session.scalars(sa.select(m.Instance).where(m.Instance.uuid == inst.uuid,
+                                                      m.Instance.deleted == 0)).first()
+    if row is not None:
+        return _to_obj(row, _fault_if_shown(session, row), cell_name)
+    values = {k: inst.get(k) for k in _WRITABLE if inst.obj_attr_is_set(k)}
+    row = m.Instance(uuid=inst.uuid, flavor=json.dumps(inst.flavor.to_dict()),
+                     metadata_json=json.dumps(inst.get("metadata") or {}), **values)
+    if inst.obj_attr_is_set("created_at") and inst.created_at is not None:
+        row.created_at = inst.created_at.replace(tzinfo=None)
+    session.add(row)
+    now = datetime.utcnow()
+    action = m.InstanceAction(instance_uuid=inst.uuid, action="create", request_id=request_id,
+                              user_id=user_id, project_id=project_id)
+    fault = None
+    if failure is not None:
+        code, message, event = failure
+        action.message, action.finish_time = "Error", now
+        fault = m.InstanceFault(instance_uuid=inst.uuid, code=code, message=message[:1024],
+                                host=None)
+        session.add(fault)
+    session.add(action)
+    session.flush()
+    if failure is not None:
+        session.add(m.InstanceActionEvent(action_id=action.id, event=failure[2],
+                                          start_time=now, finish_time=now, result="Error",
+                                          traceback=failure[1]))
+        session.flush()
+    return _to_obj(row, fault, cell_name)
+
+
 def _get_row(session: Session, uuid: str, read_deleted: bool = False,
              for_update: bool = False) -> m.Instance:
     q = sa.select(m.Instance).where(m.Instance.uuid == uuid)

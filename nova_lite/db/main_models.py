@@ -8,6 +8,8 @@ from sqlalchemy import (BigInteger, Boolean, DateTime, ForeignKey, Index, Intege
                         UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from nova_lite.db.types import MediumText
+
 
 def _now() -> datetime:
     return datetime.utcnow()
@@ -58,8 +60,8 @@ class Instance(TimestampMixin, SoftDeleteMixin, MainBase):
     # The zone the user asked for (or default_schedule_zone), shown as 2.96's
     # pinned_availability_zone; None when the server may land in any zone.
     pinned_availability_zone: Mapped[str | None] = mapped_column(String(255))
-    metadata_json: Mapped[str] = mapped_column(Text, default="{}")
-    user_data: Mapped[str | None] = mapped_column(Text)
+    metadata_json: Mapped[str] = mapped_column(MediumText, default="{}")
+    user_data: Mapped[str | None] = mapped_column(MediumText)
     access_ip_v4: Mapped[str | None] = mapped_column(String(39))
     access_ip_v6: Mapped[str | None] = mapped_column(String(39))
     config_drive: Mapped[str | None] = mapped_column(String(255))
@@ -86,7 +88,7 @@ class InstanceFault(TimestampMixin, MainBase):
     instance_uuid: Mapped[str] = mapped_column(String(36))
     code: Mapped[int] = mapped_column(Integer)
     message: Mapped[str] = mapped_column(String(1024))
-    details: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[str | None] = mapped_column(MediumText)
     host: Mapped[str | None] = mapped_column(String(255))
 
 
@@ -112,7 +114,7 @@ class InstanceActionEvent(TimestampMixin, MainBase):
     start_time: Mapped[datetime] = mapped_column(DateTime, default=_now)
     finish_time: Mapped[datetime | None] = mapped_column(DateTime)
     result: Mapped[str | None] = mapped_column(String(255))
-    traceback: Mapped[str | None] = mapped_column(Text)
+    traceback: Mapped[str | None] = mapped_column(MediumText)
     host: Mapped[str | None] = mapped_column(String(255))
     details: Mapped[str | None] = mapped_column(Text)
 

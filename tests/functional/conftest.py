@@ -9,11 +9,15 @@ import pytest
 from tests.functional import harness
 
 
-def _require_services() -> None:
+def require_services() -> None:
+    """Skip (a failure under CI=true, see tests/conftest.py) without MariaDB or RabbitMQ."""
     if not harness.mariadb_available():
         pytest.skip("MariaDB is not reachable on 127.0.0.1:3306")
     if not harness.rabbit_available():
         pytest.skip("RabbitMQ is not reachable on 127.0.0.1:5672")
+
+
+_require_services = require_services
 
 
 @pytest.fixture(scope="module")

@@ -67,3 +67,22 @@ def test_bugs_are_logged(server, caplog):
             server.prepare().call(context.get_admin_context(), "broken")
     assert any("Exception during message handling" in r.getMessage()
                for r in caplog.records)
+
+
+def test_control_exchange_from_config_is_used():
+    """Setting [DEFAULT] control_exchange must not break the transport (it used to raise
+    DuplicateOptError once oslo.messaging registered its own copy of the option)."""
+    rpc.cleanup()
+    CONF.set_override("transport_url", "fake:/")
+    CONF.set_override("control_exchange", "nova-lite-test")
+    try:
+        rpc.init(CONF)
+        assert rpc.get_transport().conf.control_exchange == "nova-lite-test"
+    finally:
+        rpc.cleanup()
+        CONF.clear_override("control_exchange")
+        CONF.clear_override("transport_url")
+
+
+def test_default_exchange_is_novas():
+    assert CONF.control_exchange == "nova"

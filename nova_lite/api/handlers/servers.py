@@ -315,7 +315,8 @@ def create(req: wsgi.ApiRequest) -> wsgi.Reply:
             memory_mb=flavor.memory_mb, root_gb=flavor.root_gb, key_name=None,
             availability_zone=az, metadata=dict(server.get("metadata") or {}),
             user_data=server.get("user_data"),
-            access_ip_v4=server.get("accessIPv4"), access_ip_v6=server.get("accessIPv6"),
+            access_ip_v4=validation.normalized_ip(server.get("accessIPv4")),
+            access_ip_v6=validation.normalized_ip(server.get("accessIPv6")),
             config_drive="True" if config_drive else "", locked=False, launch_index=index,
             reservation_id=reservation_id, launched_at=None, terminated_at=None,
             created_at=now, updated_at=None, deleted=False, deleted_at=None, fault=None,
@@ -358,6 +359,9 @@ def update(req: wsgi.ApiRequest, id: str) -> wsgi.Reply:
                        ("accessIPv6", "access_ip_v6")):
         if key in server:
             values[field] = server[key]
+    for field in ("access_ip_v4", "access_ip_v6"):
+        if field in values:
+            values[field] = validation.normalized_ip(values[field])
     if values:
         inst = req.conductor.server_update(req.ctx, id, values)
     view = ServerView(req)

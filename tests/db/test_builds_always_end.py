@@ -1,0 +1,123 @@
+"""A build ends ACTIVE or ERROR whatever its values: when a cell database refuses one, the
+server is recorded in cell0 in ERROR with what can be stored, never left scheduling."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from nova_lite import context, exception
+from nova_lite.conductor import tasks
+from nova_lite.conductor.cells import CellDirectory
+from nova_lite.db import bootstrap
+from nova_lite.db import cells as cells_db
+from nova_lite.db import instances as inst_db
+from nova_lite.db import placement as placement_db
+from nova_lite.objects.request_spec import RequestSpec, Selection
+from tests.db.test_cells_instances import new_instance
+
+# Valid IPv6 as written (41 characters), longer than the 39-character column.
+LONG_IPV6 = "0000:0000:0000:0000:0000:babe:220.12.22.2"
+
+
+class _Scheduler:
+    def __init__(self, cell_uuid: str) -> None:
+        self.cell_uuid = cell_uuid
+
+    def select_destinations(self, ctx, spec, uuids):
+        return [Selection(instance_uuid=u, host="h1", nodename="h1",
+                          provider_uuid=str(uuid.uuid4()), cell_uuid=self.cell_uuid)
+                for u in uuids]
+
+
+class _Compute:
+    def __init__(self) -> None:
+        self.built: list[str] = []
+
+    def build_and_run_instance(self, ctx, host, inst):
+        self.built.append(inst.uuid)
+
+
+class _Tasks(tasks.TaskMixin):
+    def __init__(self, api_url: str) -> None:
+        self.api_url = api_url
+        self.cells = CellDirectory(api_url, None)
+        tasks.TaskMixin.__init__(self)
+
+
+@pytest.fixture
+def cells(api_url: str, migrated_db) -> dict:
+    cell0, cell1 = migrated_db("main"), migrated_db("main")
+    bootstrap.map_cell0(api_url, cell0)
+    c1 = cells_db.cell_create(api_url, "cell1", "rabbit://h/", cell1)
+    return {"api": api_url, "cell0": cell0, "cell1": cell1, "cell1_uuid": c1["uuid"]}
+
+
+def _record(api_url: str, **values) -> tuple:
+    inst = new_instance(**values)
+    spec = RequestSpec(instance_uuid=inst.uuid, project_id="p1", user_id="u1",
+                       flavor=inst.flavor, image_id=None, availability_zone=None,
+                       num_instances=1, ignore_hosts=[], force_hosts=[])
+    cells_db.build_request_create(api_url, inst.uuid, "p1", "u1", inst.obj_to_primitive(),
+                                  spec.obj_to_primitive())
+    return inst
+
+
+def _run_build(cells: dict, inst) -> tuple[_Tasks, _Compute]:
+    t = _Tasks(cells["api"])
+    t._scheduler = _Scheduler(cells["cell1_uuid"])
+    t._compute = _Compute()
+    t._schedule_and_build(context.get_admin_context(), [inst.uuid])
+    return t, t._compute
+
+
+@pytest.mark.parametrize("values", [
+    {"access_ip_v6": LONG_IPV6},
+    {"access_ip_v4": "x" * 100, "display_name": "n" * 300},
+    {"hostname": "h" * 600, "availability_zone": "z" * 600},
+], ids=["long-ipv6", "long-ipv4-and-name", "long-hostname-and-az"])
+def test_values_a_cell_refuses_end_in_error(cells: dict, backend: str, values: dict) -> None:
+    inst = _record(cells["api"], **values)
+    _t, compute = _run_build(cells, inst)
+    assert cells_db.build_request_list(cells["api"], instance_uuids=[inst.uuid]) == []
+    mapping = cells_db.instance_mapping_get(cells["api"], inst.uuid)
+    if backend == "sqlite":  # SQLite stores any length: the build goes on
+        assert mapping["cell"]["uuid"] == cells["cell1_uuid"] and compute.built == [inst.uuid]
+        return
+    assert compute.built == []
+    assert mapping["cell"]["uuid"] == cells_db.CELL0_UUID
+    stored = inst_db.instance_get(cells["cell0"], inst.uuid)
+    assert stored.vm_state == "error" and stored.task_state is None
+    assert stored.fault.code == 500 and "Build failed" in stored.fault.message
+    assert stored.access_ip_v6 is None and stored.flavor.flavorid == "42"
+    assert placement_db.consumers_on_provider(cells["api"], "h1") == []
+    # no live copy was left in cell1
+    with pytest.raises(exception.InstanceNotFound):
+        inst_db.instance_get(cells["cell1"], inst.uuid)
+    actions = inst_db.action_list(cells["cell0"], inst.uuid, with_events=True)
+    assert [a.action for a in actions] == ["create"]
+    assert actions[0].events[0].result == "Error"
+
+
+def test_ordinary_build_reaches_the_host(cells: dict) -> None:
+    inst = _record(cells["api"], access_ip_v6="::babe:dc0c:1602")
+    _t, compute = _run_build(cells, inst)
+    assert compute.built == [inst.uuid]
+    stored = inst_db.instance_get(cells["cell1"], inst.uuid)
+    assert stored.access_ip_v6 == "::babe:dc0c:1602"
+    assert [a.action for a in inst_db.action_list(cells["cell1"], inst.uuid)] == ["create"]
+
+
+def test_burial_twice_is_harmless(cells: dict) -> None:
+    """A re-run after a crash between the cell0 record and the mapping finds the record."""
+    inst = _record(cells["api"])
+    t = _Tasks(cells["api"])
+    ctx = context.get_admin_context()
+    inst.vm_state, inst.task_state = "error", None
+    inst_db.instance_create_with_action(cells["cell0"], inst, "cell0", ctx.request_id, None,
+                                        "p1", failure=(500, "first", "e"))
+    t._bury_in_cell0(ctx, inst, "second", 500)
+    stored = inst_db.instance_get(cells["cell0"], inst.uuid)
+    assert stored.vm_state == "error" and stored.fault.message == "first"
+    assert cells_db.build_request_list(cells["api"], instance_uuids=[inst.uuid]) == []
