@@ -4,7 +4,7 @@ Nova accepts 64 KiB of base64 user_data; MariaDB's TEXT holds 64 KiB in all, so 
 largest accepted values (and long tracebacks) must not depend on luck.
 
 Revision ID: b0f57bfcf31d
-Revises: d8470031bb44
+Revises: 5c2e9a41d7b3
 Create Date: 2026-11-30 06:40:00
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from nova_lite.db.types import MediumText
 
 revision = 'b0f57bfcf31d'
-down_revision = 'd8470031bb44'
+down_revision = '5c2e9a41d7b3'
 branch_labels = None
 depends_on = None
 
