@@ -25,8 +25,8 @@ _COPIED = ("id", "uuid", "display_name", "display_description", "hostname", "pro
 _WRITABLE = set(_COPIED) - {"id", "uuid", "created_at", "updated_at", "deleted_at"}
 
 
-def _to_obj(row: m.Instance, fault: Optional[m.InstanceFault], cell_name: Optional[str]
-            ) -> Instance:
+def _to_obj(row: m.Instance, fault: Optional[m.InstanceFault], cell_name: Optional[str],
+            cache: Optional[m.InstanceInfoCache] = None) -> Instance:
     inst = Instance()
     for name in _COPIED:
         setattr(inst, name, getattr(row, name))
@@ -37,6 +37,8 @@ def _to_obj(row: m.Instance, fault: Optional[m.InstanceFault], cell_name: Option
     inst.new_flavor = _flavor_or_none(row.new_flavor)
     inst.deleted = bool(row.deleted)
     inst.cell_name = cell_name
+    inst.network_info = cache.network_info if cache is not None else None
+    inst.network_request = cache.network_request if cache is not None else None
     inst.fault = None
     if fault is not None:
         inst.fault = InstanceFault(code=fault.code, message=fault.message,
@@ -75,6 +77,22 @@ def _latest_faults(session: Session, uuids: list[str]) -> dict[str, m.InstanceFa
     return {f.instance_uuid: f for f in rows}
 
 
+def _info_caches(session: Session, uuids: list[str]) -> dict[str, m.InstanceInfoCache]:
+    if not uuids:
+        return {}
+    rows = session.scalars(sa.select(m.InstanceInfoCache).where(
+        m.InstanceInfoCache.instance_uuid.in_(uuids)))
+    return {c.instance_uuid: c for c in rows}
+
+
+def _save_info_cache(session: Session, uuid: str, network_info: Optional[str]) -> None:
+    cache = _info_caches(session, [uuid]).get(uuid)
+    if cache is None:
+        session.add(m.InstanceInfoCache(instance_uuid=uuid, network_info=network_info))
+    else:
+        cache.network_info = network_info
+
+
 def _fault_if_shown(session: Session, row: m.Instance) -> Optional[m.InstanceFault]:
     """The latest fault, read only for states whose API view shows it (ERROR, DELETED),
     which saves a query on every other read."""
@@ -92,8 +110,11 @@ def instance_create(session: Session, inst: Instance, cell_name: Optional[str]) 
     if inst.obj_attr_is_set("created_at") and inst.created_at is not None:
         row.created_at = inst.created_at.replace(tzinfo=None)
     session.add(row)
+    cache = m.InstanceInfoCache(instance_uuid=inst.uuid, network_info=inst.get("network_info"),
+                                network_request=inst.get("network_request"))
+    session.add(cache)
     session.flush()
-    return _to_obj(row, None, cell_name)
+    return _to_obj(row, None, cell_name, cache)
 
 
 @transactional
@@ -152,7 +173,8 @@ def _get_row(session: Session, uuid: str, read_deleted: bool = False,
 def instance_get(session: Session, uuid: str, cell_name: Optional[str] = None,
                  read_deleted: bool = False) -> Instance:
     row = _get_row(session, uuid, read_deleted)
-    return _to_obj(row, _fault_if_shown(session, row), cell_name)
+    return _to_obj(row, _fault_if_shown(session, row), cell_name,
+                   _info_caches(session, [uuid]).get(uuid))
 
 
 @transactional
@@ -174,10 +196,13 @@ def instance_update(session: Session, uuid: str, values: dict,
         if k in _JSON_FIELDS:
             column, encode = _JSON_FIELDS[k]
             setattr(row, column, encode(v))
+        elif k == "network_info":
+            _save_info_cache(session, uuid, v)
         elif k in _WRITABLE or k == "deleted_at":  # deleted_at: soft delete / restore
             setattr(row, k, v.replace(tzinfo=None) if isinstance(v, datetime) else v)
     session.flush()
-    return _to_obj(row, _fault_if_shown(session, row), cell_name)
+    return _to_obj(row, _fault_if_shown(session, row), cell_name,
+                   _info_caches(session, [uuid]).get(uuid))
 
 
 @transactional
@@ -219,7 +244,8 @@ def instance_list(session: Session, cell_name: Optional[str], project_id: Option
     rows = list(session.scalars(q))
     faults = _latest_faults(session, [r.uuid for r in rows
                                       if r.vm_state in ("error", "deleted")])
-    return [_to_obj(r, faults.get(r.uuid), cell_name) for r in rows]
+    caches = _info_caches(session, [r.uuid for r in rows])
+    return [_to_obj(r, faults.get(r.uuid), cell_name, caches.get(r.uuid)) for r in rows]
 
 
 @transactional

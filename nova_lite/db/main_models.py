@@ -222,3 +222,13 @@ class ConsoleAuthToken(TimestampMixin, MainBase):
     instance_uuid: Mapped[str] = mapped_column(String(36))
     expires: Mapped[int] = mapped_column(Integer)
     access_url_base: Mapped[str | None] = mapped_column(String(255))
+
+
+class InstanceInfoCache(TimestampMixin, MainBase):
+    """What an instance is plugged into (nova_lite.network.model) and what was asked for."""
+
+    __tablename__ = "instance_info_caches"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    network_info: Mapped[str | None] = mapped_column(MediumText)
+    network_request: Mapped[str | None] = mapped_column(Text)

@@ -65,6 +65,11 @@ class Instance(base.NovaLiteObject):
         "fault": fields.ObjectField("InstanceFault", nullable=True),
         # The cell the instance lives in (None while it is still a build request).
         "cell_name": fields.StringField(nullable=True),
+        # JSON text: the network info cache (nova_lite.network.model; None: never
+        # allocated) and what the create request asked for ({"networks": "auto" | "none"
+        # | [{"network_id", "port_id", "fixed_ip", "tag"}], "security_groups": [names]}).
+        "network_info": fields.StringField(nullable=True),
+        "network_request": fields.StringField(nullable=True),
     }
 
     def obj_make_compatible(self, primitive: dict, target_version: str) -> None:

@@ -21,7 +21,7 @@ SCHEMAS = {
     "main": (main_models.MainBase.metadata, {"instances", "instance_faults", "services",
                                              "compute_nodes", "instance_actions",
                                              "instance_actions_events", "tags", "migrations",
-                                             "console_auth_tokens"}),
+                                             "console_auth_tokens", "instance_info_caches"}),
 }
 
 

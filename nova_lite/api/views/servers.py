@@ -13,6 +13,7 @@ from typing import Any, Optional
 from nova_lite import exception, policy
 from nova_lite.api import common, wsgi
 from nova_lite.compute import states
+from nova_lite.network import model as net_model
 
 EXTENDED_ATTRS_RULE = "os_compute_api:os-extended-server-attributes"
 HOST_STATUS_RULE = "os_compute_api:servers:show:host_status"
@@ -117,6 +118,11 @@ class ServerView:
                 self._host_states[_f(svc, "host")] = state
         return self._host_states.get(host, "UNKNOWN")
 
+    @staticmethod
+    def _addresses(inst: Any) -> dict:
+        network_info = _f(inst, "network_info")
+        return net_model.addresses(net_model.loads(network_info)) if network_info else {}
+
     # -- whole servers -----------------------------------------------------------------
     def basic(self, inst: Any) -> dict:
         uuid = _f(inst, "uuid")
@@ -144,7 +150,7 @@ class ServerView:
             "flavor": self._flavor(_f(inst, "flavor")),
             "created": common.isotime(_f(inst, "created_at")),
             "updated": common.isotime(_f(inst, "updated_at") or _f(inst, "created_at")),
-            "addresses": {},
+            "addresses": self._addresses(inst),
             "accessIPv4": _f(inst, "access_ip_v4") or "",
             "accessIPv6": _f(inst, "access_ip_v6") or "",
             "links": self.links(uuid),

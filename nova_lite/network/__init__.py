@@ -1,0 +1,1 @@
+"""Networking for instances: Neutron ports, the network info cache, security groups."""
