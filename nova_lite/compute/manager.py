@@ -17,7 +17,7 @@ from typing import Any, Optional
 
 from nova_lite import context as nl_context
 from nova_lite import exception
-from nova_lite.compute import states
+from nova_lite.compute import guest_access, states
 from nova_lite.conductor import rpcapi as conductor_rpcapi
 from nova_lite.conf import CONF
 from nova_lite.image import api as image_api
@@ -119,7 +119,12 @@ class ComputeManager:
         started = time.monotonic()
         try:
             image_meta = self.image_api.show(inst.image_ref) if inst.image_ref else {}
-            self.driver.spawn(instance_spec(inst), image_meta)
+            spec = instance_spec(inst)
+            drive = guest_access.config_drive_files(self.conductor, ctx, inst, image_meta,
+                                                    CONF)
+            if drive is not None:
+                spec.extra["config_drive"] = drive
+            self.driver.spawn(spec, image_meta)
         except Exception as err:
             LOG.exception("build of %s failed", inst.uuid)
             try:
@@ -134,7 +139,8 @@ class ComputeManager:
                 ctx, inst.uuid, {"vm_state": states.ACTIVE, "task_state": None,
                                  "power_state": self.driver.get_power_state(
                                      instance_spec(inst)),
-                                 "launched_at": datetime.utcnow()},
+                                 "launched_at": datetime.utcnow(),
+                                 **({"config_drive": "True"} if drive is not None else {})},
                 expected_task_state=states.SPAWNING,
                 event={"event": event, "phase": "finish", "host": self.host,
                        "result": "Success"})

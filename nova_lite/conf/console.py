@@ -16,7 +16,7 @@ vnc_opts = [
     cfg.StrOpt("server_proxyclient_address", default="127.0.0.1",
                help="Address of this compute host that nova-lite-novncproxy connects "
                     "to for its guests' VNC servers."),
-    cfg.URIOpt("novncproxy_base_url", default="http://127.0.0.1:6080/vnc_auto.html",
+    cfg.URIOpt("novncproxy_base_url", default="http://127.0.0.1:6080/vnc_lite.html",
                help="Public URL of the noVNC page of nova-lite-novncproxy; console "
                     "URLs are this plus the token."),
     cfg.StrOpt("novncproxy_host", default="0.0.0.0",

@@ -24,7 +24,8 @@ SUSPENDED = 7
 
 @dataclasses.dataclass
 class InstanceSpec:
-    """What a driver needs to know about one instance."""
+    """What a driver needs to know about one instance. ``extra`` may carry "metadata"
+    (the server's metadata) and "config_drive" ([(path, bytes)] of a config drive)."""
 
     uuid: str
     name: str  # hypervisor-level name, e.g. "instance-0000002a"
@@ -55,6 +56,14 @@ LifecycleCallback = Callable[[str, int], None]
 
 class DriverError(Exception):
     """A driver operation failed; the message is shown to users in the instance fault."""
+
+
+class ConsoleUnavailable(DriverError):
+    """The guest has no console of this type (disabled on the host, or not supported)."""
+
+    def __init__(self, console_type: str) -> None:
+        super().__init__(f"Unavailable console type {console_type}.")
+        self.console_type = console_type
 
 
 class ComputeDriver:
@@ -117,6 +126,11 @@ class ComputeDriver:
 
     def get_console_output(self, instance: InstanceSpec) -> str:
         raise NotImplementedError
+
+    def get_vnc_console(self, instance: InstanceSpec) -> dict:
+        """{"host", "port"} of the guest's VNC server, as the console proxy reaches it;
+        ConsoleUnavailable when the guest has none."""
+        raise ConsoleUnavailable("vnc")
 
     def periodic_cleanup(self, active_uuids: list[str]) -> None:
         """Periodic housekeeping, e.g. removing unused cached base images."""

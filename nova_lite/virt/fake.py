@@ -43,9 +43,12 @@ class FakeDriver(driver.ComputeDriver):
         delay = self.conf.fake_driver.spawn_delay
         if delay:
             time.sleep(delay)
+        drive = instance.extra.get("config_drive")
         with self._lock:
-            self._guests[instance.uuid] = {"power_state": driver.RUNNING,
-                                           "console": ["NOVA-LITE-GUEST-UP (fake)"]}
+            self._guests[instance.uuid] = {
+                "power_state": driver.RUNNING, "console": ["NOVA-LITE-GUEST-UP (fake)"],
+                "config_drive": dict(drive) if drive else None,
+                "vnc_port": 5900 + len(self._guests)}
 
     def destroy(self, instance: InstanceSpec) -> None:
         with self._lock:
@@ -91,6 +94,22 @@ class FakeDriver(driver.ComputeDriver):
             if guest is None:
                 raise driver.DriverError(f"guest {instance.name} does not exist")
             return "\n".join(guest["console"]) + "\n"
+
+    def get_vnc_console(self, instance: InstanceSpec) -> dict:
+        """A made-up port: fake guests have no display (the token flow still works)."""
+        vnc = getattr(self.conf, "vnc", None)
+        if vnc is None or not vnc.enabled:
+            raise driver.ConsoleUnavailable("vnc")
+        with self._lock:
+            guest = self._guests.get(instance.uuid)
+            if guest is None or guest["power_state"] != driver.RUNNING:
+                raise driver.DriverError(f"guest {instance.name} is not running")
+            return {"host": vnc.server_proxyclient_address, "port": guest["vnc_port"]}
+
+    def config_drive_of(self, uuid: str) -> Optional[dict]:
+        """Test hook: {path: bytes} of the config drive the guest was given."""
+        with self._lock:
+            return self._guests[uuid]["config_drive"]
 
     def simulate_external_power_off(self, uuid: str) -> None:
         """Test hook: the guest shut itself down, as a real one can."""

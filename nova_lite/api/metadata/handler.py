@@ -80,7 +80,7 @@ class MetadataApp:
         self.conf = conf
         self.conductor = conductor
         self.cache = MetadataCache(conf.api.metadata_cache_expiration)
-        self.vendordata = _load_vendordata(conf.api.vendordata_jsonfile_path)
+        self.vendordata = load_vendordata(conf.api.vendordata_jsonfile_path)
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         req = webob.Request(environ)
@@ -197,7 +197,7 @@ def _respond(req: webob.Request, value: Any) -> webob.Response:
     return resp
 
 
-def _load_vendordata(path: Optional[str]) -> dict:
+def load_vendordata(path: Optional[str]) -> dict:
     if not path:
         return {}
     try:

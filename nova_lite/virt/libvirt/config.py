@@ -34,6 +34,8 @@ class GuestConfig:
     ramdisk_path: Optional[str] = None
     cmdline: Optional[str] = None
     arch: str = "x86_64"
+    config_drive_path: Optional[str] = None  # ISO 9660 image, attached read-only as vdb
+    vnc_listen: Optional[str] = None  # address of a VNC server for the guest's display
 
 
 def metadata_host(metadata_xml: str) -> str:
@@ -41,6 +43,15 @@ def metadata_host(metadata_xml: str) -> str:
     root = ET.fromstring(metadata_xml)
     # libvirt hands the element back with its namespace, or as bare tags.
     return (root.findtext(f"{{{METADATA_NS}}}host") or root.findtext("host") or "").strip()
+
+
+def vnc_port(domain_xml: str) -> Optional[int]:
+    """The port libvirt gave a running guest's VNC server (autoport), if it has one."""
+    graphics = ET.fromstring(domain_xml).find("./devices/graphics[@type='vnc']")
+    if graphics is None:
+        return None
+    port = int(graphics.get("port", "-1"))
+    return port if port > 0 else None
 
 
 def kernel_cmdline(properties: dict, virt_type: str) -> str:
@@ -108,10 +119,24 @@ def build_domain(cfg: GuestConfig) -> ET.Element:
     _sub(disk, "source", file=cfg.disk_path)
     _sub(disk, "target", dev="vda", bus="virtio")
 
+    if cfg.config_drive_path:
+        # A read-only virtio disk: the guest finds it by its label (config-2).
+        drive = _sub(devices, "disk", type="file", device="disk")
+        _sub(drive, "driver", name="qemu", type="raw")
+        _sub(drive, "source", file=cfg.config_drive_path)
+        _sub(drive, "target", dev="vdb", bus="virtio")
+        _sub(drive, "readonly")
+
     # append='on': the log survives power off/on and hard reboots of the same guest.
     serial = _sub(devices, "serial", type="file")
     _sub(serial, "source", path=cfg.console_log, append="on")
     _sub(serial, "target", port="0")
+    if cfg.vnc_listen:
+        graphics = _sub(devices, "graphics", type="vnc", autoport="yes",
+                        listen=cfg.vnc_listen)
+        _sub(graphics, "listen", type="address", address=cfg.vnc_listen)
+        video = _sub(devices, "video")
+        _sub(video, "model", type="vga")
     _sub(devices, "memballoon", model="none")
     return dom
 

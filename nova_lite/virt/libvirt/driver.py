@@ -18,7 +18,7 @@ import subprocess
 import time
 from typing import Any, Callable, Iterator, Optional
 
-from nova_lite.virt import driver
+from nova_lite.virt import configdrive, driver
 from nova_lite.virt.driver import DriverError, ImageSource, InstanceSpec, LifecycleCallback
 from nova_lite.virt.libvirt import config as vconfig
 from nova_lite.virt.libvirt import host as vhost
@@ -194,6 +194,11 @@ class LibvirtDriver(driver.ComputeDriver):
                 disk = os.path.join(inst_dir, "disk")
                 base_format = "qcow2" if meta.get("disk_format") == "qcow2" else "raw"
                 _create_overlay(base, base_format, disk, instance.root_gb)
+                drive_files = configdrive.files_or_none(instance.extra.get("config_drive"))
+                drive = None
+                if drive_files is not None:
+                    drive = configdrive.drive_path(inst_dir)
+                    configdrive.build_iso(drive_files, drive)
                 guest = vconfig.GuestConfig(
                     name=instance.name, uuid=instance.uuid, vcpus=instance.vcpus,
                     memory_mb=instance.memory_mb, virt_type=self.virt_type,
@@ -202,7 +207,8 @@ class LibvirtDriver(driver.ComputeDriver):
                     host=self.host,
                     kernel_path=kernel, ramdisk_path=ramdisk,
                     cmdline=vconfig.kernel_cmdline(props, self.virt_type) if kernel
-                    else None)
+                    else None,
+                    config_drive_path=drive, vnc_listen=self._vnc_listen())
                 conn = self._host.get_connection()
                 dom = conn.defineXML(vconfig.domain_xml(guest))
                 self._start(dom)
@@ -315,6 +321,25 @@ class LibvirtDriver(driver.ComputeDriver):
                 self._start(dom)
 
     # --- console and housekeeping --------------------------------------------------
+
+    def _vnc_listen(self) -> Optional[str]:
+        vnc = getattr(self.conf, "vnc", None)
+        return vnc.server_listen if vnc is not None and vnc.enabled else None
+
+    def get_vnc_console(self, instance: InstanceSpec) -> dict:
+        """Where the guest's VNC server listens: {"host", "port"} (the host as
+        nova-lite-novncproxy reaches it: [vnc] server_proxyclient_address)."""
+        vnc = getattr(self.conf, "vnc", None)
+        if vnc is None or not vnc.enabled:
+            raise driver.ConsoleUnavailable("vnc")
+        with self._errors(f"reading the VNC port of {instance.name}"):
+            dom = self._get(instance)
+            if not dom.isActive():
+                raise DriverError(f"guest {instance.name} is not running")
+            port = vconfig.vnc_port(dom.XMLDesc(0))
+        if port is None:
+            raise driver.ConsoleUnavailable("vnc")
+        return {"host": vnc.server_proxyclient_address, "port": port}
 
     def get_console_output(self, instance: InstanceSpec) -> str:
         path = os.path.join(self._instance_dir(instance), "console.log")
