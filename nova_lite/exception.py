@@ -90,7 +90,20 @@ class ImageNotFound(NotFound):
 
 
 class ImageCorrupt(NovaLiteException):
-    msg_fmt = "Image %(image_id)s failed its size or checksum verification."
+    msg_fmt = "Image %(image_id)s failed its size or checksum verification: %(reason)s"
+
+
+class ImageUnacceptable(Invalid):
+    msg_fmt = "Image %(image_id)s is unacceptable: %(reason)s"
+
+
+class ImageNotAuthorized(Forbidden):
+    msg_fmt = "Not authorized for image %(image_id)s."
+
+
+class ImageServiceUnavailable(NovaLiteException):
+    msg_fmt = "The image service is unavailable: %(reason)s"
+    code = 503
 
 
 class ServiceNotFound(NotFound):

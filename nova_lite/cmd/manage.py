@@ -52,6 +52,8 @@ def _add_parsers(subparsers: object) -> None:
     imp.add_argument("--disk-format", "--disk_format", dest="disk_format", default="raw")
     imp.add_argument("--container-format", "--container_format", dest="container_format")
     imp.add_argument("--property", action="append", default=[], metavar="KEY=VALUE")
+    imp.add_argument("--visibility", default="public",
+                     choices=["public", "private", "shared", "community"])
     imp.add_argument("file")
     isub.add_parser("list")
 
@@ -197,7 +199,7 @@ def cmd_image(args: object) -> int:
 
     store = image_api.get_image_api(CONF)
     if args.action == "list":
-        for img in store.list():
+        for img in store.list(None):
             print(f"{img['id']}  {img['disk_format'] or '-':6} {img['size'] or 0:>12}  "
                   f"{img['status']:6}  {img['name']}")
         return 0
@@ -208,10 +210,14 @@ def cmd_image(args: object) -> int:
             print(f"--property must be KEY=VALUE, got {item!r}", file=sys.stderr)
             return 1
         props[key] = value
+    container_format = args.container_format or (
+        args.disk_format if args.disk_format in ("aki", "ari", "ami") else "bare")
     try:
-        meta = store.import_file(args.file, args.image_name, args.disk_format,
-                                 args.container_format, props)
-    except (exception.Invalid, OSError) as err:
+        meta = store.import_file(None, args.file, {
+            "name": args.image_name, "disk_format": args.disk_format,
+            "container_format": container_format, "visibility": args.visibility,
+            "properties": props})
+    except (exception.NovaLiteException, OSError) as err:
         print(f"image import failed: {err}", file=sys.stderr)
         return 1
     print(f"Imported {meta['name']} ({meta['disk_format']}, {meta['size']} bytes)")

@@ -55,8 +55,8 @@ class ComputeManager:
         self.host = host
         self.conductor = conductor or conductor_rpcapi.ConductorAPI()
         self.image_api = image_api.get_image_api(CONF)
-        self.driver = driver or virt_driver.load_driver(CONF.compute_driver, host,
-                                                        self.image_api, CONF)
+        self.driver = driver or virt_driver.load_driver(
+            CONF.compute_driver, host, image_api.HostImageSource(self.image_api), CONF)
         self.service_id: Optional[int] = None
         self._locks: dict[str, threading.Lock] = collections.defaultdict(threading.Lock)
         self._locks_guard = threading.Lock()
@@ -118,7 +118,7 @@ class ComputeManager:
             return
         started = time.monotonic()
         try:
-            image_meta = self.image_api.show(inst.image_ref) if inst.image_ref else {}
+            image_meta = self.image_api.show(None, inst.image_ref) if inst.image_ref else {}
             spec = instance_spec(inst)
             drive = guest_access.config_drive_files(self.conductor, ctx, inst, image_meta,
                                                     CONF)

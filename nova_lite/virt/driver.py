@@ -38,14 +38,17 @@ class InstanceSpec:
 
 
 class ImageSource:
-    """What a driver may ask of the image service (see nova_lite.image.api)."""
+    """What a driver may ask of the image service (nova_lite.image.api.HostImageSource
+    serves it as the compute host itself, never as a user)."""
 
     def show(self, image_id: str) -> dict:
-        """Image metadata: id, name, disk_format, container_format, size, checksum, properties."""
+        """Image metadata: id, name, status, disk_format, container_format, size,
+        checksum, os_hash_algo, os_hash_value, properties."""
         raise NotImplementedError
 
-    def download(self, image_id: str, dest_path: str) -> None:
-        """Write the image bytes to dest_path (the caller verifies size/checksum)."""
+    def download(self, image_id: str, dest_path: str, meta: Optional[dict] = None) -> dict:
+        """Stream the image to dest_path, verified against its size, md5 and multihash
+        (raises ImageCorrupt and leaves no file otherwise); its metadata."""
         raise NotImplementedError
 
 

@@ -1,14 +1,21 @@
 """A fake virt driver: guests are entries in a dict, the host size comes from
 [fake_driver]. Used by tests and scale runs; it behaves like a hypervisor that is always
-fast and always works (unless told to fail through instance metadata)."""
+fast and always works (unless told to fail through instance metadata).
+
+Images are real, though: a spawn downloads the image (and its kernel and ramdisk) into
+this host's image cache exactly as the libvirt driver does, so image transfer, checksum
+verification and the cache are exercised with the fake hypervisor too.
+"""
 
 from __future__ import annotations
 
+import os
+import shutil
 import threading
 import time
 from typing import Any, Optional
 
-from nova_lite.virt import driver
+from nova_lite.virt import driver, imagecache
 from nova_lite.virt.driver import ImageSource, InstanceSpec, LifecycleCallback
 
 # Power state each lifecycle call leaves the guest in.
@@ -23,6 +30,8 @@ class FakeDriver(driver.ComputeDriver):
         self._lock = threading.Lock()
         self._guests: dict[str, dict] = {}
         self._callback: Optional[LifecycleCallback] = None
+        self.instances_path = os.path.abspath(conf.instances_path)
+        self._cache = imagecache.ImageCache(self.instances_path, image_source)
 
     def init_host(self, lifecycle_callback: Optional[LifecycleCallback] = None) -> None:
         self._callback = lifecycle_callback
@@ -40,6 +49,15 @@ class FakeDriver(driver.ComputeDriver):
     def spawn(self, instance: InstanceSpec, image_meta: dict) -> None:
         if instance.extra.get("metadata", {}).get("fake_spawn_error"):
             raise driver.DriverError("fake spawn failure requested by metadata")
+        if instance.image_id:
+            props = image_meta.get("properties") or {}
+            ids = [i for i in (instance.image_id, props.get("kernel_id"),
+                               props.get("ramdisk_id")) if i]
+            inst_dir = os.path.join(self.instances_path, instance.uuid)
+            os.makedirs(inst_dir, mode=0o755, exist_ok=True)
+            imagecache.ImageCache.record_usage(inst_dir, ids)
+            for image_id in ids:
+                self._cache.fetch(image_id)
         delay = self.conf.fake_driver.spawn_delay
         if delay:
             time.sleep(delay)
@@ -53,6 +71,7 @@ class FakeDriver(driver.ComputeDriver):
     def destroy(self, instance: InstanceSpec) -> None:
         with self._lock:
             self._guests.pop(instance.uuid, None)
+        shutil.rmtree(os.path.join(self.instances_path, instance.uuid), ignore_errors=True)
 
     def get_power_state(self, instance: InstanceSpec) -> int:
         with self._lock:
@@ -117,3 +136,8 @@ class FakeDriver(driver.ComputeDriver):
             self._guests[uuid]["power_state"] = driver.SHUTDOWN
         if self._callback:
             self._callback(uuid, driver.SHUTDOWN)
+
+    def periodic_cleanup(self, active_uuids: list[str]) -> None:
+        """Remove cached base images that no instance directory on this host uses."""
+        if self.conf.libvirt.remove_unused_base_images:
+            self._cache.cleanup()

@@ -54,7 +54,7 @@ def _list(req: wsgi.ApiRequest) -> tuple[list[dict], int]:
     _check_version(req)
     policy.authorize(req.ctx, RULE)
     params = req.params
-    images = list(req.images.list())
+    images = list(req.images.list(req.ctx))
     images.sort(key=lambda i: (i.get("created_at") or "", i["id"]), reverse=True)
     if "id" in params:
         # Glance's "id=in:a,b" (openstackclient's `server list` resolves names with it).
@@ -96,7 +96,7 @@ def show(req: wsgi.ApiRequest, id: str) -> wsgi.Reply:
     _check_version(req)
     policy.authorize(req.ctx, SHOW_RULE)
     try:
-        image = req.images.show(id)
+        image = req.images.show(req.ctx, id)
     except exception.ImageNotFound:
         raise wsgi.not_found("Image not found.") from None
     return wsgi.Reply(200, {"image": _show(req, image)})

@@ -216,7 +216,7 @@ def _check_image(req: wsgi.ApiRequest, server: dict) -> dict:
         raise wsgi.bad_request("Missing imageRef attribute")
     image_id = _ref_id(image_ref)
     try:
-        image = req.images.show(image_id)
+        image = req.images.show(req.ctx, image_id)
     except exception.ImageNotFound:
         raise wsgi.bad_request("Can not find requested image") from None
     if str(image.get("status", "active")).lower() != "active":

@@ -76,7 +76,7 @@ class ServerView:
         props = self._image_props.get(image_id)
         if props is None:
             try:
-                props = dict(self.req.images.show(image_id).get("properties") or {})
+                props = dict(self.req.images.show(self.req.ctx, image_id).get("properties") or {})
             except exception.NovaLiteException:
                 props = {}
             self._image_props[image_id] = props

@@ -18,11 +18,10 @@ import subprocess
 import time
 from typing import Any, Callable, Iterator, Optional
 
-from nova_lite.virt import configdrive, driver
+from nova_lite.virt import configdrive, driver, imagecache
 from nova_lite.virt.driver import DriverError, ImageSource, InstanceSpec, LifecycleCallback
 from nova_lite.virt.libvirt import config as vconfig
 from nova_lite.virt.libvirt import host as vhost
-from nova_lite.virt.libvirt import imagecache
 
 LOG = logging.getLogger(__name__)
 
@@ -62,7 +61,8 @@ class LibvirtDriver(driver.ComputeDriver):
         self.instances_path = os.path.abspath(conf.instances_path)
         self.virt_type = conf.libvirt.virt_type
         self._host = vhost.Host(conf.libvirt.connection_uri, is_ours=self._is_ours)
-        self._cache = imagecache.ImageCache(self.instances_path, image_source)
+        self._cache = imagecache.ImageCache(self.instances_path, image_source,
+                                            validate=_check_download)
 
     # --- host ----------------------------------------------------------------------
 
@@ -368,13 +368,20 @@ class LibvirtDriver(driver.ComputeDriver):
         self._cache.cleanup()
 
     def _stray_instance_dirs(self, active: set[str]) -> set[str]:
-        try:
-            entries = os.listdir(self.instances_path)
-        except FileNotFoundError:
-            return set()
-        dirs = {e for e in entries if e != imagecache.BASE_DIR_NAME and not e.startswith(".")
-                and os.path.isdir(os.path.join(self.instances_path, e))}
-        return dirs - active - set(self.list_instance_uuids())
+        return self._cache.stray_instance_dirs(active | set(self.list_instance_uuids()))
+
+
+def _check_download(path: str, meta: dict) -> None:
+    """A qcow2 image must really be qcow2 and must not point at a backing file."""
+    if meta.get("disk_format") != "qcow2":
+        return
+    try:
+        info = json.loads(_run(["qemu-img", "info", "--output=json", "-f", "qcow2", path]))
+    except (DriverError, ValueError) as err:
+        raise DriverError(f"image {meta.get('id')} is not a valid qcow2 file: {err}") \
+            from err
+    if info.get("backing-filename"):
+        raise DriverError("qcow2 images with a backing file are not accepted")
 
 
 def _create_overlay(base: str, base_format: str, path: str, root_gb: int) -> None:

@@ -95,12 +95,13 @@ class RealDriver:
     """The driver under test plus what the tests need around it."""
 
     def __init__(self, env: dict) -> None:
+        from nova_lite.image.api import HostImageSource
         from nova_lite.image.local import LocalImageStore
         from nova_lite.virt.libvirt import LibvirtDriver
 
         self.conf = _make_conf(env["conf_path"])
         self.store = LocalImageStore(self.conf.image.local_store_path)
-        self.driver = LibvirtDriver("functional-host", self.store, self.conf)
+        self.driver = LibvirtDriver("functional-host", HostImageSource(self.store), self.conf)
         self.events: list[tuple[str, int]] = []
         self.driver.init_host(lambda u, s: self.events.append((u, s)))
         self.created: list = []  # InstanceSpecs to destroy at teardown, whatever happened

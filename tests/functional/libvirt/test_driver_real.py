@@ -61,7 +61,7 @@ def guests(real_driver, libvirt_env):
     """Two guests of the same image, spawned at the same time."""
     rd = real_driver
     image_id = libvirt_env["image_id"]
-    meta = rd.store.show(image_id)
+    meta = rd.store.show(None, image_id)
     specs = [_spec(image_id, "a"), _spec(image_id, "b")]
     rd.created.extend(specs)
     errors: list = []

@@ -74,13 +74,15 @@ def images(tmp_path: Any) -> LocalImageStore:
     store = LocalImageStore(str(tmp_path / "images"))
     src = tmp_path / "cirros.img"
     src.write_bytes(b"x" * 4096)
-    store.import_file(str(src), "cirros", properties={"os_distro": "cirros"})
+    store.import_file(None, str(src), {"name": "cirros", "disk_format": "raw",
+                                       "container_format": "bare", "visibility": "public",
+                                       "properties": {"os_distro": "cirros"}})
     return store
 
 
 @pytest.fixture
 def image_id(images: LocalImageStore) -> str:
-    return images.list()[0]["id"]
+    return images.list(None)[0]["id"]
 
 
 @pytest.fixture

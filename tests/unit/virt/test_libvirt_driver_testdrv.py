@@ -27,14 +27,16 @@ from nova_lite.conf import libvirt as libvirt_conf  # noqa: E402
 from nova_lite.virt import driver  # noqa: E402
 from nova_lite.virt.libvirt import LibvirtDriver  # noqa: E402
 from nova_lite.virt.libvirt import host as vhost  # noqa: E402
-from nova_lite.virt.libvirt import imagecache  # noqa: E402
+from nova_lite.image.api import Verifier  # noqa: E402
+from nova_lite.virt import imagecache  # noqa: E402
 
 pytestmark = pytest.mark.skipif(shutil.which("qemu-img") is None,
                                 reason="qemu-img (qemu-utils) is not installed")
 
 
 class MemoryImages(driver.ImageSource):
-    """An image source holding bytes in memory; counts downloads."""
+    """An image source holding bytes in memory; counts downloads and verifies them as
+    the real image API does."""
 
     def __init__(self) -> None:
         self.images: dict[str, tuple[dict, bytes]] = {}
@@ -48,7 +50,8 @@ class MemoryImages(driver.ImageSource):
         meta = {"id": image_id, "name": image_id, "disk_format": disk_format,
                 "container_format": "bare", "size": len(data),
                 "checksum": hashlib.md5(data, usedforsecurity=False).hexdigest(),
-                "properties": props}
+                "os_hash_algo": "sha512", "os_hash_value": hashlib.sha512(data).hexdigest(),
+                "status": "active", "properties": props}
         self.images[image_id] = (meta, data)
         return image_id
 
@@ -57,15 +60,19 @@ class MemoryImages(driver.ImageSource):
             raise LookupError(f"no image {image_id}")
         return dict(self.images[image_id][0])
 
-    def download(self, image_id: str, dest_path: str) -> None:
+    def download(self, image_id: str, dest_path: str, meta: dict | None = None) -> dict:
         with self._lock:
             self.downloads.append(image_id)
         time.sleep(self.delay)
-        data = self.images[image_id][1]
+        meta, data = self.images[image_id]
         if image_id in self.corrupt:
             data = data[:-1] + b"?"
+        verifier = Verifier(meta)
+        verifier.update(data)
+        verifier.check()
         with open(dest_path, "wb") as f:
             f.write(data)
+        return meta
 
 
 def _conf(instances_path: str, virt_type: str = "qemu", uri: str = "test:///default",
