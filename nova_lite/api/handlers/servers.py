@@ -19,12 +19,14 @@ from nova_lite.api.handlers import flavors
 from nova_lite.api.schemas import servers as schema
 from nova_lite.api.views.servers import ServerView
 from nova_lite.compute import states
+from nova_lite.image import properties as image_properties
 from nova_lite.objects.instance import Instance
 from nova_lite.objects.request_spec import RequestSpec
 
 RULE = "os_compute_api:servers:%s"
 DEFAULT_AZ = "nova"
 MAX_SERVERS_PER_REQUEST = 1000
+GiB = 1024 ** 3
 NO_NETWORKING = ("Networking is not available yet: create servers with networks 'none' "
                  "or 'auto'.")
 
@@ -214,14 +216,30 @@ def _check_image(req: wsgi.ApiRequest, server: dict) -> dict:
                                "available yet.")
     if not image_ref:
         raise wsgi.bad_request("Missing imageRef attribute")
-    image_id = _ref_id(image_ref)
+    image = _get_image(req, _ref_id(image_ref))
+    if str(image.get("status", "active")).lower() != "active":
+        raise wsgi.bad_request(f"Image {image['id']} is not active.")
+    if image.get("disk_format") in ("aki", "ari"):
+        raise wsgi.bad_request(f"Image {image['id']} is a kernel or ramdisk image and "
+                               "cannot be booted by itself.")
+    props = image.get("properties") or {}
+    for key in ("kernel_id", "ramdisk_id"):
+        # A direct-kernel-boot image is only bootable if its kernel and ramdisk are.
+        if props.get(key):
+            part = _get_image(req, props[key])
+            if str(part.get("status")).lower() != "active":
+                raise wsgi.bad_request(f"Image {part['id']} is not active.")
+    return image
+
+
+def _get_image(req: wsgi.ApiRequest, image_id: str) -> dict:
+    """The image as the caller may see it (Glance applies visibility to their token)."""
     try:
-        image = req.images.show(req.ctx, image_id)
+        return req.images.show(req.ctx, image_id)
     except exception.ImageNotFound:
         raise wsgi.bad_request("Can not find requested image") from None
-    if str(image.get("status", "active")).lower() != "active":
-        raise wsgi.bad_request(f"Image {image_id} is not active.")
-    return image
+    except exception.ImageNotAuthorized as e:
+        raise wsgi.bad_request(e.format_message()) from None
 
 
 def _check_flavor(req: wsgi.ApiRequest, server: dict, image: dict) -> Any:
@@ -234,9 +252,19 @@ def _check_flavor(req: wsgi.ApiRequest, server: dict, image: dict) -> Any:
         raise wsgi.bad_request(f"Flavor {flavor_id} could not be found.")
     if flavor.memory_mb < int(image.get("min_ram") or 0):
         raise wsgi.bad_request("Flavor's memory is too small for requested image.")
-    if flavor.root_gb and (flavor.root_gb < int(image.get("min_disk") or 0)
-                           or int(image.get("size") or 0) > flavor.root_gb * 1024 ** 3):
-        raise wsgi.bad_request("Flavor's disk is too small for requested image.")
+    if flavor.root_gb:
+        disk = flavor.root_gb * GiB
+        min_disk = int(image.get("min_disk") or 0) * GiB
+        if min_disk > disk:
+            raise wsgi.bad_request(
+                "Flavor's disk is smaller than the minimum size specified in image "
+                f"metadata. Flavor disk is {disk} bytes, minimum size is {min_disk} bytes.")
+        for key in ("size", "virtual_size"):
+            size = int(image.get(key) or 0)
+            if size > disk:
+                raise wsgi.bad_request(
+                    "Flavor's disk is too small for requested image. Flavor disk is "
+                    f"{disk} bytes, image is {size} bytes.")
     return flavor
 
 
@@ -314,6 +342,7 @@ def create(req: wsgi.ApiRequest) -> wsgi.Reply:
             image_ref=image["id"], flavor=flavor, vcpus=flavor.vcpus,
             memory_mb=flavor.memory_mb, root_gb=flavor.root_gb, key_name=None,
             availability_zone=az, metadata=dict(server.get("metadata") or {}),
+            system_metadata=image_properties.system_metadata(image),
             user_data=server.get("user_data"),
             access_ip_v4=validation.normalized_ip(server.get("accessIPv4")),
             access_ip_v6=validation.normalized_ip(server.get("accessIPv6")),

@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Optional
 
-from nova_lite import exception, policy
+from nova_lite import policy
 from nova_lite.api import common, wsgi
 from nova_lite.compute import states
+from nova_lite.image import properties as image_properties
 from nova_lite.network import model as net_model
 
 EXTENDED_ATTRS_RULE = "os_compute_api:os-extended-server-attributes"
@@ -52,7 +53,6 @@ class ServerView:
         self.ext_attrs = allowed(ctx, EXTENDED_ATTRS_RULE)
         self.host_status = ver >= (2, 16) and allowed(ctx, HOST_STATUS_RULE)
         self._host_states: Optional[dict] = None
-        self._image_props: dict[str, dict] = {}
         self._servers_url = req.url("servers")
         self._servers_bookmark = req.bookmark("servers")
         self._flavors_bookmark = req.bookmark("flavors")
@@ -63,24 +63,17 @@ class ServerView:
         return [{"rel": "self", "href": f"{self._servers_url}/{uuid}"},
                 {"rel": "bookmark", "href": f"{self._servers_bookmark}/{uuid}"}]
 
-    def _image(self, image_ref: Optional[str]) -> Any:
+    def _image(self, inst: Any) -> Any:
+        image_ref = _f(inst, "image_ref")
         if not image_ref:
             return ""  # booted from volume
         image = {"id": image_ref,
                  "links": [{"rel": "bookmark", "href": f"{self._images_bookmark}/{image_ref}"}]}
         if self.ver >= (2, 98):
-            image["properties"] = self._properties(image_ref)
+            # Recorded at boot (as Nova does): never a call to the image service per server.
+            image["properties"] = image_properties.from_system_metadata(
+                _f(inst, "system_metadata"))
         return image
-
-    def _properties(self, image_id: str) -> dict:
-        props = self._image_props.get(image_id)
-        if props is None:
-            try:
-                props = dict(self.req.images.show(self.req.ctx, image_id).get("properties") or {})
-            except exception.NovaLiteException:
-                props = {}
-            self._image_props[image_id] = props
-        return props
 
     def _flavor(self, flavor: Any) -> dict:
         if self.ver >= (2, 47):
@@ -146,7 +139,7 @@ class ServerView:
             "user_id": _f(inst, "user_id"),
             "metadata": dict(_f(inst, "metadata") or {}),
             "hostId": host_id(project_id, host),
-            "image": self._image(_f(inst, "image_ref")),
+            "image": self._image(inst),
             "flavor": self._flavor(_f(inst, "flavor")),
             "created": common.isotime(_f(inst, "created_at")),
             "updated": common.isotime(_f(inst, "updated_at") or _f(inst, "created_at")),

@@ -193,7 +193,8 @@ def test_show_21_admin_has_extended_attrs(client, conductor):
 
 
 def test_show_max_member(client, conductor, image_id):
-    inst = conductor.add_server(image_ref=image_id)
+    inst = conductor.add_server(image_ref=image_id, system_metadata={
+        "image_os_distro": "cirros", "image_min_ram": "0", "image_base_image_ref": image_id})
     s = client.get(f"/v2.1/servers/{inst.uuid}", token=ALICE, version=MAX).json["server"]
     assert set(s) == BASE_KEYS | EXTENDED_KEYS | MAX_EXTRA | {"progress"}
     assert s["flavor"] == {"vcpus": 1, "ram": 512, "disk": 1, "ephemeral": 0, "swap": 0,
@@ -419,3 +420,71 @@ def test_user_data_round_trip_for_admin(client, conductor, image_id):
     assert s["OS-EXT-SRV-ATTR:user_data"] == data
     s = client.get(f"/v2.1/servers/{sid}", token=ALICE, version="2.3").json["server"]
     assert "OS-EXT-SRV-ATTR:user_data" not in s
+
+
+# -- image checks at boot and image properties in the view -------------------------------
+
+def _image(images, data: bytes = b"x" * 4096, **meta):
+    image = images.create(None, {"name": "i", "disk_format": "raw", "visibility": "public",
+                                 **meta})
+    return images.upload(None, image["id"], [data])["id"] if data is not None \
+        else image["id"]
+
+
+def test_boot_image_properties_are_recorded_and_shown_from_298(client, conductor, images):
+    image_id = _image(images, properties={"hw_disk_bus": "virtio", "os_distro": "debian"},
+                      min_ram=64)
+    resp = _create(client, image_id, version="2.98")
+    assert resp.status_int == 202, resp.text
+    inst = conductor.servers[resp.json["server"]["id"]]
+    assert inst.system_metadata == {
+        "image_hw_disk_bus": "virtio", "image_os_distro": "debian", "image_min_ram": "64",
+        "image_min_disk": "0", "image_disk_format": "raw", "image_container_format": "bare",
+        "image_base_image_ref": image_id}
+    # Later changes to the image do not change what the server was booted with.
+    images.update(None, image_id, {"os_distro": "changed"}, remove=["hw_disk_bus"])
+    s = client.get(f"/v2.1/servers/{inst.uuid}", token=ALICE, version="2.98").json
+    assert s["server"]["image"]["properties"] == {"hw_disk_bus": "virtio",
+                                                  "os_distro": "debian"}
+    s = client.get(f"/v2.1/servers/{inst.uuid}", token=ALICE, version="2.97").json
+    assert "properties" not in s["server"]["image"]
+
+
+@pytest.mark.parametrize("meta, data, message", [
+    ({"min_ram": 1024}, b"x", "Flavor's memory is too small for requested image."),
+    ({"min_disk": 2}, b"x", "Flavor's disk is smaller than the minimum size specified in "
+                            "image metadata. Flavor disk is 1073741824 bytes, minimum size "
+                            "is 2147483648 bytes."),
+    ({}, None, "is not active."),
+    ({"disk_format": "aki", "container_format": "aki"}, b"x",
+     "is a kernel or ramdisk image"),
+    ({"properties": {"kernel_id": "6c2ab9b5-ae1f-45d2-bbf0-42bd57d0f54c"}}, b"x",
+     "Can not find requested image"),
+])
+def test_boot_checks_of_the_image(client, images, meta, data, message):
+    resp = _create(client, _image(images, data, **meta))
+    assert resp.status_int == 400 and message in resp.json["badRequest"]["message"]
+
+
+def test_image_larger_than_the_flavor_disk_is_refused(client, images, conductor):
+    image_id = _image(images)
+    image = images.show(None, image_id)
+    image["size"] = 2 * 1024 ** 3  # as Glance would report a 2 GiB image
+    images._write(image)
+    resp = _create(client, image_id)
+    assert resp.status_int == 400
+    assert resp.json["badRequest"]["message"] == (
+        "Flavor's disk is too small for requested image. Flavor disk is 1073741824 bytes, "
+        "image is 2147483648 bytes.")
+
+
+def test_private_image_of_another_project_is_refused(client, images):
+    from nova_lite.context import RequestContext
+
+    bob = RequestContext(user_id="bob", project_id="proj-b")
+    image = images.create(bob, {"name": "bobs", "disk_format": "raw"})
+    images.upload(bob, image["id"], [b"x"])
+    resp = _create(client, image["id"], token=ALICE)
+    assert resp.status_int == 400
+    assert resp.json["badRequest"]["message"] == "Can not find requested image"
+    assert _create(client, image["id"], token=BOB).status_int == 202
