@@ -95,14 +95,21 @@ def test_vnc_graphics_and_port() -> None:
     assert config.vnc_port(ET.tostring(dom, encoding="unicode")) is None
 
 
-def test_fake_driver_keeps_the_drive_and_a_vnc_port() -> None:
+def test_fake_driver_keeps_the_drive_and_a_vnc_port(tmp_path) -> None:
+    from nova_lite.image.api import HostImageSource
+    from nova_lite.image.local import LocalImageStore
     from nova_lite.virt import driver, fake
 
     conf = types.SimpleNamespace(
         vnc=types.SimpleNamespace(enabled=True, server_proxyclient_address="192.0.2.5"),
-        fake_driver=types.SimpleNamespace(spawn_delay=0))
-    drv = fake.FakeDriver("h1", None, conf)  # type: ignore[arg-type]
-    spec = driver.InstanceSpec(UUID, "instance-1", "vm", 1, 128, 1, "img",
+        fake_driver=types.SimpleNamespace(spawn_delay=0),
+        instances_path=str(tmp_path / "instances"))
+    store = LocalImageStore(str(tmp_path / "images"))
+    image = store.create(None, {"name": "img", "disk_format": "raw",
+                                "visibility": "public"})
+    store.upload(None, image["id"], [b"x" * 512])
+    drv = fake.FakeDriver("h1", HostImageSource(store), conf)  # type: ignore[arg-type]
+    spec = driver.InstanceSpec(UUID, "instance-1", "vm", 1, 128, 1, image["id"],
                                extra={"config_drive": FILES})
     drv.spawn(spec, {})
     assert drv.config_drive_of(UUID) == dict(FILES)
