@@ -159,3 +159,19 @@ class MigrationNotFound(NotFound):
 
 class MigrationInvalidState(Conflict):
     msg_fmt = "Migration %(migration_id)s is in status %(status)s."
+
+
+class ConsoleTypeUnavailable(Invalid):
+    msg_fmt = "Unavailable console type %(console_type)s."
+
+
+class ConsoleTypeInvalid(Invalid):
+    msg_fmt = "Invalid console type %(console_type)s"
+
+
+class InstanceNotReady(Conflict):
+    msg_fmt = "Instance %(instance_id)s is not ready"
+
+
+class ConsoleTokenInvalid(NotFound):
+    msg_fmt = "The token '%(token)s' is invalid or has expired"

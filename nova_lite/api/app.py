@@ -18,9 +18,10 @@ import webob
 from nova_lite import context as nl_context
 from nova_lite import exception
 from nova_lite.api import auth, microversion, wsgi
-from nova_lite.api.handlers import (flavor_access, flavor_extra_specs, flavors, hypervisors,
-                                    images, instance_actions, server_actions,
-                                    server_password, servers, services, versions)
+from nova_lite.api.handlers import (console_auth_tokens, flavor_access, flavor_extra_specs,
+                                    flavors, hypervisors, images, instance_actions,
+                                    remote_consoles, server_actions, server_password, servers,
+                                    services, versions)
 
 LOG = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ ROUTES: tuple[tuple[str, dict[str, Callable]], ...] = (
     ("/servers/{id}/action", {"POST": server_actions.action}),
     ("/servers/{server_id}/os-instance-actions", {"GET": instance_actions.index}),
     ("/servers/{server_id}/os-instance-actions/{id}", {"GET": instance_actions.show}),
+    ("/servers/{server_id}/remote-consoles", {"POST": remote_consoles.create}),
     ("/servers/{server_id}/os-server-password", {"GET": server_password.show,
                                                  "DELETE": server_password.clear}),
     ("/flavors", {"GET": flavors.index, "POST": flavors.create}),
@@ -53,6 +55,7 @@ ROUTES: tuple[tuple[str, dict[str, Callable]], ...] = (
     ("/images/detail", {"GET": images.detail}),
     ("/images/{id}", {"GET": images.show}),
     ("/os-services", {"GET": services.index}),
+    ("/os-console-auth-tokens/{id}", {"GET": console_auth_tokens.show}),
     ("/os-hypervisors", {"GET": hypervisors.index}),
     ("/os-hypervisors/detail", {"GET": hypervisors.detail}),
     ("/os-hypervisors/{id}", {"GET": hypervisors.show}),

@@ -9,9 +9,11 @@ from __future__ import annotations
 import logging
 from typing import Any, Optional
 
+from nova_lite import exception
 from nova_lite.api.metadata import base as md_base
 from nova_lite.api.metadata import handler as md_handler
 from nova_lite.virt import configdrive
+from nova_lite.virt import driver as virt_driver
 
 LOG = logging.getLogger(__name__)
 
@@ -30,3 +32,17 @@ def config_drive_files(conductor: Any, ctx: Any, inst: Any, image_meta: dict, co
     files = list(md.files())
     LOG.info("instance %s: config drive with %d files", inst.uuid, len(files))
     return files
+
+
+def vnc_console(driver: Any, spec: Any, uuid: str, conf: Any) -> dict:
+    """{"host", "port", "access_url_base"} of a guest's VNC server; 400 when this host
+    serves no VNC consoles, 409 when the guest is not running."""
+    try:
+        where = driver.get_vnc_console(spec)
+    except virt_driver.ConsoleUnavailable as err:
+        raise exception.ConsoleTypeUnavailable(console_type=err.console_type) from err
+    except virt_driver.DriverError as err:
+        LOG.info("no VNC console for %s: %s", uuid, err)
+        raise exception.InstanceNotReady(instance_id=uuid) from err
+    return {"host": where["host"], "port": int(where["port"]),
+            "access_url_base": conf.vnc.novncproxy_base_url}

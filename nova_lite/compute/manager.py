@@ -47,9 +47,9 @@ def instance_spec(inst: Instance) -> virt_driver.InstanceSpec:
 
 
 class ComputeManager:
-    """RPC API version 1.0 (see rpcapi.py)."""
+    """RPC API version 1.1 (see rpcapi.py)."""
 
-    target_version = "1.0"
+    target_version = "1.1"
 
     def __init__(self, host: str, conductor: Any = None, driver: Any = None) -> None:
         self.host = host
@@ -202,6 +202,12 @@ class ComputeManager:
             lines = output.splitlines(keepends=True)
             output = "".join(lines[-length:]) if length > 0 else ""
         return output
+
+    def get_vnc_console(self, ctx: Any, instance: Instance) -> dict:
+        """Where nova-lite-novncproxy reaches the guest's display, and the URL base users
+        get (both this host's [vnc] settings)."""
+        return guest_access.vnc_console(self.driver, instance_spec(instance), instance.uuid,
+                                        CONF)
 
     # -- failures -----------------------------------------------------------------------------
     def _fail(self, ctx: Any, inst: Instance, err: BaseException, vm_state: Optional[str],

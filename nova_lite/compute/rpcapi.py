@@ -2,6 +2,7 @@
 
 API version history:
   1.0 - initial version
+  1.1 - get_vnc_console
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from nova_lite.conf import CONF
 from nova_lite.context import RequestContext
 
 TOPIC = "compute"
-VERSION = "1.0"
+VERSION = "1.1"
 
 
 class ComputeAPI:
@@ -40,3 +41,8 @@ class ComputeAPI:
                            length: Optional[int]) -> str:
         return self._prepare(host).call(ctx, "get_console_output", instance=instance,
                                         length=length)
+
+    def get_vnc_console(self, ctx: RequestContext, host: str, instance: Any) -> dict:
+        """{"host", "port", "access_url_base"} of the guest's VNC server."""
+        return self.client.prepare(server=host, version="1.1").call(
+            ctx, "get_vnc_console", instance=instance)

@@ -7,9 +7,13 @@ The metadata service and compute hosts hold no database credentials: they ask he
 from __future__ import annotations
 
 import logging
+import secrets
+import urllib.parse
 from typing import Any, Optional
 
 from nova_lite import exception
+from nova_lite.compute import states
+from nova_lite.conf import CONF
 from nova_lite.db import cells as cells_db
 from nova_lite.db import guest_access as guest_db
 from nova_lite.db import instances as inst_db
@@ -55,6 +59,45 @@ class GuestAccessMixin:
             return
         guest_db.password_set(cell["database_connection"], uuid, password, only_if_empty)
 
+    # -- consoles ---------------------------------------------------------------------------------
+    def server_console(self, ctx: Any, uuid: str, console_type: str) -> dict:
+        """A console of the server for its user: asks the compute host where the guest's
+        display is, keeps a new token for it ([consoleauth] token_ttl) and answers
+        {"url", "token", "expires"}."""
+        if console_type != "novnc":
+            raise exception.ConsoleTypeUnavailable(console_type=console_type)
+        inst, cell = self._instance_and_cell(uuid)
+        if cell is None or not inst.host or inst.vm_state != states.ACTIVE:
+            raise exception.InstanceNotReady(instance_id=uuid)
+        where = self.compute.get_vnc_console(ctx, inst.host, inst)
+        token = secrets.token_urlsafe(32)
+        expires = guest_db.console_token_create(
+            cell["database_connection"], token, console_type, where["host"], where["port"],
+            None, uuid, CONF.consoleauth.token_ttl, where["access_url_base"])
+        LOG.info("console token for %s (%s:%s) valid until %s", uuid, where["host"],
+                 where["port"], expires)
+        return {"url": access_url(where["access_url_base"], console_type, token),
+                "token": token, "expires": expires}
+
+    def console_token_validate(self, ctx: Any, token: str) -> dict:
+        """The connection a live token leads to: {"instance_uuid", "console_type",
+        "host", "port", "internal_access_path", "expires"}; ConsoleTokenInvalid (404)
+        when it is unknown or expired, or its instance is gone."""
+        for cell in self.cells.real_cells():
+            found = guest_db.console_token_get(cell["database_connection"], token)
+            if found is not None:
+                return found
+        raise exception.ConsoleTokenInvalid(token="***")
+
     def _forget_guest_access(self, url: str, uuid: str) -> None:
         """At delete: the console tokens of the instance go too."""
         guest_db.console_tokens_delete(url, uuid)
+
+
+def access_url(base: str, console_type: str, token: str) -> str:
+    """The URL a user opens: noVNC reads the websocket path (with the token) from its
+    ``path`` query parameter; other clients take ``token`` directly."""
+    sep = "&" if urllib.parse.urlsplit(base).query else "?"
+    if console_type == "novnc":
+        return f"{base}{sep}path=%3Ftoken%3D{token}"
+    return f"{base}{sep}token={token}"

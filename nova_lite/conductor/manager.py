@@ -29,9 +29,9 @@ COMPUTE_BINARY = "nova-compute"
 
 class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin,
                        guest_access.GuestAccessMixin):
-    """RPC API version 1.2 (see rpcapi.py)."""
+    """RPC API version 1.3 (see rpcapi.py)."""
 
-    target_version = "1.2"
+    target_version = "1.3"
 
     def __init__(self) -> None:
         self.api_url = CONF.api_database.connection

@@ -5,6 +5,7 @@ API version history:
   1.1 - flavor_list(project_id); flavor_update, flavor_extra_specs_update,
         flavor_extra_spec_delete, flavor_access_add, flavor_access_remove
   1.2 - instance_metadata, instance_password_set
+  1.3 - server_console, console_token_validate
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from nova_lite.conf import CONF
 from nova_lite.context import RequestContext
 
 TOPIC = "conductor"
-VERSION = "1.2"
+VERSION = "1.3"
 
 
 class ConductorAPI:
@@ -181,6 +182,17 @@ class ConductorAPI:
         return self.client.prepare(version="1.2").call(
             ctx, "instance_password_set", uuid=uuid, password=password,
             only_if_empty=only_if_empty)
+
+    def server_console(self, ctx: RequestContext, uuid: str, console_type: str) -> dict:
+        """A new console URL (with its token) for the server: {"url", "token",
+        "expires"}."""
+        return self.client.prepare(version="1.3").call(ctx, "server_console", uuid=uuid,
+                                                         console_type=console_type)
+
+    def console_token_validate(self, ctx: RequestContext, token: str) -> dict:
+        """Where a console token leads; ConsoleTokenInvalid when unknown or expired."""
+        return self.client.prepare(version="1.3").call(ctx, "console_token_validate",
+                                                         token=token)
 
     # -- for the scheduler ---------------------------------------------------------------
     def provider_summaries(self, ctx: RequestContext) -> list:

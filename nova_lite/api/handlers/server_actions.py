@@ -11,6 +11,7 @@ from typing import Any
 
 from nova_lite import policy
 from nova_lite.api import validation, wsgi
+from nova_lite.api.handlers import remote_consoles
 from nova_lite.api.handlers.servers import get_server
 from nova_lite.api.schemas import server_actions as schema
 from nova_lite.compute import states
@@ -25,6 +26,8 @@ def action(req: wsgi.ApiRequest, id: str) -> wsgi.Reply:
         return _reboot(req, id, body)
     if key == "os-getConsoleOutput":
         return _console_output(req, id, body)
+    if key == "os-getVNCConsole":
+        return remote_consoles.get_vnc_console(req, id, body)
     transition = states.BY_API_KEY.get(key)
     if transition is not None and key in schema.SIMPLE:
         validation.validate(schema.SIMPLE[key], body)

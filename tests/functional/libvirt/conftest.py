@@ -21,6 +21,7 @@ from oslo_config import cfg
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))))
 URI = "qemu:///system"
+CONSOLE_TOKEN_TTL = 40  # seconds: long enough for a browser to connect, short to expire
 
 
 if os.environ.get("NOVA_LITE_REQUIRE_LIBVIRT") == "1":
@@ -133,6 +134,31 @@ class ApiEnv:
 
         self.lv = libvirt
         self.conn = libvirt.open(URI)
+        self.novncproxy_url: str = ""
+
+    def start_novncproxy(self) -> str:
+        """Start nova-lite-novncproxy for this deployment (once); its base URL."""
+        import time
+
+        import requests
+
+        if not self.novncproxy_url:
+            self.dep.start_proc("novncproxy", "nova-lite-novncproxy")
+            port = self.dep.vnc_port
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    if requests.get(url + "/vnc_lite.html", timeout=2).status_code == 200:
+                        break
+                except requests.RequestException:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError("nova-lite-novncproxy did not come up:\n"
+                                       + self.dep.logs("novncproxy"))
+                time.sleep(0.2)
+            self.novncproxy_url = url
+        return self.novncproxy_url
 
     def our_domains(self) -> list:
         """Domains nova_lite created for this deployment's compute host."""
@@ -177,13 +203,19 @@ def api_env() -> Iterator[ApiEnv]:
     os.chmod(workdir, 0o755)
     suffix = os.path.basename(workdir).rsplit("-", 1)[-1].lower()
     host = f"lv-{suffix}"
+    vnc_port = harness.free_port()
     # Domain names are global on a libvirtd: keep ours apart from any other deployment's.
     dep = harness.Deployment(
         workdir, {host: {}},
         extra_conf=f"shutdown_timeout = 30\n[DEFAULT]\n"
-                   f"instance_name_template = nlt-{suffix}-%08x\n",
+                   f"instance_name_template = nlt-{suffix}-%08x\n"
+                   # nova-lite-novncproxy, when a test starts it (env.start_novncproxy)
+                   f"[vnc]\nnovncproxy_host = 127.0.0.1\nnovncproxy_port = {vnc_port}\n"
+                   f"novncproxy_base_url = http://127.0.0.1:{vnc_port}/vnc_lite.html\n"
+                   f"[consoleauth]\ntoken_ttl = {CONSOLE_TOKEN_TTL}\n",
         host_conf={host: f"[DEFAULT]\ncompute_driver = libvirt.LibvirtDriver\n"
                          f"[libvirt]\nvirt_type = {virt_type}\nconnection_uri = {URI}\n"})
+    dep.vnc_port = vnc_port  # type: ignore[attr-defined]
     env = None
     try:
         dep.setup()

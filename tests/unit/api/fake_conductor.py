@@ -50,6 +50,7 @@ class FakeConductor:
         self.keypairs: dict[str, list[dict]] = {}
         self.network_info: dict[str, list] = {}
         self.passwords: dict[str, str] = {}
+        self.console_tokens: dict[str, dict] = {}
 
     # -- flavors ----------------------------------------------------------------------
     def flavor_list(self, ctx: Any, is_public: Optional[bool] = True, min_memory_mb: int = 0,
@@ -240,6 +241,26 @@ class FakeConductor:
         if only_if_empty and self.passwords.get(uuid):
             raise exception.Conflict(message="The instance's password is already set.")
         self.passwords[uuid] = password
+
+    def server_console(self, ctx: Any, uuid: str, console_type: str) -> dict:
+        self.calls.append("server_console")
+        if console_type != "novnc":
+            raise exception.ConsoleTypeUnavailable(console_type=console_type)
+        inst = self.server_get(ctx, uuid)
+        if inst.vm_state != states.ACTIVE or not inst.host:
+            raise exception.InstanceNotReady(instance_id=uuid)
+        token = f"tok-{len(self.console_tokens)}"
+        self.console_tokens[token] = {
+            "instance_uuid": uuid, "console_type": console_type, "host": "192.0.2.10",
+            "port": 5900, "internal_access_path": None, "expires": 2 ** 31}
+        return {"url": f"http://proxy:6080/vnc_lite.html?path=%3Ftoken%3D{token}",
+                "token": token, "expires": 2 ** 31}
+
+    def console_token_validate(self, ctx: Any, token: str) -> dict:
+        self.calls.append("console_token_validate")
+        if token not in self.console_tokens:
+            raise exception.ConsoleTokenInvalid(token="***")
+        return dict(self.console_tokens[token])
 
     # -- test helpers -------------------------------------------------------------------
     def add_server(self, project_id: str = "proj-a", user_id: str = "alice",
