@@ -17,6 +17,7 @@ from nova_lite.conf import CONF
 from nova_lite.db import cells as cells_db
 from nova_lite.db import guest_access as guest_db
 from nova_lite.db import instances as inst_db
+from nova_lite.network import model as network_model
 from nova_lite.objects.instance import Instance
 
 LOG = logging.getLogger(__name__)
@@ -44,7 +45,8 @@ class GuestAccessMixin:
         "network_info", "password"}."""
         inst, _cell = self._instance_and_cell(uuid)
         sysmeta = inst.get("system_metadata") or {}
-        return {"instance": inst, "keypairs": [], "network_info": [],
+        return {"instance": inst, "keypairs": [],
+                "network_info": network_model.loads(inst.get("network_info")),
                 "password": sysmeta.get(guest_db.PASSWORD_KEY) or ""}
 
     def instance_password_set(self, ctx: Any, uuid: str, password: str,

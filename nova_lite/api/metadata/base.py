@@ -47,9 +47,16 @@ def _netmask(cidr: str) -> str:
     return str(ipaddress.ip_network(cidr, strict=False).netmask)
 
 
+def _address(value: Any) -> Optional[str]:
+    """An address given as a string or as {"address": ...}."""
+    if isinstance(value, dict):
+        return value.get("address")
+    return value or None
+
+
 def network_data(network_info: list) -> dict:
     """network_data.json (links, networks, services) from the instance's network info
-    cache: one link per port, one network per fixed IP of it."""
+    cache (nova_lite.network.model): one link per port, one network per fixed IP."""
     links, networks, services = [], [], []
     seen_dns: set[str] = set()
     for vif in network_info or ():
@@ -58,39 +65,39 @@ def network_data(network_info: list) -> dict:
         links.append({
             "id": link_id, "vif_id": vif.get("id"),
             "type": vif.get("type") or "phy",
-            "mtu": net.get("mtu") or (net.get("meta") or {}).get("mtu"),
+            "mtu": net.get("mtu"),
             "ethernet_mac_address": vif.get("address"),
         })
         for subnet in net.get("subnets") or ():
-            version = subnet.get("version") or (6 if ":" in subnet.get("cidr", "") else 4)
+            cidr = subnet.get("cidr") or ""
+            version = subnet.get("ip_version") or subnet.get("version") or (
+                6 if ":" in cidr else 4)
+            dns = [a for a in (_address(d) for d in subnet.get("dns") or ()) if a]
+            gateway = _address(subnet.get("gateway"))
+            any_net = "0.0.0.0" if version == 4 else "::"
+            routes = [{"network": any_net, "netmask": any_net, "gateway": gateway}] \
+                if gateway else []
+            for r in subnet.get("host_routes") or subnet.get("routes") or ():
+                dest = r.get("destination") or r.get("cidr") or ""
+                routes.append({"network": dest.split("/")[0],
+                               "netmask": _netmask(dest) if dest else None,
+                               "gateway": _address(r.get("nexthop") or r.get("gateway"))})
             for ip in subnet.get("ips") or ():
-                entry = {
+                networks.append({
                     "id": f"network{len(networks)}",
                     "link": link_id,
                     "network_id": net.get("id"),
-                    "type": f"ipv{version}_dhcp" if subnet.get("dhcp_server")
-                    or subnet.get("enable_dhcp") else f"ipv{version}",
-                }
-                if not entry["type"].endswith("_dhcp") or version == 4:
-                    entry["ip_address"] = ip.get("address")
-                    entry["netmask"] = _netmask(subnet["cidr"]) if subnet.get("cidr") \
-                        else None
-                gateway = (subnet.get("gateway") or {}).get("address")
-                routes = [{"network": "0.0.0.0" if version == 4 else "::",
-                           "netmask": "0.0.0.0" if version == 4 else "::",
-                           "gateway": gateway}] if gateway else []
-                for r in subnet.get("routes") or ():
-                    routes.append({"network": r.get("cidr", "").split("/")[0],
-                                   "netmask": _netmask(r["cidr"]) if r.get("cidr") else None,
-                                   "gateway": (r.get("gateway") or {}).get("address")})
-                entry["routes"] = routes
-                entry["services"] = [{"type": "dns", "address": d.get("address")}
-                                     for d in subnet.get("dns") or ()]
-                networks.append(entry)
-                for d in subnet.get("dns") or ():
-                    if d.get("address") and d["address"] not in seen_dns:
-                        seen_dns.add(d["address"])
-                        services.append({"type": "dns", "address": d["address"]})
+                    "type": f"ipv{version}_dhcp" if subnet.get("enable_dhcp") else
+                    f"ipv{version}",
+                    "ip_address": ip.get("address"),
+                    "netmask": _netmask(cidr) if cidr else None,
+                    "routes": routes,
+                    "services": [{"type": "dns", "address": a} for a in dns],
+                })
+            for a in dns:
+                if a not in seen_dns:
+                    seen_dns.add(a)
+                    services.append({"type": "dns", "address": a})
     return {"links": links, "networks": networks, "services": services}
 
 
@@ -185,6 +192,13 @@ class InstanceMetadata:
                 return ip["address"]
         return ""
 
+    def public_ipv4(self) -> str:
+        for _vif, _subnet, ip in _fixed_ips(self.network_info):
+            for fip in ip.get("floating_ips") or ():
+                if ":" not in (fip.get("address") or ""):
+                    return fip["address"]
+        return ""
+
     def ec2_metadata(self) -> dict:
         """The EC2 meta-data tree as nested dicts; leaves are strings."""
         short = self.hostname
@@ -201,7 +215,7 @@ class InstanceMetadata:
             "local-ipv4": self.local_ipv4(),
             "placement": {"availability-zone": self.availability_zone},
             "public-hostname": short,
-            "public-ipv4": "",
+            "public-ipv4": self.public_ipv4(),
             "reservation-id": self.reservation_id,
             "security-groups": "default",
         }

@@ -21,9 +21,11 @@ VIF = {
     "id": "0c8f2b3e-aaaa-4bbb-8ccc-111122223333", "address": "fa:16:3e:11:22:33",
     "type": "ovs", "devname": "tap0c8f2b3e-aa",
     "network": {"id": "net-1", "label": "private", "mtu": 1442, "subnets": [{
-        "cidr": "10.1.0.0/24", "version": 4, "gateway": {"address": "10.1.0.1"},
-        "dns": [{"address": "10.1.0.2"}], "enable_dhcp": True,
-        "ips": [{"address": "10.1.0.5", "type": "fixed"}]}]},
+        "id": "sub-1", "cidr": "10.1.0.0/24", "ip_version": 4, "gateway": "10.1.0.1",
+        "dns": ["10.1.0.2"], "enable_dhcp": True,
+        "host_routes": [{"destination": "192.168.7.0/24", "nexthop": "10.1.0.9"}],
+        "ips": [{"address": "10.1.0.5", "type": "fixed",
+                 "floating_ips": [{"address": "203.0.113.7", "type": "floating"}]}]}]},
 }
 
 
@@ -179,7 +181,9 @@ def test_network_data_json(meta: Meta, inst: Any) -> None:
     assert net["type"] == "ipv4_dhcp" and net["ip_address"] == "10.1.0.5"
     assert net["netmask"] == "255.255.255.0" and net["network_id"] == "net-1"
     assert net["routes"] == [{"network": "0.0.0.0", "netmask": "0.0.0.0",
-                              "gateway": "10.1.0.1"}]
+                              "gateway": "10.1.0.1"},
+                             {"network": "192.168.7.0", "netmask": "255.255.255.0",
+                              "gateway": "10.1.0.9"}]
     assert nd["services"] == [{"type": "dns", "address": "10.1.0.2"}]
 
 
@@ -227,6 +231,7 @@ def test_ec2_tree(meta: Meta, inst: Any) -> None:
         assert name in listing
     assert meta("/latest/meta-data/instance-id", inst).text == f"i-{inst.id:08x}"
     assert meta("/latest/meta-data/local-ipv4", inst).text == "10.1.0.5"
+    assert meta("/latest/meta-data/public-ipv4", inst).text == "203.0.113.7"
     assert meta("/latest/meta-data/hostname", inst).text == "web-1.novalocal"
     assert meta("/latest/meta-data/placement/availability-zone", inst).text == "nova"
     assert meta("/latest/meta-data/public-keys", inst).text == "0=alice-key"
