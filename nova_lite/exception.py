@@ -149,6 +149,29 @@ class QuotaError(Forbidden):
     msg_fmt = "Quota exceeded: %(reason)s"
 
 
+class OverQuota(QuotaError):
+    """A request would pass a limit; the kwargs name each resource over (comma-joined)."""
+
+    msg_fmt = ("Quota exceeded for %(overs)s: Requested %(req)s, but already used "
+               "%(used)s of %(allowed)s %(overs)s")
+
+
+class KeypairLimitExceeded(QuotaError):
+    msg_fmt = "Quota exceeded, too many key pairs."
+
+
+class KeypairNotFound(NotFound):
+    msg_fmt = "Keypair %(name)s not found for user %(user_id)s"
+
+
+class KeyPairExists(Conflict):
+    msg_fmt = "Key pair '%(key_name)s' already exists."
+
+
+class InvalidKeypair(Invalid):
+    msg_fmt = "Keypair data is invalid: %(reason)s"
+
+
 class DriverFailure(NovaLiteException):
     msg_fmt = "Virt driver failure: %(reason)s"
 

@@ -19,8 +19,9 @@ from nova_lite import context as nl_context
 from nova_lite import exception
 from nova_lite.api import auth, microversion, wsgi
 from nova_lite.api.handlers import (console_auth_tokens, flavor_access, flavor_extra_specs,
-                                    flavors, hypervisors, images, instance_actions,
-                                    remote_consoles, server_actions, server_password, servers,
+                                    flavors, hypervisors, images, instance_actions, limits,
+                                    quota_class_sets, quota_sets, remote_consoles,
+                                    server_actions, server_password, servers,
                                     services, versions)
 
 LOG = logging.getLogger(__name__)
@@ -59,6 +60,13 @@ ROUTES: tuple[tuple[str, dict[str, Callable]], ...] = (
     ("/os-hypervisors", {"GET": hypervisors.index}),
     ("/os-hypervisors/detail", {"GET": hypervisors.detail}),
     ("/os-hypervisors/{id}", {"GET": hypervisors.show}),
+    ("/os-quota-sets/{id}", {"GET": quota_sets.show, "PUT": quota_sets.update,
+                             "DELETE": quota_sets.delete}),
+    ("/os-quota-sets/{id}/detail", {"GET": quota_sets.detail}),
+    ("/os-quota-sets/{id}/defaults", {"GET": quota_sets.defaults}),
+    ("/os-quota-class-sets/{id}", {"GET": quota_class_sets.show,
+                                   "PUT": quota_class_sets.update}),
+    ("/limits", {"GET": limits.index}),
 )
 COLLECTIONS = frozenset(path.split("/")[1] for path, _ in ROUTES)
 _API_ROOTS = {"v2.1": "v2.1", "v2": "v2.0"}

@@ -9,9 +9,12 @@ from __future__ import annotations
 import logging
 from typing import Any, Optional
 
+
 from nova_lite import exception
 from nova_lite.conductor import guest_access, tasks
 from nova_lite.conductor.flavor_extras import FlavorExtrasMixin
+from nova_lite.conductor.quota import QuotaEngine
+from nova_lite.conductor.quota_sets import QuotaSetsMixin
 from nova_lite.conductor.cells import CellDirectory
 from nova_lite.conf import CONF
 from nova_lite.db import cells as cells_db
@@ -28,14 +31,15 @@ COMPUTE_BINARY = "nova-compute"
 
 
 class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin,
-                       guest_access.GuestAccessMixin):
-    """RPC API version 1.3 (see rpcapi.py)."""
+                       guest_access.GuestAccessMixin, QuotaSetsMixin):
+    """RPC API version 1.4 (see rpcapi.py)."""
 
-    target_version = "1.3"
+    target_version = "1.4"
 
     def __init__(self) -> None:
         self.api_url = CONF.api_database.connection
         self.cells = CellDirectory(self.api_url, CONF.database.connection)
+        self.quota = QuotaEngine(self.api_url, self.cells)
         tasks.TaskMixin.__init__(self)
 
     def ping(self, ctx: Any) -> str:

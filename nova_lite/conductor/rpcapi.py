@@ -6,6 +6,8 @@ API version history:
         flavor_extra_spec_delete, flavor_access_add, flavor_access_remove
   1.2 - instance_metadata, instance_password_set
   1.3 - server_console, console_token_validate
+  1.4 - build_requests_create takes min_count and checks quota; quota_get,
+        quota_defaults, quota_update, quota_delete, quota_class_get, quota_class_update
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from nova_lite.conf import CONF
 from nova_lite.context import RequestContext
 
 TOPIC = "conductor"
-VERSION = "1.3"
+VERSION = "1.4"
 
 
 class ConductorAPI:
@@ -92,11 +94,14 @@ class ConductorAPI:
                           project_id=project_id)
 
     # -- servers, as the API sees them ---------------------------------------------------
-    def server_create(self, ctx: RequestContext, instances: list, request_spec: Any) -> None:
-        """Record build requests (durably, before answering), then schedule them in the
-        conductor's background."""
-        self._call(ctx, "build_requests_create", instances=instances,
-                   request_spec=request_spec, schedule=True)
+    def server_create(self, ctx: RequestContext, instances: list, request_spec: Any,
+                      min_count: Optional[int] = None) -> int:
+        """Record build requests (durably, before answering) within the project's quota,
+        then schedule them in the conductor's background. With ``min_count`` below
+        len(instances), as many as fit (at least min_count, else OverQuota); returns how
+        many were accepted (the first ones)."""
+        return self._call(ctx, "build_requests_create", instances=instances,
+                          request_spec=request_spec, schedule=True, min_count=min_count)
 
     def server_get(self, ctx: RequestContext, uuid: str) -> Any:
         return self._call(ctx, "server_get", uuid=uuid)
@@ -193,6 +198,30 @@ class ConductorAPI:
         """Where a console token leads; ConsoleTokenInvalid when unknown or expired."""
         return self.client.prepare(version="1.3").call(ctx, "console_token_validate",
                                                          token=token)
+
+    # -- quotas ----------------------------------------------------------------------------
+    def quota_get(self, ctx: RequestContext, project_id: str, user_id: Optional[str] = None,
+                  usages: bool = False) -> dict:
+        return self._call(ctx, "quota_get", project_id=project_id, user_id=user_id,
+                          usages=usages)
+
+    def quota_defaults(self, ctx: RequestContext) -> dict:
+        return self._call(ctx, "quota_defaults")
+
+    def quota_update(self, ctx: RequestContext, project_id: str, user_id: Optional[str],
+                     values: dict, force: bool = False) -> dict:
+        return self._call(ctx, "quota_update", project_id=project_id, user_id=user_id,
+                          values=values, force=force)
+
+    def quota_delete(self, ctx: RequestContext, project_id: str,
+                     user_id: Optional[str] = None) -> None:
+        return self._call(ctx, "quota_delete", project_id=project_id, user_id=user_id)
+
+    def quota_class_get(self, ctx: RequestContext, class_name: str) -> dict:
+        return self._call(ctx, "quota_class_get", class_name=class_name)
+
+    def quota_class_update(self, ctx: RequestContext, class_name: str, values: dict) -> dict:
+        return self._call(ctx, "quota_class_update", class_name=class_name, values=values)
 
     # -- for the scheduler ---------------------------------------------------------------
     def provider_summaries(self, ctx: RequestContext) -> list:

@@ -35,6 +35,7 @@ UPDATABLE = {"display_name", "display_description", "hostname", "metadata", "acc
 class TaskMixin:
     api_url: str
     cells: Any
+    quota: Any  # quota.QuotaEngine
 
     def __init__(self) -> None:
         self._scheduler: Optional[scheduler_rpcapi.SchedulerAPI] = None
@@ -61,15 +62,30 @@ class TaskMixin:
 
     # -- build ----------------------------------------------------------------------------
     def build_requests_create(self, ctx: Any, instances: list, request_spec: Any,
-                              schedule: bool = False) -> None:
-        for inst in instances:
-            spec = request_spec.obj_clone()
-            spec.instance_uuid = inst.uuid
-            cells_db.build_request_create(self.api_url, inst.uuid, inst.project_id,
-                                          inst.user_id, inst.obj_to_primitive(),
-                                          spec.obj_to_primitive())
+                              schedule: bool = False, min_count: Optional[int] = None
+                              ) -> int:
+        """Record build requests if the project's quota allows them (checked and recorded
+        as one serialised step); with ``min_count`` below their number, as many as fit.
+        Returns how many were recorded (the first ones)."""
+        first = instances[0]
+        flavor = request_spec.flavor
+        per_instance = {"instances": 1, "cores": flavor.vcpus, "ram": flavor.memory_mb}
+
+        def record(session: Any, n: int) -> int:
+            request_spec.num_instances = n
+            for inst in instances[:n]:
+                spec = request_spec.obj_clone()
+                spec.instance_uuid = inst.uuid
+                cells_db.add_build_request(session, inst.uuid, inst.project_id,
+                                           inst.user_id, inst.obj_to_primitive(),
+                                           spec.obj_to_primitive())
+            return n
+
+        count = self.quota.fit_instances(ctx, first.project_id, first.user_id, per_instance,
+                                         min_count or len(instances), len(instances), record)
         if schedule:
-            self.schedule_and_build_instances(ctx, [i.uuid for i in instances])
+            self.schedule_and_build_instances(ctx, [i.uuid for i in instances[:count]])
+        return count
 
     def schedule_and_build_instances(self, ctx: Any, instance_uuids: list[str]) -> None:
         """RPC cast: queue the build; a crash before it runs leaves the build requests,

@@ -20,13 +20,14 @@ from nova_lite.conf import (
     keystone,
     libvirt,
     metadata,
+    quota,
     scheduler,
 )
 
 CONF = cfg.CONF
 
 _MODULES = (default, api, database, conductor, scheduler, compute, image, libvirt, embedded,
-            keystone, metadata, console)
+            keystone, metadata, console, quota)
 
 for _mod in _MODULES:
     _mod.register_opts(CONF)

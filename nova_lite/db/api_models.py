@@ -207,3 +207,59 @@ class ResourceProviderTrait(TimestampMixin, ApiBase):
     resource_provider_id: Mapped[int] = mapped_column(
         ForeignKey("resource_providers.id", ondelete="CASCADE"))
     trait_id: Mapped[int] = mapped_column(ForeignKey("traits.id", ondelete="CASCADE"))
+
+
+class KeyPair(TimestampMixin, ApiBase):
+    """A user's public key (ssh or x509), injected into servers created with it."""
+
+    __tablename__ = "key_pairs"
+    __table_args__ = (UniqueConstraint("user_id", "name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[str] = mapped_column(String(255))
+    fingerprint: Mapped[str] = mapped_column(String(255))
+    public_key: Mapped[str] = mapped_column(Text)
+    type: Mapped[str] = mapped_column(String(10), default="ssh")
+
+
+class Quota(TimestampMixin, ApiBase):
+    """A project's limit on one resource (absent: the default applies)."""
+
+    __tablename__ = "quotas"
+    __table_args__ = (UniqueConstraint("project_id", "resource"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(255))
+    resource: Mapped[str] = mapped_column(String(255))
+    hard_limit: Mapped[int] = mapped_column(Integer)
+
+
+class ProjectUserQuota(TimestampMixin, ApiBase):
+    """One user's limit on one resource inside a project."""
+
+    __tablename__ = "project_user_quotas"
+    __table_args__ = (UniqueConstraint("user_id", "project_id", "resource"),
+                      Index("project_user_quotas_project_id_idx", "project_id"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[str] = mapped_column(String(255))
+    resource: Mapped[str] = mapped_column(String(255))
+    hard_limit: Mapped[int] = mapped_column(Integer)
+
+
+class QuotaClass(TimestampMixin, ApiBase):
+    """Defaults set through the API (class 'default'); they win over [quota] options."""
+
+    __tablename__ = "quota_classes"
+    __table_args__ = (UniqueConstraint("class_name", "resource"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    class_name: Mapped[str] = mapped_column(String(255))
+    resource: Mapped[str] = mapped_column(String(255))
+    hard_limit: Mapped[int] = mapped_column(Integer)
+
+
+class QuotaLock(ApiBase):
+    """One row per project, locked FOR UPDATE while a quota check counts usage and records
+    the new usage, so concurrent requests of one project are checked one after another."""
+
+    __tablename__ = "quota_locks"
+    project_id: Mapped[str] = mapped_column(String(255), primary_key=True)

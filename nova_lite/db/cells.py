@@ -57,16 +57,19 @@ def host_mapping_create(session: Session, host: str, cell_uuid: str) -> bool:
 
 # -- instance mappings and build requests ------------------------------------------------
 
-@transactional
-def build_request_create(session: Session, instance_uuid: str, project_id: str,
-                         user_id: Optional[str], instance_primitive: dict,
-                         spec_primitive: dict) -> None:
-    """Record an accepted server: mapping (no cell yet), build request and request spec."""
+def add_build_request(session: Session, instance_uuid: str, project_id: str,
+                      user_id: Optional[str], instance_primitive: dict,
+                      spec_primitive: dict) -> None:
+    """Record an accepted server in the caller's transaction: mapping (no cell yet),
+    build request and request spec."""
     session.add(m.InstanceMapping(instance_uuid=instance_uuid, project_id=project_id,
                                   user_id=user_id, cell_id=None))
     session.add(m.BuildRequest(instance_uuid=instance_uuid, project_id=project_id,
                                instance=json.dumps(instance_primitive)))
     session.add(m.RequestSpec(instance_uuid=instance_uuid, spec=json.dumps(spec_primitive)))
+
+
+build_request_create = transactional(add_build_request)
 
 
 @transactional

@@ -324,3 +324,21 @@ def action_list(session: Session, uuid: str, with_events: bool = False,
         user_id=a.user_id, project_id=a.project_id, start_time=a.start_time,
         finish_time=a.finish_time, message=a.message, updated_at=a.updated_at,
         events=events[a.id]) for a in actions]
+
+
+@transactional
+def usage_by_user(session: Session, project_id: str, uuids: list[str]
+                  ) -> tuple[dict[str, tuple[int, int, int]], set[str]]:
+    """A project's live instances in this cell, per user: {user_id: (instances, vcpus,
+    memory_mb)}; and which of ``uuids`` (pending build requests) already live here."""
+    q = (sa.select(m.Instance.user_id, sa.func.count(m.Instance.id),
+                   sa.func.coalesce(sa.func.sum(m.Instance.vcpus), 0),
+                   sa.func.coalesce(sa.func.sum(m.Instance.memory_mb), 0))
+         .where(m.Instance.project_id == project_id, m.Instance.deleted == 0)
+         .group_by(m.Instance.user_id))
+    usage = {user: (int(n), int(cpus), int(ram)) for user, n, cpus, ram in session.execute(q)}
+    present: set[str] = set()
+    if uuids:
+        present = set(session.scalars(sa.select(m.Instance.uuid).where(
+            m.Instance.uuid.in_(uuids), m.Instance.deleted == 0)))
+    return usage, present

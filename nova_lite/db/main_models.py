@@ -232,3 +232,14 @@ class InstanceInfoCache(TimestampMixin, MainBase):
     instance_uuid: Mapped[str] = mapped_column(String(36), unique=True)
     network_info: Mapped[str | None] = mapped_column(MediumText)
     network_request: Mapped[str | None] = mapped_column(Text)
+
+
+class InstanceExtra(MainBase):
+    """What an instance carries besides its row, as Nova's instance_extra: ``keypairs`` is
+    a JSON copy of the key pairs it was created with (name, type, public key), so the
+    metadata service or config drive can deliver them without the key_pairs table."""
+
+    __tablename__ = "instance_extra"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    keypairs: Mapped[str | None] = mapped_column(Text)

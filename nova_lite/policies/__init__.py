@@ -16,6 +16,7 @@ from nova_lite.policies import (
     hypervisors,
     images,
     instance_actions,
+    quota_sets,
     remote_consoles,
     server_actions,
     server_password,
@@ -36,6 +37,7 @@ _MODULES = (
     images,
     services,
     hypervisors,
+    quota_sets,
 )
 
 

@@ -17,11 +17,14 @@ SCHEMAS = {
                                           "instance_groups", "instance_group_member",
                                           "aggregates", "aggregate_hosts",
                                           "aggregate_metadata", "traits",
-                                          "resource_provider_traits"}),
+                                          "resource_provider_traits", "key_pairs", "quotas",
+                                          "project_user_quotas", "quota_classes",
+                                          "quota_locks"}),
     "main": (main_models.MainBase.metadata, {"instances", "instance_faults", "services",
                                              "compute_nodes", "instance_actions",
                                              "instance_actions_events", "tags", "migrations",
-                                             "console_auth_tokens", "instance_info_caches"}),
+                                             "console_auth_tokens", "instance_info_caches",
+                                             "instance_extra"}),
 }
 
 

@@ -107,6 +107,11 @@ auth_strategy = {self.auth_strategy}
 [compute]
 update_resources_interval = {self.intervals[2]}
 sync_power_state_interval = {self.intervals[3]}
+[quota]
+# Limits well above any test's needs, so every boot still goes through the quota check.
+instances = 100000
+cores = 1000000
+ram = 1000000000
 {self.extra_conf}
 """
 

@@ -354,7 +354,7 @@ def create(req: wsgi.ApiRequest) -> wsgi.Reply:
                        user_id=ctx.user_id, flavor=flavor, image_id=image["id"],
                        availability_zone=az, num_instances=max_count, ignore_hosts=[],
                        force_hosts=force_hosts)
-    req.conductor.server_create(ctx, instances, spec)
+    req.conductor.server_create(ctx, instances, spec, min_count=min_count)
     if return_rid:
         return wsgi.Reply(202, {"reservation_id": reservation_id})
     first = instances[0]

@@ -51,6 +51,8 @@ class FakeConductor:
         self.network_info: dict[str, list] = {}
         self.passwords: dict[str, str] = {}
         self.console_tokens: dict[str, dict] = {}
+        self.quotas: dict[tuple, dict] = {}  # (project, user or None) -> limits
+        self.quota_classes: dict[str, dict] = {}
 
     # -- flavors ----------------------------------------------------------------------
     def flavor_list(self, ctx: Any, is_public: Optional[bool] = True, min_memory_mb: int = 0,
@@ -127,12 +129,21 @@ class FakeConductor:
         return list(flavor.projects)
 
     # -- servers ----------------------------------------------------------------------
-    def server_create(self, ctx: Any, instances: list, request_spec: Any) -> None:
+    def server_create(self, ctx: Any, instances: list, request_spec: Any,
+                      min_count: Optional[int] = None) -> int:
         self.calls.append("server_create")
         self.request_specs.append(request_spec)
+        limit = self.quota_get(ctx, ctx.project_id, ctx.user_id)["instances"]
+        used = self._usage(ctx.project_id)["instances"]
+        if limit >= 0 and used + (min_count or len(instances)) > limit:
+            raise exception.OverQuota(overs="instances", req=str(len(instances)),
+                                      used=str(used), allowed=str(limit))
+        if limit >= 0:
+            instances = instances[:limit - used]
         for inst in instances:
             self.servers[inst.uuid] = inst
             self._action(ctx, inst, "create")
+        return len(instances)
 
     def _action(self, ctx: Any, inst: Instance, name: str) -> None:
         self.actions.setdefault(inst.uuid, []).insert(0, InstanceAction(
@@ -214,6 +225,63 @@ class FakeConductor:
         if request_id is not None:
             actions = [a for a in actions if a.request_id == request_id]
         return list(actions)
+
+    # -- quotas ---------------------------------------------------------------------------
+    QUOTA_DEFAULTS = {"instances": 10, "cores": 20, "ram": 51200, "metadata_items": 128,
+                      "injected_files": 5, "injected_file_content_bytes": 10240,
+                      "injected_file_path_bytes": 255, "key_pairs": 100, "server_groups": 10,
+                      "server_group_members": 10, "fixed_ips": -1, "floating_ips": 10,
+                      "security_groups": 10, "security_group_rules": 20}
+
+    def _usage(self, project_id: str) -> dict:
+        mine = [i for i in self.servers.values()
+                if i.project_id == project_id and not i.deleted]
+        return {"instances": len(mine), "cores": sum(i.vcpus for i in mine),
+                "ram": sum(i.memory_mb for i in mine)}
+
+    def quota_get(self, ctx: Any, project_id: str, user_id: Optional[str] = None,
+                  usages: bool = False) -> dict:
+        self.calls.append("quota_get")
+        limits = dict(self.quota_classes.get("default", {}))
+        limits = {k: limits.get(k, v) for k, v in self.QUOTA_DEFAULTS.items()}
+        limits.update(self.quotas.get((project_id, None), {}))
+        if user_id:
+            limits.update(self.quotas.get((project_id, user_id), {}))
+        if not usages:
+            return limits
+        used = self._usage(project_id)
+        return {k: {"limit": v, "in_use": used.get(k, 0)} for k, v in limits.items()}
+
+    def quota_defaults(self, ctx: Any) -> dict:
+        self.calls.append("quota_defaults")
+        return dict(self.QUOTA_DEFAULTS, **self.quota_classes.get("default", {}))
+
+    def quota_update(self, ctx: Any, project_id: str, user_id: Optional[str], values: dict,
+                     force: bool = False) -> dict:
+        self.calls.append("quota_update")
+        used = self._usage(project_id)
+        for name, limit in values.items():
+            if not force and 0 <= limit < used.get(name, 0):
+                raise exception.Invalid(
+                    message=f"Quota limit {limit} for {name} must be greater than or equal "
+                            f"to already used and reserved {used[name]}.")
+        self.quotas.setdefault((project_id, user_id), {}).update(values)
+        return self.quota_get(ctx, project_id, user_id)
+
+    def quota_delete(self, ctx: Any, project_id: str, user_id: Optional[str] = None) -> None:
+        self.calls.append("quota_delete")
+        for key in list(self.quotas):
+            if key[0] == project_id and (user_id is None or key[1] == user_id):
+                del self.quotas[key]
+
+    def quota_class_get(self, ctx: Any, class_name: str) -> dict:
+        self.calls.append("quota_class_get")
+        return dict(self.QUOTA_DEFAULTS, **self.quota_classes.get(class_name, {}))
+
+    def quota_class_update(self, ctx: Any, class_name: str, values: dict) -> dict:
+        self.calls.append("quota_class_update")
+        self.quota_classes.setdefault(class_name, {}).update(values)
+        return self.quota_class_get(ctx, class_name)
 
     # -- services -----------------------------------------------------------------------
     def service_list(self, ctx: Any, binary: Optional[str] = None,

@@ -1,0 +1,97 @@
+"""Quota limits, the per-project quota lock and pending usage, in the API database.
+
+Functions take an open Session so the quota engine can run the lock, the limit reads,
+the counting and the caller's record of new usage in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Optional
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from nova_lite.db import api_models as m
+
+DEFAULT_CLASS = "default"
+
+
+def lock_project(session: Session, project_id: str) -> None:
+    """Hold the project's quota lock until the transaction ends.
+
+    SELECT ... FOR UPDATE on an existing row; the first time, INSERT it (two first-timers
+    racing: the loser gets a duplicate-key error and its transaction is replayed by
+    run_in_transaction, which then finds and locks the row)."""
+    q = sa.select(m.QuotaLock.project_id).where(m.QuotaLock.project_id == project_id)
+    if session.scalars(q.with_for_update()).first() is None:
+        session.add(m.QuotaLock(project_id=project_id))
+        session.flush()
+
+
+def _limits(session: Session, model: type, **where: str) -> dict[str, int]:
+    q = sa.select(model.resource, model.hard_limit)
+    for column, value in where.items():
+        q = q.where(getattr(model, column) == value)
+    return {r: limit for r, limit in session.execute(q)}
+
+
+def class_limits(session: Session, class_name: str = DEFAULT_CLASS) -> dict[str, int]:
+    return _limits(session, m.QuotaClass, class_name=class_name)
+
+
+def project_limits(session: Session, project_id: str) -> dict[str, int]:
+    return _limits(session, m.Quota, project_id=project_id)
+
+
+def user_limits(session: Session, project_id: str, user_id: str) -> dict[str, int]:
+    return _limits(session, m.ProjectUserQuota, project_id=project_id, user_id=user_id)
+
+
+def _upsert(session: Session, model: type, values: dict[str, int], **key: str) -> None:
+    for resource, limit in values.items():
+        row = session.scalars(sa.select(model).filter_by(resource=resource, **key)).first()
+        if row is None:
+            session.add(model(resource=resource, hard_limit=limit, **key))
+        else:
+            row.hard_limit = limit
+
+
+def set_class_limits(session: Session, class_name: str, values: dict[str, int]) -> None:
+    _upsert(session, m.QuotaClass, values, class_name=class_name)
+
+
+def set_project_limits(session: Session, project_id: str, values: dict[str, int]) -> None:
+    _upsert(session, m.Quota, values, project_id=project_id)
+
+
+def set_user_limits(session: Session, project_id: str, user_id: str,
+                    values: dict[str, int]) -> None:
+    _upsert(session, m.ProjectUserQuota, values, project_id=project_id, user_id=user_id)
+
+
+def delete_limits(session: Session, project_id: str, user_id: Optional[str] = None) -> None:
+    """Back to defaults: a user's own limits, or the project's and all its users'."""
+    q = sa.delete(m.ProjectUserQuota).where(m.ProjectUserQuota.project_id == project_id)
+    if user_id is not None:
+        session.execute(q.where(m.ProjectUserQuota.user_id == user_id))
+        return
+    session.execute(q)
+    session.execute(sa.delete(m.Quota).where(m.Quota.project_id == project_id))
+
+
+def pending_instances(session: Session, project_id: str) -> dict[str, tuple]:
+    """Build requests of a project: {uuid: (user_id, vcpus, memory_mb)}."""
+    out = {}
+    q = sa.select(m.BuildRequest.instance_uuid, m.BuildRequest.instance).where(
+        m.BuildRequest.project_id == project_id)
+    for uuid, blob in session.execute(q):
+        data = json.loads(blob).get("nova_lite_object.data", {})
+        out[uuid] = (data.get("user_id"), int(data.get("vcpus") or 0),
+                     int(data.get("memory_mb") or 0))
+    return out
+
+
+def keypair_count(session: Session, user_id: str) -> int:
+    return session.scalar(sa.select(sa.func.count(m.KeyPair.id)).where(
+        m.KeyPair.user_id == user_id)) or 0
