@@ -1,4 +1,11 @@
-"""Process start-up: parse nova.conf and the command line, set up logging and RPC."""
+"""Process start-up: parse nova.conf and the command line, set up logging with oslo.log.
+
+Logging takes Nova's options (``debug``, ``log_dir``, ``log_file``, ``use_journal``,
+``use_json``, ``default_log_levels``, ``instance_format``, the context format strings):
+with ``log_dir`` and no ``log_file`` each program writes ``<program>.log`` there. Every
+record carries the thread's RequestContext, so lines read ``[req-... req-... user
+project ...]`` like Nova's.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +15,7 @@ import sys
 from typing import Optional
 
 from oslo_config import cfg
+from oslo_log import log as oslo_logging
 
 from nova_lite import __version__
 from nova_lite import context as nl_context
@@ -16,16 +24,18 @@ from nova_lite.conf import CONF
 DEFAULT_CONFIG = "/etc/nova-lite/nova.conf"
 
 
-class _ContextFilter(logging.Filter):
-    """Puts the current RequestContext in every record: ``[request_id global_request_id
-    user_id project_id]``, each ``-`` when unknown (Nova's logging_context_format_string)."""
+class ContextFilter(logging.Filter):
+    """Hands the current RequestContext to oslo.log's formatters (as the dict its
+    ``logging_context_format_string`` reads), unless a call passed its own."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        ctx = nl_context.get_current()
-        record.request_id = ctx.request_id if ctx else "-"
-        record.global_request_id = (ctx.global_request_id if ctx else None) or "-"
-        record.user_identity = (f"{ctx.user_id or '-'} {ctx.project_id or '-'}"
-                                if ctx else "- -")
+        if "context" not in record.__dict__:
+            ctx = nl_context.get_current()
+            if ctx is not None:
+                record.context = ctx.get_logging_values()
+                if ctx.resource_uuid and not (record.__dict__.get("instance")
+                                              or record.__dict__.get("instance_uuid")):
+                    record.instance_uuid = ctx.resource_uuid
         return True
 
 
@@ -38,23 +48,22 @@ def parse_args(argv: list[str], conf: cfg.ConfigOpts = CONF,
          default_config_files=default_config_files)
 
 
+def program_name(fallback: str) -> str:
+    """The running console script (nova-lite-conductor, ...), or ``fallback`` when the
+    program is someone else's (uwsgi, gunicorn, mod_wsgi loading a WSGI application)."""
+    program = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    return program if program.startswith("nova-lite") else fallback
+
+
 def setup_logging(conf: cfg.ConfigOpts = CONF, name: str = "nova-lite") -> None:
-    root = logging.getLogger()
-    for h in list(root.handlers):
-        root.removeHandler(h)
-    handler: logging.Handler
-    if conf.log_file:
-        os.makedirs(os.path.dirname(os.path.abspath(conf.log_file)), exist_ok=True)
-        handler = logging.FileHandler(conf.log_file)
-    else:
-        handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(
-        "%(asctime)s %(process)d %(levelname)s %(name)s [%(request_id)s "
-        "%(global_request_id)s %(user_identity)s] %(message)s"))
-    handler.addFilter(_ContextFilter())
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG if conf.debug else logging.INFO)
-    for noisy in ("amqp", "kombu", "oslo_messaging", "stevedore", "alembic", "cheroot",
-                  "urllib3", "sqlalchemy"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    """oslo.log's handlers for this program: with ``log_dir`` and no ``log_file``, it
+    writes ``<program>.log`` in log_dir."""
+    if conf.log_dir:
+        os.makedirs(conf.log_dir, exist_ok=True)
+        if not conf.log_file:
+            conf.set_default("log_file", f"{program_name(name)}.log")
+    oslo_logging.setup(conf, "nova-lite", version=__version__)
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, ContextFilter) for f in handler.filters):
+            handler.addFilter(ContextFilter())
     logging.getLogger(name).info("starting %s %s", name, __version__)

@@ -42,6 +42,9 @@ class RequestContext:
         self.user_name = user_name
         self.project_name = project_name
         self.read_deleted = read_deleted
+        # The server a service is working on, for its log lines ([instance: uuid]); set
+        # by the RPC server per call, never sent over the wire.
+        self.resource_uuid: Optional[str] = None
 
     def to_dict(self) -> dict:
         return {
@@ -74,6 +77,22 @@ class RequestContext:
             "project_id": self.project_id,
             "roles": self.roles,
             "is_admin": self.is_admin,
+        }
+
+    def get_logging_values(self) -> dict:
+        """What oslo.log's context format strings read (logging_user_identity_format:
+        user, project, domain, system_scope, user_domain, project_domain)."""
+        return {
+            "request_id": self.request_id,
+            "global_request_id": self.global_request_id,
+            "user": self.user_id,
+            "project": self.project_id,
+            "user_name": self.user_name,
+            "project_name": self.project_name,
+            "domain": None,
+            "system_scope": None,
+            "user_domain": None,
+            "project_domain": None,
         }
 
     def update_store(self) -> None:

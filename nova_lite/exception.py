@@ -131,6 +131,18 @@ class NoValidHost(NovaLiteException):
     code = 500
 
 
+class ServiceUnavailable(NovaLiteException):
+    """A dependency is down for now: the API answers 503 with Retry-After."""
+
+    msg_fmt = "The service is temporarily unavailable: %(reason)s"
+    code = 503
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    msg_fmt = ("The database is unreachable; the request was not carried out. Retry "
+               "shortly. (%(reason)s)")
+
+
 class ResourceClaimConflict(Conflict):
     msg_fmt = "Resource provider %(provider)s changed concurrently or lacks capacity."
 

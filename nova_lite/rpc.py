@@ -105,6 +105,9 @@ class _UserErrorsExpected:
             return attr
 
         def call(*args: Any, **kwargs: Any) -> Any:
+            if args and isinstance(args[0], nl_context.RequestContext):
+                # Log lines written while serving this call name the server it is about.
+                args[0].resource_uuid = _instance_uuid(kwargs)
             try:
                 return attr(*args, **kwargs)
             except Exception as err:
@@ -115,10 +118,22 @@ class _UserErrorsExpected:
         return call
 
 
+def _instance_uuid(kwargs: dict) -> Optional[str]:
+    inst = kwargs.get("instance")
+    if inst is not None and isinstance(getattr(inst, "uuid", None), str):
+        return inst.uuid
+    for key in ("instance_uuid", "uuid"):
+        if isinstance(kwargs.get(key), str):
+            return kwargs[key]
+    return None
+
+
 def _expected(err: BaseException) -> bool:
+    """Answers to the caller, not bugs of this service: user errors, no valid host, and
+    a dependency that is down (logged as one line where it is detected)."""
     from nova_lite import exception
 
-    return isinstance(err, exception.NoValidHost) or (
+    return isinstance(err, (exception.NoValidHost, exception.ServiceUnavailable)) or (
         isinstance(err, exception.NovaLiteException) and 400 <= err.code < 500)
 
 

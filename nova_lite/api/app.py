@@ -27,7 +27,6 @@ from nova_lite.api.handlers import (console_auth_tokens, flavor_access, flavor_e
 LOG = logging.getLogger(__name__)
 
 CONTEXT_KEY = "nova_lite.context"
-REQUEST_ID_KEY = "nova_lite.request_id"
 
 # (path below /v2.1[/{project_id}], {method: handler}); more specific paths first.
 ROUTES: tuple[tuple[str, dict[str, Callable]], ...] = (
@@ -146,12 +145,13 @@ class ComputeApp:
             return wsgi.fault_response(e.code, e.message, e.headers)
         except exception.NovaLiteException as e:
             if e.code >= 500:
-                LOG.error("%s %s failed: %s", req.method, req.path, e.format_message())
+                log = LOG.warning if e.code == 503 else LOG.error
+                log("%s %s failed: %s", req.method, req.path, e.format_message())
             return wsgi.exception_response(e)
         except messaging.MessagingTimeout:
-            LOG.exception("%s %s: timed out waiting for the conductor", req.method, req.path)
-            return wsgi.fault_response(500, "The request timed out waiting for a reply "
-                                            "from the conductor; it may still complete.")
+            LOG.error("%s %s: timed out waiting for the conductor", req.method, req.path)
+            return wsgi.unavailable("The request timed out waiting for a reply from the "
+                                    "conductor; it may still complete.")
         except Exception as e:  # a 500 is a bug: log it whole
             LOG.exception("Unexpected error serving %s %s", req.method, req.path)
             return wsgi.fault_response(
@@ -173,28 +173,6 @@ class ComputeApp:
         return "/" + tail, "/" + first
 
 
-class RequestIdMiddleware:
-    """Adds x-openstack-request-id (the context's request id) to every response."""
-
-    def __init__(self, app: Callable) -> None:
-        self.app = app
-
-    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        def _start(status: str, headers: list, exc_info: Any = None) -> Any:
-            ctx = environ.get(CONTEXT_KEY)
-            rid = ctx.request_id if ctx is not None else environ.setdefault(
-                REQUEST_ID_KEY, nl_context.generate_request_id())
-            headers.append(("x-openstack-request-id", rid))
-            headers.append(("x-compute-request-id", rid))
-            return start_response(status, headers, exc_info)
-
-        try:
-            return self.app(environ, _start)
-        except Exception:
-            LOG.exception("Unexpected error in the API middleware")
-            return wsgi.fault_response(500, "Unexpected API Error.")(environ, _start)
-
-
 def build_app(conf: Any, conductor_api: Any = None, image_api: Any = None) -> Callable:
     """The complete API WSGI callable. Real backends are made from conf when not given."""
     if conductor_api is None:
@@ -208,4 +186,8 @@ def build_app(conf: Any, conductor_api: Any = None, image_api: Any = None) -> Ca
 
         image_api = image_mod.get_image_api(conf)
     app = ComputeApp(conf, conductor_api, image_api)
-    return RequestIdMiddleware(auth.build_auth_middleware(app, conf))
+    from nova_lite.api import healthcheck, middleware
+
+    return middleware.build_pipeline(
+        auth.build_auth_middleware(app, conf), conductor_api,
+        auth.build_auth_middleware(healthcheck.whoami_app, conf))

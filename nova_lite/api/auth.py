@@ -12,7 +12,6 @@ discover the API version before they authenticate.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any, Callable
 
 import webob
@@ -22,9 +21,6 @@ from nova_lite import context as nl_context
 
 UNAUTHENTICATED_PATHS = ("/", "/v2.1", "/v2.1/", "/v2", "/v2/")
 CONTEXT_KEY = "nova_lite.context"
-
-# Nova only propagates a caller's global request id when it looks like one it made.
-_REQUEST_ID_RE = re.compile(r"^req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 _FAULT_NAMES = {401: "unauthorized", 403: "forbidden", 503: "serviceUnavailable"}
 
@@ -43,9 +39,11 @@ def _unauthorized(message: str) -> webob.Response:
     return _fault(401, message)
 
 
-def _global_request_id(req: webob.Request) -> str | None:
-    value = req.headers.get("X-OpenStack-Request-ID")
-    return value if value and _REQUEST_ID_RE.match(value) else None
+def _request_ids(req: webob.Request) -> dict:
+    """The ids oslo.middleware's request id middleware put in the environ: this
+    request's, and a caller's valid X-OpenStack-Request-ID as the global one."""
+    return {"request_id": req.environ.get("openstack.request_id"),
+            "global_request_id": req.environ.get("openstack.global_request_id")}
 
 
 class NoAuthMiddleware:
@@ -66,8 +64,7 @@ class NoAuthMiddleware:
         roles = ["admin", "member", "reader"] if user == "admin" else ["member", "reader"]
         ctx = nl_context.RequestContext(
             user_id=user, project_id=project, roles=roles, auth_token=token,
-            user_name=user, project_name=project,
-            global_request_id=req.headers.get("X-OpenStack-Request-ID"),
+            user_name=user, project_name=project, **_request_ids(req),
         )
         req.environ[CONTEXT_KEY] = ctx
         return req.get_response(self.app)
@@ -93,7 +90,7 @@ class KeystoneContext:
             auth_token=req.headers.get("X-Auth-Token"),
             user_name=req.headers.get("X-User-Name"),
             project_name=req.headers.get("X-Project-Name"),
-            global_request_id=_global_request_id(req),
+            **_request_ids(req),
         )
         req.environ[CONTEXT_KEY] = ctx
         return req.get_response(self.app)

@@ -12,6 +12,7 @@ import json
 from typing import Any, Optional
 
 import webob
+import webob.exc
 
 from nova_lite import exception
 from nova_lite.api import microversion
@@ -103,7 +104,10 @@ class ApiRequest:
     def json_body(self) -> Any:
         """The parsed JSON body; 400 'Malformed request body' when it is not JSON."""
         if self._body is None:
-            raw = self.req.body
+            try:
+                raw = self.req.body
+            except webob.exc.HTTPRequestEntityTooLarge:  # [oslo_middleware] size limit
+                raise HTTPError(413, "Request is too large.") from None
             if not raw:
                 raise bad_request("Malformed request body")
             try:
@@ -124,8 +128,19 @@ def fault_response(code: int, message: str, headers: Optional[list] = None
     return resp
 
 
+# Seconds a client is asked to wait when a dependency (database, message bus) is down.
+RETRY_AFTER = 5
+
+
+def unavailable(message: str) -> webob.Response:
+    """503 in Nova's fault format, with Retry-After."""
+    return fault_response(503, message, [("Retry-After", str(RETRY_AFTER))])
+
+
 def exception_response(exc: exception.NovaLiteException) -> webob.Response:
     code = exc.code if isinstance(exc.code, int) and 400 <= exc.code < 600 else 500
+    if code == 503:
+        return unavailable(exc.format_message())
     return fault_response(code, exc.format_message())
 
 

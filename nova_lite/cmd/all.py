@@ -52,6 +52,9 @@ def auto_setup() -> None:
 def main(argv: Optional[list[str]] = None) -> None:
     _set_embedded_defaults()
     common.init(argv, BINARY)
+    from nova_lite.db import engine
+
+    engine.configure(CONF)
     if CONF.embedded.auto_setup:
         auto_setup()
     common.start_rpc()

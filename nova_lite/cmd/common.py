@@ -9,15 +9,37 @@ import sys
 import time
 from typing import Callable, Optional
 
-from nova_lite import config, objects, rpc
+from oslo_reports import guru_meditation_report as gmr
+
+from nova_lite import __version__, config, objects, rpc
 from nova_lite.conf import CONF
 
 LOG = logging.getLogger(__name__)
 
 
+class _Version:
+    """What oslo.reports prints as the product and its version."""
+
+    @staticmethod
+    def vendor_string() -> str:
+        return "nova_lite"
+
+    @staticmethod
+    def product_string() -> str:
+        return "nova_lite"
+
+    @staticmethod
+    def version_string_with_package() -> str:
+        return __version__
+
+
 def init(argv: Optional[list[str]], name: str) -> None:
+    """Configuration, logging, the Guru Meditation Report on SIGUSR2 (oslo.reports; or
+    [oslo_reports] file_event_handler) and the versioned objects."""
     config.parse_args(sys.argv[1:] if argv is None else argv)
     config.setup_logging(CONF, name)
+    gmr.TextGuruMeditation.setup_autorun(_Version, service_name=config.program_name(name),
+                                         conf=CONF)
     objects.register_all()
 
 

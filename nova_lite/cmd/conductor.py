@@ -25,6 +25,10 @@ def build_service() -> service.Service:
 
 
 def _run(slot: int) -> None:
+    from nova_lite.db import engine
+
+    # Wait here (max_retries x retry_interval) for a database that is still starting.
+    engine.get_engine(CONF.api_database.connection, wait=True)
     common.start_rpc()
     svc = build_service()
     svc.start()
@@ -37,4 +41,7 @@ def main(argv: Optional[list[str]] = None) -> None:
     common.init(argv, BINARY)
     common.require(CONF.api_database.connection, "[api_database] connection")
     common.require(CONF.database.connection, "[database] connection")
+    from nova_lite.db import engine
+
+    engine.configure(CONF)
     common.run_workers(CONF.conductor.workers or os.cpu_count() or 1, _run)

@@ -237,6 +237,9 @@ def main(argv: Optional[list[str]] = None) -> None:
     CONF.register_cli_opt(category_opt)
     config.parse_args(sys.argv[1:] if argv is None else argv)
     objects.register_all()
+    from nova_lite.db import engine
+
+    engine.configure(CONF)
     cat = CONF.category
     if cat.name is None or getattr(cat, "action", None) is None:
         print("usage: nova-lite-manage {api_db,db,cell_v2,image,flavor} ACTION ...",

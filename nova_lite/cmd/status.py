@@ -1,21 +1,22 @@
 """nova-lite-status upgrade check: is this deployment ready to serve?
 
-Exit codes as nova-status: 0 all checks passed, 1 a warning, 2 a failure, 255 an error.
+Built on oslo.upgradecheck, as nova-status is: exit codes 0 all checks passed, 1 a
+warning, 2 a failure, 255 an error; ``--json`` for machines.
 """
 
 from __future__ import annotations
 
+import os
 import sys
-import textwrap
 from typing import Callable, Optional
 
-from oslo_config import cfg
+from oslo_upgradecheck import upgradecheck
 
 from nova_lite import config
 from nova_lite.conf import CONF
 
-SUCCESS, WARNING, FAILURE = 0, 1, 2
-NAMES = {SUCCESS: "Success", WARNING: "Warning", FAILURE: "Failure"}
+SUCCESS, WARNING, FAILURE = (upgradecheck.Code.SUCCESS.value, upgradecheck.Code.WARNING.value,
+                              upgradecheck.Code.FAILURE.value)
 
 
 def _check_schema() -> tuple[int, Optional[str]]:
@@ -87,49 +88,41 @@ def _check_hosts() -> tuple[int, Optional[str]]:
     return SUCCESS, None
 
 
-CHECKS: list[tuple[str, Callable[[], tuple[int, Optional[str]]]]] = [
-    ("Database schema", _check_schema),
-    ("Cells v2", _check_cells),
-    ("Compute hosts", _check_hosts),
-]
+class Checks(upgradecheck.UpgradeCommands):
+    """The checks of ``nova-lite-status upgrade check`` (oslo.upgradecheck prints the
+    table, offers --json and turns the worst result into the exit code)."""
 
-
-def upgrade_check() -> int:
-    results = []
-    for name, fn in CHECKS:
+    @staticmethod
+    def _result(fn: Callable[[], tuple[int, Optional[str]]]) -> upgradecheck.Result:
+        """A check that cannot run (e.g. its database does not exist yet) fails with
+        the reason; the other checks still run."""
         try:
-            results.append((name, *fn()))
+            code, details = fn()
         except Exception as err:
-            results.append((name, FAILURE, f"check raised {err.__class__.__name__}: {err}"))
-    width = 60
-    line = "+" + "-" * (width + 2) + "+"
-    print(line)
-    print(f"| {'Upgrade Check Results':<{width}} |")
-    print(line)
-    for name, code, details in results:
-        rows = [f"Check: {name}", f"Result: {NAMES[code]}"]
-        detail_lines = textwrap.wrap(f"Details: {details}", width) if details else [
-            "Details: None"]
-        for row in rows + detail_lines:
-            print(f"| {row:<{width}} |")
-        print(line)
-    return max(code for _, code, _ in results)
+            code, details = FAILURE, f"check raised {err.__class__.__name__}: {err}"
+        return upgradecheck.Result(upgradecheck.Code(code), details)
 
+    def _schema(self) -> upgradecheck.Result:
+        return self._result(_check_schema)
 
-def _add_parsers(subparsers: object) -> None:
-    upgrade = subparsers.add_parser("upgrade")
-    sub = upgrade.add_subparsers(dest="action")
-    sub.add_parser("check")
+    def _cells(self) -> upgradecheck.Result:
+        return self._result(_check_cells)
+
+    def _hosts(self) -> upgradecheck.Result:
+        return self._result(_check_hosts)
+
+    _upgrade_checks = (
+        ("Database schema", _schema),
+        ("Cells v2", _cells),
+        ("Compute hosts", _hosts),
+    )
 
 
 def main(argv: Optional[list[str]] = None) -> None:
-    CONF.register_cli_opt(cfg.SubCommandOpt("category", handler=_add_parsers))
-    config.parse_args(sys.argv[1:] if argv is None else argv)
-    if CONF.category.name != "upgrade" or CONF.category.action != "check":
-        print("usage: nova-lite-status upgrade check", file=sys.stderr)
-        sys.exit(255)
-    try:
-        sys.exit(upgrade_check())
-    except Exception as err:
-        print(f"Error: {err}", file=sys.stderr)
-        sys.exit(255)
+    from nova_lite.db import engine
+
+    engine.configure(CONF)
+    default_files = [config.DEFAULT_CONFIG] if os.path.exists(config.DEFAULT_CONFIG) else []
+    sys.exit(upgradecheck.main(CONF, "nova-lite", Checks(),
+                               sys.argv[1:] if argv is None else argv,
+                               default_config_files=default_files))

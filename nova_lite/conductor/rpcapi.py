@@ -33,6 +33,11 @@ class ConductorAPI:
     def _cast(self, ctx: RequestContext, method: str, **kwargs: Any) -> None:
         self.client.prepare().cast(ctx, method, **kwargs)
 
+    def ping(self, ctx: RequestContext, timeout: float) -> str:
+        """One round trip to a conductor that fails at once when the message bus is
+        unreachable (MessageDeliveryFailure) instead of waiting for it (health checks)."""
+        return self.client.prepare(timeout=timeout, retry=0).call(ctx, "ping")
+
     def wait_until_ready(self, ctx: RequestContext, timeout: float = 120) -> None:
         """Block until a conductor answers (a message sent before it has declared its
         queue is lost, so a starting service must not just fire its first call)."""

@@ -11,7 +11,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any, Optional
 
-from sqlalchemy import exc as sa_exc
+from oslo_db import exception as db_exc
 
 from nova_lite import context as nl_context
 from nova_lite import exception
@@ -162,11 +162,11 @@ class TaskMixin:
             inst_db.instance_create_with_action(url, inst, cell0["name"], ctx.request_id,
                                                 ctx.user_id, ctx.project_id,
                                                 failure=(code, message, event))
-        except sa_exc.DBAPIError as err:
+        except db_exc.DBError as err:
             if not _refused_values(err):
                 raise  # unreachable or busy: the build request stays for a later attempt
             LOG.error("instance %s: storing its values in cell0 failed (%s); storing only "
-                      "its essentials", inst.uuid, err.orig)
+                      "its essentials", inst.uuid, err.inner_exception or err)
             inst_db.instance_create_with_action(
                 url, essentials(inst), cell0["name"], ctx.request_id, ctx.user_id,
                 ctx.project_id, failure=(code, f"{message} (some of the server's values "
@@ -299,10 +299,10 @@ def essentials(inst: Instance) -> Instance:
 _VALUE_ERRNOS = frozenset((1048, 1264, 1265, 1292, 1366, 1406))
 
 
-def _refused_values(err: sa_exc.DBAPIError) -> bool:
-    if isinstance(err, sa_exc.DataError):
+def _refused_values(err: db_exc.DBError) -> bool:
+    if isinstance(err, db_exc.DBDataError):
         return True
-    args = getattr(err.orig, "args", ())
+    args = getattr(getattr(err.inner_exception, "orig", None), "args", ())
     return bool(args) and args[0] in _VALUE_ERRNOS
 
 

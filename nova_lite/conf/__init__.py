@@ -7,6 +7,8 @@ a slice of [DEFAULT]) and is listed in ``_MODULES`` so the sample generator sees
 from __future__ import annotations
 
 from oslo_config import cfg
+from oslo_log import log as oslo_logging
+from oslo_reports import opts as oslo_reports_opts
 
 from nova_lite.conf import (
     api,
@@ -31,6 +33,38 @@ _MODULES = (default, api, database, conductor, scheduler, compute, image, libvir
 
 for _mod in _MODULES:
     _mod.register_opts(CONF)
+
+# Nova's quiet libraries, plus the message bus client, the API's HTTP server and schema
+# migrations.
+_QUIET_LOGGERS = ["kombu=WARN", "alembic=WARN", "cheroot=WARN"]
+# Headers a browser client may send and read, and its methods (Nova's [cors] defaults).
+CORS_ALLOW_HEADERS = ["X-Auth-Token", "X-Openstack-Request-Id", "X-Identity-Status",
+                      "X-Roles", "X-Service-Catalog", "X-User-Id", "X-Tenant-Id",
+                      "X-OpenStack-Nova-API-Version", "OpenStack-API-Version"]
+CORS_EXPOSE_HEADERS = ["X-Auth-Token", "X-Openstack-Request-Id", "X-Subject-Token",
+                       "X-Service-Token", "X-OpenStack-Nova-API-Version",
+                       "OpenStack-API-Version"]
+CORS_ALLOW_METHODS = ["GET", "PUT", "POST", "DELETE", "PATCH"]
+
+
+def set_defaults() -> None:
+    """nova_lite's defaults for library options (oslo.log, [cors], [healthcheck]); run at
+    import, and by the sample generator (entry point oslo.config.opts.defaults)."""
+    from oslo_middleware import cors
+    from oslo_middleware.healthcheck import opts as healthcheck_opts
+
+    oslo_logging.set_defaults(default_log_levels=oslo_logging.get_default_log_levels()
+                              + _QUIET_LOGGERS)
+    cors.set_defaults(allow_headers=CORS_ALLOW_HEADERS, expose_headers=CORS_EXPOSE_HEADERS,
+                      allow_methods=CORS_ALLOW_METHODS)
+    cfg.set_defaults(healthcheck_opts.HEALTHCHECK_OPTS, backends=["nova_lite_conductor"])
+
+
+# oslo.log's options (debug, log_dir, log_file, use_journal, use_json, ...) under Nova's
+# names (sample namespace oslo.log), and oslo.reports' [oslo_reports] (Guru Meditation).
+oslo_logging.register_options(CONF)
+oslo_reports_opts.set_defaults(CONF)
+set_defaults()
 
 
 def list_opts() -> list:

@@ -12,8 +12,6 @@ opts = [
                help="Most items one list request returns."),
     cfg.FloatOpt("flavor_cache_seconds", default=5.0, min=0.0,
                  help="Seconds this API process reuses flavors it read; 0 disables."),
-    cfg.BoolOpt("instance_list_per_project_cells", default=False,
-                help="Accepted for compatibility; nova_lite always queries every cell."),
 ]
 
 

@@ -8,8 +8,6 @@ from oslo_config import cfg
 CONTROL_EXCHANGE = "nova"
 
 opts = [
-    cfg.BoolOpt("debug", default=False, help="Log at DEBUG level."),
-    cfg.StrOpt("log_file", help="Log to this file instead of standard error."),
     cfg.StrOpt("host", default=socket.gethostname(), sample_default="<hostname>",
                help="Name of this node; compute services use it as their host name."),
     cfg.StrOpt("my_ip", default="127.0.0.1", help="IP address of this host."),
@@ -33,8 +31,6 @@ opts = [
                 help="Port the compute API listens on."),
     cfg.IntOpt("osapi_compute_workers", default=16, min=1,
                help="Threads of the API's WSGI server."),
-    cfg.ListOpt("enabled_apis", default=["osapi_compute"],
-                help="APIs nova-lite-api serves (osapi_compute, metadata)."),
     cfg.FloatOpt("cpu_allocation_ratio", default=16.0, min=0.0,
                  help="Virtual CPUs per physical CPU the scheduler may allocate."),
     cfg.FloatOpt("ram_allocation_ratio", default=1.5, min=0.0,

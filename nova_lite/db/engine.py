@@ -1,8 +1,12 @@
 """Engines and transactions for the API database and every cell database.
 
-One engine per URL per process (cached), sessions as short transactions. MariaDB
-deadlocks and SQLite "database is locked" errors are retried, since both are expected
-under concurrent boots and are safe to replay for the short transactions used here.
+Engines come from oslo.db (its MySQL session mode, pool sizing, connection checks and
+exception translation: DBDeadlock, DBConnectionError, DBDataError, ...), one per URL per
+process, with the options of [api_database] for the API database and of [database] for
+every cell database (``configure``). Sessions are short transactions. Deadlocks, SQLite
+"database is locked" and lost create races are replayed at once; a lost connection is
+replayed only with ``use_db_reconnect`` (oslo.db's db_*retry* options), otherwise it
+surfaces at once as DatabaseUnavailable, so a caller answers 503 instead of hanging.
 """
 
 from __future__ import annotations
@@ -14,18 +18,40 @@ import os
 import random
 import threading
 import time
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, Callable, Iterator, Optional, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy import event, exc
+from oslo_db import exception as db_exc
+from oslo_db.sqlalchemy import engines as oslo_engines
+from oslo_db.sqlalchemy import exc_filters
+from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
+
+from nova_lite import exception
 
 LOG = logging.getLogger(__name__)
 _lock = threading.Lock()
 _engines: dict[str, sa.Engine] = {}
 _makers: dict[str, sessionmaker] = {}
 
+# Options per database: set by configure() from [api_database] / [database]; oslo.db's
+# defaults until then (tools and tests that only name a URL).
+_options: dict[str, Any] = {"api_url": None, "api": None, "cell": None}
+
 T = TypeVar("T")
+
+# Replays of a transaction that hit a deadlock, a lock time-out or a lost create race.
+RETRIES = 8
+
+
+def configure(conf: Any) -> None:
+    """Use [api_database] options for the API database, [database] for the cells."""
+    _options.update(api_url=conf.api_database.connection, api=conf.api_database,
+                    cell=conf.database)
+
+
+def _group_for(url: str) -> Any:
+    return _options["api"] if url == _options["api_url"] else _options["cell"]
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -42,24 +68,51 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def get_engine(url: str, pool_size: int = 10, max_overflow: int = 40) -> sa.Engine:
+def _sqlite_engine(url: str) -> sa.Engine:
+    """SQLite (embedded mode and tests): its own set-up, oslo.db's exception filters."""
+    path = sa.engine.make_url(url).database
+    if path and path != ":memory:":
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30,
+                                                 "isolation_level": None})
+    event.listen(engine, "connect", _sqlite_pragmas)
+    event.listen(engine, "begin", _sqlite_begin)
+    exc_filters.register_engine(engine)
+    return engine
+
+
+def _server_engine(url: str, group: Any, wait: bool) -> sa.Engine:
+    kw: dict[str, Any] = {"max_retries": 0, "mysql_sql_mode": "TRADITIONAL"}
+    if group is not None:
+        kw = dict(
+            mysql_sql_mode=group.mysql_sql_mode,
+            mysql_wsrep_sync_wait=group.mysql_wsrep_sync_wait,
+            connection_recycle_time=group.connection_recycle_time,
+            connection_debug=group.connection_debug,
+            connection_trace=group.connection_trace,
+            max_pool_size=group.max_pool_size, max_overflow=group.max_overflow,
+            pool_timeout=group.pool_timeout,
+            connection_parameters=group.connection_parameters,
+            # Only a start-up waits for the database; an engine made while serving a
+            # request must not block it for max_retries * retry_interval.
+            max_retries=group.max_retries if wait else 0,
+            retry_interval=group.retry_interval)
+    engine = oslo_engines.create_engine(url, **kw)
+    # Claims re-read committed rows inside one transaction (see db/placement.py).
+    return engine.execution_options(isolation_level="READ COMMITTED")
+
+
+def get_engine(url: str, wait: bool = False) -> sa.Engine:
+    """The process's engine for url; ``wait`` (at a service's start) retries the first
+    connection [database] max_retries times, retry_interval apart."""
     with _lock:
         engine = _engines.get(url)
         if engine is not None:
             return engine
         if url.startswith("sqlite"):
-            path = sa.engine.make_url(url).database
-            if path and path != ":memory:":
-                os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-            engine = sa.create_engine(
-                url, connect_args={"check_same_thread": False, "timeout": 30,
-                                   "isolation_level": None})
-            event.listen(engine, "connect", _sqlite_pragmas)
-            event.listen(engine, "begin", _sqlite_begin)
+            engine = _sqlite_engine(url)
         else:
-            engine = sa.create_engine(
-                url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True,
-                pool_recycle=3600, isolation_level="READ COMMITTED")
+            engine = _server_engine(url, _group_for(url), wait)
         _engines[url] = engine
         _makers[url] = sessionmaker(bind=engine, expire_on_commit=False)
         return engine
@@ -73,15 +126,15 @@ def dispose_all() -> None:
         _makers.clear()
 
 
-def _retriable(err: exc.DBAPIError) -> bool:
-    """Deadlocks and lock time-outs, and duplicate keys: the writers here check for an
+def _replay_now(err: Exception) -> bool:
+    """Deadlocks, lock time-outs and duplicate keys: the writers here check for an
     existing row first, so a replay after losing a create race finds the winner's row."""
-    if isinstance(err, exc.IntegrityError):
-        text = str(err.orig)
-        return "Duplicate entry" in text or "UNIQUE constraint failed" in text
-    text = str(err.orig) if err.orig is not None else str(err)
-    return ("Deadlock" in text or "database is locked" in text
-            or "Lock wait timeout" in text or "1213" in text[:12])
+    if isinstance(err, (db_exc.DBDeadlock, db_exc.DBDuplicateEntry)):
+        return True
+    if isinstance(err, db_exc.DBError):
+        text = str(err.inner_exception or err)
+        return "database is locked" in text or "Lock wait timeout" in text
+    return False
 
 
 @contextlib.contextmanager
@@ -99,18 +152,43 @@ def session_scope(url: str) -> Iterator[Session]:
         session.close()
 
 
-def run_in_transaction(url: str, fn: Callable[[Session], T], attempts: int = 8) -> T:
-    """Run fn(session) in a transaction, replaying it on deadlock/lock errors."""
-    for attempt in range(attempts):
+def _reconnect_delays(url: str) -> list[float]:
+    """Waits before each replay after a lost connection (none without use_db_reconnect)."""
+    group = _group_for(url)
+    if group is None or not group.use_db_reconnect:
+        return []
+    delays, delay = [], float(group.db_retry_interval)
+    for _ in range(group.db_max_retries):
+        delays.append(delay)
+        if group.db_inc_retry_interval:
+            delay = min(delay * 2, float(group.db_max_retry_interval))
+    return delays
+
+
+def run_in_transaction(url: str, fn: Callable[[Session], T], attempts: int = RETRIES) -> T:
+    """Run fn(session) in a transaction, replaying it on deadlock/lock errors and, with
+    use_db_reconnect, after a lost connection; an unreachable database raises
+    DatabaseUnavailable."""
+    reconnects: Optional[list[float]] = None
+    attempt = 0
+    while True:
         try:
             with session_scope(url) as session:
                 return fn(session)
-        except exc.DBAPIError as err:
-            if attempt == attempts - 1 or not _retriable(err):
+        except db_exc.DBConnectionError as err:
+            if reconnects is None:
+                reconnects = _reconnect_delays(url)
+            if not reconnects:
+                raise exception.DatabaseUnavailable(reason=str(err.inner_exception or err)
+                                                    ) from err
+            LOG.warning("database connection lost; replaying in %.1f s", reconnects[0])
+            time.sleep(reconnects.pop(0))
+        except db_exc.DBError as err:
+            attempt += 1
+            if attempt >= attempts or not _replay_now(err):
                 raise
-            LOG.debug("retrying transaction after %s", err.orig)
-            time.sleep(random.uniform(0.005, 0.05) * (attempt + 1))
-    raise AssertionError("unreachable")
+            LOG.debug("retrying transaction after %s", err.inner_exception or err)
+            time.sleep(random.uniform(0.005, 0.05) * attempt)
 
 
 def transactional(fn: Callable[..., T]) -> Callable[..., T]:

@@ -1,14 +1,22 @@
 """A deployment configured as operators configure Nova: every daemon on a non-default
-[DEFAULT] control_exchange, and inputs at the edge of what the API accepts still ending
-ACTIVE (never stuck in BUILD)."""
+[DEFAULT] control_exchange, logging through oslo.log into [DEFAULT] log_dir (one
+<program>.log each, lines carrying request ids and [instance: uuid]), /healthcheck, the
+Guru Meditation Report on SIGUSR2, nova-lite-status; and inputs at the edge of what the
+API accepts still ending ACTIVE (never stuck in BUILD)."""
 
 from __future__ import annotations
 
 import base64
+import os
+import signal
 import subprocess
+import time
 from typing import Iterator
 
+import json
+
 import pytest
+import requests
 
 from tests.functional import harness
 from tests.functional.conftest import require_services
@@ -19,8 +27,10 @@ EXCHANGE = "nova-lite-ops-test"
 @pytest.fixture(scope="module")
 def dep(tmp_path_factory: pytest.TempPathFactory) -> Iterator[harness.Deployment]:
     require_services()
-    d = harness.Deployment(str(tmp_path_factory.mktemp("opsconf")), {"oc1": {}},
-                           extra_conf=f"[DEFAULT]\ncontrol_exchange = {EXCHANGE}\n")
+    workdir = tmp_path_factory.mktemp("opsconf")
+    d = harness.Deployment(str(workdir), {"oc1": {}},
+                           extra_conf=f"[DEFAULT]\ncontrol_exchange = {EXCHANGE}\n"
+                                      f"log_dir = {workdir / 'logs'}\n")
     try:
         d.setup()
         yield d
@@ -76,3 +86,66 @@ def test_values_at_the_edge_still_build(dep, image):
     for sid in ids.values():
         assert dep.delete(f"/servers/{sid}").status_code == 204
     dep.wait_gone(list(ids.values()))
+
+
+def _log(dep: harness.Deployment, program: str) -> str:
+    with open(os.path.join(dep.workdir, "logs", f"{program}.log")) as f:
+        return f.read()
+
+
+def test_each_daemon_logs_to_its_own_file_with_request_ids(dep, image):
+    gid = "req-0b1e2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+    r = dep.request("POST", "/servers", body={"server": {"name": "logged", "imageRef": image,
+                                                          "flavorRef": "1"}},
+                    headers={"X-OpenStack-Request-ID": gid})
+    assert r.status_code == 202, r.text
+    rid, sid = r.headers["x-openstack-request-id"], r.json()["server"]["id"]
+    assert r.headers["x-compute-request-id"] == rid
+    dep.wait_for_servers([sid], timeout=60)
+    for program in ("nova-lite-api", "nova-lite-conductor", "nova-lite-scheduler",
+                    "nova-lite-compute"):
+        assert "starting nova-" in _log(dep, program), program
+    # Nova's context format: [global_request_id request_id user project ...]
+    assert f"[{gid} {rid} admin admin" in _log(dep, "nova-lite-api")
+    compute = _log(dep, "nova-lite-compute")
+    assert f"[{gid} {rid} admin admin" in compute
+    assert f"[instance: {sid}]" in compute
+    assert dep.delete(f"/servers/{sid}").status_code == 204
+    dep.wait_gone([sid])
+
+
+def test_healthcheck_over_http(dep):
+    plain = requests.get(dep.url + "/healthcheck", timeout=10)
+    assert plain.status_code == 200 and plain.text == "OK"
+    detailed = requests.get(dep.url + "/healthcheck", timeout=10,
+                            headers={"X-Auth-Token": "admin:admin",
+                                     "Accept": "application/json"}).json()
+    assert detailed["detailed"] is True
+    assert "conductor answered" in detailed["reasons"][0]["details"]
+    member = requests.get(dep.url + "/healthcheck", timeout=10,
+                          headers={"X-Auth-Token": "u:p", "Accept": "application/json"})
+    assert member.json() == {"detailed": False, "reasons": ["OK"]}
+
+
+def test_guru_meditation_report_on_sigusr2(dep):
+    def stdout() -> str:  # the report goes to the daemon's standard error
+        with open(os.path.join(dep.workdir, "scheduler.log")) as f:
+            return f.read()
+
+    os.kill(dep.procs["scheduler"].pid, signal.SIGUSR2)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and "Configuration" not in stdout():
+        time.sleep(0.2)
+    out = stdout()
+    assert "Guru Meditation" in out and "Threads" in out and "Configuration" in out
+    assert dep.procs["scheduler"].poll() is None  # the report does not stop the service
+
+
+def test_status_upgrade_check_as_json(dep):
+    res = subprocess.run([os.path.join(harness.BIN, "nova-lite-status"), "--config-file",
+                          dep.common_conf, "--config-file", dep.db_conf, "upgrade", "check",
+                          "--json"], capture_output=True, text=True, timeout=120)
+    out = json.loads(res.stdout)
+    assert res.returncode == 0, res.stdout
+    assert {c["check"] for c in out["checks"]} == {"Database schema", "Cells v2",
+                                                    "Compute hosts"}

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import logging
 
+from oslo_log import formatters
+
 from nova_lite import config, rpc
+from nova_lite.conf import CONF
 from nova_lite import context as nl_context
 
 
@@ -22,17 +25,35 @@ def test_context_survives_the_rpc_serializer():
         nl_context.clear_current()
 
 
+def _formatted(record: logging.LogRecord) -> str:
+    config.ContextFilter().filter(record)
+    return formatters.ContextFormatter(config=CONF, project="nova-lite").format(record)
+
+
 def test_log_lines_carry_the_context():
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "hello", None, None)
-    flt = config._ContextFilter()
-    flt.filter(record)
-    assert (record.request_id, record.global_request_id, record.user_identity) == \
-        ("-", "-", "- -")
+    assert _formatted(record).endswith(" x [-] hello")  # no context: the default format
     ctx = nl_context.RequestContext(user_id="u1", project_id="p1", global_request_id="req-g")
     ctx.update_store()
     try:
-        flt.filter(record)
+        line = _formatted(logging.LogRecord("x", logging.INFO, __file__, 1, "hi", None, None))
+        ctx.resource_uuid = "6b9f5b6f-7c2d-4c89-8c55-8a2f4b3e9d10"
+        server_line = _formatted(logging.LogRecord("x", logging.INFO, __file__, 1, "hi",
+                                                   None, None))
     finally:
         nl_context.clear_current()
-    assert (record.request_id, record.global_request_id, record.user_identity) == \
-        (ctx.request_id, "req-g", "u1 p1")
+    # Nova's logging_context_format_string: [global request id, request id, identity]
+    assert f"[req-g {ctx.request_id} u1 p1 - - - -] hi" in line
+    assert "[instance: 6b9f5b6f-7c2d-4c89-8c55-8a2f4b3e9d10] hi" in server_line
+
+
+def test_rpc_calls_name_their_server_in_log_lines():
+    seen = {}
+
+    class Endpoint:
+        def show(self, ctx, instance_uuid):
+            seen["uuid"] = ctx.resource_uuid
+
+    ctx = nl_context.RequestContext(user_id="u1", project_id="p1")
+    rpc._UserErrorsExpected(Endpoint()).show(ctx, instance_uuid="abc")
+    assert seen["uuid"] == "abc"

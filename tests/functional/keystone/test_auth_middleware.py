@@ -18,6 +18,7 @@ from keystoneauth1.identity import v3
 from oslo_config import cfg
 
 from nova_lite.api import auth
+from nova_lite.api.middleware import ComputeRequestId
 from nova_lite.conf import api as api_conf
 
 pytestmark = pytest.mark.keystone
@@ -50,8 +51,9 @@ def _conf(tmp_path: pathlib.Path, keystone, **authtoken: Any) -> cfg.ConfigOpts:
 
 @pytest.fixture
 def middleware(tmp_path, keystone):
-    """A fresh middleware (so a fresh token cache) per test."""
-    return auth.build_auth_middleware(_echo_app, _conf(tmp_path, keystone))
+    """A fresh middleware (so a fresh token cache) per test, behind the request id
+    middleware that precedes it in the API (it hands over the request ids)."""
+    return ComputeRequestId(auth.build_auth_middleware(_echo_app, _conf(tmp_path, keystone)))
 
 
 def _login(keystone, who: str) -> tuple[str, Any]:

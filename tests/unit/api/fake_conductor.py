@@ -55,6 +55,9 @@ class FakeConductor:
         self.quota_classes: dict[str, dict] = {}
 
     # -- flavors ----------------------------------------------------------------------
+    def ping(self, ctx: Any, timeout: float) -> str:
+        return "pong"
+
     def flavor_list(self, ctx: Any, is_public: Optional[bool] = True, min_memory_mb: int = 0,
                     min_root_gb: int = 0, project_id: Optional[str] = None) -> list:
         self.calls.append("flavor_list")

@@ -160,5 +160,19 @@ def test_messaging_timeout_is_reported(client, conductor, monkeypatch):
     req = webob.Request.blank("/v2.1/flavors")
     req.headers["X-Auth-Token"] = "admin:admin"
     out = req.get_response(client.app)
-    assert out.status_int == 500
-    assert "timed out" in out.json["computeFault"]["message"]
+    assert out.status_int == 503 and out.headers["Retry-After"] == "5"
+    assert "timed out" in out.json["serviceUnavailable"]["message"]
+
+
+def test_unreachable_database_is_503_with_retry_after(client, conductor, monkeypatch):
+    from nova_lite import exception
+
+    def down(*a, **kw):
+        raise exception.DatabaseUnavailable(reason="(2003, \"Can't connect\")")
+
+    monkeypatch.setattr(conductor, "flavor_list", down)
+    req = webob.Request.blank("/v2.1/flavors")
+    req.headers["X-Auth-Token"] = "admin:admin"
+    out = req.get_response(client.app)
+    assert out.status_int == 503 and out.headers["Retry-After"] == "5"
+    assert "database is unreachable" in out.json["serviceUnavailable"]["message"]
