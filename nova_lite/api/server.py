@@ -17,22 +17,24 @@ LOG = logging.getLogger(__name__)
 
 
 def _server(host: str, port: int, app: Callable, threads: int,
-            name: str = "nova-lite-api") -> cheroot_wsgi.Server:
+            name: str = "nova-lite-api", reuse_port: bool = False) -> cheroot_wsgi.Server:
     server = cheroot_wsgi.Server((host, port), app, numthreads=threads,
-                                 server_name=name, request_queue_size=256)
+                                 server_name=name, request_queue_size=256,
+                                 reuse_port=reuse_port)
     # cheroot's default 10 s idle timeout is fine; keep-alive lets clients reuse sockets.
     return server
 
 
 def serve(conf: Any, app: Callable, install_signal_handlers: bool = True,
-          bind: Optional[tuple[str, int, int]] = None, what: str = "Compute API") -> None:
+          bind: Optional[tuple[str, int, int]] = None, what: str = "Compute API",
+          reuse_port: bool = False) -> None:
     """Serve app on [DEFAULT] osapi_compute_listen:osapi_compute_listen_port (or
     ``bind``: host, port, threads) until a SIGTERM or SIGINT (only the main thread can
-    install those handlers)."""
+    install those handlers). ``reuse_port``: several processes serve the same port."""
     host, port, threads = bind or (conf.osapi_compute_listen,
                                    conf.osapi_compute_listen_port,
                                    conf.osapi_compute_workers)
-    server = _server(host, port, app, threads)
+    server = _server(host, port, app, threads, reuse_port=reuse_port)
     stopping = threading.Event()
 
     def _stop(signum: int, _frame: Any) -> None:

@@ -17,7 +17,7 @@ from nova_lite.conf import CONF
 LOG = logging.getLogger(__name__)
 
 
-class _Version:
+class Version:
     """What oslo.reports prints as the product and its version."""
 
     @staticmethod
@@ -38,7 +38,7 @@ def init(argv: Optional[list[str]], name: str) -> None:
     [oslo_reports] file_event_handler) and the versioned objects."""
     config.parse_args(sys.argv[1:] if argv is None else argv)
     config.setup_logging(CONF, name)
-    gmr.TextGuruMeditation.setup_autorun(_Version, service_name=config.program_name(name),
+    gmr.TextGuruMeditation.setup_autorun(Version, service_name=config.program_name(name),
                                          conf=CONF)
     objects.register_all()
 

@@ -10,6 +10,12 @@ opts = [
                     "and is for development only."),
     cfg.IntOpt("max_limit", default=1000, min=1,
                help="Most items one list request returns."),
+    cfg.IntOpt("workers", min=1, sample_default="<number of CPUs>",
+               help="Processes of nova-lite-api, forked at start and sharing its port "
+                    "(SO_REUSEPORT), each a threaded WSGI server with "
+                    "[DEFAULT] osapi_compute_workers threads; the default is the number of "
+                    "CPUs, since one process is bound by one core. Under uwsgi or gunicorn "
+                    "(nova_lite.wsgi.osapi_compute:application) their own setting applies."),
     cfg.FloatOpt("flavor_cache_seconds", default=5.0, min=0.0,
                  help="Seconds this API process reuses flavors it read; 0 disables."),
 ]

@@ -56,7 +56,7 @@ class Deployment:
                  conductor_workers: int = 1, auth_strategy: str = "noauth2",
                  authtoken: Optional[dict] = None,
                  host_conf: Optional[dict[str, str]] = None,
-                 fast_periodics: bool = True) -> None:
+                 fast_periodics: bool = True, api_workers: int = 1) -> None:
         """``authtoken``: [keystone_authtoken] values, for auth_strategy ``keystone``;
         then set ``token`` to a real admin token before ``setup()``. ``host_conf``:
         more config text for one compute only (e.g. its compute_driver).
@@ -68,6 +68,7 @@ class Deployment:
         self.host_conf = host_conf or {}
         self.extra_conf = extra_conf
         self.conductor_workers = conductor_workers
+        self.api_workers = api_workers  # nova-lite-api processes (one keeps tests light)
         self.auth_strategy = auth_strategy
         self.authtoken = authtoken or {}
         self.token = "admin:admin"  # what request() sends when no token is given
@@ -102,6 +103,7 @@ osapi_compute_listen_port = {self.port}
 rpc_response_timeout = 30
 [api]
 auth_strategy = {self.auth_strategy}
+workers = {self.api_workers}
 [keystone_authtoken]
 {authtoken}
 [compute]

@@ -28,7 +28,7 @@ EXCHANGE = "nova-lite-ops-test"
 def dep(tmp_path_factory: pytest.TempPathFactory) -> Iterator[harness.Deployment]:
     require_services()
     workdir = tmp_path_factory.mktemp("opsconf")
-    d = harness.Deployment(str(workdir), {"oc1": {}},
+    d = harness.Deployment(str(workdir), {"oc1": {}}, api_workers=2,
                            extra_conf=f"[DEFAULT]\ncontrol_exchange = {EXCHANGE}\n"
                                       f"log_dir = {workdir / 'logs'}\n")
     try:
@@ -149,3 +149,50 @@ def test_status_upgrade_check_as_json(dep):
     assert res.returncode == 0, res.stdout
     assert {c["check"] for c in out["checks"]} == {"Database schema", "Cells v2",
                                                     "Compute hosts"}
+
+
+def test_api_runs_in_its_workers(dep):
+    children = subprocess.run(["ps", "-o", "pid=", "--ppid", str(dep.procs["api"].pid)],
+                              capture_output=True, text=True, timeout=30).stdout.split()
+    assert len(children) == 2
+    assert _log(dep, "nova-lite-api").count("Compute API listening on") >= 2
+    for _ in range(20):  # whichever process the kernel hands each connection to answers
+        r = requests.get(dep.url + "/v2.1/flavors", timeout=10,
+                         headers={"X-Auth-Token": "admin:admin"})
+        assert r.status_code == 200
+
+
+def test_api_under_gunicorn(dep, image, tmp_path):
+    port = harness.free_port()
+    env = dict(os.environ, OS_NOVA_LITE_CONFIG_DIR=os.path.dirname(dep.common_conf),
+               OS_NOVA_LITE_CONFIG_FILES=os.path.basename(dep.common_conf))
+    out = open(tmp_path / "gunicorn.log", "wb")
+    proc = subprocess.Popen([os.path.join(harness.BIN, "gunicorn"), "-w", "2", "--threads",
+                             "4", "-b", f"127.0.0.1:{port}",
+                             "nova_lite.wsgi.osapi_compute:application"],
+                            env=env, stdout=out, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(url + "/v2.1", timeout=2).status_code == 200:
+                    break
+            except requests.RequestException:
+                time.sleep(0.3)
+        assert requests.get(url + "/healthcheck", timeout=10).text == "OK"
+        h = {"X-Auth-Token": "admin:admin"}
+        r = requests.post(url + "/v2.1/servers", headers=h, timeout=30, json={
+            "server": {"name": "via-gunicorn", "imageRef": image, "flavorRef": "1"}})
+        assert r.status_code == 202, r.text
+        sid = r.json()["server"]["id"]
+        assert r.headers["x-openstack-request-id"].startswith("req-")
+        assert dep.wait_for_servers([sid], timeout=60)[sid]["status"] == "ACTIVE"
+        assert requests.delete(f"{url}/v2.1/servers/{sid}", headers=h,
+                               timeout=30).status_code == 204
+        dep.wait_gone([sid])
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+        out.close()
