@@ -210,3 +210,69 @@ class InstanceNotReady(Conflict):
 
 class ConsoleTokenInvalid(NotFound):
     msg_fmt = "The token '%(token)s' is invalid or has expired"
+
+
+# -- networking (Neutron) -------------------------------------------------------------------
+
+class NetworkNotFound(NotFound):
+    msg_fmt = "Network %(network_id)s could not be found."
+
+
+class PortNotFound(NotFound):
+    msg_fmt = "Port id %(port_id)s could not be found."
+
+
+class PortInUse(Conflict):
+    msg_fmt = "Port %(port_id)s is still in use."
+
+
+class NetworkAmbiguous(Conflict):
+    msg_fmt = ("Multiple possible networks found, use a Network ID to be more specific.")
+
+
+class UnableToAutoAllocateNetwork(Invalid):
+    msg_fmt = "Unable to automatically allocate a network for project %(project_id)s"
+
+
+class NetworkRequiresSubnet(Invalid):
+    msg_fmt = ("Network %(network_uuid)s requires a subnet in order to boot instances on.")
+
+
+class FixedIpAlreadyInUse(Invalid):
+    msg_fmt = "Fixed IP address %(address)s is already in use on network %(network_id)s."
+
+
+class NetworkingUnavailable(Invalid):
+    msg_fmt = ("Networking is not available: no Neutron is configured ([neutron] section); "
+               "create servers with networks 'none' or 'auto'.")
+
+
+class SecurityGroupNotFound(NotFound):
+    msg_fmt = "Security group %(security_group_id)s not found."
+
+
+class SecurityGroupNotExistsForInstance(Invalid):
+    msg_fmt = ("Security group %(security_group_id)s not associated with the instance "
+               "%(instance_id)s")
+
+
+class SecurityGroupCannotBeApplied(Invalid):
+    msg_fmt = ("Network requires port_security_enabled and subnet associated in order to "
+               "apply security groups.")
+
+
+class PortBindingFailed(NovaLiteException):
+    msg_fmt = ("Binding failed for port %(port_id)s, please check neutron logs for more "
+               "information.")
+
+
+class VirtualInterfaceCreateException(NovaLiteException):
+    msg_fmt = "Virtual Interface creation failed"
+
+
+class InterfaceAttachFailed(NovaLiteException):
+    msg_fmt = "Failed to attach network adapter device to %(instance_uuid)s"
+
+
+class NoUniqueMatch(Conflict):
+    msg_fmt = "No unique match was found."

@@ -19,9 +19,10 @@ from nova_lite import context as nl_context
 from nova_lite import exception
 from nova_lite.api import auth, microversion, wsgi
 from nova_lite.api.handlers import (console_auth_tokens, flavor_access, flavor_extra_specs,
-                                    flavors, hypervisors, images, instance_actions, limits,
-                                    quota_class_sets, quota_sets, remote_consoles,
-                                    server_actions, server_password, servers,
+                                    flavors, hypervisors, images, instance_actions,
+                                    interfaces, ips, limits, quota_class_sets, quota_sets,
+                                    remote_consoles, security_groups, server_actions,
+                                    server_external_events, server_password, servers,
                                     services, versions)
 
 LOG = logging.getLogger(__name__)
@@ -35,6 +36,14 @@ ROUTES: tuple[tuple[str, dict[str, Callable]], ...] = (
     ("/servers/{id}", {"GET": servers.show, "PUT": servers.update,
                        "DELETE": servers.delete}),
     ("/servers/{id}/action", {"POST": server_actions.action}),
+    ("/servers/{server_id}/ips", {"GET": ips.index}),
+    ("/servers/{server_id}/ips/{id}", {"GET": ips.show}),
+    ("/servers/{server_id}/os-interface", {"GET": interfaces.index,
+                                           "POST": interfaces.create}),
+    ("/servers/{server_id}/os-interface/{id}", {"GET": interfaces.show,
+                                                "DELETE": interfaces.delete}),
+    ("/servers/{server_id}/os-security-groups", {"GET": security_groups.index}),
+    ("/os-server-external-events", {"POST": server_external_events.create}),
     ("/servers/{server_id}/os-instance-actions", {"GET": instance_actions.index}),
     ("/servers/{server_id}/os-instance-actions/{id}", {"GET": instance_actions.show}),
     ("/servers/{server_id}/remote-consoles", {"POST": remote_consoles.create}),
@@ -74,10 +83,12 @@ _API_ROOTS = {"v2.1": "v2.1", "v2": "v2.0"}
 class ComputeApp:
     """Dispatches /v2.1 requests to handlers; serves the version documents."""
 
-    def __init__(self, conf: Any, conductor_api: Any, image_api: Any) -> None:
+    def __init__(self, conf: Any, conductor_api: Any, image_api: Any,
+                 network_api: Any = None) -> None:
         self.conf = conf
         self.conductor = conductor_api
         self.images = image_api
+        self.network = network_api
         self.mapper = routes.Mapper()
         for n, (path, _methods) in enumerate(ROUTES):
             self.mapper.connect(path, _route=n)
@@ -139,7 +150,7 @@ class ComputeApp:
                 raise wsgi.HTTPError(405, "The method is not allowed for this resource.",
                                      [("Allow", ", ".join(sorted(methods)))])
             api_req = wsgi.ApiRequest(req, ctx, ver, self.conf, self.conductor, self.images,
-                                      prefix)
+                                      prefix, network=self.network)
             return wsgi.reply_response(handler(api_req, **match))
         except wsgi.HTTPError as e:
             return wsgi.fault_response(e.code, e.message, e.headers)
@@ -173,7 +184,8 @@ class ComputeApp:
         return "/" + tail, "/" + first
 
 
-def build_app(conf: Any, conductor_api: Any = None, image_api: Any = None) -> Callable:
+def build_app(conf: Any, conductor_api: Any = None, image_api: Any = None,
+              network_api: Any = None) -> Callable:
     """The complete API WSGI callable. Real backends are made from conf when not given."""
     if conductor_api is None:
         from nova_lite.api.flavor_cache import FlavorCachingConductor
@@ -185,7 +197,12 @@ def build_app(conf: Any, conductor_api: Any = None, image_api: Any = None) -> Ca
         from nova_lite.image import api as image_mod
 
         image_api = image_mod.get_image_api(conf)
-    app = ComputeApp(conf, conductor_api, image_api)
+    if network_api is None:
+        from nova_lite.network import api as network_mod
+
+        network_api = (network_mod.get_network_api(conf) if hasattr(conf, "neutron")
+                       else network_mod.NoNetworkAPI())
+    app = ComputeApp(conf, conductor_api, image_api, network_api)
     from nova_lite.api import healthcheck, middleware
 
     return middleware.build_pipeline(

@@ -65,16 +65,18 @@ class ApiRequest:
     """What a handler needs about one request, resolved once by the app."""
 
     __slots__ = ("req", "ctx", "ver", "conf", "conductor", "images", "project_prefix",
-                 "_body")
+                 "_body", "network")
 
     def __init__(self, req: webob.Request, ctx: RequestContext, ver: microversion.Version,
-                 conf: Any, conductor: Any, images: Any, project_prefix: str) -> None:
+                 conf: Any, conductor: Any, images: Any, project_prefix: str,
+                 network: Any = None) -> None:
         self.req = req
         self.ctx = ctx
         self.ver = ver
         self.conf = conf
         self.conductor = conductor
         self.images = images
+        self.network = network  # nova_lite.network.api backend (None: no networking)
         # "/<project_id>" when the URL carried one, so links echo the caller's style.
         self.project_prefix = project_prefix
         self._body: Any = None

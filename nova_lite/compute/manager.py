@@ -17,10 +17,11 @@ from typing import Any, Optional
 
 from nova_lite import context as nl_context
 from nova_lite import exception
-from nova_lite.compute import guest_access, states
+from nova_lite.compute import guest_access, networking, states
 from nova_lite.conductor import rpcapi as conductor_rpcapi
 from nova_lite.conf import CONF
 from nova_lite.image import api as image_api
+from nova_lite.network import model as net_model
 from nova_lite.objects.instance import Instance
 from nova_lite.virt import driver as virt_driver
 
@@ -43,13 +44,14 @@ def instance_spec(inst: Instance) -> virt_driver.InstanceSpec:
     return virt_driver.InstanceSpec(
         uuid=inst.uuid, name=inst.name, display_name=inst.display_name or "",
         vcpus=inst.vcpus, memory_mb=inst.memory_mb, root_gb=inst.root_gb,
-        image_id=inst.image_ref or "", extra={"metadata": dict(inst.get("metadata") or {})})
+        image_id=inst.image_ref or "", extra={"metadata": dict(inst.get("metadata") or {})},
+        network_info=net_model.loads(inst.get("network_info")))
 
 
-class ComputeManager:
-    """RPC API version 1.1 (see rpcapi.py)."""
+class ComputeManager(networking.NetworkingMixin):
+    """RPC API version 1.2 (see rpcapi.py)."""
 
-    target_version = "1.1"
+    target_version = "1.2"
 
     def __init__(self, host: str, conductor: Any = None, driver: Any = None) -> None:
         self.host = host
@@ -60,6 +62,7 @@ class ComputeManager:
         self.service_id: Optional[int] = None
         self._locks: dict[str, threading.Lock] = collections.defaultdict(threading.Lock)
         self._locks_guard = threading.Lock()
+        self._init_networking()
 
     def _lock(self, uuid: str) -> threading.Lock:
         with self._locks_guard:
@@ -90,6 +93,7 @@ class ComputeManager:
         elif inst.vm_state == states.BUILDING:
             LOG.warning("build of %s was interrupted; marking it ERROR", inst.uuid)
             self.driver.destroy(instance_spec(inst))
+            self._deallocate_network(ctx, inst)
             self._fail(ctx, inst, exception.NovaLiteException(
                 "Build interrupted by a restart of nova-compute on " + self.host),
                 vm_state=states.ERROR, release=True)
@@ -119,6 +123,7 @@ class ComputeManager:
         started = time.monotonic()
         try:
             image_meta = self.image_api.show(None, inst.image_ref) if inst.image_ref else {}
+            inst.network_info = net_model.dumps(self._allocate_network(ctx, inst))
             spec = instance_spec(inst)
             drive = guest_access.config_drive_files(self.conductor, ctx, inst, image_meta,
                                                     CONF)
@@ -131,6 +136,7 @@ class ComputeManager:
                 self.driver.destroy(instance_spec(inst))
             except Exception:
                 LOG.exception("clean-up after failed build of %s failed", inst.uuid)
+            self._deallocate_network(ctx, inst)
             self._fail(ctx, inst, err, vm_state=states.ERROR, release=True, event=event,
                        expected_task_state=states.SPAWNING)
             return
@@ -151,6 +157,7 @@ class ComputeManager:
                  time.monotonic() - started)
 
     def terminate_instance(self, ctx: Any, instance: Instance) -> None:
+        self.events.forget(instance.uuid)  # a build waiting for its VIFs gives up now
         with self._lock(instance.uuid):
             self._terminate(ctx, instance)
 
@@ -164,6 +171,7 @@ class ComputeManager:
             self._fail(ctx, inst, err, vm_state=states.ERROR, event=event)
             return
         LOG.info("instance %s: destroyed on %s", inst.uuid, self.host)
+        self._deallocate_network(ctx, inst)
         self.conductor.action_event(ctx, inst.uuid, event, "finish", self.host, "Success")
         self.conductor.instance_destroy(ctx, inst.uuid)
 

@@ -3,6 +3,7 @@
 API version history:
   1.0 - initial version
   1.1 - get_vnc_console
+  1.2 - external_instance_event, attach_interface, detach_interface
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from nova_lite.conf import CONF
 from nova_lite.context import RequestContext
 
 TOPIC = "compute"
-VERSION = "1.1"
+VERSION = "1.2"
 
 
 class ComputeAPI:
@@ -46,3 +47,20 @@ class ComputeAPI:
         """{"host", "port", "access_url_base"} of the guest's VNC server."""
         return self.client.prepare(server=host, version="1.1").call(
             ctx, "get_vnc_console", instance=instance)
+
+    # -- networking ---------------------------------------------------------------------
+    def external_instance_event(self, ctx: RequestContext, host: str, events: list) -> None:
+        """Events for instances on ``host``: [{"name", "server_uuid", "tag", "status"}]."""
+        self._prepare(host).cast(ctx, "external_instance_event", events=events)
+
+    def attach_interface(self, ctx: RequestContext, host: str, instance: Any,
+                         network_id: Optional[str], port_id: Optional[str],
+                         fixed_ip: Optional[str], tag: Optional[str] = None) -> dict:
+        """Create or bind a port and plug it into the guest; its VIF."""
+        return self._prepare(host).call(ctx, "attach_interface", instance=instance,
+                                        network_id=network_id, port_id=port_id,
+                                        fixed_ip=fixed_ip, tag=tag)
+
+    def detach_interface(self, ctx: RequestContext, host: str, instance: Any,
+                         port_id: str) -> None:
+        self._prepare(host).cast(ctx, "detach_interface", instance=instance, port_id=port_id)

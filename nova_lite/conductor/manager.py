@@ -11,7 +11,7 @@ from typing import Any, Optional
 
 
 from nova_lite import exception
-from nova_lite.conductor import guest_access, tasks
+from nova_lite.conductor import guest_access, network_tasks, tasks
 from nova_lite.conductor.flavor_extras import FlavorExtrasMixin
 from nova_lite.conductor.quota import QuotaEngine
 from nova_lite.conductor.quota_sets import QuotaSetsMixin
@@ -30,11 +30,11 @@ LOG = logging.getLogger(__name__)
 COMPUTE_BINARY = "nova-compute"
 
 
-class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin,
+class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.NetworkTaskMixin,
                        guest_access.GuestAccessMixin, QuotaSetsMixin):
-    """RPC API version 1.4 (see rpcapi.py)."""
+    """RPC API version 1.5 (see rpcapi.py)."""
 
-    target_version = "1.4"
+    target_version = "1.5"
 
     def __init__(self) -> None:
         self.api_url = CONF.api_database.connection

@@ -8,6 +8,7 @@ API version history:
   1.3 - server_console, console_token_validate
   1.4 - build_requests_create takes min_count and checks quota; quota_get,
         quota_defaults, quota_update, quota_delete, quota_class_get, quota_class_update
+  1.5 - external_instance_event, server_attach_interface, server_detach_interface
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from nova_lite.conf import CONF
 from nova_lite.context import RequestContext
 
 TOPIC = "conductor"
-VERSION = "1.4"
+VERSION = "1.5"
 
 
 class ConductorAPI:
@@ -126,6 +127,22 @@ class ConductorAPI:
                       params: Optional[dict] = None) -> None:
         """Start a lifecycle action (states.TRANSITIONS name) on a server; 409 if not allowed."""
         return self._call(ctx, "server_action", uuid=uuid, action=action, params=params or {})
+
+    # -- networking ---------------------------------------------------------------------
+    def external_instance_event(self, ctx: RequestContext, events: list) -> list:
+        """Route os-server-external-events to the instances' hosts; each event back with
+        its code (200, 404 no such instance, 422 not on a host yet)."""
+        return self._call(ctx, "external_instance_event", events=events)
+
+    def server_attach_interface(self, ctx: RequestContext, uuid: str,
+                                network_id: Optional[str], port_id: Optional[str],
+                                fixed_ip: Optional[str], tag: Optional[str] = None) -> dict:
+        """Have the server's host create or bind a port and plug it in; its VIF."""
+        return self._call(ctx, "server_attach_interface", uuid=uuid, network_id=network_id,
+                          port_id=port_id, fixed_ip=fixed_ip, tag=tag)
+
+    def server_detach_interface(self, ctx: RequestContext, uuid: str, port_id: str) -> None:
+        return self._call(ctx, "server_detach_interface", uuid=uuid, port_id=port_id)
 
     def console_output(self, ctx: RequestContext, uuid: str, length: Optional[int]) -> str:
         return self._call(ctx, "console_output", uuid=uuid, length=length)

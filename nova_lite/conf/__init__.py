@@ -22,6 +22,7 @@ from nova_lite.conf import (
     keystone,
     libvirt,
     metadata,
+    network,
     quota,
     scheduler,
 )
@@ -29,7 +30,7 @@ from nova_lite.conf import (
 CONF = cfg.CONF
 
 _MODULES = (default, api, database, conductor, scheduler, compute, image, libvirt, embedded,
-            keystone, metadata, console, quota)
+            keystone, metadata, console, quota, network)
 
 for _mod in _MODULES:
     _mod.register_opts(CONF)

@@ -110,11 +110,17 @@ def instance_create(session: Session, inst: Instance, cell_name: Optional[str]) 
     if inst.obj_attr_is_set("created_at") and inst.created_at is not None:
         row.created_at = inst.created_at.replace(tzinfo=None)
     session.add(row)
+    cache = _new_info_cache(session, inst)
+    session.flush()
+    return _to_obj(row, None, cell_name, cache)
+
+
+def _new_info_cache(session: Session, inst: Instance) -> m.InstanceInfoCache:
+    """The info cache row of a new instance: what it asked for, no ports yet."""
     cache = m.InstanceInfoCache(instance_uuid=inst.uuid, network_info=inst.get("network_info"),
                                 network_request=inst.get("network_request"))
     session.add(cache)
-    session.flush()
-    return _to_obj(row, None, cell_name, cache)
+    return cache
 
 
 @transactional
@@ -129,7 +135,8 @@ def instance_create_with_action(session: Session, inst: Instance, cell_name: Opt
     row = session.scalars(sa.select(m.Instance).where(m.Instance.uuid == inst.uuid,
                                                       m.Instance.deleted == 0)).first()
     if row is not None:
-        return _to_obj(row, _fault_if_shown(session, row), cell_name)
+        return _to_obj(row, _fault_if_shown(session, row), cell_name,
+                       _info_caches(session, [inst.uuid]).get(inst.uuid))
     values = {k: inst.get(k) for k in _WRITABLE if inst.obj_attr_is_set(k)}
     row = m.Instance(uuid=inst.uuid, flavor=json.dumps(inst.flavor.to_dict()),
                      metadata_json=json.dumps(inst.get("metadata") or {}), **values)
@@ -147,13 +154,14 @@ def instance_create_with_action(session: Session, inst: Instance, cell_name: Opt
                                 host=None)
         session.add(fault)
     session.add(action)
+    cache = _new_info_cache(session, inst)
     session.flush()
     if failure is not None:
         session.add(m.InstanceActionEvent(action_id=action.id, event=failure[2],
                                           start_time=now, finish_time=now, result="Error",
                                           traceback=failure[1]))
         session.flush()
-    return _to_obj(row, fault, cell_name)
+    return _to_obj(row, fault, cell_name, cache)
 
 
 def _get_row(session: Session, uuid: str, read_deleted: bool = False,

@@ -16,6 +16,7 @@ from nova_lite.policies import (
     hypervisors,
     images,
     instance_actions,
+    networking,
     quota_sets,
     remote_consoles,
     server_actions,
@@ -38,6 +39,7 @@ _MODULES = (
     services,
     hypervisors,
     quota_sets,
+    networking,
 )
 
 

@@ -8,6 +8,7 @@ the hypervisor and reports what it sees.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
 from typing import Any, Callable, Optional
@@ -35,6 +36,8 @@ class InstanceSpec:
     root_gb: int
     image_id: str
     extra: dict = dataclasses.field(default_factory=dict)
+    # The instance's VIFs (nova_lite.network.model), to plug into the guest.
+    network_info: list = dataclasses.field(default_factory=list)
 
 
 class ImageSource:
@@ -69,6 +72,18 @@ class ConsoleUnavailable(DriverError):
         self.console_type = console_type
 
 
+class VirtAPI:
+    """What a driver may ask of its compute service: waiting for external events."""
+
+    def wait_for_instance_event(self, instance_uuid: str, events: list[tuple[str, str]],
+                                timeout: float) -> Any:
+        """A context manager: the (name, tag) events are expected from its start, and
+        its exit waits until all arrived. Past ``timeout`` (0: no wait) it raises
+        DriverError when waiting is fatal, else it logs and returns; an event with
+        status "failed" raises DriverError."""
+        return contextlib.nullcontext()
+
+
 class ComputeDriver:
     """Base class of virt drivers. Methods raise DriverError on failure."""
 
@@ -76,6 +91,7 @@ class ComputeDriver:
         self.host = host
         self.image_source = image_source
         self.conf = conf
+        self.virtapi: VirtAPI = VirtAPI()  # the compute manager sets its own
 
     def init_host(self, lifecycle_callback: Optional[LifecycleCallback] = None) -> None:
         """Prepare the hypervisor connection; register for lifecycle events."""
@@ -129,6 +145,14 @@ class ComputeDriver:
 
     def get_console_output(self, instance: InstanceSpec) -> str:
         raise NotImplementedError
+
+    def attach_interface(self, instance: InstanceSpec, vif: dict) -> None:
+        """Hot-plug one VIF (nova_lite.network.model) into the running or stopped guest."""
+        raise DriverError("this hypervisor cannot attach interfaces")
+
+    def detach_interface(self, instance: InstanceSpec, vif: dict) -> None:
+        """Unplug one VIF; a VIF the guest does not have is not an error."""
+        raise DriverError("this hypervisor cannot detach interfaces")
 
     def get_vnc_console(self, instance: InstanceSpec) -> dict:
         """{"host", "port"} of the guest's VNC server, as the console proxy reaches it;

@@ -66,6 +66,7 @@ class FakeDriver(driver.ComputeDriver):
             self._guests[instance.uuid] = {
                 "power_state": driver.RUNNING, "console": ["NOVA-LITE-GUEST-UP (fake)"],
                 "config_drive": dict(drive) if drive else None,
+                "vifs": [dict(v) for v in instance.network_info],
                 "vnc_port": 5900 + len(self._guests)}
 
     def destroy(self, instance: InstanceSpec) -> None:
@@ -113,6 +114,24 @@ class FakeDriver(driver.ComputeDriver):
             if guest is None:
                 raise driver.DriverError(f"guest {instance.name} does not exist")
             return "\n".join(guest["console"]) + "\n"
+
+    def attach_interface(self, instance: InstanceSpec, vif: dict) -> None:
+        with self._lock:
+            guest = self._guests.get(instance.uuid)
+            if guest is None:
+                raise driver.DriverError(f"guest {instance.name} does not exist")
+            guest["vifs"].append(dict(vif))
+
+    def detach_interface(self, instance: InstanceSpec, vif: dict) -> None:
+        with self._lock:
+            guest = self._guests.get(instance.uuid)
+            if guest is not None:
+                guest["vifs"] = [v for v in guest["vifs"] if v["id"] != vif["id"]]
+
+    def vifs_of(self, uuid: str) -> list[dict]:
+        """Test hook: the VIFs plugged into the guest."""
+        with self._lock:
+            return list(self._guests[uuid]["vifs"])
 
     def get_vnc_console(self, instance: InstanceSpec) -> dict:
         """A made-up port: fake guests have no display (the token flow still works)."""

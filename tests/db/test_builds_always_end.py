@@ -121,3 +121,15 @@ def test_burial_twice_is_harmless(cells: dict) -> None:
     stored = inst_db.instance_get(cells["cell0"], inst.uuid)
     assert stored.vm_state == "error" and stored.fault.message == "first"
     assert cells_db.build_request_list(cells["api"], instance_uuids=[inst.uuid]) == []
+
+
+def test_the_network_request_reaches_the_host_and_the_cache_is_kept(cells: dict) -> None:
+    request = '{"networks": [{"port_id": "p"}], "security_groups": []}'
+    inst = _record(cells["api"], network_request=request)
+    _t, compute = _run_build(cells, inst)
+    stored = inst_db.instance_get(cells["cell1"], inst.uuid)
+    assert stored.network_request == request and stored.network_info is None
+    inst_db.instance_update(cells["cell1"], inst.uuid, {"network_info": "[1]"})
+    assert inst_db.instance_get(cells["cell1"], inst.uuid).network_info == "[1]"
+    [listed] = inst_db.instance_list(cells["cell1"], "cell1", None, {"uuids": [inst.uuid]})
+    assert (listed.network_info, listed.network_request) == ("[1]", request)

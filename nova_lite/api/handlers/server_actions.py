@@ -12,6 +12,7 @@ from typing import Any
 from nova_lite import policy
 from nova_lite.api import validation, wsgi
 from nova_lite.api.handlers import remote_consoles
+from nova_lite.api.handlers import security_groups
 from nova_lite.api.handlers.servers import get_server
 from nova_lite.api.schemas import server_actions as schema
 from nova_lite.compute import states
@@ -28,6 +29,8 @@ def action(req: wsgi.ApiRequest, id: str) -> wsgi.Reply:
         return _console_output(req, id, body)
     if key == "os-getVNCConsole":
         return remote_consoles.get_vnc_console(req, id, body)
+    if key in security_groups.ACTIONS:
+        return security_groups.action(req, id, key, body)
     transition = states.BY_API_KEY.get(key)
     if transition is not None and key in schema.SIMPLE:
         validation.validate(schema.SIMPLE[key], body)

@@ -14,11 +14,12 @@ import uuid as uuidlib
 from typing import Any, Callable, Optional
 
 from nova_lite import exception, policy
-from nova_lite.api import common, validation, wsgi
+from nova_lite.api import common, network_request, validation, wsgi
 from nova_lite.api.handlers import flavors
 from nova_lite.api.schemas import servers as schema
 from nova_lite.api.views.servers import ServerView
 from nova_lite.compute import states
+from nova_lite.network import model as net_model
 from nova_lite.image import properties as image_properties
 from nova_lite.objects.instance import Instance
 from nova_lite.objects.request_spec import RequestSpec
@@ -27,9 +28,6 @@ RULE = "os_compute_api:servers:%s"
 DEFAULT_AZ = "nova"
 MAX_SERVERS_PER_REQUEST = 1000
 GiB = 1024 ** 3
-NO_NETWORKING = ("Networking is not available yet: create servers with networks 'none' "
-                 "or 'auto'.")
-
 
 def _target(inst: Any) -> dict:
     return {"project_id": inst.project_id}
@@ -116,8 +114,11 @@ def _list_servers(req: wsgi.ApiRequest, detail: bool) -> list:
         except re.error:
             rx = re.compile(re.escape(name))
         post.append(lambda i: bool(rx.search(i.display_name or "")))
-    if "ip" in opts or "ip6" in opts or "tags" in opts or "tags-any" in opts:
-        return []  # no server has addresses or tags yet
+    for key, version in (("ip", 4), ("ip6", 6)):
+        if key in opts:
+            post.append(_ip_filter(opts[key], version))
+    if "tags" in opts or "tags-any" in opts:
+        return []  # no server has tags yet
     if "locked" in opts and ver >= (2, 73):
         locked = validation.parse_bool("locked", opts["locked"])
         post.append(lambda i: bool(i.locked) == locked)
@@ -138,6 +139,21 @@ def _list_servers(req: wsgi.ApiRequest, detail: bool) -> list:
     servers = req.conductor.server_list(ctx, project_id, filters, None, None)
     servers = [i for i in servers if all(p(i) for p in post)]
     return common.paginate(servers, limit, marker, key=lambda i: i.uuid)
+
+
+def _ip_filter(pattern: str, version: int) -> Callable[[Any], bool]:
+    """Nova's ip/ip6 filters: a regular expression matched against the start of each of
+    the server's fixed and floating addresses of that IP version."""
+    try:
+        rx = re.compile(pattern)
+    except re.error:
+        rx = re.compile(re.escape(pattern))
+
+    def check(inst: Any) -> bool:
+        text = inst.get("network_info")
+        return bool(text) and any(v == version and rx.match(addr)
+                                  for v, addr in net_model.all_ips(net_model.loads(text)))
+    return check
 
 
 def _time_filter(when: datetime.datetime, since: bool) -> Callable[[Any], bool]:
@@ -287,9 +303,6 @@ def _placement(req: wsgi.ApiRequest, server: dict) -> tuple[Optional[str], list[
 
 
 def _reject_unsupported(req: wsgi.ApiRequest, server: dict) -> None:
-    networks = server.get("networks")
-    if isinstance(networks, list) and networks:
-        raise wsgi.bad_request(NO_NETWORKING)
     if server.get("personality"):
         raise wsgi.bad_request("Personality files are not supported.")
     if server.get("key_name"):
@@ -320,6 +333,7 @@ def create(req: wsgi.ApiRequest) -> wsgi.Reply:
         raise wsgi.bad_request("Cannot set the hostname of more than one server.")
     image = _check_image(req, server)
     flavor = _check_flavor(req, server, image)
+    net_request = network_request.from_body(req, server, max_count)
     az, force_hosts = _placement(req, server)
     name = server["name"]
     description = server.get("description") if req.ver >= (2, 19) else name
@@ -349,7 +363,7 @@ def create(req: wsgi.ApiRequest) -> wsgi.Reply:
             config_drive="True" if config_drive else "", locked=False, launch_index=index,
             reservation_id=reservation_id, launched_at=None, terminated_at=None,
             created_at=now, updated_at=None, deleted=False, deleted_at=None, fault=None,
-            cell_name=None))
+            cell_name=None, network_request=net_request, network_info=None))
     spec = RequestSpec(instance_uuid=instances[0].uuid, project_id=ctx.project_id,
                        user_id=ctx.user_id, flavor=flavor, image_id=image["id"],
                        availability_zone=az, num_instances=max_count, ignore_hosts=[],
@@ -359,12 +373,11 @@ def create(req: wsgi.ApiRequest) -> wsgi.Reply:
         return wsgi.Reply(202, {"reservation_id": reservation_id})
     first = instances[0]
     view = ServerView(req)
-    groups = [{"name": g["name"]} for g in server.get("security_groups") or ()]
     body_out = {"server": {
         "id": first.uuid,
         "links": view.links(first.uuid),
         "OS-DCF:diskConfig": server.get("OS-DCF:diskConfig", "MANUAL"),
-        "security_groups": groups or [{"name": "default"}],
+        "security_groups": network_request.security_group_names(net_request),
         "adminPass": server.get("adminPass") or _password(),
     }}
     return wsgi.Reply(202, body_out, [("Location", view.links(first.uuid)[0]["href"])])

@@ -36,6 +36,8 @@ class GuestConfig:
     arch: str = "x86_64"
     config_drive_path: Optional[str] = None  # ISO 9660 image, attached read-only as vdb
     vnc_listen: Optional[str] = None  # address of a VNC server for the guest's display
+    # <interface> elements of the guest's NICs (nova_lite.virt.libvirt.vif)
+    interfaces: list = dataclasses.field(default_factory=list)
 
 
 def metadata_host(metadata_xml: str) -> str:
@@ -126,6 +128,9 @@ def build_domain(cfg: GuestConfig) -> ET.Element:
         _sub(drive, "source", file=cfg.config_drive_path)
         _sub(drive, "target", dev="vdb", bus="virtio")
         _sub(drive, "readonly")
+
+    for interface in cfg.interfaces:
+        devices.append(interface)
 
     # append='on': the log survives power off/on and hard reboots of the same guest.
     serial = _sub(devices, "serial", type="file")

@@ -22,6 +22,7 @@ from nova_lite.virt import configdrive, driver, imagecache
 from nova_lite.virt.driver import DriverError, ImageSource, InstanceSpec, LifecycleCallback
 from nova_lite.virt.libvirt import config as vconfig
 from nova_lite.virt.libvirt import host as vhost
+from nova_lite.virt.libvirt import vif as vvif
 
 LOG = logging.getLogger(__name__)
 
@@ -161,6 +162,21 @@ class LibvirtDriver(driver.ComputeDriver):
                 raise DriverError(f"could not stop guest: {err.get_error_message()}") \
                     from err
 
+    def _start_plugged(self, instance: InstanceSpec, dom: Any) -> None:
+        """Start a new guest; with ports to plug, paused until Neutron reports every one
+        plugged (network-vif-plugged), so the guest's first DHCP request finds its port
+        wired. Timeout and failure handling: [DEFAULT] vif_plugging_timeout/_is_fatal."""
+        events = vvif.plug_events(instance.network_info)
+        timeout = self.conf.vif_plugging_timeout
+        if not events or timeout <= 0:
+            self._start(dom)
+            return
+        with self.virtapi.wait_for_instance_event(instance.uuid, events, timeout):
+            dom.createWithFlags(self._lv.VIR_DOMAIN_START_PAUSED)
+        dom.resume()
+        if not _wait(lambda: self._state(dom) == driver.RUNNING, 30):
+            raise DriverError("guest did not reach the running state")
+
     def _start(self, dom: Any) -> None:
         dom.create()
         if not _wait(lambda: self._state(dom) == driver.RUNNING, 30):
@@ -208,10 +224,12 @@ class LibvirtDriver(driver.ComputeDriver):
                     kernel_path=kernel, ramdisk_path=ramdisk,
                     cmdline=vconfig.kernel_cmdline(props, self.virt_type) if kernel
                     else None,
-                    config_drive_path=drive, vnc_listen=self._vnc_listen())
+                    config_drive_path=drive, vnc_listen=self._vnc_listen(),
+                    interfaces=[vvif.interface_element(v, self.conf.neutron.ovs_bridge)
+                                for v in instance.network_info])
                 conn = self._host.get_connection()
                 dom = conn.defineXML(vconfig.domain_xml(guest))
-                self._start(dom)
+                self._start_plugged(instance, dom)
         except DriverError:
             LOG.warning("spawn of %s failed; cleaning up", instance.uuid)
             with contextlib.suppress(Exception):
@@ -321,6 +339,32 @@ class LibvirtDriver(driver.ComputeDriver):
                 self._start(dom)
 
     # --- console and housekeeping --------------------------------------------------
+
+    # --- interfaces ----------------------------------------------------------------
+
+    def _device_flags(self, dom: Any) -> int:
+        lv = self._lv
+        flags = lv.VIR_DOMAIN_AFFECT_CONFIG
+        if dom.isActive():
+            flags |= lv.VIR_DOMAIN_AFFECT_LIVE
+        return flags
+
+    def attach_interface(self, instance: InstanceSpec, vif: dict) -> None:
+        with self._errors(f"attaching port {vif.get('id')} to {instance.name}"):
+            dom = self._get(instance)
+            xml = vvif.interface_xml(vif, self.conf.neutron.ovs_bridge)
+            dom.attachDeviceFlags(xml, self._device_flags(dom))
+
+    def detach_interface(self, instance: InstanceSpec, vif: dict) -> None:
+        with self._errors(f"detaching port {vif.get('id')} from {instance.name}"):
+            dom = self._lookup(instance)
+            if dom is None:
+                return
+            mac = (vif.get("address") or "").lower()
+            if f"<mac address='{mac}'/>" not in dom.XMLDesc(0).lower():
+                return
+            xml = vvif.interface_xml(vif, self.conf.neutron.ovs_bridge)
+            dom.detachDeviceFlags(xml, self._device_flags(dom))
 
     def _vnc_listen(self) -> Optional[str]:
         vnc = getattr(self.conf, "vnc", None)

@@ -83,10 +83,10 @@ def libvirt_env() -> Iterator[dict]:
 
 def _make_conf(conf_path: str) -> cfg.ConfigOpts:
     """A private ConfigOpts (the global CONF stays untouched for other tests)."""
-    from nova_lite.conf import compute, console, default, image, libvirt, metadata
+    from nova_lite.conf import compute, console, default, image, libvirt, metadata, network
 
     conf = cfg.ConfigOpts()
-    for mod in (default, compute, image, libvirt, console, metadata):
+    for mod in (default, compute, image, libvirt, console, metadata, network):
         mod.register_opts(conf)
     conf(["--config-file", conf_path], project="nova-lite-test")
     return conf

@@ -11,6 +11,7 @@ import uuid as uuidlib
 from typing import Any, Optional
 
 from nova_lite import exception
+from nova_lite.network import model as net_model
 from nova_lite.compute import states
 from nova_lite.objects.compute_node import ComputeNode
 from nova_lite.objects.flavor import Flavor
@@ -37,6 +38,8 @@ def make_flavor(flavorid: str, name: str, ram: int, vcpus: int, disk: int, n: in
 
 class FakeConductor:
     def __init__(self) -> None:
+        self.events: list[dict] = []  # external events routed to a host
+        self.compute_network: Any = None  # what the compute host would use for ports
         self.flavors: dict[str, Flavor] = {}
         for n, (fid, name, ram, vcpus, disk) in enumerate(DEFAULT_FLAVORS, 1):
             self.flavors[fid] = make_flavor(fid, name, ram, vcpus, disk, n)
@@ -332,6 +335,37 @@ class FakeConductor:
         if token not in self.console_tokens:
             raise exception.ConsoleTokenInvalid(token="***")
         return dict(self.console_tokens[token])
+
+    # -- networking (the compute host's part done with ``compute_network``) -------------
+    def external_instance_event(self, ctx: Any, events: list) -> list:
+        self.calls.append("external_instance_event")
+        out = []
+        for ev in events:
+            inst = self.servers.get(ev["server_uuid"])
+            code = 404 if inst is None or inst.deleted else (200 if inst.host else 422)
+            out.append(dict(ev, code=code, **({} if code == 200 else {"status": "failed"})))
+            if code == 200:
+                self.events.append(ev)
+        return out
+
+    def server_attach_interface(self, ctx: Any, uuid: str, network_id: Optional[str],
+                                port_id: Optional[str], fixed_ip: Optional[str],
+                                tag: Optional[str] = None) -> dict:
+        inst = self.server_get(ctx, uuid)
+        if inst.vm_state not in (states.ACTIVE, states.PAUSED, states.STOPPED):
+            raise exception.InstanceInvalidState(action="attach_interface",
+                                                 instance_uuid=uuid, attr="vm_state",
+                                                 state=inst.vm_state)
+        vif = self.compute_network.allocate_port(uuid, inst.project_id, inst.host, "nova",
+                                                 network_id, port_id, fixed_ip, tag)
+        inst.network_info = net_model.dumps(net_model.loads(inst.get("network_info")) + [vif])
+        return vif
+
+    def server_detach_interface(self, ctx: Any, uuid: str, port_id: str) -> None:
+        inst = self.server_get(ctx, uuid)
+        nw_info = net_model.loads(inst.get("network_info"))
+        self.compute_network.deallocate_port(uuid, port_id, nw_info)
+        inst.network_info = net_model.dumps([v for v in nw_info if v["id"] != port_id])
 
     # -- test helpers -------------------------------------------------------------------
     def add_server(self, project_id: str = "proj-a", user_id: str = "alice",

@@ -24,6 +24,7 @@ from nova_lite.conf import compute as compute_conf  # noqa: E402
 from nova_lite.conf import default as default_conf  # noqa: E402
 from nova_lite.conf import image as image_conf  # noqa: E402
 from nova_lite.conf import libvirt as libvirt_conf  # noqa: E402
+from nova_lite.conf import network as network_conf  # noqa: E402
 from nova_lite.virt import driver  # noqa: E402
 from nova_lite.virt.libvirt import LibvirtDriver  # noqa: E402
 from nova_lite.virt.libvirt import host as vhost  # noqa: E402
@@ -90,7 +91,7 @@ def _conf(instances_path: str, virt_type: str = "qemu", uri: str = "test:///defa
                 f"[libvirt]\nvirt_type = {virt_type}\nconnection_uri = {uri}\n{extra}"
                 "[compute]\nshutdown_timeout = 5\n")
     conf = cfg.ConfigOpts()
-    for mod in (default_conf, compute_conf, image_conf, libvirt_conf):
+    for mod in (default_conf, compute_conf, image_conf, libvirt_conf, network_conf):
         mod.register_opts(conf)
     conf(["--config-file", path], project="nova-lite-test")
     return conf

@@ -1,0 +1,29 @@
+"""POST /os-server-external-events: what Neutron (and other services) tell the compute
+hosts about servers. The conductor routes each event to the server's host; the reply
+gives each event's code (200 delivered, 404 no such server, 422 not on a host yet) and is
+207 unless all were delivered, 404 when none was."""
+
+from __future__ import annotations
+
+from nova_lite import policy
+from nova_lite.api import validation, wsgi
+from nova_lite.api.schemas import networking as schema
+
+RULE = "os_compute_api:os-server-external-events:create"
+
+
+def create(req: wsgi.ApiRequest) -> wsgi.Reply:
+    policy.authorize(req.ctx, RULE, {"project_id": req.ctx.project_id})
+    body = validation.body(req, schema.external_events(req.ver))
+    events = []
+    for ev in body["events"]:
+        event = {"name": ev["name"], "server_uuid": ev["server_uuid"],
+                 "status": ev.get("status", "completed")}
+        if "tag" in ev:
+            event["tag"] = ev["tag"]
+        events.append(event)
+    results = req.conductor.external_instance_event(req.ctx, events)
+    codes = {r["code"] for r in results}
+    if codes == {404}:
+        raise wsgi.not_found("No instances found for any event")
+    return wsgi.Reply(200 if codes == {200} else 207, {"events": results})
