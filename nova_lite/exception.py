@@ -276,3 +276,25 @@ class InterfaceAttachFailed(NovaLiteException):
 
 class NoUniqueMatch(Conflict):
     msg_fmt = "No unique match was found."
+
+
+class InstanceNotRunning(Conflict):
+    msg_fmt = "Instance %(instance_id)s is not running."
+
+
+class InstanceAgentNotEnabled(Conflict):
+    msg_fmt = "Guest agent is not enabled for the instance %(instance_uuid)s"
+
+
+class InstancePasswordSetFailed(Conflict):
+    msg_fmt = "Failed to set admin password on %(instance_uuid)s because %(reason)s"
+
+
+class UnshelveInstanceInvalidState(Conflict):
+    msg_fmt = ("Specifying an availability zone or a host when unshelving server "
+               "%(instance_uuid)s with status \"%(state)s\" is not supported. The server "
+               "status must be SHELVED_OFFLOADED.")
+
+
+class UnsupportedRescueImage(Invalid):
+    msg_fmt = "Requested rescue image '%(image)s' is not supported"

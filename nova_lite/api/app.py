@@ -22,8 +22,8 @@ from nova_lite.api.handlers import (console_auth_tokens, flavor_access, flavor_e
                                     flavors, hypervisors, images, instance_actions,
                                     interfaces, ips, limits, quota_class_sets, quota_sets,
                                     remote_consoles, security_groups, server_actions,
-                                    server_external_events, server_password, servers,
-                                    services, versions)
+                                    server_diagnostics, server_external_events,
+                                    server_password, servers, services, versions)
 
 LOG = logging.getLogger(__name__)
 
@@ -45,6 +45,7 @@ ROUTES: tuple[tuple[str, dict[str, Callable]], ...] = (
     ("/servers/{server_id}/os-security-groups", {"GET": security_groups.index}),
     ("/os-server-external-events", {"POST": server_external_events.create}),
     ("/servers/{server_id}/os-instance-actions", {"GET": instance_actions.index}),
+    ("/servers/{server_id}/diagnostics", {"GET": server_diagnostics.index}),
     ("/servers/{server_id}/os-instance-actions/{id}", {"GET": instance_actions.show}),
     ("/servers/{server_id}/remote-consoles", {"POST": remote_consoles.create}),
     ("/servers/{server_id}/os-server-password", {"GET": server_password.show,

@@ -25,6 +25,8 @@ def build_service(host: Optional[str] = None) -> service.Service:
                              mgr.sync_power_states),
         service.PeriodicTask("image_cache", CONF.compute.image_cache_manager_interval,
                              mgr.cleanup_images),
+        service.PeriodicTask("poll_shelved_instances", CONF.shelved_poll_interval,
+                             mgr.poll_shelved_instances),
     ]
     return service.Service(BINARY, "compute", mgr, host=host,
                            heartbeat=conductor.service_heartbeat,

@@ -19,8 +19,12 @@ def build_service() -> service.Service:
     mgr = manager.ConductorManager()
     svc = service.Service(BINARY, "conductor", mgr,
                           heartbeat=mgr.service_heartbeat)
+    def reconcile() -> None:
+        mgr.reconcile_build_requests()
+        mgr.reconcile_unshelves()
+
     svc.reconcile = lambda: threading.Thread(  # type: ignore[attr-defined]
-        target=mgr.reconcile_build_requests, daemon=True).start()
+        target=reconcile, daemon=True).start()
     return svc
 
 

@@ -18,6 +18,10 @@ from typing import Any, Optional
 from nova_lite import context as nl_context
 from nova_lite import exception
 from nova_lite.compute import guest_access, networking, states
+from nova_lite.compute.guest_calls import GuestCallsMixin
+from nova_lite.compute.rescue import RescueMixin
+from nova_lite.compute.shelve import ShelveMixin
+from nova_lite.compute.snapshot import SnapshotMixin
 from nova_lite.conductor import rpcapi as conductor_rpcapi
 from nova_lite.conf import CONF
 from nova_lite.image import api as image_api
@@ -38,6 +42,9 @@ _VM_STATE_FOR_POWER = {
     virt_driver.PAUSED: states.PAUSED,
     virt_driver.SUSPENDED: states.SUSPENDED,
 }
+# vm_states that follow the hypervisor's power state; the others (rescued, shelved, ...)
+# only record the power state.
+_FOLLOWS_POWER = frozenset((states.ACTIVE, states.STOPPED, states.PAUSED, states.SUSPENDED))
 
 
 def instance_spec(inst: Instance) -> virt_driver.InstanceSpec:
@@ -48,10 +55,11 @@ def instance_spec(inst: Instance) -> virt_driver.InstanceSpec:
         network_info=net_model.loads(inst.get("network_info")))
 
 
-class ComputeManager(networking.NetworkingMixin):
-    """RPC API version 1.2 (see rpcapi.py)."""
+class ComputeManager(networking.NetworkingMixin, ShelveMixin, SnapshotMixin, RescueMixin,
+                     GuestCallsMixin):
+    """RPC API version 1.3 (see rpcapi.py)."""
 
-    target_version = "1.2"
+    target_version = "1.3"
 
     def __init__(self, host: str, conductor: Any = None, driver: Any = None) -> None:
         self.host = host
@@ -97,6 +105,10 @@ class ComputeManager(networking.NetworkingMixin):
             self._fail(ctx, inst, exception.NovaLiteException(
                 "Build interrupted by a restart of nova-compute on " + self.host),
                 vm_state=states.ERROR, release=True)
+        elif (t := states.interrupted(inst.vm_state, inst.task_state)) and t.on_restart:
+            LOG.warning("%s of %s was interrupted (task_state %s); settling it",
+                        t.name, inst.uuid, inst.task_state)
+            getattr(self, t.on_restart)(ctx, inst)
         elif inst.task_state is not None:
             LOG.warning("clearing task_state %s of %s left by a restart",
                         inst.task_state, inst.uuid)
@@ -179,6 +191,10 @@ class ComputeManager(networking.NetworkingMixin):
     def run_action(self, ctx: Any, instance: Instance, action: str, params: dict) -> None:
         t = states.get(action)
         event = f"compute_{t.event}"
+        if t.compute_method:  # more than one driver call: the action's own method
+            with self._lock(instance.uuid):
+                getattr(self, t.compute_method)(ctx, instance, t, params)
+            return
         with self._lock(instance.uuid):
             self.conductor.action_event(ctx, instance.uuid, event, "start", self.host)
             spec = instance_spec(instance)
@@ -191,11 +207,12 @@ class ComputeManager(networking.NetworkingMixin):
                 self._fail(ctx, instance, err, vm_state=None, event=event,
                            expected_task_state=t.task_state)
                 return
+            values = {"task_state": None, "power_state": self.driver.get_power_state(spec)}
+            if t.to_vm_state:
+                values["vm_state"] = t.to_vm_state
             try:
                 self.conductor.instance_update(
-                    ctx, instance.uuid,
-                    {"vm_state": t.to_vm_state, "task_state": None,
-                     "power_state": self.driver.get_power_state(spec)},
+                    ctx, instance.uuid, values,
                     expected_task_state=t.task_state,
                     event={"event": event, "phase": "finish", "host": self.host,
                            "result": "Success"})
@@ -281,7 +298,9 @@ class ComputeManager(networking.NetworkingMixin):
                                                             states.DELETED):
             return
         power = self.driver.get_power_state(instance_spec(inst))
-        vm_state = _VM_STATE_FOR_POWER.get(power, inst.vm_state)
+        vm_state = inst.vm_state
+        if vm_state in _FOLLOWS_POWER:
+            vm_state = _VM_STATE_FOR_POWER.get(power, vm_state)
         if power == inst.power_state and vm_state == inst.vm_state:
             return
         LOG.info("instance %s: hypervisor says power_state %s; vm_state %s -> %s",

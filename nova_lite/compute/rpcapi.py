@@ -4,6 +4,7 @@ API version history:
   1.0 - initial version
   1.1 - get_vnc_console
   1.2 - external_instance_event, attach_interface, detach_interface
+  1.3 - set_admin_password, get_diagnostics (calls)
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from nova_lite.conf import CONF
 from nova_lite.context import RequestContext
 
 TOPIC = "compute"
-VERSION = "1.2"
+VERSION = "1.3"
 
 
 class ComputeAPI:
@@ -64,3 +65,13 @@ class ComputeAPI:
     def detach_interface(self, ctx: RequestContext, host: str, instance: Any,
                          port_id: str) -> None:
         self._prepare(host).cast(ctx, "detach_interface", instance=instance, port_id=port_id)
+
+    def set_admin_password(self, ctx: RequestContext, host: str, instance: Any,
+                           password: str) -> None:
+        """Set the guest's password and wait: 409 errors come back to the caller."""
+        self.client.prepare(server=host, version="1.3").call(
+            ctx, "set_admin_password", instance=instance, password=password)
+
+    def get_diagnostics(self, ctx: RequestContext, host: str, instance: Any) -> dict:
+        return self.client.prepare(server=host, version="1.3").call(
+            ctx, "get_diagnostics", instance=instance)

@@ -15,6 +15,8 @@ from nova_lite.conductor import guest_access, network_tasks, tasks
 from nova_lite.conductor.flavor_extras import FlavorExtrasMixin
 from nova_lite.conductor.quota import QuotaEngine
 from nova_lite.conductor.quota_sets import QuotaSetsMixin
+from nova_lite.conductor.guest_calls import GuestCallsMixin
+from nova_lite.conductor.shelve import ShelveTaskMixin
 from nova_lite.conductor.cells import CellDirectory
 from nova_lite.conf import CONF
 from nova_lite.db import cells as cells_db
@@ -31,10 +33,11 @@ COMPUTE_BINARY = "nova-compute"
 
 
 class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.NetworkTaskMixin,
-                       guest_access.GuestAccessMixin, QuotaSetsMixin):
-    """RPC API version 1.5 (see rpcapi.py)."""
+                       guest_access.GuestAccessMixin, QuotaSetsMixin, ShelveTaskMixin,
+                       GuestCallsMixin):
+    """RPC API version 1.6 (see rpcapi.py)."""
 
-    target_version = "1.5"
+    target_version = "1.6"
 
     def __init__(self) -> None:
         self.api_url = CONF.api_database.connection

@@ -9,6 +9,7 @@ API version history:
   1.4 - build_requests_create takes min_count and checks quota; quota_get,
         quota_defaults, quota_update, quota_delete, quota_class_get, quota_class_update
   1.5 - external_instance_event, server_attach_interface, server_detach_interface
+  1.6 - server_unshelve, server_set_password, server_diagnostics
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from nova_lite.conf import CONF
 from nova_lite.context import RequestContext
 
 TOPIC = "conductor"
-VERSION = "1.5"
+VERSION = "1.6"
 
 
 class ConductorAPI:
@@ -143,6 +144,18 @@ class ConductorAPI:
 
     def server_detach_interface(self, ctx: RequestContext, uuid: str, port_id: str) -> None:
         return self._call(ctx, "server_detach_interface", uuid=uuid, port_id=port_id)
+
+    def server_unshelve(self, ctx: RequestContext, uuid: str, params: dict) -> None:
+        """Unshelve; params may hold availability_zone (None = unpin) and host. 4xx at
+        once; scheduling an offloaded server goes on in the background."""
+        return self._call(ctx, "server_unshelve", uuid=uuid, params=params)
+
+    def server_set_password(self, ctx: RequestContext, uuid: str, password: str) -> None:
+        """changePassword, waiting for the guest's answer (409 when it cannot)."""
+        return self._call(ctx, "server_set_password", uuid=uuid, password=password)
+
+    def server_diagnostics(self, ctx: RequestContext, uuid: str) -> dict:
+        return self._call(ctx, "server_diagnostics", uuid=uuid)
 
     def console_output(self, ctx: RequestContext, uuid: str, length: Optional[int]) -> str:
         return self._call(ctx, "console_output", uuid=uuid, length=length)

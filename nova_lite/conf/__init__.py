@@ -25,12 +25,13 @@ from nova_lite.conf import (
     network,
     quota,
     scheduler,
+    shelve,
 )
 
 CONF = cfg.CONF
 
 _MODULES = (default, api, database, conductor, scheduler, compute, image, libvirt, embedded,
-            keystone, metadata, console, quota, network)
+            keystone, metadata, console, quota, network, shelve)
 
 for _mod in _MODULES:
     _mod.register_opts(CONF)

@@ -22,6 +22,8 @@ fake_opts = [
     cfg.IntOpt("local_gb", default=200, min=1, help="Disk (GiB) the fake host reports."),
     cfg.FloatOpt("spawn_delay", default=0.0, min=0.0,
                  help="Seconds each fake spawn takes (to model slow hypervisors)."),
+    cfg.FloatOpt("snapshot_delay", default=0.0, min=0.0,
+                 help="Seconds each fake snapshot takes (to model large disks)."),
 ]
 
 

@@ -108,6 +108,16 @@ def request_spec_get(session: Session, instance_uuid: str) -> dict:
 
 
 @transactional
+def request_spec_save(session: Session, instance_uuid: str, spec: dict) -> None:
+    """Replace an instance's request spec (e.g. its availability zone after unshelve)."""
+    row = session.scalars(sa.select(m.RequestSpec).where(
+        m.RequestSpec.instance_uuid == instance_uuid)).first()
+    if row is None:
+        raise exception.InstanceNotFound(instance_id=instance_uuid)
+    row.spec = json.dumps(spec)
+
+
+@transactional
 def instance_mapping_get(session: Session, instance_uuid: str) -> dict:
     q = sa.select(m.InstanceMapping, m.CellMapping).outerjoin(
         m.CellMapping, m.CellMapping.id == m.InstanceMapping.cell_id).where(

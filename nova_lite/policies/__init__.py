@@ -13,16 +13,20 @@ from nova_lite.policies import (
     console_output,
     extended_server_attributes,
     flavors,
+    guest_access,
     hypervisors,
     images,
     instance_actions,
     networking,
     quota_sets,
     remote_consoles,
+    rescue,
     server_actions,
     server_password,
     servers,
     services,
+    shelve,
+    snapshots,
 )
 
 _MODULES = (
@@ -40,6 +44,10 @@ _MODULES = (
     hypervisors,
     quota_sets,
     networking,
+    shelve,
+    rescue,
+    snapshots,
+    guest_access,
 )
 
 

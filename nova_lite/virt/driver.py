@@ -22,6 +22,10 @@ SHUTDOWN = 4
 CRASHED = 6
 SUSPENDED = 7
 
+# The ``state`` names of diagnostics (Nova's power_state.STATE_MAP).
+POWER_STATE_NAMES = {NOSTATE: "pending", RUNNING: "running", PAUSED: "paused",
+                     SHUTDOWN: "shutdown", CRASHED: "crashed", SUSPENDED: "suspended"}
+
 
 @dataclasses.dataclass
 class InstanceSpec:
@@ -82,6 +86,14 @@ class VirtAPI:
         DriverError when waiting is fatal, else it logs and returns; an event with
         status "failed" raises DriverError."""
         return contextlib.nullcontext()
+
+
+class NotSupported(DriverError):
+    """The hypervisor (or this guest) cannot do what was asked at all."""
+
+
+class GuestAgentNotEnabled(NotSupported):
+    """The operation needs an agent inside the guest, and the guest has none."""
 
 
 class ComputeDriver:
@@ -158,6 +170,38 @@ class ComputeDriver:
         """{"host", "port"} of the guest's VNC server, as the console proxy reaches it;
         ConsoleUnavailable when the guest has none."""
         raise ConsoleUnavailable("vnc")
+
+    def snapshot(self, instance: InstanceSpec, dest_path: str) -> str:
+        """Write a standalone copy of the guest's root disk (no backing file) to
+        dest_path and return its disk_format. A running guest is brought back to the
+        power state it had; the copy is consistent (taken with the disk at rest)."""
+        raise NotImplementedError
+
+    def rescue(self, instance: InstanceSpec, image_meta: dict, admin_password: str) -> None:
+        """Boot the guest from the rescue image (image_meta, from the image service) with
+        its own root disk attached as the second disk."""
+        raise NotImplementedError
+
+    def unrescue(self, instance: InstanceSpec) -> None:
+        """Boot the guest from its own disk again and drop the rescue disk; idempotent."""
+        raise NotImplementedError
+
+    def trigger_crash_dump(self, instance: InstanceSpec) -> None:
+        """Inject an NMI, so a guest kernel set up for it writes a crash dump."""
+        raise NotImplementedError
+
+    def set_admin_password(self, instance: InstanceSpec, password: str) -> None:
+        """Set the guest's administrator password (raises GuestAgentNotEnabled when that
+        needs an agent the guest lacks)."""
+        raise NotImplementedError
+
+    def get_diagnostics(self, instance: InstanceSpec) -> dict:
+        """Usage data in Nova's 2.48 shape: state, driver, hypervisor, hypervisor_os,
+        uptime, config_drive, num_cpus, num_disks, num_nics, cpu_details [{id, time,
+        utilisation}], disk_details [{read_bytes, read_requests, write_bytes,
+        write_requests, errors_count}], nic_details [...], memory_details {maximum,
+        used} (MiB)."""
+        raise NotImplementedError
 
     def periodic_cleanup(self, active_uuids: list[str]) -> None:
         """Periodic housekeeping, e.g. removing unused cached base images."""

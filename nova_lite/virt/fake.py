@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import json
 import threading
 import time
 from typing import Any, Optional
@@ -67,7 +68,8 @@ class FakeDriver(driver.ComputeDriver):
                 "power_state": driver.RUNNING, "console": ["NOVA-LITE-GUEST-UP (fake)"],
                 "config_drive": dict(drive) if drive else None,
                 "vifs": [dict(v) for v in instance.network_info],
-                "vnc_port": 5900 + len(self._guests)}
+                "vnc_port": 5900 + len(self._guests), "image_id": instance.image_id,
+                "rescue_image_id": None, "password": None}
 
     def destroy(self, instance: InstanceSpec) -> None:
         with self._lock:
@@ -148,6 +150,72 @@ class FakeDriver(driver.ComputeDriver):
         """Test hook: {path: bytes} of the config drive the guest was given."""
         with self._lock:
             return self._guests[uuid]["config_drive"]
+
+    def _guest(self, instance: InstanceSpec) -> dict:
+        """The guest (caller holds the lock)."""
+        guest = self._guests.get(instance.uuid)
+        if guest is None:
+            raise driver.DriverError(f"guest {instance.name} does not exist")
+        return guest
+
+    def snapshot(self, instance: InstanceSpec, dest_path: str) -> str:
+        """A recorded image: what the guest was booted from and what it printed."""
+        if instance.extra.get("metadata", {}).get("fake_snapshot_error"):
+            raise driver.DriverError("fake snapshot failure requested by metadata")
+        delay = self.conf.fake_driver.snapshot_delay
+        if delay:
+            time.sleep(delay)
+        with self._lock:
+            guest = self._guest(instance)
+            record = {"fake_snapshot_of": instance.uuid, "image_id": guest["image_id"],
+                      "console": list(guest["console"])}
+            guest["console"].append("fake snapshot")
+        with open(dest_path, "w") as f:
+            json.dump(record, f)
+        return "raw"
+
+    def rescue(self, instance: InstanceSpec, image_meta: dict, admin_password: str) -> None:
+        with self._lock:
+            guest = self._guest(instance)
+            guest.update(power_state=driver.RUNNING, rescue_image_id=image_meta["id"])
+            guest["console"].append(f"fake rescue from image {image_meta['id']}")
+
+    def unrescue(self, instance: InstanceSpec) -> None:
+        with self._lock:
+            guest = self._guest(instance)
+            guest.update(power_state=driver.RUNNING, rescue_image_id=None)
+            guest["console"].append("fake unrescue")
+
+    def trigger_crash_dump(self, instance: InstanceSpec) -> None:
+        with self._lock:
+            guest = self._guest(instance)
+            if guest["power_state"] != driver.RUNNING:
+                raise driver.DriverError(f"guest {instance.name} is not running")
+            guest["console"].append("fake NMI received")
+
+    def set_admin_password(self, instance: InstanceSpec, password: str) -> None:
+        if instance.extra.get("metadata", {}).get("fake_no_agent"):
+            raise driver.GuestAgentNotEnabled("the guest agent is not enabled")
+        with self._lock:
+            self._guest(instance)["password"] = password
+
+    def get_diagnostics(self, instance: InstanceSpec) -> dict:
+        with self._lock:
+            guest = self._guest(instance)
+            power = guest["power_state"]
+        return {
+            "state": driver.POWER_STATE_NAMES.get(power, "pending"), "driver": "fake",
+            "hypervisor": "fake", "hypervisor_os": "fake-os", "uptime": 46664,
+            "config_drive": False, "num_cpus": instance.vcpus, "num_disks": 1,
+            "num_nics": 0,
+            "cpu_details": [{"id": n, "time": 17300000000, "utilisation": 15}
+                            for n in range(instance.vcpus)],
+            "disk_details": [{"read_bytes": 262144, "read_requests": 112,
+                              "write_bytes": 5778432, "write_requests": 488,
+                              "errors_count": 0}],
+            "nic_details": [],
+            "memory_details": {"maximum": instance.memory_mb, "used": 0},
+        }
 
     def simulate_external_power_off(self, uuid: str) -> None:
         """Test hook: the guest shut itself down, as a real one can."""

@@ -13,11 +13,17 @@ from nova_lite.compute import states as s
 
 UUID = "6f1c8a36-8a56-4b8e-9d58-2b3c0f1b9a11"
 
+SHELVE_TASKS = (s.SHELVING, s.SHELVING_IMAGE_PENDING_UPLOAD, s.SHELVING_IMAGE_UPLOADING,
+                s.SHELVING_OFFLOADING, s.UNSHELVING)
+IMAGE_TASKS = (s.IMAGE_SNAPSHOT, s.IMAGE_BACKUP, s.IMAGE_PENDING_UPLOAD, s.IMAGE_UPLOADING)
 ALL_TASK_STATES = (None, s.SCHEDULING, s.NETWORKING, s.SPAWNING, s.REBOOTING,
                    s.REBOOTING_HARD, s.POWERING_OFF, s.POWERING_ON, s.PAUSING, s.UNPAUSING,
-                   s.SUSPENDING, s.RESUMING, s.DELETING)
+                   s.SUSPENDING, s.RESUMING, s.DELETING, *SHELVE_TASKS, s.RESCUING,
+                   s.UNRESCUING, *IMAGE_TASKS, s.UPDATING_PASSWORD)
 VM_STATES = (*s.ALL_VM_STATES, s.DELETED, None)
-EVERY_STATE = (s.ACTIVE, s.BUILDING, s.PAUSED, s.SUSPENDED, s.STOPPED, s.ERROR)
+EVERY_STATE = (s.ACTIVE, s.BUILDING, s.PAUSED, s.SUSPENDED, s.STOPPED, s.ERROR, s.RESCUED,
+               s.SHELVED, s.SHELVED_OFFLOADED)
+SNAPSHOT_FROM = {s.ACTIVE, s.STOPPED, s.PAUSED, s.SUSPENDED}
 
 # action -> (vm_states it may start from, task_states it may start from,
 #            task_state held while running, vm_state it ends in)
@@ -33,6 +39,22 @@ EXPECTED = {
     "unpause": ({s.PAUSED}, {None}, s.UNPAUSING, s.ACTIVE),
     "suspend": ({s.ACTIVE}, {None}, s.SUSPENDING, s.SUSPENDED),
     "resume": ({s.SUSPENDED}, {None}, s.RESUMING, s.ACTIVE),
+    "shelve": (SNAPSHOT_FROM, {None}, s.SHELVING, s.SHELVED),
+    "shelveOffload": ({s.SHELVED}, {None}, s.SHELVING_OFFLOADING, s.SHELVED_OFFLOADED),
+    "unshelve": ({s.SHELVED, s.SHELVED_OFFLOADED}, {None}, s.UNSHELVING, s.ACTIVE),
+    "rescue": ({s.ACTIVE, s.STOPPED, s.ERROR}, {None}, s.RESCUING, s.RESCUED),
+    "unrescue": ({s.RESCUED}, {None}, s.UNRESCUING, s.ACTIVE),
+    "createImage": (SNAPSHOT_FROM, {None}, s.IMAGE_SNAPSHOT, None),
+    "createBackup": (SNAPSHOT_FROM, {None}, s.IMAGE_BACKUP, None),
+    "trigger_crash_dump": ({s.ACTIVE, s.PAUSED, s.RESCUED, s.ERROR}, {None}, None, None),
+    "changePassword": ({s.ACTIVE}, {None}, s.UPDATING_PASSWORD, None),
+}
+# Task states each multi-step operation passes through after its first, in Nova's order.
+STEPS = {
+    "shelve": (s.SHELVING_IMAGE_PENDING_UPLOAD, s.SHELVING_IMAGE_UPLOADING),
+    "unshelve": (s.SPAWNING,),
+    "createImage": (s.IMAGE_PENDING_UPLOAD, s.IMAGE_UPLOADING),
+    "createBackup": (s.IMAGE_PENDING_UPLOAD, s.IMAGE_UPLOADING),
 }
 
 
@@ -41,6 +63,7 @@ def test_every_action_is_declared() -> None:
     for name, t in s.TRANSITIONS.items():
         assert t.name == name and s.get(name) is t
         assert (t.task_state, t.to_vm_state) == EXPECTED[name][2:]
+        assert t.steps == STEPS.get(name, ())
 
 
 def _outcome(action: str, vm_state: str | None, task_state: str | None) -> str:
@@ -56,7 +79,7 @@ def _outcome(action: str, vm_state: str | None, task_state: str | None) -> str:
 def test_check_allows_exactly_the_expected_states(action: str) -> None:
     """Every (vm_state, task_state) pair: allowed, or 409 naming what is in the way."""
     vm_ok, task_ok = EXPECTED[action][0], EXPECTED[action][1]
-    verb = action.split("_")[0]
+    verb = "reboot" if action == "reboot_hard" else action
     wrong = []
     for vm_state, task_state in itertools.product(VM_STATES, ALL_TASK_STATES):
         if vm_state not in vm_ok:  # the vm_state is reported first, as Nova does
@@ -95,13 +118,40 @@ def test_conflict_messages_read_as_novas(action: str, vm_state: str, task_state:
 
 def test_every_end_state_allows_delete() -> None:
     for t in s.TRANSITIONS.values():
-        if t.to_vm_state != s.DELETED:
+        if t.to_vm_state not in (s.DELETED, None):
             s.check("delete", UUID, t.to_vm_state, None)
+
+
+def test_every_task_state_allows_delete() -> None:
+    for t in s.TRANSITIONS.values():
+        for task in (t.task_state, *t.steps):
+            for vm_state in t.from_vm_states:
+                if vm_state != s.BUILDING:
+                    s.check("delete", UUID, vm_state, task)
 
 
 def test_unknown_action_is_a_programming_error() -> None:
     with pytest.raises(KeyError):
-        s.check("shelve", UUID, s.ACTIVE, None)
+        s.check("fly", UUID, s.ACTIVE, None)
+
+
+@pytest.mark.parametrize("vm_state,task_state,action", [
+    (s.ACTIVE, s.SHELVING_IMAGE_UPLOADING, "shelve"),
+    (s.STOPPED, s.SHELVING, "shelve"),
+    (s.SHELVED, s.SHELVING_OFFLOADING, "shelveOffload"),
+    (s.SHELVED_OFFLOADED, s.UNSHELVING, "unshelve"),
+    (s.SHELVED_OFFLOADED, s.SPAWNING, "unshelve"),
+    (s.BUILDING, s.SPAWNING, "build"),
+    (s.ACTIVE, s.IMAGE_UPLOADING, "createImage"),
+    (s.PAUSED, s.IMAGE_BACKUP, "createBackup"),
+    (s.RESCUED, s.UNRESCUING, "unrescue"),
+    (s.STOPPED, s.RESCUING, "rescue"),
+    (s.ACTIVE, None, None),
+    (s.SHELVED, s.SPAWNING, "unshelve"),
+])
+def test_interrupted_names_the_operation(vm_state, task_state, action) -> None:
+    t = s.interrupted(vm_state, task_state)
+    assert (t.name if t else None) == action
 
 
 @pytest.mark.parametrize("vm_state,task_state,status", [
@@ -129,7 +179,17 @@ def test_unknown_action_is_a_programming_error() -> None:
     (s.ERROR, s.DELETING, "ERROR"),
     (s.DELETED, None, "DELETED"),
     (None, None, "UNKNOWN"),
-    ("shelved", None, "UNKNOWN"),
+    ("bogus", None, "UNKNOWN"),
+    (s.ACTIVE, s.UPDATING_PASSWORD, "PASSWORD"),
+    (s.ACTIVE, s.IMAGE_SNAPSHOT, "ACTIVE"),
+    (s.ACTIVE, s.SHELVING_IMAGE_UPLOADING, "ACTIVE"),
+    (s.STOPPED, s.IMAGE_UPLOADING, "SHUTOFF"),
+    (s.RESCUED, None, "RESCUE"),
+    (s.RESCUED, s.UNRESCUING, "RESCUE"),
+    (s.SHELVED, None, "SHELVED"),
+    (s.SHELVED, s.UNSHELVING, "SHELVED"),
+    (s.SHELVED_OFFLOADED, None, "SHELVED_OFFLOADED"),
+    (s.SHELVED_OFFLOADED, s.SPAWNING, "SHELVED_OFFLOADED"),
 ])
 def test_api_status(vm_state: str | None, task_state: str | None, status: str) -> None:
     assert s.api_status(vm_state, task_state) == status
@@ -148,7 +208,8 @@ def test_status_filter_covers_every_status_shown() -> None:
 
 def test_every_transition_ends_in_a_shown_status() -> None:
     for t in s.TRANSITIONS.values():
-        assert s.api_status(t.to_vm_state, None) != "UNKNOWN"
+        if t.to_vm_state is not None:
+            assert s.api_status(t.to_vm_state, None) != "UNKNOWN"
         for vm_state in t.from_vm_states:  # while it runs, too
             assert s.api_status(vm_state, t.task_state) != "UNKNOWN"
 
@@ -159,13 +220,18 @@ def test_every_transition_says_how_it_is_carried_out() -> None:
     import inspect
 
     from nova_lite import policies
+    from nova_lite.api.handlers import server_actions
     from nova_lite.api.schemas import server_actions as action_schemas
+    from nova_lite.compute.manager import ComputeManager
     from nova_lite.virt import driver, fake
+    from nova_lite.virt.libvirt.driver import LibvirtDriver
 
     rules = {r.name for r in policies.list_rules()}
     for t in s.TRANSITIONS.values():
         assert t.driver_call and t.event, t.name
-        for cls in (driver.ComputeDriver, fake.FakeDriver):
+        for name in (t.compute_method, t.on_restart):
+            assert name is None or callable(getattr(ComputeManager, name)), (t.name, name)
+        for cls in (driver.ComputeDriver, fake.FakeDriver, LibvirtDriver):
             method = getattr(cls, t.driver_call)
             params = list(inspect.signature(method).parameters)[2:]  # self, instance
             assert len(t.driver_args) <= len(params), (t.name, params)
@@ -178,4 +244,4 @@ def test_every_transition_says_how_it_is_carried_out() -> None:
                 assert hasattr(getattr(CONF, arg.group), arg.name)
     for key, t in s.BY_API_KEY.items():
         assert t.policy, key
-        assert key in action_schemas.SIMPLE, key
+        assert key in action_schemas.SIMPLE or key in server_actions.HANDLERS, key

@@ -7,15 +7,28 @@ when the server's state does not allow it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from nova_lite import policy
 from nova_lite.api import validation, wsgi
-from nova_lite.api.handlers import remote_consoles
-from nova_lite.api.handlers import security_groups
+from nova_lite.api.handlers import (admin_password, crash_dump, remote_consoles, rescue,
+                                    security_groups, shelve, snapshots)
 from nova_lite.api.handlers.servers import get_server
 from nova_lite.api.schemas import server_actions as schema
 from nova_lite.compute import states
+
+# Action keys whose bodies carry more than a bare null: their own handler modules.
+HANDLERS: dict[str, Callable[[wsgi.ApiRequest, str, dict], wsgi.Reply]] = {
+    "shelve": shelve.shelve,
+    "shelveOffload": shelve.shelve_offload,
+    "unshelve": shelve.unshelve,
+    "rescue": rescue.rescue,
+    "unrescue": rescue.unrescue,
+    "createImage": snapshots.create_image,
+    "createBackup": snapshots.create_backup,
+    "trigger_crash_dump": crash_dump.trigger_crash_dump,
+    "changePassword": admin_password.change_password,
+}
 
 def action(req: wsgi.ApiRequest, id: str) -> wsgi.Reply:
     body = req.json_body()
@@ -31,6 +44,8 @@ def action(req: wsgi.ApiRequest, id: str) -> wsgi.Reply:
         return remote_consoles.get_vnc_console(req, id, body)
     if key in security_groups.ACTIONS:
         return security_groups.action(req, id, key, body)
+    if key in HANDLERS:
+        return HANDLERS[key](req, id, body)
     transition = states.BY_API_KEY.get(key)
     if transition is not None and key in schema.SIMPLE:
         validation.validate(schema.SIMPLE[key], body)

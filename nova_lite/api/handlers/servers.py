@@ -85,7 +85,7 @@ def _list_servers(req: wsgi.ApiRequest, detail: bool) -> list:
                 return []
             filters["deleted"] = True
         filters["vm_state"] = sorted(vm_states)
-        if wanted & {"REBOOT", "HARD_REBOOT"}:
+        if wanted & states.TASK_STATUSES:
             post.append(lambda i: states.api_status(i.vm_state, i.task_state) in wanted)
     if "image" in opts:
         filters["image"] = opts["image"].rstrip("/").rsplit("/", 1)[-1]
@@ -415,5 +415,12 @@ def update(req: wsgi.ApiRequest, id: str) -> wsgi.Reply:
 def delete(req: wsgi.ApiRequest, id: str) -> wsgi.Reply:
     inst = get_server(req, id)
     policy.authorize(req.ctx, RULE % "delete", _target(inst))
+    shelved_image = None
+    if inst.vm_state in (states.SHELVED, states.SHELVED_OFFLOADED):
+        shelved_image = (inst.get("system_metadata") or {}).get("shelved_image_id")
     req.conductor.server_delete(req.ctx, id)
+    if shelved_image:  # a shelved server's image goes with it, as in Nova
+        from nova_lite.api.handlers.snapshots import delete_image
+
+        delete_image(req, shelved_image)
     return wsgi.Reply(204)

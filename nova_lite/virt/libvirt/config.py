@@ -151,3 +151,43 @@ def domain_xml(cfg: GuestConfig) -> str:
     dom = build_domain(cfg)
     ET.indent(dom)
     return ET.tostring(dom, encoding="unicode")
+
+
+def rescue_xml(domain_xml_text: str, rescue_disk: str, kernel_path: Optional[str],
+               ramdisk_path: Optional[str], cmdline: Optional[str]) -> str:
+    """A guest's definition booting from ``rescue_disk`` (qcow2) as vda, with every disk
+    it had following it (its root disk as vdb), booted the rescue image's way (its
+    kernel, or the first disk). Everything else (console, config drive, NICs, display)
+    is kept as it was."""
+    root = ET.fromstring(domain_xml_text)
+    devices = root.find("devices")
+    if devices is None:
+        raise ValueError("domain XML without devices")
+    disks = [d for d in devices.findall("disk") if d.get("device") == "disk"]
+    if not disks:
+        raise ValueError("domain XML without a disk")
+    rescue = ET.Element("disk", {"type": "file", "device": "disk"})
+    _sub(rescue, "driver", name="qemu", type="qcow2")
+    _sub(rescue, "source", file=rescue_disk)
+    _sub(rescue, "target", dev="vda", bus="virtio")
+    devices.insert(list(devices).index(disks[0]), rescue)
+    for n, disk in enumerate(disks, start=1):
+        target = disk.find("target")
+        if target is not None and target.get("bus", "virtio") == "virtio":
+            target.set("dev", "vd" + chr(ord("a") + n))
+    os_el = root.find("os")
+    if os_el is None:
+        os_el = _sub(root, "os")
+    for tag in ("kernel", "initrd", "cmdline", "boot"):
+        for el in os_el.findall(tag):
+            os_el.remove(el)
+    if kernel_path:
+        _sub(os_el, "kernel", kernel_path)
+        if ramdisk_path:
+            _sub(os_el, "initrd", ramdisk_path)
+        if cmdline:
+            _sub(os_el, "cmdline", cmdline)
+    else:
+        _sub(os_el, "boot", dev="hd")
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode")

@@ -23,6 +23,8 @@ from nova_lite.virt.driver import DriverError, ImageSource, InstanceSpec, Lifecy
 from nova_lite.virt.libvirt import config as vconfig
 from nova_lite.virt.libvirt import host as vhost
 from nova_lite.virt.libvirt import vif as vvif
+from nova_lite.virt.libvirt.guest_access import GuestAccessMixin
+from nova_lite.virt.libvirt.guest_images import GuestImagesMixin
 
 LOG = logging.getLogger(__name__)
 
@@ -55,7 +57,7 @@ def _wait(predicate: Callable[[], bool], timeout: float) -> bool:
         time.sleep(POLL)
 
 
-class LibvirtDriver(driver.ComputeDriver):
+class LibvirtDriver(GuestImagesMixin, GuestAccessMixin, driver.ComputeDriver):
     def __init__(self, host: str, image_source: ImageSource, conf: Any) -> None:
         super().__init__(host, image_source, conf)
         self._lv = vhost.require_libvirt()
@@ -299,6 +301,8 @@ class LibvirtDriver(driver.ComputeDriver):
         with self._errors(f"stopping {instance.name}"):
             dom = self._get(instance)
             if not dom.isActive():
+                if dom.hasManagedSaveImage(0):
+                    dom.managedSaveRemove(0)  # stopped means its memory is gone
                 return
             if timeout > 0 and self._state(dom) == driver.RUNNING:
                 try:

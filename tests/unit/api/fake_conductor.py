@@ -52,6 +52,8 @@ class FakeConductor:
         self.console = "line1\nline2\nline3\n"
         self.keypairs: dict[str, list[dict]] = {}
         self.network_info: dict[str, list] = {}
+        self.action_params: list[tuple[str, dict]] = []
+        self.admin_passwords: dict[str, str] = {}
         self.passwords: dict[str, str] = {}
         self.console_tokens: dict[str, dict] = {}
         self.quotas: dict[tuple, dict] = {}  # (project, user or None) -> limits
@@ -217,7 +219,44 @@ class FakeConductor:
         inst = self.server_get(ctx, uuid)
         t = states.check(action, uuid, inst.vm_state, inst.task_state)
         inst.task_state = t.task_state
+        self.action_params.append((action, dict(params or {})))
         self._action(ctx, inst, action)
+
+    def server_unshelve(self, ctx: Any, uuid: str, params: dict) -> None:
+        self.calls.append("server_unshelve")
+        inst = self.server_get(ctx, uuid)
+        t = states.check("unshelve", uuid, inst.vm_state, inst.task_state)
+        if ("availability_zone" in params or params.get("host")) and \
+                inst.vm_state != states.SHELVED_OFFLOADED:
+            raise exception.UnshelveInstanceInvalidState(instance_uuid=uuid,
+                                                         state=inst.vm_state)
+        if params.get("host") and params["host"] not in {s.host for s in self.services}:
+            raise exception.ComputeHostNotFound(host=params["host"])
+        inst.task_state = t.task_state
+        self.action_params.append(("unshelve", dict(params)))
+        self._action(ctx, inst, "unshelve")
+
+    def server_set_password(self, ctx: Any, uuid: str, password: str) -> None:
+        self.calls.append("server_set_password")
+        inst = self.server_get(ctx, uuid)
+        states.check("changePassword", uuid, inst.vm_state, inst.task_state)
+        if (inst.metadata or {}).get("fake_no_agent"):
+            raise exception.InstanceAgentNotEnabled(instance_uuid=uuid)
+        self.admin_passwords[uuid] = password
+        self._action(ctx, inst, "changePassword")
+
+    def server_diagnostics(self, ctx: Any, uuid: str) -> dict:
+        self.calls.append("server_diagnostics")
+        inst = self.server_get(ctx, uuid)
+        if not inst.host:
+            raise exception.InstanceNotReady(instance_id=uuid)
+        return {"state": "running", "driver": "fake", "hypervisor": "fake",
+                "hypervisor_os": "fake-os", "uptime": 7, "config_drive": False,
+                "num_cpus": 1, "num_disks": 1, "num_nics": 0,
+                "cpu_details": [{"id": 0, "time": 1000, "utilisation": None}],
+                "disk_details": [{"read_bytes": 1, "read_requests": 2, "write_bytes": 3,
+                                  "write_requests": 4, "errors_count": 0}],
+                "nic_details": [], "memory_details": {"maximum": 512, "used": 100}}
 
     def console_output(self, ctx: Any, uuid: str, length: Optional[int]) -> str:
         self.calls.append("console_output")
