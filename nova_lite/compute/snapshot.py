@@ -117,8 +117,9 @@ class SnapshotMixin:
             return
         try:
             self.image_api.delete(ctx, image_id)
+            LOG.info("image %s deleted", image_id)
         except exception.ImageNotFound:
-            pass
+            LOG.info("image %s was already gone", image_id)
         except Exception:
             LOG.exception("could not delete image %s", image_id)
 
