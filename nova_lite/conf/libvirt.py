@@ -9,6 +9,11 @@ opts = [
                help="kvm needs a usable /dev/kvm; qemu is software emulation (TCG)."),
     cfg.StrOpt("connection_uri", default="",
                help="libvirt URI; empty means qemu:///system."),
+    cfg.BoolOpt("user_mode_network", default=False,
+                help="Give a guest that has no Neutron port a QEMU user-mode NIC (slirp): "
+                     "it gets 10.0.2.15 by DHCP and reaches out through the host (host "
+                     "services at 10.0.2.2), nothing reaches in. For hosts without Neutron, "
+                     "e.g. the all-in-one quickstart."),
     cfg.BoolOpt("remove_unused_base_images", default=True,
                 help="Let the image cache clean-up delete cached base images "
                      "(<instances_path>/_base) that no instance on this host uses."),

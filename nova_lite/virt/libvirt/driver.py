@@ -164,6 +164,12 @@ class LibvirtDriver(GuestImagesMixin, GuestAccessMixin, driver.ComputeDriver):
                 raise DriverError(f"could not stop guest: {err.get_error_message()}") \
                     from err
 
+    def _interfaces(self, instance: InstanceSpec) -> list:
+        if not instance.network_info and self.conf.libvirt.user_mode_network:
+            return [vvif.user_mode_element()]
+        return [vvif.interface_element(v, self.conf.neutron.ovs_bridge)
+                for v in instance.network_info]
+
     def _start_plugged(self, instance: InstanceSpec, dom: Any) -> None:
         """Start a new guest; with ports to plug, paused until Neutron reports every one
         plugged (network-vif-plugged), so the guest's first DHCP request finds its port
@@ -174,10 +180,20 @@ class LibvirtDriver(GuestImagesMixin, GuestAccessMixin, driver.ComputeDriver):
             self._start(dom)
             return
         with self.virtapi.wait_for_instance_event(instance.uuid, events, timeout):
-            dom.createWithFlags(self._lv.VIR_DOMAIN_START_PAUSED)
+            self._create_paused(dom)
         dom.resume()
         if not _wait(lambda: self._state(dom) == driver.RUNNING, 30):
             raise DriverError("guest did not reach the running state")
+
+    def _create_paused(self, dom: Any) -> None:
+        lv = self._lv
+        try:
+            dom.createWithFlags(lv.VIR_DOMAIN_START_PAUSED)
+        except lv.libvirtError as err:
+            if err.get_error_code() != lv.VIR_ERR_INVALID_ARG:
+                raise
+            dom.create()  # a driver without START_PAUSED (libvirt's test driver)
+            dom.suspend()
 
     def _start(self, dom: Any) -> None:
         dom.create()
@@ -227,8 +243,7 @@ class LibvirtDriver(GuestImagesMixin, GuestAccessMixin, driver.ComputeDriver):
                     cmdline=vconfig.kernel_cmdline(props, self.virt_type) if kernel
                     else None,
                     config_drive_path=drive, vnc_listen=self._vnc_listen(),
-                    interfaces=[vvif.interface_element(v, self.conf.neutron.ovs_bridge)
-                                for v in instance.network_info])
+                    interfaces=self._interfaces(instance))
                 conn = self._host.get_connection()
                 dom = conn.defineXML(vconfig.domain_xml(guest))
                 self._start_plugged(instance, dom)

@@ -46,6 +46,13 @@ def interface_xml(vif: dict, bridge: str = DEFAULT_BRIDGE) -> str:
     return ET.tostring(interface_element(vif, bridge), encoding="unicode")
 
 
+def user_mode_element() -> ET.Element:
+    """A QEMU user-mode (slirp) NIC, for guests on hosts without Neutron."""
+    el = ET.Element("interface", {"type": "user"})
+    _sub(el, "model", type="virtio")
+    return el
+
+
 def plug_events(network_info: list) -> list[tuple[str, str]]:
     """The network-vif-plugged events to wait for before a new guest runs: one per port
     that is not active yet (OVN reports a port up once its tap is on br-int)."""

@@ -388,3 +388,64 @@ def test_kvm_required_but_unusable(tmp_path, images, monkeypatch):
                                          uri="qemu:///system"))
     with pytest.raises(driver.DriverError, match="virt_type = qemu"):
         d.init_host()
+
+
+def _ovs_vif() -> dict:
+    port = str(uuid.uuid4())
+    return {"id": port, "address": "fa:16:3e:00:00:01", "type": "ovs", "active": False,
+            "details": {"bridge_name": "br-int"}, "devname": ("tap" + port)[:14],
+            "ovs_interfaceid": port, "network": {"id": "n", "label": "l", "mtu": 1442}}
+
+
+def test_a_guest_with_ports_starts_paused_and_runs_once_they_are_plugged(drv, images):
+    import threading
+
+    from nova_lite.compute.instance_events import InstanceEvents
+
+    drv.virtapi = InstanceEvents()
+    image_id = images.add(b"D" * 4096)
+    spec = _spec(image_id)
+    spec.network_info = [_ovs_vif()]
+    port = spec.network_info[0]["id"]
+    seen = []
+
+    def plug() -> None:  # Neutron's event, once the domain exists (paused)
+        seen.append(_domain(drv, spec).state()[0])
+        drv.virtapi.deliver(spec.uuid, "network-vif-plugged", port, "completed")
+
+    timer = threading.Timer(0.5, plug)
+    timer.start()
+    drv.spawn(spec, images.show(image_id))
+    timer.join()
+    assert seen == [libvirt.VIR_DOMAIN_PAUSED]
+    assert _domain(drv, spec).state()[0] == libvirt.VIR_DOMAIN_RUNNING
+    assert f"interfaceid='{port}'" in _domain(drv, spec).XMLDesc(0)
+
+
+def test_a_port_that_never_plugs_fails_the_spawn_and_cleans_up(tmp_path, images):
+    from nova_lite.compute.instance_events import InstanceEvents
+
+    conf = _conf(str(tmp_path / "instances"))
+    conf.set_override("vif_plugging_timeout", 1)
+    d = LibvirtDriver("testhost", images, conf)
+    d.init_host()
+    d.virtapi = InstanceEvents(timeout_is_fatal=True)
+    image_id = images.add(b"D" * 4096)
+    spec = _spec(image_id)
+    spec.network_info = [_ovs_vif()]
+    with pytest.raises(driver.DriverError, match="Virtual Interface creation failed"):
+        d.spawn(spec, images.show(image_id))
+    assert spec.uuid not in d.list_instance_uuids()
+    d.cleanup_host()
+
+
+def test_user_mode_nic_without_ports(tmp_path, images):
+    conf = _conf(str(tmp_path / "instances"), user_mode_network="true")
+    d = LibvirtDriver("testhost", images, conf)
+    d.init_host()
+    image_id = images.add(b"D" * 4096)
+    spec = _spec(image_id)
+    d.spawn(spec, images.show(image_id))
+    assert "<interface type='user'>" in _domain(d, spec).XMLDesc(0)
+    d.destroy(spec)
+    d.cleanup_host()

@@ -66,3 +66,8 @@ def test_domain_carries_the_interfaces():
         "interfaceid") == PORT
     xml = vvif.interface_xml(_vif())
     assert xml.startswith("<interface type=\"bridge\">")
+
+
+def test_user_mode_nic_for_hosts_without_neutron():
+    el = vvif.user_mode_element()
+    assert el.get("type") == "user" and el.find("model").get("type") == "virtio"
