@@ -45,7 +45,10 @@ class GuestAccessMixin:
         "network_info", "password"}."""
         inst, _cell = self._instance_and_cell(uuid)
         sysmeta = inst.get("system_metadata") or {}
-        return {"instance": inst, "keypairs": [],
+        # The copies of its key pairs the instance keeps ({"name", "type", "public_key",
+        # ...}), read with the instance.
+        keypairs = list(inst.get("keypairs") or []) if "keypairs" in inst.fields else []
+        return {"instance": inst, "keypairs": keypairs,
                 "network_info": network_model.loads(inst.get("network_info")),
                 "password": sysmeta.get(guest_db.PASSWORD_KEY) or ""}
 
