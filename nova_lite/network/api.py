@@ -185,6 +185,22 @@ class NeutronAPI:
                 self._validate_item(item, project_id, is_admin, max_count)
             except (exception.NetworkNotFound, exception.PortNotFound) as err:
                 raise exception.Invalid(message=err.format_message()) from None
+        self._check_port_quota(project_id, sum(1 for i in items if not i.get("port_id"))
+                               * max_count)
+
+    def _check_port_quota(self, project_id: str, wanted: int) -> None:
+        """Nova's 403 when the servers' new ports would exceed the project's port quota."""
+        if not wanted:
+            return
+        try:
+            ports = self.client.show_quota_details(project_id).get("port") or {}
+        except NeutronError as err:
+            if err.status in (404, 403):  # no quota details extension / not allowed
+                return
+            raise
+        limit = ports.get("limit", -1)
+        if limit >= 0 and ports.get("used", 0) + ports.get("reserved", 0) + wanted > limit:
+            raise exception.QuotaError(reason="Maximum number of ports exceeded")
 
     def _validate_item(self, item: dict, project_id: str, is_admin: bool,
                        max_count: int) -> None:

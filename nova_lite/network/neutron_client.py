@@ -97,6 +97,10 @@ class NeutronClient:
     def delete_port(self, port_id: str) -> None:
         self._request("DELETE", f"/ports/{port_id}")
 
+    def show_quota_details(self, project_id: str) -> dict:
+        """{resource: {"limit", "used", "reserved"}} of a project."""
+        return self._request("GET", f"/quotas/{project_id}/details")["quota"]
+
     # -- security groups and floating IPs ---------------------------------------------------
     def list_security_groups(self, **filters: Any) -> list[dict]:
         return self._list("security_groups", **filters)

@@ -30,7 +30,8 @@ from tests.functional.neutron.conftest import (CHASSIS, EVENTS_PORT, REPO, Neutr
 
 libvirt = pytest.importorskip("libvirt")
 
-pytestmark = [pytest.mark.libvirt, pytest.mark.slow]
+# The first test also pays for the module's deployment, image and two TCG boots.
+pytestmark = [pytest.mark.libvirt, pytest.mark.slow, pytest.mark.timeout(1500)]
 
 URI = "qemu:///system"
 BOOT_TIMEOUT = 240

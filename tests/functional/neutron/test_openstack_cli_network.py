@@ -21,7 +21,9 @@ from tests.functional.keystone.conftest import (Cloud, _setup_keystone, catalog_
                                                 login)
 from tests.functional.neutron.conftest import CHASSIS, neutron_lock, nova_neutron_conf
 
-pytestmark = [pytest.mark.keystone, pytest.mark.slow]
+# The module's deployment waits for the Neutron and catalog locks other tests may hold,
+# and every CLI start costs seconds: more than the default per-test timeout.
+pytestmark = [pytest.mark.keystone, pytest.mark.slow, pytest.mark.timeout(1800)]
 
 
 def _ok(proc: subprocess.CompletedProcess) -> str:

@@ -36,6 +36,7 @@ class FakeNeutron(requests.adapters.BaseAdapter):
         self.floatingips: dict[str, dict] = {}
         self.requests: list[tuple[str, str]] = []
         self._mac = 0
+        self.port_quota = -1
 
     # -- seeding ------------------------------------------------------------------------
     def add_network(self, name: str, project_id: str, cidr: str = "10.0.0.0/28",
@@ -144,6 +145,11 @@ class FakeNeutron(requests.adapters.BaseAdapter):
         pass
 
     def _route(self, method: str, path: str, query: dict, body: Any) -> tuple[int, Any]:
+        quota = re.fullmatch(r"/v2\.0/quotas/([^/]+)/details", path)
+        if quota:
+            used = sum(1 for p in self.ports.values() if p["project_id"] == quota.group(1))
+            return 200, {"quota": {"port": {"limit": self.port_quota, "used": used,
+                                            "reserved": 0}}}
         m = re.fullmatch(r"/v2\.0/([a-z_-]+)(?:/([^/]+))?", path)
         if not m:
             raise _Error(404, "HTTPNotFound", "not found")

@@ -182,3 +182,15 @@ def test_no_network_backend():
     with pytest.raises(exception.Invalid):
         api.validate_request("p1", False, "auto", ["web"], 1)
     assert api.allocate_for_instance(INST, "p1", "h", "nova", {"networks": "auto"}) == []
+
+
+def test_port_quota_is_checked_before_anything_is_recorded(api, neutron):
+    net = neutron.add_network("private", "p1")
+    neutron.add_port(net["id"], "p1")
+    neutron.port_quota = 3
+    nets = [{"network_id": net["id"]}]
+    api.validate_request("p1", False, nets, [], 2)
+    with pytest.raises(exception.QuotaError) as err:
+        api.validate_request("p1", False, nets, [], 3)
+    assert err.value.code == 403 and "Maximum number of ports exceeded" in str(err.value)
+    api.validate_request("p1", False, "none", [], 30)
