@@ -169,8 +169,9 @@ def guests(env: Env, net: dict) -> dict:
                                        "project_id": PROJECT, "name": "precreated"})
     started = time.monotonic()
     ids = {}
+    # c has no network: the same boot without ports, for comparison
     for name, networks in (("a", [{"uuid": net["network"]["id"]}]),
-                           ("b", [{"port": pre["id"]}])):
+                           ("b", [{"port": pre["id"]}]), ("c", "none")):
         r = env.call("POST", "/servers", {"server": {
             "name": f"net-{name}", "imageRef": env.image_id, "flavorRef": "42",
             "networks": networks}})
@@ -181,15 +182,33 @@ def guests(env: Env, net: dict) -> dict:
 
 def test_guests_get_dhcp_addresses_that_match_the_api_and_ping_each_other(env, net,
                                                                            guests):
-    ids = guests["ids"]
+    ids = dict(guests["ids"])
+    plain = ids.pop("c")
+    # Poll every console at once: when each guest is up (all three), when a and b have
+    # their DHCP address, seconds after the POSTs.
+    wanted = {(n, "up"): "NOVA-LITE-GUEST-UP" for n in ("a", "b", "c")}
+    wanted.update({(n, "ip"): "NOVA-LITE-GUEST-IP eth0" for n in ids})
+    seen: dict = {}
+    deadline = time.monotonic() + BOOT_TIMEOUT
+    while len(seen) < len(wanted) and time.monotonic() < deadline:
+        for name in ("a", "b", "c"):
+            if all(k in seen for k in wanted if k[0] == name):
+                continue
+            if env.server(guests["ids"][name])["status"] != "ACTIVE":
+                continue
+            out = env.console(guests["ids"][name])
+            for key, marker in wanted.items():
+                if key[0] == name and key not in seen and marker in out:
+                    seen[key] = round(time.monotonic() - guests["started"], 1)
+        time.sleep(1)
+    env.figures.update({f"post_to_{k[1]}_marker_{k[0]}": v for k, v in seen.items()})
+    assert len(seen) == len(wanted), (seen, env.dep.logs("compute-" + CHASSIS)[-3000:])
     addrs = {}
     for name, sid in ids.items():
         s = env.wait(sid, "ACTIVE")
         [entry] = s["addresses"][net["network"]["name"]]
         assert entry["OS-EXT-IPS:type"] == "fixed" and entry["version"] == 4
-        out = env.wait_console(sid, r"NOVA-LITE-GUEST-IP eth0")
-        env.figures[f"post_to_ip_marker_{name}"] = round(time.monotonic() -
-                                                          guests["started"], 1)
+        out = env.console(sid)
         ip, prefix, mac = IP_RE.search(out).groups()
         assert (ip, mac) == (entry["addr"], entry["OS-EXT-IPS-MAC:mac_addr"]), out
         assert prefix == "28"
@@ -205,6 +224,9 @@ def test_guests_get_dhcp_addresses_that_match_the_api_and_ping_each_other(env, n
         env.wait_console(ids[me], rf"NOVA-LITE-GUEST-PING {re.escape(addrs[peer])} ok",
                          timeout=120)
     env.figures["post_to_pings"] = round(time.monotonic() - guests["started"], 1)
+    out = env.console(plain)
+    assert "NOVA-LITE-GUEST-IP" not in out and "<interface" not in env.domain_xml(plain)
+    assert env.server(plain)["addresses"] == {}
     # ips and the ip filter agree
     r = env.call("GET", f"/servers/{ids['a']}/ips")
     assert r.json()["addresses"] == {net["network"]["name"]: [{"version": 4,
