@@ -20,10 +20,11 @@ from nova_lite import exception
 from nova_lite.api import auth, microversion, wsgi
 from nova_lite.api.handlers import (console_auth_tokens, flavor_access, flavor_extra_specs,
                                     flavors, hypervisors, images, instance_actions,
-                                    interfaces, ips, limits, quota_class_sets, quota_sets,
-                                    remote_consoles, security_groups, server_actions,
-                                    server_diagnostics, server_external_events,
-                                    server_password, servers, services, versions)
+                                    interfaces, ips, keypairs, limits, quota_class_sets,
+                                    quota_sets, remote_consoles, security_groups,
+                                    server_actions, server_diagnostics,
+                                    server_external_events, server_password, servers,
+                                    services, simple_tenant_usage, versions)
 
 LOG = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ ROUTES: tuple[tuple[str, dict[str, Callable]], ...] = (
     ("/os-console-auth-tokens/{id}", {"GET": console_auth_tokens.show}),
     ("/os-hypervisors", {"GET": hypervisors.index}),
     ("/os-hypervisors/detail", {"GET": hypervisors.detail}),
+    ("/os-hypervisors/statistics", {"GET": hypervisors.statistics}),
     ("/os-hypervisors/{id}", {"GET": hypervisors.show}),
     ("/os-quota-sets/{id}", {"GET": quota_sets.show, "PUT": quota_sets.update,
                              "DELETE": quota_sets.delete}),
@@ -76,6 +78,10 @@ ROUTES: tuple[tuple[str, dict[str, Callable]], ...] = (
     ("/os-quota-class-sets/{id}", {"GET": quota_class_sets.show,
                                    "PUT": quota_class_sets.update}),
     ("/limits", {"GET": limits.index}),
+    ("/os-keypairs", {"GET": keypairs.index, "POST": keypairs.create}),
+    ("/os-keypairs/{id}", {"GET": keypairs.show, "DELETE": keypairs.delete}),
+    ("/os-simple-tenant-usage", {"GET": simple_tenant_usage.index}),
+    ("/os-simple-tenant-usage/{id}", {"GET": simple_tenant_usage.show}),
 )
 COLLECTIONS = frozenset(path.split("/")[1] for path, _ in ROUTES)
 _API_ROOTS = {"v2.1": "v2.1", "v2": "v2.0"}
@@ -116,8 +122,8 @@ class ComputeApp:
             if req.method not in ("GET", "HEAD"):
                 return wsgi.fault_response(405, "The method is not allowed for this "
                                                 "resource.", [("Allow", "GET")])
-            # Nova answers the unversioned root with 300 Multiple Choices.
-            return wsgi.reply_response(wsgi.Reply(300, versions.all_versions(req)))
+            # Nova answers the unversioned root with 200 and the list of versions.
+            return wsgi.reply_response(wsgi.Reply(200, versions.all_versions(req)))
         root, _, rest = path.lstrip("/").partition("/")
         if root not in _API_ROOTS:
             return wsgi.fault_response(404, "The resource could not be found.")

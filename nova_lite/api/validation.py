@@ -10,6 +10,7 @@ import base64
 import binascii
 import ipaddress
 import re
+import string
 import uuid
 from typing import Any, Optional
 
@@ -86,7 +87,28 @@ def normalized_ip(value: Optional[str]) -> Optional[str]:
     return str(ipaddress.ip_address(value))
 
 
+_KEYPAIR_CHARS_20 = frozenset("_- " + string.digits + string.ascii_letters)
+_KEYPAIR_CHARS_292 = _KEYPAIR_CHARS_20 | frozenset("@.")
+
+
+@_checker.checks("keypair_name_20")
+def _is_keypair_name_20(value: Any) -> bool:
+    return not isinstance(value, str) or (_is_name(value) and set(value) <= _KEYPAIR_CHARS_20)
+
+
+@_checker.checks("keypair_name_292")
+def _is_keypair_name_292(value: Any) -> bool:
+    return not isinstance(value, str) or (_is_name(value)
+                                          and set(value) <= _KEYPAIR_CHARS_292)
+
+
 _FORMAT_HINTS = {
+    "keypair_name_20": "An invalid 'name' value was provided. Only expected characters: "
+                       "letters, digits, spaces, '_' and '-', and no leading or trailing "
+                       "spaces.",
+    "keypair_name_292": "An invalid 'name' value was provided. Only expected characters: "
+                        "letters, digits, spaces, '_', '-', '@' and '.', and no leading or "
+                        "trailing spaces.",
     "name": "An invalid 'name' value was provided. The name must be printable "
             "characters and can not start or end with whitespace.",
     "uuid": "It is not a valid UUID.",

@@ -47,7 +47,7 @@ class GuestAccessMixin:
         sysmeta = inst.get("system_metadata") or {}
         # The copies of its key pairs the instance keeps ({"name", "type", "public_key",
         # ...}), read with the instance.
-        keypairs = list(inst.get("keypairs") or []) if "keypairs" in inst.fields else []
+        keypairs = list(inst.get("keypairs") or [])
         return {"instance": inst, "keypairs": keypairs,
                 "network_info": network_model.loads(inst.get("network_info")),
                 "password": sysmeta.get(guest_db.PASSWORD_KEY) or ""}

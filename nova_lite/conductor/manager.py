@@ -13,6 +13,8 @@ from typing import Any, Optional
 from nova_lite import exception
 from nova_lite.conductor import guest_access, network_tasks, tasks
 from nova_lite.conductor.flavor_extras import FlavorExtrasMixin
+from nova_lite.conductor.keypairs import KeypairMixin
+from nova_lite.conductor.usage import UsageMixin
 from nova_lite.conductor.quota import QuotaEngine
 from nova_lite.conductor.quota_sets import QuotaSetsMixin
 from nova_lite.conductor.guest_calls import GuestCallsMixin
@@ -34,10 +36,10 @@ COMPUTE_BINARY = "nova-compute"
 
 class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.NetworkTaskMixin,
                        guest_access.GuestAccessMixin, QuotaSetsMixin, ShelveTaskMixin,
-                       GuestCallsMixin):
-    """RPC API version 1.6 (see rpcapi.py)."""
+                       GuestCallsMixin, KeypairMixin, UsageMixin):
+    """RPC API version 1.7 (see rpcapi.py)."""
 
-    target_version = "1.6"
+    target_version = "1.7"
 
     def __init__(self) -> None:
         self.api_url = CONF.api_database.connection
@@ -64,7 +66,23 @@ class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.Network
         flavors_db.flavor_destroy(self.api_url, flavorid)
 
     # -- reads across cells --------------------------------------------------------------
-    def server_get(self, ctx: Any, uuid: str) -> Instance:
+    def _deleted_instance_cell(self, uuid: str) -> dict:
+        """The cell of an instance that may be deleted (its mapping stays, queued for
+        delete); InstanceNotFound if it never reached a cell."""
+        cell = cells_db.instance_mapping_get(self.api_url, uuid)["cell"]
+        if cell is None:
+            raise exception.InstanceNotFound(instance_id=uuid)
+        return cell
+
+    def server_get(self, ctx: Any, uuid: str, read_deleted: bool = False) -> Instance:
+        """A server; with read_deleted, a deleted one too (its action history, 2.21)."""
+        if read_deleted:
+            try:
+                return self.server_get(ctx, uuid)
+            except exception.InstanceNotFound:
+                cell = self._deleted_instance_cell(uuid)
+                return inst_db.instance_get(cell["database_connection"], uuid, cell["name"],
+                                            read_deleted=True)
         cell = self.cells.instance_cell(uuid)
         if cell is None:
             brs = cells_db.build_request_list(self.api_url, instance_uuids=[uuid])
@@ -88,7 +106,7 @@ class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.Network
                 if _matches(inst, filters):
                     servers.append(inst)
         cell_limit = None
-        if limit and not marker:
+        if limit is not None and not marker:
             cell_limit = limit
         for cell in self.cells.all():
             servers.extend(inst_db.instance_list(
@@ -105,10 +123,16 @@ class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.Network
             if idx is None:
                 raise exception.Invalid(message=f"marker [{marker}] not found")
             result = result[idx + 1:]
-        return result[:limit] if limit else result
+        return result[:limit] if limit is not None else result
 
-    def instance_actions(self, ctx: Any, uuid: str, request_id: Optional[str] = None) -> list:
-        cell = self.cells.instance_cell(uuid)
+    def instance_actions(self, ctx: Any, uuid: str, request_id: Optional[str] = None,
+                         read_deleted: bool = False) -> list:
+        try:
+            cell = self.cells.instance_cell(uuid)
+        except exception.InstanceNotFound:
+            if not read_deleted:
+                raise
+            cell = self._deleted_instance_cell(uuid)
         if cell is None:
             return []
         return inst_db.action_list(cell["database_connection"], uuid,

@@ -142,14 +142,12 @@ class QuotaEngine:
     def limits(self, session: Session, project_id: str, user_id: Optional[str] = None
                ) -> tuple[dict[str, int], dict[str, int]]:
         """(project limits, user limits); a user without own limits has the project's."""
-        project = self.defaults(session)
-        project.update({k: v for k, v in quotas_db.project_limits(session, project_id).items()
-                        if k in project})
+        default_class, own, users = quotas_db.all_limits(session, project_id, user_id)
+        project = self.config_defaults()
+        for values in (default_class, own):
+            project.update({k: v for k, v in values.items() if k in project})
         user = dict(project)
-        if user_id:
-            user.update({k: v for k, v in
-                         quotas_db.user_limits(session, project_id, user_id).items()
-                         if k in user})
+        user.update({k: v for k, v in users.items() if k in user})
         return project, user
 
     def usage(self, session: Session, project_id: str, user_id: Optional[str],

@@ -10,6 +10,8 @@ API version history:
         quota_defaults, quota_update, quota_delete, quota_class_get, quota_class_update
   1.5 - external_instance_event, server_attach_interface, server_detach_interface
   1.6 - server_unshelve, server_set_password, server_diagnostics
+  1.7 - keypair_create, keypair_get, keypair_list, keypair_delete, instances_in_window;
+        server_get and instance_actions take read_deleted
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from nova_lite.conf import CONF
 from nova_lite.context import RequestContext
 
 TOPIC = "conductor"
-VERSION = "1.6"
+VERSION = "1.7"
 
 
 class ConductorAPI:
@@ -110,8 +112,8 @@ class ConductorAPI:
         return self._call(ctx, "build_requests_create", instances=instances,
                           request_spec=request_spec, schedule=True, min_count=min_count)
 
-    def server_get(self, ctx: RequestContext, uuid: str) -> Any:
-        return self._call(ctx, "server_get", uuid=uuid)
+    def server_get(self, ctx: RequestContext, uuid: str, read_deleted: bool = False) -> Any:
+        return self._call(ctx, "server_get", uuid=uuid, read_deleted=read_deleted)
 
     def server_list(self, ctx: RequestContext, project_id: Optional[str], filters: dict,
                     limit: Optional[int], marker: Optional[str]) -> list:
@@ -160,9 +162,10 @@ class ConductorAPI:
     def console_output(self, ctx: RequestContext, uuid: str, length: Optional[int]) -> str:
         return self._call(ctx, "console_output", uuid=uuid, length=length)
 
-    def instance_actions(self, ctx: RequestContext, uuid: str, request_id: Optional[str] = None
-                         ) -> list:
-        return self._call(ctx, "instance_actions", uuid=uuid, request_id=request_id)
+    def instance_actions(self, ctx: RequestContext, uuid: str, request_id: Optional[str] = None,
+                         read_deleted: bool = False) -> list:
+        return self._call(ctx, "instance_actions", uuid=uuid, request_id=request_id,
+                          read_deleted=read_deleted)
 
     def service_list(self, ctx: RequestContext, binary: Optional[str] = None,
                      host: Optional[str] = None) -> list:
@@ -233,6 +236,30 @@ class ConductorAPI:
         """Where a console token leads; ConsoleTokenInvalid when unknown or expired."""
         return self.client.prepare(version="1.3").call(ctx, "console_token_validate",
                                                          token=token)
+
+    # -- key pairs -------------------------------------------------------------------------
+    def keypair_create(self, ctx: RequestContext, keypair: Any) -> Any:
+        """Record a KeyPair within the user's key_pairs quota (KeypairLimitExceeded,
+        KeyPairExists)."""
+        return self._call(ctx, "keypair_create", keypair=keypair)
+
+    def keypair_get(self, ctx: RequestContext, user_id: str, name: str) -> Any:
+        return self._call(ctx, "keypair_get", user_id=user_id, name=name)
+
+    def keypair_list(self, ctx: RequestContext, user_id: str, limit: Optional[int] = None,
+                     marker: Optional[str] = None) -> list:
+        return self._call(ctx, "keypair_list", user_id=user_id, limit=limit, marker=marker)
+
+    def keypair_delete(self, ctx: RequestContext, user_id: str, name: str) -> None:
+        return self._call(ctx, "keypair_delete", user_id=user_id, name=name)
+
+    def instances_in_window(self, ctx: RequestContext, project_id: Optional[str], start: Any,
+                            end: Any, limit: Optional[int] = None,
+                            marker: Optional[str] = None) -> list:
+        """Instances (deleted too) running at some time between start and end (naive
+        UTC datetimes), by (project, uuid); for usage reports."""
+        return self._call(ctx, "instances_in_window", project_id=project_id, start=start,
+                          end=end, limit=limit, marker=marker)
 
     # -- quotas ----------------------------------------------------------------------------
     def quota_get(self, ctx: RequestContext, project_id: str, user_id: Optional[str] = None,

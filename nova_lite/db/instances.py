@@ -93,6 +93,26 @@ def _save_info_cache(session: Session, uuid: str, network_info: Optional[str]) -
         cache.network_info = network_info
 
 
+def _save_keypairs(session: Session, uuid: str, keypairs: Optional[list]) -> None:
+    """instance_extra.keypairs: the copies an instance keeps of its key pairs."""
+    row = session.scalars(sa.select(m.InstanceExtra).where(
+        m.InstanceExtra.instance_uuid == uuid)).first()
+    blob = json.dumps(list(keypairs)) if keypairs is not None else None
+    if row is None:
+        if blob is not None:
+            session.add(m.InstanceExtra(instance_uuid=uuid, keypairs=blob))
+    else:
+        row.keypairs = blob
+
+
+def _with_keypairs(session: Session, inst: Instance) -> Instance:
+    blob = session.scalars(sa.select(m.InstanceExtra.keypairs).where(
+        m.InstanceExtra.instance_uuid == inst.uuid)).first()
+    inst.keypairs = json.loads(blob) if blob else []
+    inst.obj_reset_changes(["keypairs"])
+    return inst
+
+
 def _fault_if_shown(session: Session, row: m.Instance) -> Optional[m.InstanceFault]:
     """The latest fault, read only for states whose API view shows it (ERROR, DELETED),
     which saves a query on every other read."""
@@ -111,6 +131,8 @@ def instance_create(session: Session, inst: Instance, cell_name: Optional[str]) 
         row.created_at = inst.created_at.replace(tzinfo=None)
     session.add(row)
     cache = _new_info_cache(session, inst)
+    if inst.get("keypairs"):
+        _save_keypairs(session, inst.uuid, inst.keypairs)
     session.flush()
     return _to_obj(row, None, cell_name, cache)
 
@@ -155,13 +177,18 @@ def instance_create_with_action(session: Session, inst: Instance, cell_name: Opt
         session.add(fault)
     session.add(action)
     cache = _new_info_cache(session, inst)
+    if inst.get("keypairs"):
+        _save_keypairs(session, inst.uuid, inst.keypairs)
     session.flush()
     if failure is not None:
         session.add(m.InstanceActionEvent(action_id=action.id, event=failure[2],
                                           start_time=now, finish_time=now, result="Error",
                                           traceback=failure[1]))
         session.flush()
-    return _to_obj(row, fault, cell_name, cache)
+    out = _to_obj(row, fault, cell_name, cache)
+    out.keypairs = list(inst.get("keypairs") or [])
+    out.obj_reset_changes(["keypairs"])
+    return out
 
 
 def _get_row(session: Session, uuid: str, read_deleted: bool = False,
@@ -181,8 +208,8 @@ def _get_row(session: Session, uuid: str, read_deleted: bool = False,
 def instance_get(session: Session, uuid: str, cell_name: Optional[str] = None,
                  read_deleted: bool = False) -> Instance:
     row = _get_row(session, uuid, read_deleted)
-    return _to_obj(row, _fault_if_shown(session, row), cell_name,
-                   _info_caches(session, [uuid]).get(uuid))
+    return _with_keypairs(session, _to_obj(row, _fault_if_shown(session, row), cell_name,
+                                           _info_caches(session, [uuid]).get(uuid)))
 
 
 @transactional
@@ -206,11 +233,13 @@ def instance_update(session: Session, uuid: str, values: dict,
             setattr(row, column, encode(v))
         elif k == "network_info":
             _save_info_cache(session, uuid, v)
+        elif k == "keypairs":  # e.g. a rebuild with another key_name (2.54)
+            _save_keypairs(session, uuid, v)
         elif k in _WRITABLE or k == "deleted_at":  # deleted_at: soft delete / restore
             setattr(row, k, v.replace(tzinfo=None) if isinstance(v, datetime) else v)
     session.flush()
-    return _to_obj(row, _fault_if_shown(session, row), cell_name,
-                   _info_caches(session, [uuid]).get(uuid))
+    return _with_keypairs(session, _to_obj(row, _fault_if_shown(session, row), cell_name,
+                                           _info_caches(session, [uuid]).get(uuid)))
 
 
 @transactional
@@ -247,7 +276,7 @@ def instance_list(session: Session, cell_name: Optional[str], project_id: Option
     if filters.get("image"):
         q = q.where(m.Instance.image_ref == filters["image"])
     q = q.order_by(m.Instance.created_at.desc(), m.Instance.id.desc())
-    if filters.get("limit"):
+    if filters.get("limit") is not None:
         q = q.limit(filters["limit"])
     rows = list(session.scalars(q))
     faults = _latest_faults(session, [r.uuid for r in rows
@@ -338,15 +367,50 @@ def action_list(session: Session, uuid: str, with_events: bool = False,
 def usage_by_user(session: Session, project_id: str, uuids: list[str]
                   ) -> tuple[dict[str, tuple[int, int, int]], set[str]]:
     """A project's live instances in this cell, per user: {user_id: (instances, vcpus,
-    memory_mb)}; and which of ``uuids`` (pending build requests) already live here."""
-    q = (sa.select(m.Instance.user_id, sa.func.count(m.Instance.id),
+    memory_mb)}; and which of ``uuids`` (pending build requests) already live here.
+
+    One statement, so both answers come from the same snapshot: an instance arriving
+    meanwhile is either in both or in neither (then its build request counts it)."""
+    pending = (m.Instance.uuid.in_(uuids) if uuids else sa.false())
+    tag = sa.case((pending, m.Instance.uuid), else_=None).label("pending_uuid")
+    q = (sa.select(tag, m.Instance.user_id, sa.func.count(m.Instance.id),
                    sa.func.coalesce(sa.func.sum(m.Instance.vcpus), 0),
                    sa.func.coalesce(sa.func.sum(m.Instance.memory_mb), 0))
          .where(m.Instance.project_id == project_id, m.Instance.deleted == 0)
-         .group_by(m.Instance.user_id))
-    usage = {user: (int(n), int(cpus), int(ram)) for user, n, cpus, ram in session.execute(q)}
+         .group_by(tag, m.Instance.user_id))
+    usage: dict[str, tuple[int, int, int]] = {}
     present: set[str] = set()
-    if uuids:
-        present = set(session.scalars(sa.select(m.Instance.uuid).where(
-            m.Instance.uuid.in_(uuids), m.Instance.deleted == 0)))
+    for uuid, user, n, cpus, ram in session.execute(q):
+        if uuid is not None:
+            present.add(uuid)
+        had = usage.get(user, (0, 0, 0))
+        usage[user] = (had[0] + int(n), had[1] + int(cpus), had[2] + int(ram))
     return usage, present
+
+
+@transactional
+def instance_sort_key(session: Session, uuid: str) -> Optional[tuple[str, str]]:
+    """(project_id, uuid) of an instance, deleted or not; None if not in this cell."""
+    row = session.execute(sa.select(m.Instance.project_id, m.Instance.uuid).where(
+        m.Instance.uuid == uuid)).first()
+    return (row[0], row[1]) if row is not None else None
+
+
+@transactional
+def instance_list_in_window(session: Session, cell_name: Optional[str],
+                            project_id: Optional[str], start: datetime, end: datetime,
+                            limit: Optional[int] = None,
+                            after: Optional[tuple[str, str]] = None) -> list[Instance]:
+    """Instances (deleted too) launched before ``end`` and not terminated before
+    ``start``, ordered by (project_id, uuid), after the ``after`` key."""
+    q = sa.select(m.Instance).where(
+        m.Instance.launched_at < end,
+        sa.or_(m.Instance.terminated_at.is_(None), m.Instance.terminated_at > start))
+    if project_id is not None:
+        q = q.where(m.Instance.project_id == project_id)
+    if after is not None:
+        q = q.where(sa.tuple_(m.Instance.project_id, m.Instance.uuid) > sa.tuple_(*after))
+    q = q.order_by(m.Instance.project_id, m.Instance.uuid)
+    if limit is not None:
+        q = q.limit(limit)
+    return [_to_obj(r, None, cell_name) for r in session.scalars(q)]

@@ -40,12 +40,22 @@ def class_limits(session: Session, class_name: str = DEFAULT_CLASS) -> dict[str,
     return _limits(session, m.QuotaClass, class_name=class_name)
 
 
-def project_limits(session: Session, project_id: str) -> dict[str, int]:
-    return _limits(session, m.Quota, project_id=project_id)
-
-
-def user_limits(session: Session, project_id: str, user_id: str) -> dict[str, int]:
-    return _limits(session, m.ProjectUserQuota, project_id=project_id, user_id=user_id)
+def all_limits(session: Session, project_id: str, user_id: Optional[str]
+               ) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
+    """(default class, project, user) limits in one round trip."""
+    parts = [sa.select(sa.literal(0).label("src"), m.QuotaClass.resource,
+                       m.QuotaClass.hard_limit).where(m.QuotaClass.class_name == DEFAULT_CLASS),
+             sa.select(sa.literal(1), m.Quota.resource, m.Quota.hard_limit).where(
+                 m.Quota.project_id == project_id)]
+    if user_id:
+        parts.append(sa.select(sa.literal(2), m.ProjectUserQuota.resource,
+                               m.ProjectUserQuota.hard_limit).where(
+            m.ProjectUserQuota.project_id == project_id,
+            m.ProjectUserQuota.user_id == user_id))
+    out: tuple[dict, dict, dict] = ({}, {}, {})
+    for src, resource, limit in session.execute(sa.union_all(*parts)):
+        out[int(src)][resource] = limit
+    return out
 
 
 def _upsert(session: Session, model: type, values: dict[str, int], **key: str) -> None:

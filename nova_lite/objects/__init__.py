@@ -7,4 +7,4 @@ it (de)serializes RPC messages.
 
 def register_all() -> None:
     from nova_lite.objects import (compute_node, flavor, instance, instance_action,  # noqa: F401
-                                   migration, provider, request_spec, service)
+                                   keypair, migration, provider, request_spec, service)

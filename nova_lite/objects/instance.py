@@ -21,7 +21,8 @@ class InstanceFault(base.NovaLiteObject):
 @base.register
 class Instance(base.NovaLiteObject):
     # 1.1: locked_by, system_metadata, old_flavor, new_flavor
-    VERSION = "1.1"
+    # 1.2: keypairs
+    VERSION = "1.2"
     fields = {
         "id": fields.IntegerField(nullable=True),
         "uuid": fields.UUIDField(),
@@ -70,6 +71,10 @@ class Instance(base.NovaLiteObject):
         # | [{"network_id", "port_id", "fixed_ip", "tag"}], "security_groups": [names]}).
         "network_info": fields.StringField(nullable=True),
         "network_request": fields.StringField(nullable=True),
+        # Copies of the key pairs it was created (or rebuilt) with, as Nova's
+        # instance_extra.keypairs: [{"name", "type", "public_key", "fingerprint",
+        # "user_id"}]. Read with one instance (not in lists).
+        "keypairs": fields.ListOfDictOfNullableStringsField(nullable=True),
     }
 
     def obj_make_compatible(self, primitive: dict, target_version: str) -> None:
@@ -77,6 +82,8 @@ class Instance(base.NovaLiteObject):
         if versionutils.convert_version_to_tuple(target_version) < (1, 1):
             for key in ("locked_by", "system_metadata", "old_flavor", "new_flavor"):
                 primitive.pop(key, None)
+        if versionutils.convert_version_to_tuple(target_version) < (1, 2):
+            primitive.pop("keypairs", None)
 
     @property
     def name(self) -> str:

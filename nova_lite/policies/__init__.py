@@ -17,6 +17,7 @@ from nova_lite.policies import (
     hypervisors,
     images,
     instance_actions,
+    keypairs,
     networking,
     quota_sets,
     remote_consoles,
@@ -27,6 +28,7 @@ from nova_lite.policies import (
     services,
     shelve,
     snapshots,
+    simple_tenant_usage,
 )
 
 _MODULES = (
@@ -48,6 +50,8 @@ _MODULES = (
     rescue,
     snapshots,
     guest_access,
+    keypairs,
+    simple_tenant_usage,
 )
 
 

@@ -20,6 +20,11 @@ rules = [
         operations=[{"method": "GET", "path": "/os-hypervisors/detail"}],
         scope_types=["project"]),
     policy.DocumentedRuleDefault(
+        name=PREFIX % "statistics", check_str=base.ADMIN,
+        description="Show the sum of every hypervisor's resources.",
+        operations=[{"method": "GET", "path": "/os-hypervisors/statistics"}],
+        scope_types=["project"]),
+    policy.DocumentedRuleDefault(
         name=PREFIX % "show", check_str=base.ADMIN,
         description="Show one hypervisor.",
         operations=[{"method": "GET", "path": "/os-hypervisors/{hypervisor_id}"}],

@@ -222,3 +222,35 @@ def test_concurrent_processes_never_overshoot(backend: str, api_url: str, cell_u
     assert all(isinstance(r, tuple) for r in results), results
     assert sum(r[0] for r in results) == 5 and sum(r[1] for r in results) == 11
     assert _pending(api_url, project) == 5
+
+
+def test_concurrent_creates_while_builds_move_to_the_cell(api_url: str, cell_url: str,
+                                                          quota_conf: None) -> None:
+    """Build requests becoming cell instances meanwhile (as scheduling does) must not
+    open room: the count reads build requests first, then the cells."""
+    from nova_lite.objects.instance import Instance
+
+    project = f"p-{uuid.uuid4().hex[:6]}"
+    stop = threading.Event()
+
+    def mover() -> None:
+        while not stop.is_set():
+            for br in cells_db.build_request_list(api_url, project_id=project):
+                inst = Instance.obj_from_primitive(br["instance"])
+                inst_db.instance_create(cell_url, inst, "cell1")
+                cells_db.build_request_delete(api_url, inst.uuid)
+
+    movers = [threading.Thread(target=mover)]
+    for t in movers:
+        t.start()
+    try:
+        made, refused = _race(api_url, cell_url, project, 16)
+    finally:
+        stop.set()
+        for t in movers:
+            t.join()
+    assert (made, refused) == (5, 11)
+    engine = quota_mod.QuotaEngine(api_url, Cells(cell_url))
+    used = db_engine.run_in_transaction(api_url, lambda s: engine.usage(
+        s, project, None, ["instances"]))
+    assert used["instances"][0] == 5

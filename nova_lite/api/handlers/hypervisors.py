@@ -146,3 +146,23 @@ def show(req: wsgi.ApiRequest, id: str) -> wsgi.Reply:
             return wsgi.Reply(200, {"hypervisor": _detail(_Context(req, _with_servers(req)),
                                                           node)})
     raise exception.HypervisorNotFound(hypervisor_id=id)
+
+
+def statistics(req: wsgi.ApiRequest) -> wsgi.Reply:
+    """GET /os-hypervisors/statistics: every compute node's resources summed (gone at
+    2.88, like the per-node counters)."""
+    if req.ver >= (2, 88):
+        raise wsgi.not_found()
+    policy.authorize(req.ctx, RULE % "statistics")
+    stats = dict.fromkeys(("count", "vcpus", "memory_mb", "local_gb", "vcpus_used",
+                           "memory_mb_used", "local_gb_used", "free_ram_mb", "free_disk_gb",
+                           "current_workload", "running_vms", "disk_available_least"), 0)
+    for node in req.conductor.compute_node_list(req.ctx):
+        stats["count"] += 1
+        for key in ("vcpus", "memory_mb", "local_gb", "vcpus_used", "memory_mb_used",
+                    "local_gb_used", "running_vms"):
+            stats[key] += getattr(node, key)
+        stats["free_ram_mb"] += node.memory_mb - node.memory_mb_used
+        stats["free_disk_gb"] += node.local_gb - node.local_gb_used
+        stats["disk_available_least"] += node.local_gb - node.local_gb_used
+    return wsgi.Reply(200, {"hypervisor_statistics": stats})

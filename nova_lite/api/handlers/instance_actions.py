@@ -52,9 +52,11 @@ def _event_view(req: wsgi.ApiRequest, event: Any, project_id: str, details: bool
 
 
 def index(req: wsgi.ApiRequest, server_id: str) -> wsgi.Reply:
-    inst = get_server(req, server_id)
+    # From 2.21 a deleted server's history stays readable.
+    inst = get_server(req, server_id, read_deleted=req.ver >= (2, 21))
     policy.authorize(req.ctx, RULE % "list", {"project_id": inst.project_id})
-    actions = req.conductor.instance_actions(req.ctx, server_id)
+    actions = req.conductor.instance_actions(req.ctx, server_id,
+                                             read_deleted=req.ver >= (2, 21))
     body: dict[str, Any] = {}
     if req.ver >= (2, 58):
         if req.ver >= (2, 75):
@@ -81,9 +83,10 @@ def _changed(action: Any, when: Any, since: bool) -> bool:
 
 
 def show(req: wsgi.ApiRequest, server_id: str, id: str) -> wsgi.Reply:
-    inst = get_server(req, server_id)
+    inst = get_server(req, server_id, read_deleted=req.ver >= (2, 21))
     policy.authorize(req.ctx, RULE % "show", {"project_id": inst.project_id})
-    actions = req.conductor.instance_actions(req.ctx, server_id, request_id=id)
+    actions = req.conductor.instance_actions(req.ctx, server_id, request_id=id,
+                                             read_deleted=req.ver >= (2, 21))
     if not actions:
         raise wsgi.not_found(f"Action {id} on instance {server_id} could not be found")
     action = actions[0]

@@ -16,6 +16,7 @@ from typing import Any, Callable, Optional
 from nova_lite import exception, policy
 from nova_lite.api import common, network_request, validation, wsgi
 from nova_lite.api.handlers import flavors
+from nova_lite.api.handlers import keypairs as keypairs_handler
 from nova_lite.api.schemas import servers as schema
 from nova_lite.api.views.servers import ServerView
 from nova_lite.compute import states
@@ -33,9 +34,10 @@ def _target(inst: Any) -> dict:
     return {"project_id": inst.project_id}
 
 
-def get_server(req: wsgi.ApiRequest, server_id: str) -> Any:
+def get_server(req: wsgi.ApiRequest, server_id: str, read_deleted: bool = False) -> Any:
     """The server, or 404 when it does not exist or belongs to another project."""
-    inst = req.conductor.server_get(req.ctx, server_id)
+    inst = (req.conductor.server_get(req.ctx, server_id, read_deleted=True) if read_deleted
+            else req.conductor.server_get(req.ctx, server_id))
     if not req.ctx.is_admin and inst.project_id != req.ctx.project_id:
         raise exception.InstanceNotFound(instance_id=server_id)
     return inst
@@ -66,8 +68,6 @@ def _list_servers(req: wsgi.ApiRequest, detail: bool) -> list:
             policy.authorize(ctx, RULE % f"{action}:get_all_tenants",
                              {"project_id": ctx.project_id})
             project_id = opts.get("project_id") or opts.get("tenant_id")
-    elif ctx.is_admin and (opts.get("project_id") or opts.get("tenant_id")):
-        project_id = opts.get("project_id") or opts.get("tenant_id")
 
     filters: dict[str, Any] = {}
     post: list[Callable[[Any], bool]] = []
@@ -130,14 +130,15 @@ def _list_servers(req: wsgi.ApiRequest, detail: bool) -> list:
                        ("launch_index", "launch_index")):
         if key in opts:
             post.append(_field_filter(field, opts[key]))
-    if opts.get("sort_dir", "desc") not in ("asc", "desc"):
-        raise wsgi.bad_request("Invalid sort_dir: must be 'asc' or 'desc'")
+    sort = _sort_params(req)
 
     limit, marker = common.limit_and_marker(req)
-    if not post:
+    if not post and not sort:
         return req.conductor.server_list(ctx, project_id, filters, limit, marker)
     servers = req.conductor.server_list(ctx, project_id, filters, None, None)
     servers = [i for i in servers if all(p(i) for p in post)]
+    if sort:
+        servers = _sorted(servers, sort)
     return common.paginate(servers, limit, marker, key=lambda i: i.uuid)
 
 
@@ -154,6 +155,63 @@ def _ip_filter(pattern: str, version: int) -> Callable[[Any], bool]:
         return bool(text) and any(v == version and rx.match(addr)
                                   for v, addr in net_model.all_ips(net_model.loads(text)))
     return check
+
+
+# Instance attributes behind Nova's server sort keys (those nova_lite has no data for sort
+# as equal, as Nova's always-empty columns do).
+_SORT_FIELDS = {
+    "access_ip_v4": "access_ip_v4", "access_ip_v6": "access_ip_v6",
+    "availability_zone": "availability_zone", "config_drive": "config_drive",
+    "created_at": "created_at", "display_description": "display_description",
+    "display_name": "display_name", "host": "host", "hostname": "hostname",
+    "image_ref": "image_ref", "key_name": "key_name", "launch_index": "launch_index",
+    "launched_at": "launched_at", "locked_by": "locked_by", "node": "node",
+    "power_state": "power_state", "project_id": "project_id", "task_state": "task_state",
+    "terminated_at": "terminated_at", "updated_at": "updated_at", "user_id": "user_id",
+    "uuid": "uuid", "vm_state": "vm_state", "locked": "locked",
+}
+
+
+def _sort_params(req: wsgi.ApiRequest) -> list[tuple[str, bool]]:
+    """[(attribute, descending)] from sort_key/sort_dir; bad keys or directions are 400,
+    keys Nova ignores are dropped, and host/node count only for admins."""
+    keys = req.params.getall("sort_key")
+    dirs = req.params.getall("sort_dir")
+    for d in dirs:
+        if d not in ("asc", "desc"):
+            raise wsgi.bad_request(f"Invalid input for query parameters sort_dir. Value: "
+                                   f"{d}. '{d}' is not one of ['asc', 'desc']")
+    ignored = set(schema.SORT_KEYS_IGNORED)
+    if req.ver >= (2, 73):
+        ignored.discard("locked")
+    out = []
+    for n, key in enumerate(keys):
+        if key not in _SORT_FIELDS and key not in schema.SORT_KEYS:
+            raise wsgi.bad_request(f"Invalid input for query parameters sort_key. Value: "
+                                   f"{key}. '{key}' is not a valid sort key")
+        if key in ignored or key not in _SORT_FIELDS or (
+                key in ("host", "node") and not req.ctx.is_admin):
+            continue
+        direction = dirs[n] if n < len(dirs) else (dirs[0] if dirs else "desc")
+        out.append((_SORT_FIELDS[key], direction == "desc"))
+    if out:  # Nova's default order breaks ties, in the first key's direction
+        out += [(f, out[0][1]) for f in ("created_at", "uuid")
+                if f not in {k for k, _ in out}]
+    return out
+
+
+def _sorted(servers: list, sort: list[tuple[str, bool]]) -> list:
+    def key_of(field: str) -> Callable[[Any], Any]:
+        def key(inst: Any) -> Any:
+            value = inst.get(field)
+            if isinstance(value, datetime.datetime) and value.tzinfo is None:
+                value = value.replace(tzinfo=datetime.timezone.utc)
+            return (value is not None, value if value is not None else 0)
+        return key
+
+    for field, descending in reversed(sort):  # stable sorts, least significant first
+        servers = sorted(servers, key=key_of(field), reverse=descending)
+    return servers
 
 
 def _time_filter(when: datetime.datetime, since: bool) -> Callable[[Any], bool]:
@@ -305,8 +363,6 @@ def _placement(req: wsgi.ApiRequest, server: dict) -> tuple[Optional[str], list[
 def _reject_unsupported(req: wsgi.ApiRequest, server: dict) -> None:
     if server.get("personality"):
         raise wsgi.bad_request("Personality files are not supported.")
-    if server.get("key_name"):
-        raise wsgi.bad_request("Invalid key_name provided.")
     if server.get("tags"):
         raise wsgi.bad_request("Server tags are not supported yet.")
     if server.get("trusted_image_certificates"):
@@ -335,6 +391,10 @@ def create(req: wsgi.ApiRequest) -> wsgi.Reply:
     flavor = _check_flavor(req, server, image)
     net_request = network_request.from_body(req, server, max_count)
     az, force_hosts = _placement(req, server)
+    key_name, keypairs = None, None
+    if server.get("key_name"):
+        keypair = keypairs_handler.for_server(req, server["key_name"])
+        key_name, keypairs = keypair.name, [keypair.copy_for_instance()]
     name = server["name"]
     description = server.get("description") if req.ver >= (2, 19) else name
     config_drive = server.get("config_drive")
@@ -354,7 +414,8 @@ def create(req: wsgi.ApiRequest) -> wsgi.Reply:
             project_id=ctx.project_id, user_id=ctx.user_id, host=None, node=None,
             vm_state=states.BUILDING, task_state=states.SCHEDULING, power_state=0,
             image_ref=image["id"], flavor=flavor, vcpus=flavor.vcpus,
-            memory_mb=flavor.memory_mb, root_gb=flavor.root_gb, key_name=None,
+            memory_mb=flavor.memory_mb, root_gb=flavor.root_gb, key_name=key_name,
+            keypairs=keypairs,
             availability_zone=az, metadata=dict(server.get("metadata") or {}),
             system_metadata=image_properties.system_metadata(image),
             user_data=server.get("user_data"),

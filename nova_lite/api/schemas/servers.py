@@ -182,3 +182,18 @@ USER_FILTERS_V283 = USER_FILTERS | frozenset((
     "availability_zone", "config_drive", "key_name", "created_at", "launched_at",
     "terminated_at", "power_state", "task_state", "vm_state", "progress", "user_id",
 ))
+
+# Sort keys Nova accepts but ignores (they sorted on internal columns), and all it accepts.
+SORT_KEYS_IGNORED = (
+    "architecture", "cell_name", "cleaned", "default_ephemeral_device",
+    "default_swap_device", "deleted", "deleted_at", "disable_terminate", "ephemeral_gb",
+    "ephemeral_key_uuid", "id", "key_data", "launched_on", "locked", "memory_mb", "os_type",
+    "reservation_id", "root_gb", "shutdown_terminate", "user_data", "vcpus", "vm_mode",
+)
+SORT_KEYS = frozenset((
+    "access_ip_v4", "access_ip_v6", "auto_disk_config", "availability_zone", "config_drive",
+    "created_at", "display_description", "display_name", "host", "hostname", "image_ref",
+    "instance_type_id", "kernel_id", "key_name", "launch_index", "launched_at", "locked_by",
+    "node", "power_state", "progress", "project_id", "ramdisk_id", "root_device_name",
+    "task_state", "terminated_at", "updated_at", "user_id", "uuid", "vm_state",
+) + SORT_KEYS_IGNORED)

@@ -16,6 +16,7 @@ from nova_lite.compute import states
 from nova_lite.objects.compute_node import ComputeNode
 from nova_lite.objects.flavor import Flavor
 from nova_lite.objects.instance import Instance, InstanceFault
+from nova_lite.objects.keypair import KeyPair
 from nova_lite.objects.instance_action import InstanceAction, InstanceActionEvent
 from nova_lite.objects.service import Service
 
@@ -56,6 +57,7 @@ class FakeConductor:
         self.admin_passwords: dict[str, str] = {}
         self.passwords: dict[str, str] = {}
         self.console_tokens: dict[str, dict] = {}
+        self.keypair_rows: dict[tuple[str, str], KeyPair] = {}  # (user, name) -> KeyPair
         self.quotas: dict[tuple, dict] = {}  # (project, user or None) -> limits
         self.quota_classes: dict[str, dict] = {}
 
@@ -163,10 +165,10 @@ class FakeConductor:
                                         traceback="Traceback: boom", host="c1",
                                         details=None)]))
 
-    def server_get(self, ctx: Any, uuid: str) -> Instance:
+    def server_get(self, ctx: Any, uuid: str, read_deleted: bool = False) -> Instance:
         self.calls.append("server_get")
         inst = self.servers.get(uuid)
-        if inst is None or inst.deleted:
+        if inst is None or (inst.deleted and not read_deleted):
             raise exception.InstanceNotFound(instance_id=uuid)
         return inst
 
@@ -196,7 +198,7 @@ class FakeConductor:
             if idx is None:
                 raise exception.Invalid(message=f"marker [{marker}] not found")
             out = out[idx + 1:]
-        return out[:limit] if limit else out
+        return out[:limit] if limit is not None else out
 
     def server_update(self, ctx: Any, uuid: str, values: dict) -> Instance:
         self.calls.append("server_update")
@@ -264,12 +266,70 @@ class FakeConductor:
         lines = self.console.splitlines(keepends=True)
         return "".join(lines[-length:] if length else lines) if length != 0 else ""
 
-    def instance_actions(self, ctx: Any, uuid: str, request_id: Optional[str] = None) -> list:
+    def instance_actions(self, ctx: Any, uuid: str, request_id: Optional[str] = None,
+                         read_deleted: bool = False) -> list:
         self.calls.append("instance_actions")
         actions = self.actions.get(uuid, [])
         if request_id is not None:
             actions = [a for a in actions if a.request_id == request_id]
         return list(actions)
+
+    def instances_in_window(self, ctx: Any, project_id: Optional[str], start: Any, end: Any,
+                            limit: Optional[int] = None, marker: Optional[str] = None) -> list:
+        self.calls.append("instances_in_window")
+
+        def naive(dt: Any) -> Any:
+            return dt.replace(tzinfo=None) if dt is not None else None
+
+        out = sorted((i for i in self.servers.values()
+                      if (project_id is None or i.project_id == project_id)
+                      and i.launched_at is not None and naive(i.launched_at) < end
+                      and (i.terminated_at is None or naive(i.terminated_at) > start)),
+                     key=lambda i: (i.project_id, i.uuid))
+        if marker is not None:
+            keys = [(i.project_id, i.uuid) for i in self.servers.values() if i.uuid == marker]
+            if not keys:
+                raise exception.Invalid(message=f"Marker {marker} could not be found.")
+            out = [i for i in out if (i.project_id, i.uuid) > keys[0]]
+        return out[:limit] if limit is not None else out
+
+    # -- key pairs ------------------------------------------------------------------------
+    def keypair_create(self, ctx: Any, keypair: KeyPair) -> KeyPair:
+        self.calls.append("keypair_create")
+        key = (keypair.user_id, keypair.name)
+        if key in self.keypair_rows:
+            raise exception.KeyPairExists(key_name=keypair.name)
+        limit = self.quota_get(ctx, ctx.project_id, keypair.user_id)["key_pairs"]
+        mine = sum(1 for user, _ in self.keypair_rows if user == keypair.user_id)
+        if 0 <= limit <= mine:
+            raise exception.KeypairLimitExceeded()
+        row = KeyPair(id=len(self.keypair_rows) + 1, created_at=utcnow(), updated_at=None,
+                      **keypair.to_dict())
+        self.keypair_rows[key] = row
+        return row
+
+    def keypair_get(self, ctx: Any, user_id: str, name: str) -> KeyPair:
+        self.calls.append("keypair_get")
+        try:
+            return self.keypair_rows[(user_id, name)]
+        except KeyError:
+            raise exception.KeypairNotFound(user_id=user_id, name=name) from None
+
+    def keypair_list(self, ctx: Any, user_id: str, limit: Optional[int] = None,
+                     marker: Optional[str] = None) -> list:
+        self.calls.append("keypair_list")
+        rows = sorted((k for (u, _), k in self.keypair_rows.items() if u == user_id),
+                      key=lambda k: k.name)
+        if marker is not None:
+            if not any(k.name == marker for k in rows):
+                raise exception.Invalid(message=f"Marker {marker} could not be found.")
+            rows = [k for k in rows if k.name > marker]
+        return rows[:limit] if limit is not None else rows
+
+    def keypair_delete(self, ctx: Any, user_id: str, name: str) -> None:
+        self.calls.append("keypair_delete")
+        if self.keypair_rows.pop((user_id, name), None) is None:
+            raise exception.KeypairNotFound(user_id=user_id, name=name)
 
     # -- quotas ---------------------------------------------------------------------------
     QUOTA_DEFAULTS = {"instances": 10, "cores": 20, "ram": 51200, "metadata_items": 128,

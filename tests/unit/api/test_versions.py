@@ -11,7 +11,7 @@ from tests.unit.api.conftest import ALICE
 
 def test_root_lists_versions_unauthenticated(client):
     resp = client.get("/", token=None)
-    assert resp.status_int == 300
+    assert resp.status_int == 200
     versions = resp.json["versions"]
     assert [v["id"] for v in versions] == ["v2.0", "v2.1"]
     v21 = versions[1]
