@@ -74,6 +74,26 @@ class NetworkingMixin:
         except Exception:
             LOG.exception("instance %s: could not release its ports", inst.uuid)
 
+    def _bind_ports_here(self, ctx: Any, inst: Any) -> list:
+        """The instance comes to this host with the ports it has (unshelve): bind them
+        here and save the cache; the VIFs to plug."""
+        old = model.loads(inst.get("network_info"))
+        if not self.network_api.enabled or not old:
+            return old
+        nw_info = self.network_api.bind_host(inst.uuid, self.host, old)
+        self.conductor.instance_update(ctx, inst.uuid, {"network_info": model.dumps(nw_info)})
+        return nw_info
+
+    def _unbind_ports(self, ctx: Any, inst: Any) -> None:
+        """The instance leaves this host but keeps its ports (shelve offload)."""
+        if not self.network_api.enabled or not model.loads(inst.get("network_info")):
+            return
+        try:
+            self.network_api.unbind_host(inst.uuid)
+        except Exception:
+            LOG.exception("instance %s: could not unbind its ports from %s", inst.uuid,
+                          self.host)
+
     # -- external events ---------------------------------------------------------------------
     def external_instance_event(self, ctx: Any, events: list[dict]) -> None:
         """RPC cast from the conductor: Neutron's (or another service's) events for

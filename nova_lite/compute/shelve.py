@@ -131,6 +131,7 @@ class ShelveMixin:
         any two steps finds the task and finishes the rest."""
         try:
             self.driver.destroy(spec_of(inst))
+            self._unbind_ports(ctx, inst)  # type: ignore[attr-defined]
         except Exception as err:
             LOG.exception("offload of %s failed", inst.uuid)
             self._fail(ctx, inst, err, vm_state=None, event=event,  # type: ignore[attr-defined]
@@ -212,6 +213,7 @@ class ShelveMixin:
         image_id = (inst.get("system_metadata") or {}).get("shelved_image_id") or ""
         spec = spec_of(inst, image_id=image_id)
         try:
+            spec.network_info = self._bind_ports_here(ctx, inst)  # type: ignore[attr-defined]
             if not image_id:
                 raise exception.NovaLiteException(
                     "Unshelve failed: the server has no shelved image")

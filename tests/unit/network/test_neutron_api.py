@@ -194,3 +194,19 @@ def test_port_quota_is_checked_before_anything_is_recorded(api, neutron):
         api.validate_request("p1", False, nets, [], 3)
     assert err.value.code == 403 and "Maximum number of ports exceeded" in str(err.value)
     api.validate_request("p1", False, "none", [], 30)
+
+
+def test_ports_follow_the_instance_to_another_host(neutron):
+    neutron.chassis.add("host2")
+    api = net_api.NeutronAPI(neutron.client())
+    net = neutron.add_network("private", "p1")
+    nw_info = api.allocate_for_instance(INST, "p1", "host1", "nova",
+                                        {"networks": [{"network_id": net["id"]}]})
+    port = neutron.ports[nw_info[0]["id"]]
+    api.unbind_host(INST)
+    assert port["binding:host_id"] is None and port["device_id"] == INST
+    moved = api.bind_host(INST, "host2", nw_info)
+    assert port["binding:host_id"] == "host2" and moved[0]["type"] == "ovs"
+    assert [v["id"] for v in moved] == [v["id"] for v in nw_info]
+    with pytest.raises(exception.PortBindingFailed):
+        api.bind_host(INST, "nowhere", moved)
