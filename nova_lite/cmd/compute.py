@@ -11,6 +11,11 @@ from nova_lite.conf import CONF
 BINARY = "nova-compute"
 
 
+def _spacing(seconds: int) -> int:
+    """Run a task whose option is a time window at least every minute (0: off)."""
+    return min(seconds, 60) if seconds > 0 else 0
+
+
 def build_service(host: Optional[str] = None) -> service.Service:
     from nova_lite.compute import manager
     from nova_lite.conductor import rpcapi as conductor_rpcapi
@@ -27,6 +32,12 @@ def build_service(host: Optional[str] = None) -> service.Service:
                              mgr.cleanup_images),
         service.PeriodicTask("poll_shelved_instances", CONF.shelved_poll_interval,
                              mgr.poll_shelved_instances),
+        service.PeriodicTask("poll_unconfirmed_resizes",
+                             _spacing(CONF.resize_confirm_window),
+                             mgr.poll_unconfirmed_resizes),
+        service.PeriodicTask("reclaim_queued_deletes",
+                             _spacing(CONF.reclaim_instance_interval),
+                             mgr.reclaim_queued_deletes),
     ]
     return service.Service(BINARY, "compute", mgr, host=host,
                            heartbeat=conductor.service_heartbeat,

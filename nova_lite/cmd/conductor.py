@@ -22,6 +22,7 @@ def build_service() -> service.Service:
     def reconcile() -> None:
         mgr.reconcile_build_requests()
         mgr.reconcile_unshelves()
+        mgr.reconcile_moves()
 
     svc.reconcile = lambda: threading.Thread(  # type: ignore[attr-defined]
         target=reconcile, daemon=True).start()

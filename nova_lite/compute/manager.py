@@ -22,6 +22,9 @@ from nova_lite.compute.guest_calls import GuestCallsMixin
 from nova_lite.compute.rescue import RescueMixin
 from nova_lite.compute.shelve import ShelveMixin
 from nova_lite.compute.snapshot import SnapshotMixin
+from nova_lite.compute.deferred_delete import ReclaimMixin
+from nova_lite.compute.rebuild import RebuildMixin
+from nova_lite.compute.resize import ResizeMixin
 from nova_lite.conductor import rpcapi as conductor_rpcapi
 from nova_lite.conf import CONF
 from nova_lite.image import api as image_api
@@ -47,19 +50,22 @@ _VM_STATE_FOR_POWER = {
 _FOLLOWS_POWER = frozenset((states.ACTIVE, states.STOPPED, states.PAUSED, states.SUSPENDED))
 
 
-def instance_spec(inst: Instance) -> virt_driver.InstanceSpec:
+def instance_spec(inst: Instance, flavor: Any = None) -> virt_driver.InstanceSpec:
+    """What the driver sees of an instance; at ``flavor``'s size when given (a move's
+    old or new flavor)."""
+    size = flavor if flavor is not None else inst
     return virt_driver.InstanceSpec(
         uuid=inst.uuid, name=inst.name, display_name=inst.display_name or "",
-        vcpus=inst.vcpus, memory_mb=inst.memory_mb, root_gb=inst.root_gb,
+        vcpus=size.vcpus, memory_mb=size.memory_mb, root_gb=size.root_gb,
         image_id=inst.image_ref or "", extra={"metadata": dict(inst.get("metadata") or {})},
         network_info=net_model.loads(inst.get("network_info")))
 
 
 class ComputeManager(networking.NetworkingMixin, ShelveMixin, SnapshotMixin, RescueMixin,
-                     GuestCallsMixin):
-    """RPC API version 1.3 (see rpcapi.py)."""
+                     GuestCallsMixin, ResizeMixin, RebuildMixin, ReclaimMixin):
+    """RPC API version 1.4 (see rpcapi.py)."""
 
-    target_version = "1.3"
+    target_version = "1.4"
 
     def __init__(self, host: str, conductor: Any = None, driver: Any = None) -> None:
         self.host = host
@@ -82,8 +88,9 @@ class ComputeManager(networking.NetworkingMixin, ShelveMixin, SnapshotMixin, Res
         after whatever stopped this service (crash, restart, host reboot)."""
         self.driver.init_host(self._lifecycle_event)
         ctx = nl_context.get_admin_context()
+        moving = self._recover_moves(ctx)  # first: it may move servers back here
         instances = self.conductor.instance_list_by_host(ctx, self.host)
-        known = {i.uuid for i in instances}
+        known = {i.uuid for i in instances} | moving
         for inst in instances:
             try:
                 self._reconcile(ctx, inst)
@@ -267,11 +274,12 @@ class ComputeManager(networking.NetworkingMixin, ShelveMixin, SnapshotMixin, Res
         """Report this host's size and usage; creates the compute node on first run."""
         res = self.driver.get_available_resource()
         instances = self.conductor.instance_list_by_host(ctx, self.host)
+        sizes = self._sizes_held_here(ctx, instances)
         res.update({
             "host_ip": CONF.my_ip,
-            "vcpus_used": sum(i.vcpus for i in instances),
-            "memory_mb_used": sum(i.memory_mb for i in instances),
-            "local_gb_used": sum(i.root_gb for i in instances),
+            "vcpus_used": sum(f.vcpus for f in sizes),
+            "memory_mb_used": sum(f.memory_mb for f in sizes),
+            "local_gb_used": sum(f.root_gb for f in sizes),
             "running_vms": len(instances),
             "cpu_allocation_ratio": CONF.cpu_allocation_ratio,
             "ram_allocation_ratio": CONF.ram_allocation_ratio,
@@ -282,6 +290,24 @@ class ComputeManager(networking.NetworkingMixin, ShelveMixin, SnapshotMixin, Res
         if self.service_id is None:
             return
         self.conductor.compute_node_update(ctx, self.host, self.service_id, res)
+
+    def _sizes_held_here(self, ctx: Any, instances: list) -> list:
+        """What this host holds, as its claims count it: each instance's flavor, except
+        that a server on the move holds its old flavor on the source and its new one on
+        the destination (both, when they are the same host)."""
+        moves = {m.instance_uuid: m for m in self.conductor.migration_list(
+            ctx, host=self.host, in_progress=True)}
+        sizes = [i for i in instances if i.uuid not in moves]
+        for uuid, mig in moves.items():
+            try:
+                inst = self.conductor.server_get(ctx, uuid)
+            except exception.InstanceNotFound:
+                continue
+            if mig.source_compute == self.host:
+                sizes.append(inst.get("old_flavor") or inst.flavor)
+            if mig.dest_compute == self.host:
+                sizes.append(inst.get("new_flavor") or inst.flavor)
+        return sizes
 
     def sync_power_states(self, ctx: Any) -> None:
         """The database follows the hypervisor for guests nobody is operating on."""
@@ -294,8 +320,7 @@ class ComputeManager(networking.NetworkingMixin, ShelveMixin, SnapshotMixin, Res
     def _sync_one(self, ctx: Any, uuid: str, inst: Optional[Instance] = None) -> None:
         if inst is None:
             inst = self.conductor.server_get(ctx, uuid)
-        if inst.task_state is not None or inst.vm_state in (states.BUILDING, states.ERROR,
-                                                            states.DELETED):
+        if inst.task_state is not None or inst.vm_state not in states.POWER_SYNCED_VM_STATES:
             return
         power = self.driver.get_power_state(instance_spec(inst))
         vm_state = inst.vm_state

@@ -5,6 +5,8 @@ API version history:
   1.1 - get_vnc_console
   1.2 - external_instance_event, attach_interface, detach_interface
   1.3 - set_admin_password, get_diagnostics (calls)
+  1.4 - rebuild_instance; resize_instance, finish_resize, confirm_resize, revert_resize,
+        finish_revert_resize, remove_guest
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from nova_lite.conf import CONF
 from nova_lite.context import RequestContext
 
 TOPIC = "compute"
-VERSION = "1.3"
+VERSION = "1.4"
 
 
 class ComputeAPI:
@@ -75,3 +77,49 @@ class ComputeAPI:
     def get_diagnostics(self, ctx: RequestContext, host: str, instance: Any) -> dict:
         return self.client.prepare(server=host, version="1.3").call(
             ctx, "get_diagnostics", instance=instance)
+
+    # -- rebuild ------------------------------------------------------------------------
+    def rebuild_instance(self, ctx: RequestContext, host: str, instance: Any,
+                         orig_vm_state: str, preserve_ephemeral: bool = False) -> None:
+        """Re-create the guest from instance.image_ref; ends in orig_vm_state's kind
+        (stopped stays stopped)."""
+        self._prepare(host).cast(ctx, "rebuild_instance", instance=instance,
+                                 orig_vm_state=orig_vm_state,
+                                 preserve_ephemeral=preserve_ephemeral)
+
+    # -- moves: each step runs on the host named by the migration ---------------------------
+    def resize_instance(self, ctx: RequestContext, host: str, instance: Any,
+                        migration: Any) -> None:
+        """Source: power off and set the guest aside, then cast finish_resize."""
+        self._prepare(host).cast(ctx, "resize_instance", instance=instance,
+                                 migration=migration)
+
+    def finish_resize(self, ctx: RequestContext, host: str, instance: Any, migration: Any,
+                      disk_info: dict) -> None:
+        """Destination: start the guest at its new size (VERIFY_RESIZE)."""
+        self._prepare(host).cast(ctx, "finish_resize", instance=instance,
+                                 migration=migration, disk_info=disk_info)
+
+    def confirm_resize(self, ctx: RequestContext, host: str, instance: Any,
+                       migration: Any) -> None:
+        """Source: drop what was set aside; the source claim goes."""
+        self._prepare(host).cast(ctx, "confirm_resize", instance=instance,
+                                 migration=migration)
+
+    def revert_resize(self, ctx: RequestContext, host: str, instance: Any,
+                      migration: Any) -> None:
+        """Destination: remove the resized guest, then cast finish_revert_resize."""
+        self._prepare(host).cast(ctx, "revert_resize", instance=instance,
+                                 migration=migration)
+
+    def finish_revert_resize(self, ctx: RequestContext, host: str, instance: Any,
+                             migration: Any, reason: Optional[str] = None) -> None:
+        """Source: bring the guest back at its old size; ``reason`` set when a failure
+        (not the user) reverts the move."""
+        self._prepare(host).cast(ctx, "finish_revert_resize", instance=instance,
+                                 migration=migration, reason=reason)
+
+    def remove_guest(self, ctx: RequestContext, host: str, instance: Any) -> None:
+        """Remove whatever this host keeps of the instance (a deleted server's other side
+        of a move); nothing in the database."""
+        self._prepare(host).cast(ctx, "remove_guest", instance=instance)

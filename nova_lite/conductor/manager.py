@@ -12,6 +12,7 @@ from typing import Any, Optional
 
 from nova_lite import exception
 from nova_lite.conductor import guest_access, network_tasks, tasks
+from nova_lite.conductor.deferred_delete import DeferredDeleteMixin
 from nova_lite.conductor.flavor_extras import FlavorExtrasMixin
 from nova_lite.conductor.keypairs import KeypairMixin
 from nova_lite.conductor.usage import UsageMixin
@@ -20,6 +21,10 @@ from nova_lite.conductor.quota_sets import QuotaSetsMixin
 from nova_lite.conductor.guest_calls import GuestCallsMixin
 from nova_lite.conductor.shelve import ShelveTaskMixin
 from nova_lite.conductor.cells import CellDirectory
+from nova_lite.conductor.instant_actions import InstantActionsMixin
+from nova_lite.conductor.migrations import MigrationsMixin
+from nova_lite.conductor.rebuild import RebuildMixin
+from nova_lite.conductor.resize import ResizeMixin
 from nova_lite.conf import CONF
 from nova_lite.db import cells as cells_db
 from nova_lite.db import flavors as flavors_db
@@ -36,10 +41,11 @@ COMPUTE_BINARY = "nova-compute"
 
 class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.NetworkTaskMixin,
                        guest_access.GuestAccessMixin, QuotaSetsMixin, ShelveTaskMixin,
-                       GuestCallsMixin, KeypairMixin, UsageMixin):
-    """RPC API version 1.7 (see rpcapi.py)."""
+                       GuestCallsMixin, KeypairMixin, UsageMixin, MigrationsMixin,
+                       ResizeMixin, RebuildMixin, DeferredDeleteMixin, InstantActionsMixin):
+    """RPC API version 1.8 (see rpcapi.py)."""
 
-    target_version = "1.7"
+    target_version = "1.8"
 
     def __init__(self) -> None:
         self.api_url = CONF.api_database.connection
@@ -191,7 +197,7 @@ class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.Network
         cell = self.cells.local_cell()
         url = cell["database_connection"] if cell else self.cells.local_cell_url_or_first()
         return inst_db.instance_list(url, cell["name"] if cell else None, None,
-                                     {"host": host})
+                                     {"host": host, "soft_deleted": True})
 
     # -- instance updates from compute ------------------------------------------------------
     def _cell_url(self, uuid: str) -> str:
@@ -233,7 +239,7 @@ class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.Network
         if cell is not None:
             inst_db.instance_destroy(cell["database_connection"], uuid)
             self._forget_guest_access(cell["database_connection"], uuid)
-        self._forget(uuid)
+        self._forget(uuid, cell["database_connection"] if cell else None)
 
     def release_resources(self, ctx: Any, consumer_id: str) -> None:
         placement_db.release(self.api_url, consumer_id)

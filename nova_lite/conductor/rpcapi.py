@@ -12,6 +12,7 @@ API version history:
   1.6 - server_unshelve, server_set_password, server_diagnostics
   1.7 - keypair_create, keypair_get, keypair_list, keypair_delete, instances_in_window;
         server_get and instance_actions take read_deleted
+  1.8 - server_action returns the server; migration_get, migration_list, migration_step
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from nova_lite.conf import CONF
 from nova_lite.context import RequestContext
 
 TOPIC = "conductor"
-VERSION = "1.7"
+VERSION = "1.8"
 
 
 class ConductorAPI:
@@ -127,8 +128,9 @@ class ConductorAPI:
         return self._call(ctx, "server_delete", uuid=uuid)
 
     def server_action(self, ctx: RequestContext, uuid: str, action: str,
-                      params: Optional[dict] = None) -> None:
-        """Start a lifecycle action (states.TRANSITIONS name) on a server; 409 if not allowed."""
+                      params: Optional[dict] = None) -> Any:
+        """Start an action (states.TRANSITIONS name) on a server; 409 if its lock or state
+        does not allow it. Returns the server as the action started it."""
         return self._call(ctx, "server_action", uuid=uuid, action=action, params=params or {})
 
     # -- networking ---------------------------------------------------------------------
@@ -211,6 +213,38 @@ class ConductorAPI:
 
     def release_resources(self, ctx: RequestContext, consumer_id: str) -> None:
         return self._call(ctx, "release_resources", consumer_id=consumer_id)
+
+    # -- moves (migration records) --------------------------------------------------------
+    def migration_get(self, ctx: RequestContext, uuid: str) -> Any:
+        return self._call(ctx, "migration_get", uuid=uuid)
+
+    def migration_list(self, ctx: RequestContext, instance_uuid: Optional[str] = None,
+                       host: Optional[str] = None, status: Any = None,
+                       in_progress: Optional[bool] = None,
+                       migration_type: Optional[str] = None,
+                       unchanged_for: Optional[int] = None,
+                       limit: Optional[int] = None) -> list:
+        """Migrations of every cell, newest first; ``host`` matches source or destination,
+        ``unchanged_for`` selects those not updated for that many seconds."""
+        return self._call(ctx, "migration_list", instance_uuid=instance_uuid, host=host,
+                          status=status, in_progress=in_progress,
+                          migration_type=migration_type, unchanged_for=unchanged_for,
+                          limit=limit)
+
+    def migration_step(self, ctx: RequestContext, instance_uuid: str, migration_uuid: str,
+                       instance_values: dict, migration_values: dict,
+                       expected_task_state: Any = "__any__", expected_status: Any = None,
+                       claims: Optional[str] = None, event: Optional[dict] = None,
+                       fault: Optional[dict] = None) -> Any:
+        """Advance a move: the claim operation (move_claims.HOLD/RETURN/DROP), then the
+        instance and its migration together, guarded by the expected task_state and
+        status; records ``fault`` and ``event``. Returns the instance."""
+        return self._call(ctx, "migration_step", instance_uuid=instance_uuid,
+                          migration_uuid=migration_uuid, instance_values=instance_values,
+                          migration_values=migration_values,
+                          expected_task_state=expected_task_state,
+                          expected_status=expected_status, claims=claims, event=event,
+                          fault=fault)
 
     def discover_hosts(self, ctx: RequestContext) -> list:
         return self._call(ctx, "discover_hosts")

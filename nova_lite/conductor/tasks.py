@@ -55,7 +55,11 @@ class TaskMixin:
             self._compute = compute_rpcapi.ComputeAPI()
         return self._compute
 
-    def _forget(self, uuid: str) -> None:
+    def _forget(self, uuid: str, cell_url: Optional[str] = None) -> None:
+        """Drop a deleted instance's claims (those of its unfinished moves too, when its
+        cell is known), its mapping and its cached cell."""
+        if cell_url is not None:
+            self._end_moves_of_deleted(uuid, cell_url)
         placement_db.release(self.api_url, uuid)
         cells_db.instance_mapping_queue_delete(self.api_url, uuid)
         self.cells.forget_instance(uuid)
@@ -221,15 +225,29 @@ class TaskMixin:
                 raise exception.InstanceNotFound(instance_id=uuid)
         url = cell["database_connection"]
         inst = inst_db.instance_get(url, uuid, cell["name"])
+        if cell["uuid"] != cells_db.CELL0_UUID:
+            states.check_allowed("delete", inst, ctx)
         if cell["uuid"] == cells_db.CELL0_UUID or not inst.host or not self._host_up(
                 cell, inst.host):
             self._local_delete(ctx, url, inst)
             return
-        t = states.check("delete", uuid, inst.vm_state, inst.task_state)
-        inst = inst_db.instance_update(url, uuid, {"task_state": t.task_state},
+        if self._defers_delete(inst):
+            self._soft_delete(ctx, cell, inst)
+            return
+        self._hard_delete(ctx, cell, inst, states.check_allowed("delete", inst, ctx))
+
+    def _hard_delete(self, ctx: Any, cell: dict, inst: Instance, t: states.Transition
+                     ) -> Instance:
+        """The compute host destroys the guest, then the record goes and its claims
+        with it (instance_destroy); a move in progress also stops at its other host."""
+        url = cell["database_connection"]
+        inst = inst_db.instance_update(url, inst.uuid, {"task_state": t.task_state},
                                        cell_name=cell["name"])
-        inst_db.action_start(url, uuid, "delete", ctx.request_id, ctx.user_id, ctx.project_id)
+        inst_db.action_start(url, inst.uuid, "delete", ctx.request_id, ctx.user_id,
+                             ctx.project_id)
+        self._stop_moves_elsewhere(ctx, url, inst)
         self.compute.terminate_instance(ctx, inst.host, inst)
+        return inst
 
     def _host_up(self, cell: dict, host: str) -> bool:
         svcs = svc_db.service_list(cell["database_connection"], CONF.service_down_time,
@@ -244,28 +262,43 @@ class TaskMixin:
         inst_db.instance_destroy(url, inst.uuid)
         inst_db.action_finish(url, inst.uuid, ctx.request_id)
         self._forget_guest_access(url, inst.uuid)  # type: ignore[attr-defined]
-        self._forget(inst.uuid)
+        self._forget(inst.uuid, url)
 
     # -- lifecycle actions ---------------------------------------------------------------------
-    def server_action(self, ctx: Any, uuid: str, action: str, params: dict) -> None:
+    def server_action(self, ctx: Any, uuid: str, action: str, params: dict) -> Instance:
+        """Start a transition after the one check every action passes (lock, state);
+        an action with more to do than the generic start has a ``_start_<name>``
+        method (see the conductor's action mixins). Returns the server as started."""
+        verb = states.get(action).conflict_verb
         cell = self.cells.instance_cell(uuid)
         if cell is None:  # still a build request
-            raise exception.InstanceInvalidState(action=action.split("_")[0],
-                                                 instance_uuid=uuid, attr="vm_state",
-                                                 state=states.BUILDING)
-        url = cell["database_connection"]
-        inst = inst_db.instance_get(url, uuid, cell["name"])
-        t = states.check(action, uuid, inst.vm_state, inst.task_state)
+            raise exception.InstanceInvalidState(action=verb, instance_uuid=uuid,
+                                                 attr="vm_state", state=states.BUILDING)
+        inst = inst_db.instance_get(cell["database_connection"], uuid, cell["name"])
+        t = states.check_allowed(action, inst, ctx)
+        starter = getattr(self, f"_start_{action}", None)
+        if starter is not None:
+            return starter(ctx, cell, inst, t, params)
+        return self._start_on_host(ctx, cell, inst, t, params)
+
+    def _start_on_host(self, ctx: Any, cell: dict, inst: Instance, t: states.Transition,
+                       params: dict, values: Optional[dict] = None) -> Instance:
+        """The generic start: hold the task_state (plus ``values``), record the action,
+        and let the server's host carry it out (ComputeManager.run_action)."""
         if not inst.host:
-            raise exception.InstanceInvalidState(action=action.split("_")[0], instance_uuid=uuid,
-                                                 attr="host", state=None)
+            raise exception.InstanceInvalidState(action=t.conflict_verb,
+                                                 instance_uuid=inst.uuid, attr="host",
+                                                 state=None)
+        url = cell["database_connection"]
         # The guard on the old task_state makes two racing requests safe: one wins.
-        inst = inst_db.instance_update(url, uuid, {"task_state": t.task_state},
+        inst = inst_db.instance_update(url, inst.uuid,
+                                       {**(values or {}), "task_state": t.task_state},
                                        expected_task_state=list(t.from_task_states),
                                        cell_name=cell["name"])
-        inst_db.action_start(url, uuid, t.action_record, ctx.request_id,
+        inst_db.action_start(url, inst.uuid, t.action_record, ctx.request_id,
                              ctx.user_id, ctx.project_id)
-        self.compute.run_action(ctx, inst.host, inst, action, params)
+        self.compute.run_action(ctx, inst.host, inst, t.name, params)
+        return inst
 
     def console_output(self, ctx: Any, uuid: str, length: Optional[int]) -> str:
         cell = self.cells.instance_cell(uuid)

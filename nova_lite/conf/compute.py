@@ -24,6 +24,8 @@ fake_opts = [
                  help="Seconds each fake spawn takes (to model slow hypervisors)."),
     cfg.FloatOpt("snapshot_delay", default=0.0, min=0.0,
                  help="Seconds each fake snapshot takes (to model large disks)."),
+    cfg.FloatOpt("migrate_delay", default=0.0, min=0.0,
+                 help="Seconds each step of a fake move (resize) takes on this host."),
 ]
 
 

@@ -43,6 +43,16 @@ opts = [
                help="Disk (MiB) kept back for the host."),
     cfg.IntOpt("reserved_host_cpus", default=0, min=0,
                help="Physical CPUs kept back for the host."),
+    cfg.BoolOpt("allow_resize_to_same_host", default=False,
+                help="Let the scheduler keep a resized server on its host (the source "
+                     "is otherwise excluded). Read by the conductor."),
+    cfg.IntOpt("resize_confirm_window", default=0, min=0,
+               help="Seconds after which a resize waiting in VERIFY_RESIZE is confirmed "
+                    "automatically by its destination host; 0 disables."),
+    cfg.IntOpt("reclaim_instance_interval", default=0, min=0,
+               help="When above 0, deleting a server only powers it off (SOFT_DELETED, "
+                    "its resources kept, `restore` brings it back); compute hosts delete "
+                    "soft-deleted servers for good after this many seconds."),
 ]
 
 

@@ -12,8 +12,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from nova_lite import exception
+from nova_lite.db import instances as inst_db
 from nova_lite.db import main_models as m
 from nova_lite.db.engine import transactional
+from nova_lite.objects.instance import Instance
 from nova_lite.objects.migration import FINAL_STATUSES, Migration
 
 _FIELDS = tuple(Migration.fields)
@@ -111,3 +113,15 @@ def migration_list(session: Session, instance_uuid: Optional[str] = None,
     if limit:
         q = q.limit(limit)
     return [_to_obj(r) for r in session.scalars(q)]
+
+
+@transactional
+def advance(session: Session, instance_uuid: str, instance_values: dict,
+            expected_task_state: Any, migration_uuid: str, migration_values: dict,
+            expected_status: Any, cell_name: Optional[str] = None) -> Instance:
+    """One step of a move: the instance and its migration record change together, in
+    one transaction, and only if both still are where the step expects them."""
+    migration_update.__wrapped__(session, migration_uuid, migration_values,
+                                 expected_status)
+    return inst_db.instance_update.__wrapped__(session, instance_uuid, instance_values,
+                                               expected_task_state, cell_name)

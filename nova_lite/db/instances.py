@@ -261,6 +261,9 @@ def instance_list(session: Session, cell_name: Optional[str], project_id: Option
     q = sa.select(m.Instance)
     if not filters.get("deleted"):
         q = q.where(m.Instance.deleted == 0)
+        if not filters.get("soft_deleted"):  # hidden unless asked for, as in Nova
+            q = q.where(sa.or_(m.Instance.vm_state.is_(None),
+                               m.Instance.vm_state != "soft-delete"))
     if project_id is not None:
         q = q.where(m.Instance.project_id == project_id)
     if filters.get("host"):

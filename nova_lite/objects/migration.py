@@ -5,6 +5,10 @@ from oslo_versionedobjects import fields
 
 from nova_lite.objects import base
 
+# What a step of a move does to its claims (see nova_lite.conductor.move_claims): the
+# server's claim passes to the migration, returns to the server, or is dropped.
+CLAIM_HOLD, CLAIM_RETURN, CLAIM_DROP = "hold", "return", "drop"
+
 # Statuses (Nova's values) after which a move holds no claim and nothing runs for it.
 FINAL_STATUSES = frozenset(("confirmed", "reverted", "error", "failed", "completed",
                             "cancelled", "done"))

@@ -9,8 +9,10 @@ from __future__ import annotations
 import itertools
 
 from nova_lite.policies import (
+    admin_actions,
     base,
     console_output,
+    deferred_delete,
     extended_server_attributes,
     flavors,
     guest_access,
@@ -22,6 +24,7 @@ from nova_lite.policies import (
     quota_sets,
     remote_consoles,
     rescue,
+    lock_server,
     server_actions,
     server_password,
     servers,
@@ -37,6 +40,9 @@ _MODULES = (
     server_actions,
     server_password,
     remote_consoles,
+    lock_server,
+    deferred_delete,
+    admin_actions,
     console_output,
     instance_actions,
     extended_server_attributes,

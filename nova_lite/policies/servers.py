@@ -42,6 +42,18 @@ rules = [
           "/servers/{server_id}/action (os-start)", "Start a stopped server."),
     _rule("stop", base.PROJECT_MEMBER_OR_ADMIN, "POST",
           "/servers/{server_id}/action (os-stop)", "Stop a running server."),
+    _rule("rebuild", base.PROJECT_MEMBER_OR_ADMIN, "POST",
+          "/servers/{server_id}/action (rebuild)", "Rebuild a server from an image."),
+    _rule("rebuild:trusted_certs", base.PROJECT_MEMBER_OR_ADMIN, "POST",
+          "/servers/{server_id}/action (rebuild)",
+          "Rebuild a server with trusted image certificates (2.63)."),
+    _rule("resize", base.PROJECT_MEMBER_OR_ADMIN, "POST",
+          "/servers/{server_id}/action (resize)", "Resize a server to another flavor."),
+    _rule("confirm_resize", base.PROJECT_MEMBER_OR_ADMIN, "POST",
+          "/servers/{server_id}/action (confirmResize)", "Confirm a resized server."),
+    _rule("revert_resize", base.PROJECT_MEMBER_OR_ADMIN, "POST",
+          "/servers/{server_id}/action (revertResize)",
+          "Revert a resized server to its old flavor and host."),
 ]
 
 

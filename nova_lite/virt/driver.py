@@ -125,7 +125,8 @@ class ComputeDriver:
         raise NotImplementedError
 
     def destroy(self, instance: InstanceSpec) -> None:
-        """Stop and remove the guest and all its local files; idempotent."""
+        """Stop and remove the guest and all its local files (anything a move set
+        aside for it included); idempotent."""
         raise NotImplementedError
 
     def get_power_state(self, instance: InstanceSpec) -> int:
@@ -201,6 +202,52 @@ class ComputeDriver:
         utilisation}], disk_details [{read_bytes, read_requests, write_bytes,
         write_requests, errors_count}], nic_details [...], memory_details {maximum,
         used} (MiB)."""
+
+    # -- rebuild ------------------------------------------------------------------------
+    def rebuild(self, instance: InstanceSpec, image_meta: dict,
+                preserve_ephemeral: bool = False, power_on: bool = True) -> None:
+        """Re-create the guest on this host from ``image_meta`` (the root disk is
+        re-imaged; ephemeral disks are kept when preserve_ephemeral); left powered off
+        unless power_on. By default: destroy, then spawn."""
+        self.destroy(instance)
+        self.spawn(instance, image_meta)
+        if not power_on:
+            self.power_off(instance)
+
+    # -- moves (resize; cold migration later) ---------------------------------------------
+    # A move sets the source guest aside rather than deleting it, so that a revert, or a
+    # failure at any later step, can bring it back: the source host keeps it until
+    # confirm_migration or finish_revert_migration.
+
+    def migrate_disk_and_power_off(self, instance: InstanceSpec, dest_host: str,
+                                   new: InstanceSpec, timeout: int = 0) -> dict:
+        """On the source host: stop the guest (clean shutdown for up to timeout seconds)
+        and set it aside for ``dest_host``; ``new`` is the instance at its new size.
+        Returns the disk_info the destination's finish_migration needs."""
+        raise NotImplementedError
+
+    def finish_migration(self, instance: InstanceSpec, disk_info: dict, image_meta: dict,
+                         same_host: bool, power_on: bool) -> None:
+        """On the destination: create the guest at ``instance``'s (new) size from the
+        disk set aside, its root disk grown to the new size; running if power_on."""
+        raise NotImplementedError
+
+    def confirm_migration(self, instance: InstanceSpec, same_host: bool) -> None:
+        """On the source, once the move is confirmed: drop what was set aside; idempotent."""
+        raise NotImplementedError
+
+    def cleanup_migration_destination(self, instance: InstanceSpec, same_host: bool) -> None:
+        """On the destination of a move being reverted: remove the guest finish_migration
+        created, keeping what the source set aside (the same host, when same_host)."""
+        if not same_host:
+            self.destroy(instance)
+            return
+        raise NotImplementedError
+
+    def finish_revert_migration(self, instance: InstanceSpec, power_on: bool) -> None:
+        """On the source: bring back the guest set aside, at ``instance``'s (old) size,
+        running if power_on. Idempotent, and safe after a crash at any step of the move
+        (the guest may still be in place, merely stopped)."""
         raise NotImplementedError
 
     def periodic_cleanup(self, active_uuids: list[str]) -> None:

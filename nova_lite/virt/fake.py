@@ -1,6 +1,8 @@
 """A fake virt driver: guests are entries in a dict, the host size comes from
 [fake_driver]. Used by tests and scale runs; it behaves like a hypervisor that is always
-fast and always works (unless told to fail through instance metadata).
+fast and always works (unless told to fail through instance metadata: ``fake_spawn_error``
+makes spawns fail, ``fake_resize_error`` = migrate|finish|confirm|revert makes that step of
+a move fail).
 
 Images are real, though: a spawn downloads the image (and its kernel and ramdisk) into
 this host's image cache exactly as the libvirt driver does, so image transfer, checksum
@@ -30,6 +32,7 @@ class FakeDriver(driver.ComputeDriver):
         super().__init__(host, image_source, conf)
         self._lock = threading.Lock()
         self._guests: dict[str, dict] = {}
+        self._set_aside: dict[str, dict] = {}  # guests a move set aside on this host
         self._callback: Optional[LifecycleCallback] = None
         self.instances_path = os.path.abspath(conf.instances_path)
         self._cache = imagecache.ImageCache(self.instances_path, image_source)
@@ -50,31 +53,43 @@ class FakeDriver(driver.ComputeDriver):
     def spawn(self, instance: InstanceSpec, image_meta: dict) -> None:
         if instance.extra.get("metadata", {}).get("fake_spawn_error"):
             raise driver.DriverError("fake spawn failure requested by metadata")
-        if instance.image_id:
-            props = image_meta.get("properties") or {}
-            ids = [i for i in (instance.image_id, props.get("kernel_id"),
-                               props.get("ramdisk_id")) if i]
-            inst_dir = os.path.join(self.instances_path, instance.uuid)
-            os.makedirs(inst_dir, mode=0o755, exist_ok=True)
-            imagecache.ImageCache.record_usage(inst_dir, ids)
-            for image_id in ids:
-                self._cache.fetch(image_id)
+        self._fetch_images(instance, image_meta)
         delay = self.conf.fake_driver.spawn_delay
         if delay:
             time.sleep(delay)
         drive = instance.extra.get("config_drive")
         with self._lock:
-            self._guests[instance.uuid] = {
-                "power_state": driver.RUNNING, "console": ["NOVA-LITE-GUEST-UP (fake)"],
-                "config_drive": dict(drive) if drive else None,
-                "vifs": [dict(v) for v in instance.network_info],
+            self._guests[instance.uuid] = dict(self._new_guest(instance),
+                                               config_drive=dict(drive) if drive else None)
+
+    def _new_guest(self, instance: InstanceSpec) -> dict:
+        """A guest just booted (caller holds the lock)."""
+        return {"power_state": driver.RUNNING, "console": ["NOVA-LITE-GUEST-UP (fake)"],
+                "config_drive": None, "vifs": [dict(v) for v in instance.network_info],
                 "vnc_port": 5900 + len(self._guests), "image_id": instance.image_id,
                 "rescue_image_id": None, "password": None}
+
+    def _instance_dir(self, instance: InstanceSpec) -> str:
+        return os.path.join(self.instances_path, instance.uuid)
+
+    def _fetch_images(self, instance: InstanceSpec, image_meta: dict) -> None:
+        """The instance's images in this host's cache, recorded as used by it."""
+        if not instance.image_id:
+            return
+        props = image_meta.get("properties") or {}
+        ids = [i for i in (instance.image_id, props.get("kernel_id"),
+                           props.get("ramdisk_id")) if i]
+        inst_dir = self._instance_dir(instance)
+        os.makedirs(inst_dir, mode=0o755, exist_ok=True)
+        imagecache.ImageCache.record_usage(inst_dir, ids)
+        for image_id in ids:
+            self._cache.fetch(image_id)
 
     def destroy(self, instance: InstanceSpec) -> None:
         with self._lock:
             self._guests.pop(instance.uuid, None)
-        shutil.rmtree(os.path.join(self.instances_path, instance.uuid), ignore_errors=True)
+            self._set_aside.pop(instance.uuid, None)
+        shutil.rmtree(self._instance_dir(instance), ignore_errors=True)
 
     def get_power_state(self, instance: InstanceSpec) -> int:
         with self._lock:
@@ -216,6 +231,69 @@ class FakeDriver(driver.ComputeDriver):
             "nic_details": [],
             "memory_details": {"maximum": instance.memory_mb, "used": 0},
         }
+
+    # -- moves ----------------------------------------------------------------------------
+    def _move_step(self, instance: InstanceSpec, step: str) -> None:
+        if instance.extra.get("metadata", {}).get("fake_resize_error") == step:
+            raise driver.DriverError(f"fake {step} failure requested by metadata")
+        delay = self.conf.fake_driver.migrate_delay
+        if delay:
+            time.sleep(delay)
+
+    def migrate_disk_and_power_off(self, instance: InstanceSpec, dest_host: str,
+                                   new: InstanceSpec, timeout: int = 0) -> dict:
+        self._move_step(instance, "migrate")
+        with self._lock:
+            guest = self._guests.pop(instance.uuid, None)
+            if guest is None:
+                raise driver.DriverError(f"guest {instance.name} does not exist")
+            guest["power_state"] = driver.SHUTDOWN
+            guest["console"].append(f"fake power off for a move to {dest_host}")
+            self._set_aside[instance.uuid] = guest
+        kept = {k: v for k, v in guest.items() if k not in ("power_state", "console")}
+        return {"source_host": self.host, "console": list(guest["console"]), "guest": kept}
+
+    def finish_migration(self, instance: InstanceSpec, disk_info: dict, image_meta: dict,
+                         same_host: bool, power_on: bool) -> None:
+        self._move_step(instance, "finish")
+        self._fetch_images(instance, image_meta)
+        console = list(disk_info.get("console") or []) + [
+            f"fake guest resized to {instance.vcpus} vCPU, {instance.memory_mb} MB, "
+            f"{instance.root_gb} GB"]
+        with self._lock:
+            self._guests[instance.uuid] = {
+                **self._new_guest(instance), **(disk_info.get("guest") or {}),
+                "power_state": driver.RUNNING if power_on else driver.SHUTDOWN,
+                "console": console,
+                "size": (instance.vcpus, instance.memory_mb, instance.root_gb)}
+
+    def confirm_migration(self, instance: InstanceSpec, same_host: bool) -> None:
+        self._move_step(instance, "confirm")
+        with self._lock:
+            self._set_aside.pop(instance.uuid, None)
+        if not same_host:
+            shutil.rmtree(self._instance_dir(instance), ignore_errors=True)
+
+    def cleanup_migration_destination(self, instance: InstanceSpec, same_host: bool) -> None:
+        self._move_step(instance, "revert")
+        with self._lock:
+            self._guests.pop(instance.uuid, None)
+            if not same_host:
+                self._set_aside.pop(instance.uuid, None)
+        if not same_host:
+            shutil.rmtree(self._instance_dir(instance), ignore_errors=True)
+
+    def finish_revert_migration(self, instance: InstanceSpec, power_on: bool) -> None:
+        with self._lock:
+            # After a restart of this service the fake hypervisor is empty: the guest
+            # comes back fresh, as a real one would from the disk set aside.
+            guest = (self._set_aside.pop(instance.uuid, None)
+                     or self._guests.get(instance.uuid)
+                     or self._new_guest(instance))
+            guest["power_state"] = driver.RUNNING if power_on else driver.SHUTDOWN
+            guest["size"] = (instance.vcpus, instance.memory_mb, instance.root_gb)
+            guest["console"].append("fake revert of a move")
+            self._guests[instance.uuid] = guest
 
     def simulate_external_power_off(self, uuid: str) -> None:
         """Test hook: the guest shut itself down, as a real one can."""

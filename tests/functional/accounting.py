@@ -92,7 +92,7 @@ def moves_in_progress(dep: harness.Deployment) -> list[dict]:
     """Migrations not yet final, with the old flavor their instance records."""
     rows = _query(dep, "", "SELECT m.uuid, m.instance_uuid, m.source_node, m.status, "
                            "i.old_flavor, i.flavor FROM `migrations` m JOIN `instances` i "
-                           "ON i.uuid = m.instance_uuid WHERE m.deleted = 0")
+                           "ON i.uuid = m.instance_uuid WHERE m.deleted = 0 AND i.deleted = 0")
     out = []
     for row in rows:
         if row["status"] in FINAL_MIGRATION_STATUSES:
@@ -184,8 +184,11 @@ def assert_consistent(dep: harness.Deployment, timeout: float = 30.0,
         if expect_servers is not None and len(servers) != expect_servers:
             problems.append(f"{len(servers)} servers hold claims, expected {expect_servers}")
         if not problems:
+            sums = _provider_sums(allocations(dep))
+            zero = {"VCPU": 0, "MEMORY_MB": 0, "DISK_GB": 0}
             return {"claims": len(want), "servers": len(servers),
-                    "providers": _provider_sums(allocations(dep))}
+                    "providers": {node: sums.get(node, dict(zero))
+                                  for node in hypervisor_usage(dep)}}
         if time.monotonic() > deadline:
             raise AssertionError("claims accounting is inconsistent:\n  "
                                  + "\n  ".join(problems))

@@ -19,10 +19,13 @@ IMAGE_TASKS = (s.IMAGE_SNAPSHOT, s.IMAGE_BACKUP, s.IMAGE_PENDING_UPLOAD, s.IMAGE
 ALL_TASK_STATES = (None, s.SCHEDULING, s.NETWORKING, s.SPAWNING, s.REBOOTING,
                    s.REBOOTING_HARD, s.POWERING_OFF, s.POWERING_ON, s.PAUSING, s.UNPAUSING,
                    s.SUSPENDING, s.RESUMING, s.DELETING, *SHELVE_TASKS, s.RESCUING,
-                   s.UNRESCUING, *IMAGE_TASKS, s.UPDATING_PASSWORD)
+                   s.UNRESCUING, *IMAGE_TASKS, s.UPDATING_PASSWORD, s.REBUILDING,
+                   s.REBUILD_BLOCK_DEVICE_MAPPING, s.REBUILD_SPAWNING, s.RESIZE_PREP,
+                   s.RESIZE_MIGRATING, s.RESIZE_MIGRATED, s.RESIZE_FINISH, s.RESIZE_REVERTING,
+                   s.RESIZE_CONFIRMING, s.SOFT_DELETING, s.RESTORING)
 VM_STATES = (*s.ALL_VM_STATES, s.DELETED, None)
 EVERY_STATE = (s.ACTIVE, s.BUILDING, s.PAUSED, s.SUSPENDED, s.STOPPED, s.ERROR, s.RESCUED,
-               s.SHELVED, s.SHELVED_OFFLOADED)
+               s.SHELVED, s.SHELVED_OFFLOADED, s.RESIZED, s.SOFT_DELETED)
 SNAPSHOT_FROM = {s.ACTIVE, s.STOPPED, s.PAUSED, s.SUSPENDED}
 
 # action -> (vm_states it may start from, task_states it may start from,
@@ -48,6 +51,18 @@ EXPECTED = {
     "createBackup": (SNAPSHOT_FROM, {None}, s.IMAGE_BACKUP, None),
     "trigger_crash_dump": ({s.ACTIVE, s.PAUSED, s.RESCUED, s.ERROR}, {None}, None, None),
     "changePassword": ({s.ACTIVE}, {None}, s.UPDATING_PASSWORD, None),
+    # done in the database alone, whatever runs (Nova checks no state for them)
+    "lock": (set(EVERY_STATE), set(ALL_TASK_STATES), None, None),
+    "unlock": (set(EVERY_STATE), set(ALL_TASK_STATES), None, None),
+    "reset_state": (set(EVERY_STATE), set(ALL_TASK_STATES), None, None),
+    "rebuild": ({s.ACTIVE, s.STOPPED, s.ERROR}, {None}, s.REBUILDING, s.ACTIVE),
+    "resize": ({s.ACTIVE, s.STOPPED}, {None}, s.RESIZE_PREP, s.RESIZED),
+    "confirm_resize": ({s.RESIZED}, {None}, s.RESIZE_CONFIRMING, s.ACTIVE),
+    "revert_resize": ({s.RESIZED}, {None}, s.RESIZE_REVERTING, s.ACTIVE),
+    "soft_delete": (set(EVERY_STATE) - {s.SOFT_DELETED}, {None}, s.SOFT_DELETING,
+                    s.SOFT_DELETED),
+    "restore": ({s.SOFT_DELETED}, {None}, s.RESTORING, s.ACTIVE),
+    "force_delete": (set(EVERY_STATE), {None}, s.DELETING, s.DELETED),
 }
 # Task states each multi-step operation passes through after its first, in Nova's order.
 STEPS = {
@@ -55,7 +70,15 @@ STEPS = {
     "unshelve": (s.SPAWNING,),
     "createImage": (s.IMAGE_PENDING_UPLOAD, s.IMAGE_UPLOADING),
     "createBackup": (s.IMAGE_PENDING_UPLOAD, s.IMAGE_UPLOADING),
+    "rebuild": (s.REBUILD_BLOCK_DEVICE_MAPPING, s.REBUILD_SPAWNING),
+    "resize": (s.RESIZE_MIGRATING, s.RESIZE_MIGRATED, s.RESIZE_FINISH),
 }
+
+
+# The action as Nova's 409 message names it.
+VERBS = {"reboot_hard": "reboot", "confirm_resize": "confirmResize",
+         "revert_resize": "revertResize", "force_delete": "forceDelete",
+         "soft_delete": "delete", "reset_state": "resetState"}
 
 
 def test_every_action_is_declared() -> None:
@@ -79,7 +102,7 @@ def _outcome(action: str, vm_state: str | None, task_state: str | None) -> str:
 def test_check_allows_exactly_the_expected_states(action: str) -> None:
     """Every (vm_state, task_state) pair: allowed, or 409 naming what is in the way."""
     vm_ok, task_ok = EXPECTED[action][0], EXPECTED[action][1]
-    verb = "reboot" if action == "reboot_hard" else action
+    verb = VERBS.get(action, action)
     wrong = []
     for vm_state, task_state in itertools.product(VM_STATES, ALL_TASK_STATES):
         if vm_state not in vm_ok:  # the vm_state is reported first, as Nova does
@@ -178,6 +201,20 @@ def test_interrupted_names_the_operation(vm_state, task_state, action) -> None:
     (s.ERROR, s.REBOOTING_HARD, "HARD_REBOOT"),
     (s.ERROR, s.DELETING, "ERROR"),
     (s.DELETED, None, "DELETED"),
+    (s.ACTIVE, s.REBUILDING, "REBUILD"),
+    (s.STOPPED, s.REBUILD_BLOCK_DEVICE_MAPPING, "REBUILD"),
+    (s.ERROR, s.REBUILD_SPAWNING, "REBUILD"),
+    (s.ACTIVE, s.RESIZE_PREP, "RESIZE"),
+    (s.ACTIVE, s.RESIZE_MIGRATING, "RESIZE"),
+    (s.STOPPED, s.RESIZE_MIGRATED, "RESIZE"),
+    (s.STOPPED, s.RESIZE_FINISH, "RESIZE"),
+    (s.ERROR, s.RESIZE_PREP, "ERROR"),
+    (s.RESIZED, None, "VERIFY_RESIZE"),
+    (s.RESIZED, s.RESIZE_CONFIRMING, "VERIFY_RESIZE"),
+    (s.RESIZED, s.RESIZE_REVERTING, "REVERT_RESIZE"),
+    (s.SOFT_DELETED, None, "SOFT_DELETED"),
+    (s.SOFT_DELETED, s.RESTORING, "SOFT_DELETED"),
+    (s.ACTIVE, s.SOFT_DELETING, "ACTIVE"),
     (None, None, "UNKNOWN"),
     ("bogus", None, "UNKNOWN"),
     (s.ACTIVE, s.UPDATING_PASSWORD, "PASSWORD"),
@@ -228,13 +265,21 @@ def test_every_transition_says_how_it_is_carried_out() -> None:
 
     rules = {r.name for r in policies.list_rules()}
     for t in s.TRANSITIONS.values():
-        assert t.driver_call and t.event, t.name
+        assert t.event, t.name
+        assert t.driver_call or t.instant, t.name
         for name in (t.compute_method, t.on_restart):
             assert name is None or callable(getattr(ComputeManager, name)), (t.name, name)
+        calls = [c for c in (t.driver_call, *(st.driver_call for st in t.step_calls)) if c]
         for cls in (driver.ComputeDriver, fake.FakeDriver, LibvirtDriver):
-            method = getattr(cls, t.driver_call)
-            params = list(inspect.signature(method).parameters)[2:]  # self, instance
-            assert len(t.driver_args) <= len(params), (t.name, params)
+            for call in calls:
+                assert callable(getattr(cls, call)), (t.name, call)
+            if t.driver_call:
+                method = getattr(cls, t.driver_call)
+                params = list(inspect.signature(method).parameters)[2:]  # self, instance
+                assert len(t.driver_args) <= len(params), (t.name, params)
+        for st in t.step_calls:
+            assert st.host in ("host", "source", "dest"), (t.name, st)
+            assert st.task_state in t.steps and s.step(t.name, st.task_state) is st
         if t.policy is not None:
             assert t.policy in rules, t.policy
         for arg in t.driver_args:
@@ -245,3 +290,49 @@ def test_every_transition_says_how_it_is_carried_out() -> None:
     for key, t in s.BY_API_KEY.items():
         assert t.policy, key
         assert key in action_schemas.SIMPLE or key in server_actions.HANDLERS, key
+
+
+class _Ctx:
+    def __init__(self, is_admin: bool) -> None:
+        self.is_admin = is_admin
+
+
+def _inst(locked: bool, vm_state: str = s.ACTIVE, task_state: str | None = None):
+    from nova_lite.objects.instance import Instance
+
+    return Instance(uuid=UUID, vm_state=vm_state, task_state=task_state, locked=locked)
+
+
+@pytest.mark.parametrize("action", sorted(EXPECTED))
+def test_a_locked_server_refuses_non_admins(action: str) -> None:
+    """Nova's lock rule, for every action: 409 "is locked" to its owner, nothing for an
+    admin, and never for lock, unlock or resetState (nor a build, started by nobody)."""
+    vm_state = sorted(EXPECTED[action][0])[0]
+    exempt = {"lock", "unlock", "reset_state", "build"}
+    assert s.check_allowed(action, _inst(True, vm_state), _Ctx(True)) is s.get(action)
+    assert s.check_allowed(action, _inst(False, vm_state), _Ctx(False)) is s.get(action)
+    if action in exempt:
+        assert s.check_allowed(action, _inst(True, vm_state), _Ctx(False)) is s.get(action)
+        return
+    with pytest.raises(exception.InstanceIsLocked) as err:
+        s.check_allowed(action, _inst(True, vm_state), _Ctx(False))
+    assert err.value.code == 409
+    assert str(err.value) == f"Instance {UUID} is locked"
+
+
+def test_lock_is_checked_before_the_state() -> None:
+    with pytest.raises(exception.InstanceIsLocked):
+        s.check_allowed("start", _inst(True, s.ACTIVE), _Ctx(False))
+    with pytest.raises(exception.InstanceInvalidState):
+        s.check_allowed("start", _inst(False, s.ACTIVE), _Ctx(False))
+
+
+def test_resize_steps_follow_novas_task_states() -> None:
+    t = s.get("resize")
+    assert [t.task_state, *t.steps] == [
+        "resize_prep", "resize_migrating", "resize_migrated", "resize_finish"]
+    assert [st.host for st in t.step_calls] == ["source", "source", "dest"]
+    assert [s.get("rebuild").task_state, *s.get("rebuild").steps] == [
+        "rebuilding", "rebuild_block_device_mapping", "rebuild_spawning"]
+    with pytest.raises(KeyError):
+        s.step("resize", s.RESIZE_REVERTING)

@@ -12,7 +12,8 @@ from typing import Any, Callable
 from nova_lite import policy
 from nova_lite.api import validation, wsgi
 from nova_lite.api.handlers import (admin_password, crash_dump, remote_consoles, rescue,
-                                    security_groups, shelve, snapshots)
+                                    security_groups, server_admin_actions, server_lock,
+                                    server_rebuild, server_resize, shelve, snapshots)
 from nova_lite.api.handlers.servers import get_server
 from nova_lite.api.schemas import server_actions as schema
 from nova_lite.compute import states
@@ -28,6 +29,8 @@ HANDLERS: dict[str, Callable[[wsgi.ApiRequest, str, dict], wsgi.Reply]] = {
     "createBackup": snapshots.create_backup,
     "trigger_crash_dump": crash_dump.trigger_crash_dump,
     "changePassword": admin_password.change_password,
+    **server_lock.HANDLERS, **server_admin_actions.HANDLERS, **server_rebuild.HANDLERS,
+    **server_resize.HANDLERS,
 }
 
 def action(req: wsgi.ApiRequest, id: str) -> wsgi.Reply:

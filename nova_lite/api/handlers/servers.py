@@ -84,6 +84,8 @@ def _list_servers(req: wsgi.ApiRequest, detail: bool) -> list:
             if not ctx.is_admin:
                 return []
             filters["deleted"] = True
+        if "SOFT_DELETED" in wanted:
+            filters["soft_deleted"] = True
         filters["vm_state"] = sorted(vm_states)
         if wanted & states.TASK_STATUSES:
             post.append(lambda i: states.api_status(i.vm_state, i.task_state) in wanted)
@@ -95,11 +97,15 @@ def _list_servers(req: wsgi.ApiRequest, detail: bool) -> list:
         filters["host"] = opts["host"]
     if "uuid" in opts:
         filters["uuids"] = [opts["uuid"]]
+    if "soft_deleted" in opts and validation.parse_bool("soft_deleted", opts["soft_deleted"]):
+        filters["soft_deleted"] = True
     if "deleted" in opts:
         deleted = validation.parse_bool("deleted", opts["deleted"])
         if deleted or "changes-since" in opts or "changes-before" in opts:
             filters["deleted"] = True
-            post.append(lambda i: bool(i.deleted) == deleted)
+            # Nova counts soft-deleted servers as deleted here
+            post.append(lambda i: (bool(i.deleted) or i.vm_state == states.SOFT_DELETED)
+                        == deleted)
         # deleted=False alone is the default listing (openstackclient always sends it):
         # no post-filter, so the conductor can apply the page limit in SQL.
     for key, since in (("changes-since", True), ("changes-before", False)):

@@ -36,3 +36,33 @@ CONSOLE_OUTPUT = _action("os-getConsoleOutput", {
 # Actions whose body value carries nothing ({"pause": null}).
 SIMPLE = {key: _action(key, _NULL_OR_EMPTY)
           for key in ("os-start", "os-stop", "pause", "unpause", "suspend", "resume")}
+
+SIMPLE.update({key: _action(key, _NULL_OR_EMPTY)
+               for key in ("restore", "forceDelete", "revertResize")})
+
+# lock: any body value before 2.73 (as Nova); from 2.73 null or {"locked_reason": ...}
+LOCK = _action("lock", {})
+LOCK_V273 = _action("lock", {
+    "type": ["object", "null"],
+    "properties": {"locked_reason": {"type": "string", "minLength": 1, "maxLength": 255}},
+    "additionalProperties": False,
+})
+UNLOCK = _action("unlock", {})
+
+RESET_STATE = _action("os-resetState", {
+    "type": "object",
+    "properties": {"state": {"type": "string", "enum": ["active", "error"]}},
+    "required": ["state"],
+    "additionalProperties": False,
+})
+
+RESIZE = _action("resize", {
+    "type": "object",
+    "properties": {
+        "flavorRef": {"type": ["string", "integer"], "minLength": 1},
+        "OS-DCF:diskConfig": {"type": "string", "enum": ["AUTO", "MANUAL"]},
+    },
+    "required": ["flavorRef"],
+    "additionalProperties": False,
+})
+CONFIRM_RESIZE = _action("confirmResize", _NULL_OR_EMPTY)

@@ -164,7 +164,8 @@ class ServerView:
         if ver >= (2, 63):
             s["trusted_image_certificates"] = None
         if ver >= (2, 73):
-            s["locked_reason"] = None
+            sysmeta = _f(inst, "system_metadata") or {}
+            s["locked_reason"] = sysmeta.get("locked_reason") if s.get("locked") else None
         if groups and ver >= (2, 71):
             s["server_groups"] = []
         if not extended:

@@ -223,30 +223,13 @@ class LibvirtDriver(GuestImagesMixin, GuestAccessMixin, driver.ComputeDriver):
                 imagecache.ImageCache.record_usage(
                     inst_dir, [i for i in (instance.image_id, kernel_id, ramdisk_id) if i])
                 base, meta = self._cache.fetch(instance.image_id)
-                kernel = self._cache.fetch(kernel_id)[0] if kernel_id else None
-                ramdisk = self._cache.fetch(ramdisk_id)[0] if ramdisk_id else None
                 disk = os.path.join(inst_dir, "disk")
                 base_format = "qcow2" if meta.get("disk_format") == "qcow2" else "raw"
                 _create_overlay(base, base_format, disk, instance.root_gb)
                 drive_files = configdrive.files_or_none(instance.extra.get("config_drive"))
-                drive = None
                 if drive_files is not None:
-                    drive = configdrive.drive_path(inst_dir)
-                    configdrive.build_iso(drive_files, drive)
-                guest = vconfig.GuestConfig(
-                    name=instance.name, uuid=instance.uuid, vcpus=instance.vcpus,
-                    memory_mb=instance.memory_mb, virt_type=self.virt_type,
-                    disk_path=disk, console_log=os.path.join(inst_dir, "console.log"),
-                    display_name=instance.display_name, image_id=instance.image_id,
-                    host=self.host,
-                    kernel_path=kernel, ramdisk_path=ramdisk,
-                    cmdline=vconfig.kernel_cmdline(props, self.virt_type) if kernel
-                    else None,
-                    config_drive_path=drive, vnc_listen=self._vnc_listen(),
-                    interfaces=self._interfaces(instance))
-                conn = self._host.get_connection()
-                dom = conn.defineXML(vconfig.domain_xml(guest))
-                self._start_plugged(instance, dom)
+                    configdrive.build_iso(drive_files, configdrive.drive_path(inst_dir))
+                self._start_plugged(instance, self._define(instance, props))
         except DriverError:
             LOG.warning("spawn of %s failed; cleaning up", instance.uuid)
             with contextlib.suppress(Exception):
@@ -254,19 +237,46 @@ class LibvirtDriver(GuestImagesMixin, GuestAccessMixin, driver.ComputeDriver):
             raise
         LOG.info("spawned %s (%s)", instance.name, instance.uuid)
 
-    def destroy(self, instance: InstanceSpec) -> None:
+    def _define(self, instance: InstanceSpec, props: dict) -> Any:
+        """Define (or redefine) the domain of an instance whose directory holds its disk
+        (and config drive, if it has one); kernel and ramdisk come from the cache."""
+        inst_dir = self._instance_dir(instance)
+        kernel_id, ramdisk_id = props.get("kernel_id"), props.get("ramdisk_id")
+        kernel = self._cache.fetch(kernel_id)[0] if kernel_id else None
+        ramdisk = self._cache.fetch(ramdisk_id)[0] if ramdisk_id else None
+        drive = configdrive.drive_path(inst_dir)
+        guest = vconfig.GuestConfig(
+            name=instance.name, uuid=instance.uuid, vcpus=instance.vcpus,
+            memory_mb=instance.memory_mb, virt_type=self.virt_type,
+            disk_path=os.path.join(inst_dir, "disk"),
+            console_log=os.path.join(inst_dir, "console.log"),
+            display_name=instance.display_name, image_id=instance.image_id, host=self.host,
+            kernel_path=kernel, ramdisk_path=ramdisk,
+            cmdline=vconfig.kernel_cmdline(props, self.virt_type) if kernel else None,
+            config_drive_path=drive if os.path.exists(drive) else None,
+            vnc_listen=self._vnc_listen(),
+            interfaces=self._interfaces(instance))
+        return self._host.get_connection().defineXML(vconfig.domain_xml(guest))
+
+    def _undefine(self, instance: InstanceSpec) -> None:
+        """Stop and undefine the domain, if any (its files stay)."""
         lv = self._lv
+        dom = self._lookup(instance)
+        if dom is None:
+            return
+        if dom.isActive():
+            self._hard_stop(dom)
+        try:
+            dom.undefineFlags(lv.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE)
+        except lv.libvirtError as err:
+            if err.get_error_code() != lv.VIR_ERR_NO_DOMAIN:
+                raise
+
+    def destroy(self, instance: InstanceSpec) -> None:
         with self._errors(f"deleting {instance.name}"):
-            dom = self._lookup(instance)
-            if dom is not None:
-                if dom.isActive():
-                    self._hard_stop(dom)
-                try:
-                    dom.undefineFlags(lv.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE)
-                except lv.libvirtError as err:
-                    if err.get_error_code() != lv.VIR_ERR_NO_DOMAIN:
-                        raise
+            self._undefine(instance)
             shutil.rmtree(self._instance_dir(instance), ignore_errors=True)
+            shutil.rmtree(self._set_aside_dir(instance), ignore_errors=True)
 
     # --- power ---------------------------------------------------------------------
 
@@ -357,6 +367,93 @@ class LibvirtDriver(GuestImagesMixin, GuestAccessMixin, driver.ComputeDriver):
             if not dom.isActive():
                 self._start(dom)
 
+    # --- moves (resize) -------------------------------------------------------------
+    # The guest's directory is set aside as <uuid>_resize (as Nova's driver does) until
+    # the move is confirmed or reverted; the new guest lives in <uuid>.
+
+    def _set_aside_dir(self, instance: InstanceSpec) -> str:
+        return self._instance_dir(instance) + "_resize"
+
+    def migrate_disk_and_power_off(self, instance: InstanceSpec, dest_host: str,
+                                   new: InstanceSpec, timeout: int = 0) -> dict:
+        if new.root_gb and new.root_gb < instance.root_gb:
+            raise DriverError("Resize error: Unable to resize disk down.")
+        if dest_host != self.host:
+            # Copying the disk to another host needs a transfer between compute hosts
+            # that this driver does not have yet; nothing has been touched.
+            raise DriverError(f"the libvirt driver moves guests within one host only, not "
+                              f"from {self.host} to {dest_host}; set [DEFAULT] "
+                              "allow_resize_to_same_host = True to resize in place")
+        with self._errors(f"setting {instance.name} aside"):
+            if self._lookup(instance) is not None:
+                self.power_off(instance, timeout)
+            aside = self._set_aside_dir(instance)
+            if os.path.isdir(self._instance_dir(instance)):
+                shutil.rmtree(aside, ignore_errors=True)
+                os.rename(self._instance_dir(instance), aside)
+            elif not os.path.isdir(aside):
+                raise DriverError(f"guest {instance.name} has no disk on {self.host}")
+            self._undefine(instance)
+        return {"source_host": self.host, "disk": os.path.join(aside, "disk")}
+
+    def finish_migration(self, instance: InstanceSpec, disk_info: dict, image_meta: dict,
+                         same_host: bool, power_on: bool) -> None:
+        inst_dir = self._instance_dir(instance)
+        try:
+            with self._errors(f"creating {instance.name} at its new size"):
+                source = os.path.join(self._set_aside_dir(instance), "disk")
+                if not os.path.exists(source):
+                    raise DriverError(f"the disk of {instance.name} set aside by the source "
+                                      f"host {disk_info.get('source_host')} is not here")
+                shutil.rmtree(inst_dir, ignore_errors=True)
+                os.makedirs(inst_dir, mode=0o755)
+                props = image_meta.get("properties") or {}
+                imagecache.ImageCache.record_usage(inst_dir, [
+                    i for i in (instance.image_id, props.get("kernel_id"),
+                                props.get("ramdisk_id")) if i])
+                disk = os.path.join(inst_dir, "disk")
+                shutil.copyfile(source, disk)  # a qcow2 overlay: small, its base is shared
+                os.chmod(disk, 0o644)
+                drive = configdrive.drive_path(os.path.dirname(source))
+                if os.path.exists(drive):
+                    shutil.copyfile(drive, configdrive.drive_path(inst_dir))
+                if instance.root_gb and _virtual_size(disk, "qcow2") < instance.root_gb * GiB:
+                    _run(["qemu-img", "resize", "-q", "-f", "qcow2", disk,
+                          str(instance.root_gb * GiB)])
+                dom = self._define(instance, props)
+                if power_on:
+                    self._start(dom)
+        except DriverError:
+            with contextlib.suppress(Exception):
+                self.cleanup_migration_destination(instance, same_host)
+            raise
+        LOG.info("%s (%s) now has %d vCPU, %d MiB, %d GiB", instance.name, instance.uuid,
+                 instance.vcpus, instance.memory_mb, instance.root_gb)
+
+    def confirm_migration(self, instance: InstanceSpec, same_host: bool) -> None:
+        shutil.rmtree(self._set_aside_dir(instance), ignore_errors=True)
+
+    def cleanup_migration_destination(self, instance: InstanceSpec, same_host: bool) -> None:
+        with self._errors(f"removing the resized {instance.name}"):
+            self._undefine(instance)
+            shutil.rmtree(self._instance_dir(instance), ignore_errors=True)
+
+    def finish_revert_migration(self, instance: InstanceSpec, power_on: bool) -> None:
+        with self._errors(f"restoring {instance.name}"):
+            # Redefined at its old size, whatever a half-done move left defined.
+            self._undefine(instance)
+            aside = self._set_aside_dir(instance)
+            if os.path.isdir(aside):
+                shutil.rmtree(self._instance_dir(instance), ignore_errors=True)
+                os.rename(aside, self._instance_dir(instance))
+            if not os.path.exists(os.path.join(self._instance_dir(instance), "disk")):
+                raise DriverError(f"guest {instance.name} has no disk to restore")
+            image_meta = self.image_source.show(instance.image_id) if instance.image_id \
+                else {}
+            dom = self._define(instance, image_meta.get("properties") or {})
+            if power_on:
+                self._start(dom)
+
     # --- console and housekeeping --------------------------------------------------
 
     # --- interfaces ----------------------------------------------------------------
@@ -431,7 +528,10 @@ class LibvirtDriver(GuestImagesMixin, GuestAccessMixin, driver.ComputeDriver):
         self._cache.cleanup()
 
     def _stray_instance_dirs(self, active: set[str]) -> set[str]:
-        return self._cache.stray_instance_dirs(active | set(self.list_instance_uuids()))
+        # <uuid>_resize holds what a move set aside: it belongs to <uuid>
+        known = active | set(self.list_instance_uuids())
+        return {d for d in self._cache.stray_instance_dirs(known)
+                if d.removesuffix("_resize") not in known}
 
 
 def _check_download(path: str, meta: dict) -> None:

@@ -181,6 +181,9 @@ class FakeConductor:
                 continue
             if inst.deleted and not filters.get("deleted"):
                 continue
+            if (inst.vm_state == states.SOFT_DELETED and not filters.get("deleted")
+                    and not filters.get("soft_deleted")):
+                continue
             if filters.get("vm_state") and inst.vm_state not in filters["vm_state"]:
                 continue
             if filters.get("uuids") is not None and inst.uuid not in filters["uuids"]:
@@ -211,18 +214,61 @@ class FakeConductor:
     def server_delete(self, ctx: Any, uuid: str) -> None:
         self.calls.append("server_delete")
         inst = self.server_get(ctx, uuid)
+        states.check_allowed("delete", inst, ctx)
         inst.deleted = True
         inst.vm_state = states.DELETED
         inst.task_state = None
 
     def server_action(self, ctx: Any, uuid: str, action: str,
-                      params: Optional[dict] = None) -> None:
+                      params: Optional[dict] = None) -> Instance:
         self.calls.append(f"server_action:{action}")
         inst = self.server_get(ctx, uuid)
-        t = states.check(action, uuid, inst.vm_state, inst.task_state)
-        inst.task_state = t.task_state
+        t = states.check_allowed(action, inst, ctx)
         self.action_params.append((action, dict(params or {})))
-        self._action(ctx, inst, action)
+        starter = getattr(self, f"_start_{action}", None)
+        if starter is not None:
+            starter(ctx, inst, params or {})
+        else:
+            inst.task_state = t.task_state
+        self._action(ctx, inst, t.action_record)
+        return inst
+
+    # the conductor's per-action starts, as far as the API can see them
+    def _start_lock(self, ctx: Any, inst: Instance, params: dict) -> None:
+        owner = inst.project_id == ctx.project_id
+        if inst.locked and owner:
+            return
+        sysmeta = dict(inst.get("system_metadata") or {})
+        if params.get("locked_reason"):
+            sysmeta["locked_reason"] = params["locked_reason"]
+        inst.locked, inst.locked_by = True, "owner" if owner else "admin"
+        inst.system_metadata = sysmeta
+
+    def _start_unlock(self, ctx: Any, inst: Instance, params: dict) -> None:
+        sysmeta = dict(inst.get("system_metadata") or {})
+        sysmeta.pop("locked_reason", None)
+        inst.locked, inst.locked_by, inst.system_metadata = False, None, sysmeta
+
+    def _start_reset_state(self, ctx: Any, inst: Instance, params: dict) -> None:
+        inst.vm_state, inst.task_state = params["state"], None
+
+    def _start_rebuild(self, ctx: Any, inst: Instance, params: dict) -> None:
+        for key, value in params["values"].items():
+            setattr(inst, key, value)
+        inst.task_state = states.REBUILDING
+
+    def _start_resize(self, ctx: Any, inst: Instance, params: dict) -> None:
+        from nova_lite.conductor.resize import check_new_flavor
+
+        new = check_new_flavor(ctx, inst.flavor, self.flavors.get(params["flavor_id"]))
+        inst.old_flavor, inst.new_flavor = inst.flavor, new
+        inst.task_state = states.RESIZE_PREP
+
+    def _start_confirm_resize(self, ctx: Any, inst: Instance, params: dict) -> None:
+        inst.task_state = states.RESIZE_CONFIRMING
+
+    def _start_force_delete(self, ctx: Any, inst: Instance, params: dict) -> None:
+        inst.task_state = states.DELETING
 
     def server_unshelve(self, ctx: Any, uuid: str, params: dict) -> None:
         self.calls.append("server_unshelve")

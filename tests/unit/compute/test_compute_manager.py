@@ -20,6 +20,7 @@ class FakeConductor:
     """Just enough of ConductorAPI for the compute manager, with the same guards."""
 
     def __init__(self) -> None:
+        self.migrations, self.claims, self.actions = {}, [], []
         self.instances: dict[str, Instance] = {}
         self.faults: list[tuple] = []
         self.events: list[tuple] = []
@@ -63,6 +64,49 @@ class FakeConductor:
         if uuid not in self.instances:
             raise exception.InstanceNotFound(instance_id=uuid)
         return self.instances[uuid]
+
+    # -- moves (the same guards as the real migration_step) ------------------------------
+    migrations: dict = {}
+    claims: list = []
+    actions: list = []
+
+    def migration_list(self, ctx, instance_uuid=None, host=None, status=None,
+                       in_progress=None, migration_type=None, unchanged_for=None,
+                       limit=None):
+        out = []
+        for m in self.migrations.values():
+            if instance_uuid and m.instance_uuid != instance_uuid:
+                continue
+            if host and host not in (m.source_compute, m.dest_compute):
+                continue
+            if status and m.status not in ([status] if isinstance(status, str) else status):
+                continue
+            if in_progress is not None and m.in_progress != in_progress:
+                continue
+            out.append(m)
+        return out
+
+    def migration_step(self, ctx, instance_uuid, migration_uuid, instance_values,
+                       migration_values, expected_task_state="__any__", expected_status=None,
+                       claims=None, event=None, fault=None):
+        mig = self.migrations[migration_uuid]
+        if claims:
+            self.claims.append((claims, instance_uuid, migration_uuid))
+        if expected_status is not None:
+            allowed = [expected_status] if isinstance(expected_status, str) else expected_status
+            if mig.status not in allowed:
+                raise exception.MigrationInvalidState(migration_id=migration_uuid,
+                                                      status=mig.status)
+        inst = self.instance_update(ctx, instance_uuid, instance_values, expected_task_state,
+                                    event)
+        for k, v in migration_values.items():
+            setattr(mig, k, v)
+        if fault:
+            self.faults.append((instance_uuid, fault.get("code"), fault["message"]))
+        return inst
+
+    def server_action(self, ctx, uuid, action, params=None):
+        self.actions.append((uuid, action))
 
 
 def _instance(**kw) -> Instance:

@@ -1,0 +1,98 @@
+"""POST /servers/{id}/action rebuild: re-create the server from an image on its host.
+
+Fields by microversion: name, metadata, adminPass, preserve_ephemeral, accessIPv4/6,
+diskConfig; 2.19 description; 2.54 key_name (null removes it); 2.57 user_data (null
+removes it; personality no longer accepted); 2.63 trusted_image_certificates; 2.90
+hostname (2.94: a fully qualified name). The reply is the server (Nova's reduced view
+before 2.75, the full one from 2.75) with its adminPass.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+from typing import Any
+
+from nova_lite import exception, policy
+from nova_lite.api import validation, wsgi
+from nova_lite.api.handlers.servers import get_server
+from nova_lite.api.schemas.server_rebuild import rebuild_schema
+from nova_lite.api.views.servers import ServerView
+from nova_lite.compute import states
+
+TRUSTED_CERTS_RULE = "os_compute_api:servers:rebuild:trusted_certs"
+
+
+def _image(req: wsgi.ApiRequest, ref: str) -> dict:
+    image_id = str(ref).rstrip("/").rsplit("/", 1)[-1]
+    try:
+        image = req.images.show(image_id)
+    except exception.ImageNotFound:
+        raise wsgi.bad_request("Cannot find requested image") from None
+    if str(image.get("status", "active")).lower() != "active":
+        raise wsgi.bad_request(f"Image {image_id} is not active.")
+    return image
+
+
+def _check_fits(flavor: Any, image: dict) -> None:
+    """The server keeps its flavor: the new image must fit it (Nova's 400s)."""
+    if flavor.memory_mb < int(image.get("min_ram") or 0):
+        raise wsgi.bad_request("Flavor's memory is too small for requested image.")
+    if flavor.root_gb and (flavor.root_gb < int(image.get("min_disk") or 0)
+                           or int(image.get("size") or 0) > flavor.root_gb * 1024 ** 3):
+        raise wsgi.bad_request("Flavor's disk is too small for requested image.")
+
+
+def _password(length: int = 12) -> str:
+    alphabet = string.ascii_letters + string.digits
+    return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+def _values(req: wsgi.ApiRequest, rb: dict, image: dict) -> dict:
+    values: dict[str, Any] = {"image_ref": image["id"]}
+    for key, field in (("name", "display_name"), ("metadata", "metadata"),
+                       ("accessIPv4", "access_ip_v4"), ("accessIPv6", "access_ip_v6")):
+        if key in rb:
+            values[field] = rb[key]
+    if req.ver >= (2, 19) and "description" in rb:
+        values["display_description"] = rb["description"]
+    if req.ver >= (2, 54) and "key_name" in rb:
+        if rb["key_name"] is not None:
+            # Keypairs are not served yet: no name can be valid (as at create).
+            raise wsgi.bad_request("Invalid key_name provided.")
+        values["key_name"] = None
+    if req.ver >= (2, 57) and "user_data" in rb:
+        values["user_data"] = rb["user_data"]
+    if req.ver >= (2, 90) and "hostname" in rb:
+        values["hostname"] = rb["hostname"]
+    return values
+
+
+def rebuild(req: wsgi.ApiRequest, id: str, body: dict) -> wsgi.Reply:
+    validation.validate(rebuild_schema(req.ver), body)
+    rb = body["rebuild"]
+    inst = get_server(req, id)
+    t = states.get("rebuild")
+    target = {"project_id": inst.project_id}
+    policy.authorize(req.ctx, t.policy, target)
+    if rb.get("trusted_image_certificates"):
+        policy.authorize(req.ctx, TRUSTED_CERTS_RULE, target)
+        raise wsgi.bad_request("Trusted image certificates are not supported.")
+    if rb.get("personality"):
+        raise wsgi.bad_request("Personality files are not supported.")
+    image = _image(req, rb["imageRef"])
+    _check_fits(inst.flavor, image)
+    values = _values(req, rb, image)
+    preserve = rb.get("preserve_ephemeral", False)
+    if not isinstance(preserve, bool):
+        preserve = validation.parse_bool("preserve_ephemeral", preserve)
+    inst = req.conductor.server_action(req.ctx, id, t.name,
+                                       {"values": values, "preserve_ephemeral": preserve})
+    view = ServerView(req)
+    server = (view.show(inst, groups=True) if req.ver >= (2, 75)
+              else view.show(inst, extended=False, groups=True))
+    server["adminPass"] = rb.get("adminPass") or _password()
+    return wsgi.Reply(202, {"server": server})
+
+
+HANDLERS = {"rebuild": rebuild}
