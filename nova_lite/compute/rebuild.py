@@ -48,7 +48,7 @@ class RebuildMixin:
         power_on = orig_vm_state != states.STOPPED
         spec = instance_spec(inst)
         try:
-            image_meta = self.image_api.show(inst.image_ref) if inst.image_ref else {}
+            image_meta = self.image_api.show(None, inst.image_ref) if inst.image_ref else {}
             getattr(self.driver, t.driver_call)(spec, image_meta, preserve_ephemeral,
                                                 power_on)
         except Exception as err:

@@ -157,7 +157,7 @@ class ResizeMixin:
             return
         new = self._spec(inst, inst.new_flavor)
         try:
-            image_meta = self.image_api.show(inst.image_ref) if inst.image_ref else {}
+            image_meta = self.image_api.show(None, inst.image_ref) if inst.image_ref else {}
             getattr(self.driver, step.driver_call)(new, disk_info, image_meta, mig.same_host,
                                                    self._power_on_after(inst))
         except Exception as err:

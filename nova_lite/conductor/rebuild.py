@@ -9,6 +9,7 @@ from typing import Any
 from nova_lite import exception
 from nova_lite.compute import states
 from nova_lite.db import instances as inst_db
+from nova_lite.image import properties as image_properties
 from nova_lite.objects.instance import Instance
 
 # Instance fields a rebuild request may change.
@@ -21,7 +22,7 @@ class RebuildMixin:
     def _start_rebuild(self, ctx: Any, cell: dict, inst: Instance, t: states.Transition,
                        params: dict) -> Instance:
         values = dict(params.get("values") or {})
-        bad = set(values) - REBUILD_FIELDS
+        bad = set(values) - REBUILD_FIELDS - {"system_metadata"}
         if bad:
             raise exception.Invalid(reason=f"cannot rebuild with {', '.join(sorted(bad))}")
         if not inst.host:
@@ -30,6 +31,11 @@ class RebuildMixin:
                                                  state=None)
         url = cell["database_connection"]
         orig_vm_state = inst.vm_state
+        if "image_system_metadata" in params:  # the new image's, as recorded at boot
+            sysmeta = {k: v for k, v in (inst.get("system_metadata") or {}).items()
+                       if not k.startswith(image_properties.PREFIX)}
+            sysmeta.update(params["image_system_metadata"])
+            values["system_metadata"] = sysmeta
         inst = inst_db.instance_update(url, inst.uuid, {**values, "task_state": t.task_state},
                                        expected_task_state=list(t.from_task_states),
                                        cell_name=cell["name"])

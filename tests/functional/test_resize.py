@@ -90,7 +90,7 @@ def _cell_rows(dep: harness.Deployment, table: str, sid: str) -> list[dict]:
                            cursorclass=pymysql.cursors.DictCursor)
     try:
         with conn.cursor() as cur:
-            cur.execute(f"SELECT * FROM {table} WHERE instance_uuid = %s ORDER BY id", sid)
+            cur.execute(f"SELECT * FROM {table} WHERE instance_uuid = %s ORDER BY id", (sid,))
             return list(cur.fetchall())
     finally:
         conn.close()

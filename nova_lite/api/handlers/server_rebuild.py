@@ -13,34 +13,40 @@ import secrets
 import string
 from typing import Any
 
-from nova_lite import exception, policy
+from nova_lite import policy
 from nova_lite.api import validation, wsgi
+from nova_lite.api.handlers import servers
 from nova_lite.api.handlers.servers import get_server
 from nova_lite.api.schemas.server_rebuild import rebuild_schema
 from nova_lite.api.views.servers import ServerView
 from nova_lite.compute import states
+from nova_lite.image import properties as image_properties
 
 TRUSTED_CERTS_RULE = "os_compute_api:servers:rebuild:trusted_certs"
 
 
 def _image(req: wsgi.ApiRequest, ref: str) -> dict:
-    image_id = str(ref).rstrip("/").rsplit("/", 1)[-1]
-    try:
-        image = req.images.show(image_id)
-    except exception.ImageNotFound:
-        raise wsgi.bad_request("Cannot find requested image") from None
-    if str(image.get("status", "active")).lower() != "active":
-        raise wsgi.bad_request(f"Image {image_id} is not active.")
-    return image
+    """The new image, with the checks of a boot (exists, active, bootable)."""
+    return servers._check_image(req, {"imageRef": ref})
 
 
 def _check_fits(flavor: Any, image: dict) -> None:
-    """The server keeps its flavor: the new image must fit it (Nova's 400s)."""
+    """The server keeps its flavor: the new image must fit it (the 400s of a boot)."""
     if flavor.memory_mb < int(image.get("min_ram") or 0):
         raise wsgi.bad_request("Flavor's memory is too small for requested image.")
-    if flavor.root_gb and (flavor.root_gb < int(image.get("min_disk") or 0)
-                           or int(image.get("size") or 0) > flavor.root_gb * 1024 ** 3):
-        raise wsgi.bad_request("Flavor's disk is too small for requested image.")
+    if flavor.root_gb:
+        disk = flavor.root_gb * servers.GiB
+        min_disk = int(image.get("min_disk") or 0) * servers.GiB
+        if min_disk > disk:
+            raise wsgi.bad_request(
+                "Flavor's disk is smaller than the minimum size specified in image "
+                f"metadata. Flavor disk is {disk} bytes, minimum size is {min_disk} bytes.")
+        for key in ("size", "virtual_size"):
+            size = int(image.get(key) or 0)
+            if size > disk:
+                raise wsgi.bad_request(
+                    "Flavor's disk is too small for requested image. Flavor disk is "
+                    f"{disk} bytes, image is {size} bytes.")
 
 
 def _password(length: int = 12) -> str:
@@ -86,8 +92,9 @@ def rebuild(req: wsgi.ApiRequest, id: str, body: dict) -> wsgi.Reply:
     preserve = rb.get("preserve_ephemeral", False)
     if not isinstance(preserve, bool):
         preserve = validation.parse_bool("preserve_ephemeral", preserve)
-    inst = req.conductor.server_action(req.ctx, id, t.name,
-                                       {"values": values, "preserve_ephemeral": preserve})
+    inst = req.conductor.server_action(req.ctx, id, t.name, {
+        "values": values, "preserve_ephemeral": preserve,
+        "image_system_metadata": image_properties.system_metadata(image)})
     view = ServerView(req)
     server = (view.show(inst, groups=True) if req.ver >= (2, 75)
               else view.show(inst, extended=False, groups=True))

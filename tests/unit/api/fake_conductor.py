@@ -255,6 +255,7 @@ class FakeConductor:
     def _start_rebuild(self, ctx: Any, inst: Instance, params: dict) -> None:
         for key, value in params["values"].items():
             setattr(inst, key, value)
+        inst.system_metadata = dict(params.get("image_system_metadata") or {})
         inst.task_state = states.REBUILDING
 
     def _start_resize(self, ctx: Any, inst: Instance, params: dict) -> None:

@@ -142,9 +142,13 @@ def test_rebuild_answers_the_server_with_its_password(client, conductor, image_i
     assert server["image"]["id"] == image_id and server["name"] == "renamed"
     assert server["metadata"] == {"k": "v"}
     assert "OS-EXT-STS:task_state" not in server  # the reduced view before 2.75
-    assert conductor.action_params[-1] == ("rebuild", {
-        "values": {"image_ref": image_id, "display_name": "renamed", "metadata": {"k": "v"}},
-        "preserve_ephemeral": True})
+    action, params = conductor.action_params[-1]
+    assert (action, params["values"], params["preserve_ephemeral"]) == (
+        "rebuild", {"image_ref": image_id, "display_name": "renamed", "metadata": {"k": "v"}},
+        True)
+    # the new image's properties replace the old ones in the system metadata
+    assert params["image_system_metadata"]["image_base_image_ref"] == image_id
+    assert params["image_system_metadata"]["image_os_distro"] == "cirros"
     inst.task_state = None
     server = act(client, inst, {"rebuild": {"imageRef": image_id}}, version="2.75").json[
         "server"]
@@ -176,7 +180,7 @@ def test_rebuild_fields_by_microversion(client, conductor, image_id):
 
 
 @pytest.mark.parametrize("body, message", [
-    ({"rebuild": {"imageRef": "nope"}}, "Cannot find requested image"),
+    ({"rebuild": {"imageRef": "nope"}}, "Can not find requested image"),
     ({"rebuild": {"imageRef": "IMAGE", "key_name": "k1"}}, "Invalid key_name provided."),
     ({"rebuild": {"imageRef": "IMAGE", "trusted_image_certificates": ["c"]}},
      "Trusted image certificates are not supported."),
@@ -193,9 +197,9 @@ def test_rebuild_rejections(client, conductor, image_id, body, message):
 def test_rebuild_checks_the_image_fits_the_flavor(client, conductor, images, tmp_path):
     src = tmp_path / "big.img"
     src.write_bytes(b"x" * 10)
-    big = images.create("big", disk_format="raw", container_format="bare", min_ram=4096,
-                        visibility="public")
-    images.upload(big["id"], str(src), "raw")
+    big = images.import_file(None, str(src), {"name": "big", "disk_format": "raw",
+                                              "container_format": "bare", "min_ram": 4096,
+                                              "visibility": "public"})
     inst = conductor.add_server()
     resp = act(client, inst, {"rebuild": {"imageRef": big["id"]}})
     assert resp.status_int == 400
