@@ -169,7 +169,9 @@ class ResizeMixin:
             self.conductor.migration_step(
                 ctx, inst.uuid, mig.uuid,
                 {"host": self.host, "node": mig.dest_node, "flavor": flavor,
-                 "vcpus": flavor.vcpus, "memory_mb": flavor.memory_mb,
+                 # the larger of both counts against the quota until confirm or revert
+                 "vcpus": max(flavor.vcpus, inst.old_flavor.vcpus),
+                 "memory_mb": max(flavor.memory_mb, inst.old_flavor.memory_mb),
                  "root_gb": flavor.root_gb, "vm_state": states.RESIZED, "task_state": None,
                  "power_state": self.driver.get_power_state(new)},
                 {"status": "finished"}, expected_task_state=states.RESIZE_FINISH,
@@ -220,7 +222,8 @@ class ResizeMixin:
             self.conductor.migration_step(
                 ctx, inst.uuid, mig.uuid,
                 {"vm_state": states.ERROR if failure else vm_state, "task_state": None,
-                 "old_flavor": None, "new_flavor": None, "system_metadata": sysmeta},
+                 "old_flavor": None, "new_flavor": None, "system_metadata": sysmeta,
+                 "vcpus": inst.flavor.vcpus, "memory_mb": inst.flavor.memory_mb},
                 {"status": "error" if failure else "confirmed"},
                 expected_task_state=t.task_state, expected_status="confirming",
                 claims=CLAIM_DROP,
@@ -247,7 +250,9 @@ class ResizeMixin:
             fault = _fault(err, self.host)
             try:
                 self.conductor.migration_step(
-                    ctx, inst.uuid, mig.uuid, {"vm_state": states.ERROR, "task_state": None},
+                    ctx, inst.uuid, mig.uuid,
+                    {"vm_state": states.ERROR, "task_state": None,
+                     "vcpus": inst.flavor.vcpus, "memory_mb": inst.flavor.memory_mb},
                     {"status": "error"}, expected_task_state=t.task_state,
                     expected_status="reverting", claims=CLAIM_DROP,
                     event=self._event(t.event, "finish", "Error", fault["details"]),

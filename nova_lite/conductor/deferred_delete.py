@@ -27,10 +27,7 @@ class DeferredDeleteMixin:
 
     def _start_restore(self, ctx: Any, cell: dict, inst: Instance, t: states.Transition,
                        params: dict) -> Instance:
-        checker = getattr(self, "quota_check_deltas", None)
-        if checker is not None:  # a soft-deleted server does not count: it will again
-            checker(ctx, inst.project_id, inst.user_id,
-                    {"instances": 1, "cores": inst.vcpus, "ram": inst.memory_mb})
+        # No quota check: a soft-deleted server still counts (and keeps its claim).
         return self._start_on_host(ctx, cell, inst, t, params, values={"deleted_at": None})
 
     def _start_force_delete(self, ctx: Any, cell: dict, inst: Instance,

@@ -56,4 +56,5 @@ class InstantActionsMixin:
         sysmeta.pop("old_vm_state", None)
         return self._instant(ctx, cell, inst, t, {
             "vm_state": params["state"], "task_state": None, "old_flavor": None,
-            "new_flavor": None, "system_metadata": sysmeta})
+            "new_flavor": None, "system_metadata": sysmeta, "vcpus": inst.flavor.vcpus,
+            "memory_mb": inst.flavor.memory_mb})

@@ -106,11 +106,13 @@ class MigrationsMixin:
         inst = inst_db.instance_get(url, instance_uuid, cell["name"])
         sysmeta = dict(inst.get("system_metadata") or {})
         vm_state = sysmeta.pop("old_vm_state", None) or inst.vm_state
+        old = inst.get("old_flavor") or inst.flavor
         try:
             self.migration_step(
                 ctx, instance_uuid, mig.uuid,
                 {"task_state": None, "vm_state": vm_state, "old_flavor": None,
-                 "new_flavor": None, "system_metadata": sysmeta},
+                 "new_flavor": None, "system_metadata": sysmeta, "vcpus": old.vcpus,
+                 "memory_mb": old.memory_mb},
                 {"status": "error"}, expected_task_state=expected_task_state,
                 claims=move_claims.RETURN,
                 event={"event": event, "phase": "finish", "result": "Error",

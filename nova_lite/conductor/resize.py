@@ -1,6 +1,7 @@
 """Resize, and its confirmation or revert, as the conductor starts them.
 
-resize: checks, a migration record ('pre-migrating'), then in the background the
+resize: checks (flavor, quota: the larger flavor counts until the resize ends), a
+migration record ('pre-migrating'), then in the background the
 server's claim passes to the migration and the scheduler claims the new flavor for the
 server on a destination ([DEFAULT] allow_resize_to_same_host lets it pick the source).
 The source host then carries the move on (ComputeManager.resize_instance). Any failure
@@ -52,6 +53,7 @@ class ResizeMixin:
     api_url: str
     cells: Any
     compute: Any
+    quota: Any
     scheduler: Any
     _build_pool: Any
 
@@ -63,7 +65,6 @@ class ResizeMixin:
             raise exception.InstanceInvalidState(action=t.conflict_verb,
                                                  instance_uuid=inst.uuid, attr="host",
                                                  state=None)
-        self._check_resize_quota(ctx, inst, inst.flavor, new)
         url = cell["database_connection"]
         # The record first: if anything below fails (or a crash stops us), the
         # migration is 'pre-migrating' and reconcile_moves / the abort below ends it.
@@ -74,11 +75,20 @@ class ResizeMixin:
             "user_id": ctx.user_id, "project_id": ctx.project_id})
         sysmeta = dict(inst.get("system_metadata") or {})
         sysmeta["old_vm_state"] = inst.vm_state
+        old = inst.flavor
+        # Until it is confirmed or reverted, a resize counts the larger of both flavors
+        # against the quota: the instance's vcpus/memory_mb say so while it moves.
+        values = {"task_state": t.task_state, "old_flavor": old, "new_flavor": new,
+                  "system_metadata": sysmeta, "vcpus": max(old.vcpus, new.vcpus),
+                  "memory_mb": max(old.memory_mb, new.memory_mb)}
+        deltas = {k: v for k, v in (("cores", new.vcpus - old.vcpus),
+                                    ("ram", new.memory_mb - old.memory_mb)) if v > 0}
         try:
-            inst = inst_db.instance_update(
-                url, inst.uuid, {"task_state": t.task_state, "old_flavor": inst.flavor,
-                                 "new_flavor": new, "system_metadata": sysmeta},
-                expected_task_state=list(t.from_task_states), cell_name=cell["name"])
+            inst = self.quota.check_deltas(
+                ctx, inst.project_id, inst.user_id, deltas,
+                record=lambda _session: inst_db.instance_update(
+                    url, inst.uuid, values, expected_task_state=list(t.from_task_states),
+                    cell_name=cell["name"]))
         except Exception:
             mig_db.migration_update(url, mig.uuid, {"status": "error"})
             raise
@@ -94,17 +104,6 @@ class ResizeMixin:
         except exception.FlavorNotFound:
             new = None
         return check_new_flavor(ctx, inst.flavor, new)
-
-    def _check_resize_quota(self, ctx: Any, inst: Instance, old: Any, new: Any) -> None:
-        """Growing counts against the project's cores and ram quota (no-op until a quota
-        engine is configured)."""
-        checker = getattr(self, "quota_check_deltas", None)
-        if checker is None:
-            return
-        deltas = {"cores": new.vcpus - old.vcpus, "ram": new.memory_mb - old.memory_mb}
-        deltas = {k: v for k, v in deltas.items() if v > 0}
-        if deltas:
-            checker(ctx, inst.project_id, inst.user_id, deltas)
 
     def _resize_schedule_logged(self, ctx: Any, cell: dict, inst: Instance, mig: Any) -> None:
         ctx.update_store()
@@ -166,9 +165,7 @@ class ResizeMixin:
     def _start_revert_resize(self, ctx: Any, cell: dict, inst: Instance,
                              t: states.Transition, params: dict) -> Instance:
         url = cell["database_connection"]
-        mig = self._finished_move(url, inst)
-        if inst.get("old_flavor") is not None:
-            self._check_resize_quota(ctx, inst, inst.flavor, inst.old_flavor)
+        mig = self._finished_move(url, inst)  # (the old flavor is still counted)
         inst = mig_db.advance(url, inst.uuid, {"task_state": t.task_state},
                               list(t.from_task_states), mig.uuid, {"status": "reverting"},
                               "finished", cell["name"])

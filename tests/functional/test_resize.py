@@ -253,6 +253,34 @@ def test_delete_and_reset_in_verify_resize_free_both_claims(two_hosts):
     assert accounting.orphaned_claims(dep) == []
 
 
+def test_resize_counts_against_the_quota(two_hosts):
+    """The larger flavor counts from the resize until it is confirmed or reverted."""
+    dep = two_hosts
+    sid = boot(dep, "quota", token=MEMBER)
+    r = dep.request("PUT", "/os-quota-sets/proj-a", body={"quota_set": {"ram": 2048}})
+    assert r.status_code == 200, r.text
+    try:
+        r = dep.post(f"/servers/{sid}/action", {"resize": {"flavorRef": "3"}}, token=MEMBER)
+        assert r.status_code == 403, r.text
+        assert "Quota exceeded for ram" in r.json()["forbidden"]["message"]
+        assert server(dep, sid)["OS-EXT-STS:task_state"] is None
+        act(dep, sid, {"resize": {"flavorRef": "2"}}, token=MEMBER)  # 2048 MB fits
+        wait(dep, sid, "VERIFY_RESIZE")
+        # while it waits, the quota counts 2048 MB: nothing more fits
+        r = dep.post("/servers", {"server": {"name": "extra", "imageRef": dep.image,
+                                             "flavorRef": "42"}}, token=MEMBER)
+        assert r.status_code == 403, r.text
+        act(dep, sid, {"revertResize": None}, token=MEMBER)
+        wait(dep, sid, "ACTIVE")
+        usage = dep.get("/os-quota-sets/proj-a/detail").json()["quota_set"]["ram"]
+        assert usage["in_use"] == 512
+    finally:
+        dep.request("PUT", "/os-quota-sets/proj-a", body={"quota_set": {"ram": -1}})
+    assert dep.delete(f"/servers/{sid}", token=MEMBER).status_code == 204
+    dep.wait_gone([sid])
+    accounting.assert_consistent(dep)
+
+
 def test_a_locked_server_refuses_its_owner(two_hosts):
     dep = two_hosts
     sid = boot(dep, "locked", token=MEMBER)
