@@ -37,11 +37,11 @@ class RebuildMixin:
         self.conductor.action_event(ctx, inst.uuid, event, "start", self.host)
         held = t.task_state
         try:
-            for st in t.steps:
+            for task_state in t.steps:
                 inst = self.conductor.instance_update(ctx, inst.uuid,
-                                                      {"task_state": st.task_state},
+                                                      {"task_state": task_state},
                                                       expected_task_state=held)
-                held = st.task_state
+                held = task_state
         except (exception.InstanceNotFound, exception.InstanceInvalidState):
             LOG.info("instance %s changed before its rebuild; stopping", inst.uuid)
             return
