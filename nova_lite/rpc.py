@@ -12,6 +12,7 @@ import threading
 from typing import Any, Optional
 
 import oslo_messaging as messaging
+from kombu import exceptions as kombu_exc
 from oslo_config import cfg
 
 from nova_lite import context as nl_context
@@ -138,3 +139,7 @@ def _expected(err: BaseException) -> bool:
 
 
 MessagingTimeout = messaging.MessagingTimeout
+# A message that could not be sent because the bus is unreachable: oslo.messaging's own
+# error, or (with a bounded ``retry``) the AMQP client's connection error unwrapped.
+BUS_UNREACHABLE: tuple = (messaging.MessageDeliveryFailure, kombu_exc.OperationalError,
+                          ConnectionError)

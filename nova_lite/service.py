@@ -10,7 +10,7 @@ import time
 from typing import Any, Callable, Optional
 
 from nova_lite import context as nl_context
-from nova_lite import rpc
+from nova_lite import rpc, systemd
 from nova_lite.conf import CONF
 
 LOG = logging.getLogger(__name__)
@@ -91,6 +91,16 @@ class Service:
             self.manager.cleanup_host()
 
 
+def reload_config(_signum: int = 0, _frame: Any = None) -> None:
+    """SIGHUP: re-read the configuration files; oslo.config applies the options that
+    may change in a running process (debug, default_log_levels, ...)."""
+    LOG.info("SIGHUP received; re-reading the configuration files")
+    try:
+        CONF.mutate_config_files()
+    except Exception:
+        LOG.exception("re-reading the configuration failed; keeping the current one")
+
+
 def run_until_signalled(services: list[Any], on_stop: Optional[Callable[[], None]] = None
                         ) -> None:
     """Block the main thread until SIGTERM/SIGINT, then stop every service."""
@@ -98,10 +108,13 @@ def run_until_signalled(services: list[Any], on_stop: Optional[Callable[[], None
 
     def _handler(signum: int, _frame: Any) -> None:
         LOG.info("signal %s received; stopping", signum)
+        systemd.stopping()
         stop.set()
 
     signal.signal(signal.SIGTERM, _handler)
     signal.signal(signal.SIGINT, _handler)
+    signal.signal(signal.SIGHUP, reload_config)
+    systemd.ready()
     while not stop.wait(1.0):
         pass
     t0 = time.monotonic()

@@ -16,6 +16,7 @@ import routes
 import webob
 
 from nova_lite import context as nl_context
+from nova_lite import rpc
 from nova_lite import exception
 from nova_lite.api import auth, microversion, wsgi
 from nova_lite.api.handlers import (console_auth_tokens, flavor_access, flavor_extra_specs,
@@ -29,6 +30,9 @@ from nova_lite.api.handlers import (console_auth_tokens, flavor_access, flavor_e
 LOG = logging.getLogger(__name__)
 
 CONTEXT_KEY = "nova_lite.context"
+# Reconnections to the message bus an API request waits for (a few seconds) before it
+# answers 503: held through a whole outage, requests would use up the server's threads.
+SEND_RETRIES = 2
 
 # (path below /v2.1[/{project_id}], {method: handler}); more specific paths first.
 ROUTES: tuple[tuple[str, dict[str, Callable]], ...] = (
@@ -166,6 +170,10 @@ class ComputeApp:
                 log = LOG.warning if e.code == 503 else LOG.error
                 log("%s %s failed: %s", req.method, req.path, e.format_message())
             return wsgi.exception_response(e)
+        except rpc.BUS_UNREACHABLE:
+            LOG.warning("%s %s: the message bus is unreachable", req.method, req.path)
+            return wsgi.unavailable("The message bus is unreachable; the request was not "
+                                    "carried out. Retry shortly.")
         except messaging.MessagingTimeout:
             LOG.error("%s %s: timed out waiting for the conductor", req.method, req.path)
             return wsgi.unavailable("The request timed out waiting for a reply from the "
@@ -198,7 +206,7 @@ def build_app(conf: Any, conductor_api: Any = None, image_api: Any = None,
         from nova_lite.api.flavor_cache import FlavorCachingConductor
         from nova_lite.conductor import rpcapi
 
-        conductor_api = FlavorCachingConductor(rpcapi.ConductorAPI(),
+        conductor_api = FlavorCachingConductor(rpcapi.ConductorAPI(send_retries=SEND_RETRIES),
                                                conf.api.flavor_cache_seconds)
     if image_api is None:
         from nova_lite.image import api as image_mod

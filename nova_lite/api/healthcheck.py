@@ -17,6 +17,7 @@ from oslo_middleware import healthcheck as oslo_healthcheck
 from oslo_middleware.healthcheck import pluginbase
 
 from nova_lite import context as nl_context
+from nova_lite import rpc
 
 PATH = "/healthcheck"
 BACKEND = "nova_lite_conductor"
@@ -35,7 +36,7 @@ class ConductorCheck(pluginbase.HealthcheckBaseExtension):
         start = time.monotonic()
         try:
             conductor.ping(nl_context.get_admin_context(), timeout=PING_TIMEOUT)
-        except messaging.MessageDeliveryFailure as err:
+        except rpc.BUS_UNREACHABLE as err:
             return pluginbase.HealthcheckResult(False, "message bus unreachable", str(err))
         except messaging.MessagingTimeout:
             return pluginbase.HealthcheckResult(

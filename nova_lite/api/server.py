@@ -13,6 +13,8 @@ from typing import Any, Callable, Optional
 
 from cheroot import wsgi as cheroot_wsgi
 
+from nova_lite import systemd
+
 LOG = logging.getLogger(__name__)
 
 
@@ -41,14 +43,20 @@ def serve(conf: Any, app: Callable, install_signal_handlers: bool = True,
         if not stopping.is_set():
             stopping.set()
             LOG.info("Signal %d received: stopping the API server", signum)
+            systemd.stopping()
             threading.Thread(target=server.stop, daemon=True).start()
 
     if install_signal_handlers:
+        from nova_lite import service
+
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
+        signal.signal(signal.SIGHUP, service.reload_config)
     server.prepare()
     LOG.info("%s listening on %s:%s with %d threads", what, *server.bind_addr[:2],
              threads)
+    if install_signal_handlers:
+        systemd.ready(f"{what} on {server.bind_addr[0]}:{server.bind_addr[1]}")
     try:
         server.serve()
     finally:

@@ -66,7 +66,6 @@ def main(argv: Optional[list[str]] = None) -> None:
         services.append(compute.build_service(host))
     for svc in services:
         svc.start()
-    services[0].reconcile()  # type: ignore[attr-defined]
     api_thread = threading.Thread(target=server.serve, args=(CONF, app.build_app(CONF)),
                                   kwargs={"install_signal_handlers": False}, daemon=True,
                                   name="api")

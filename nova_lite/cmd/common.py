@@ -87,8 +87,16 @@ def run_workers(workers: int, run_one: Callable[[int], None]) -> None:
             except ProcessLookupError:
                 pass
 
+    def forward_hup(signum: int, _frame: object) -> None:
+        for pid in list(children):  # each worker re-reads its configuration
+            try:
+                os.kill(pid, signal.SIGHUP)
+            except ProcessLookupError:
+                pass
+
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGHUP, forward_hup)
     for slot in range(workers):
         spawn(slot)
     failed = False

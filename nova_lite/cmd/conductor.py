@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import threading
 from typing import Optional
 
 from nova_lite import service
@@ -13,20 +12,31 @@ from nova_lite.conf import CONF
 BINARY = "nova-conductor"
 
 
-def build_service() -> service.Service:
+def build_service(reconciles: bool = True) -> service.Service:
+    """``reconciles``: this process retries interrupted builds, at once and then every
+    half [conductor] build_request_retry_seconds (build requests are leased, so two
+    conductors never build one server twice; one doing it is enough)."""
     from nova_lite.conductor import manager
 
     mgr = manager.ConductorManager()
-    svc = service.Service(BINARY, "conductor", mgr,
-                          heartbeat=mgr.service_heartbeat)
-    def reconcile() -> None:
-        mgr.reconcile_build_requests()
-        mgr.reconcile_unshelves()
-        mgr.reconcile_moves()
+    tasks = []
+    if reconciles:
+        started: list[bool] = []
 
-    svc.reconcile = lambda: threading.Thread(  # type: ignore[attr-defined]
-        target=reconcile, daemon=True).start()
-    return svc
+        def reconcile(_ctx: object) -> None:
+            try:
+                mgr.reconcile_build_requests()
+            finally:
+                if not started:  # interrupted unshelves and moves: once, at start-up
+                    started.append(True)
+                    mgr.reconcile_unshelves()
+                    mgr.reconcile_moves()
+
+        tasks.append(service.PeriodicTask(
+            "reconcile_build_requests", max(5, CONF.conductor.build_request_retry_seconds / 2),
+            reconcile, initial_delay=0))
+    return service.Service(BINARY, "conductor", mgr, heartbeat=mgr.service_heartbeat,
+                           periodic_tasks=tasks)
 
 
 def _run(slot: int) -> None:
@@ -35,10 +45,8 @@ def _run(slot: int) -> None:
     # Wait here (max_retries x retry_interval) for a database that is still starting.
     engine.get_engine(CONF.api_database.connection, wait=True)
     common.start_rpc()
-    svc = build_service()
+    svc = build_service(reconciles=slot == 0)
     svc.start()
-    if slot == 0:  # one worker reconciles, or they would re-schedule the same builds
-        svc.reconcile()  # type: ignore[attr-defined]
     service.run_until_signalled([svc])
 
 

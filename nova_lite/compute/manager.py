@@ -15,8 +15,10 @@ import traceback
 from datetime import datetime
 from typing import Any, Optional
 
+import oslo_messaging as messaging
+
 from nova_lite import context as nl_context
-from nova_lite import exception
+from nova_lite import exception, rpc
 from nova_lite.compute import guest_access, networking, states
 from nova_lite.compute.guest_calls import GuestCallsMixin
 from nova_lite.compute.rescue import RescueMixin
@@ -59,6 +61,28 @@ def instance_spec(inst: Instance, flavor: Any = None) -> virt_driver.InstanceSpe
         vcpus=size.vcpus, memory_mb=size.memory_mb, root_gb=size.root_gb,
         image_id=inst.image_ref or "", extra={"metadata": dict(inst.get("metadata") or {})},
         network_info=net_model.loads(inst.get("network_info")))
+
+
+# Waits between attempts of a state update the conductor did not acknowledge (message
+# bus or conductor restarting, database unreachable): a guest that exists must not stay
+# recorded as building because one message was lost.
+CONDUCTOR_RETRY_DELAYS = (1, 2, 4, 8, 15, 15, 15, 15, 15, 15)
+
+
+def conductor_retry(fn: Any, *args: Any, retry_kwargs: Optional[dict] = None,
+                    **kwargs: Any) -> Any:
+    """Call the conductor, again after a time-out or a 503 (``retry_kwargs`` replace
+    arguments on the later attempts: the first may have been applied)."""
+    for delay in CONDUCTOR_RETRY_DELAYS:
+        try:
+            return fn(*args, **kwargs)
+        except (messaging.MessagingTimeout, exception.ServiceUnavailable,
+                *rpc.BUS_UNREACHABLE) as err:
+            LOG.warning("%s did not go through (%s); again in %d s", fn.__name__,
+                        err.__class__.__name__, delay)
+            time.sleep(delay)
+            kwargs.update(retry_kwargs or {})
+    return fn(*args, **kwargs)
 
 
 class ComputeManager(networking.NetworkingMixin, ShelveMixin, SnapshotMixin, RescueMixin,
@@ -132,10 +156,13 @@ class ComputeManager(networking.NetworkingMixin, ShelveMixin, SnapshotMixin, Res
     def _build(self, ctx: Any, inst: Instance) -> None:
         event = f"compute_{states.get('build').event}"
         try:
-            inst = self.conductor.instance_update(
-                ctx, inst.uuid, {"task_state": states.SPAWNING},
-                expected_task_state=[states.SCHEDULING, None],
-                event={"event": event, "phase": "start", "host": self.host})
+            # Only a server still waiting for its host: a build message delivered twice
+            # (re-sent by the conductor, or by the message bus) must not spawn it again.
+            inst = conductor_retry(
+                self.conductor.instance_update, ctx, inst.uuid,
+                {"task_state": states.SPAWNING}, expected_task_state=[states.SCHEDULING],
+                event={"event": event, "phase": "start", "host": self.host},
+                retry_kwargs={"expected_task_state": [states.SCHEDULING, states.SPAWNING]})
         except (exception.InstanceNotFound, exception.InstanceInvalidState):
             LOG.info("instance %s was deleted before its build started", inst.uuid)
             return
@@ -160,7 +187,8 @@ class ComputeManager(networking.NetworkingMixin, ShelveMixin, SnapshotMixin, Res
                        expected_task_state=states.SPAWNING)
             return
         try:
-            self.conductor.instance_update(
+            conductor_retry(
+                self.conductor.instance_update,
                 ctx, inst.uuid, {"vm_state": states.ACTIVE, "task_state": None,
                                  "power_state": self.driver.get_power_state(
                                      instance_spec(inst)),
@@ -250,20 +278,20 @@ class ComputeManager(networking.NetworkingMixin, ShelveMixin, SnapshotMixin, Res
                else str(err)) or err.__class__.__name__
         details = "".join(traceback.format_exception(err))
         try:
-            self.conductor.instance_fault_create(ctx, inst.uuid, getattr(err, "code", 500),
-                                                 msg, details, self.host)
+            conductor_retry(self.conductor.instance_fault_create, ctx, inst.uuid,
+                            getattr(err, "code", 500), msg, details, self.host)
             values: dict = {"task_state": None}
             if vm_state:
                 values["vm_state"] = vm_state
             if release:  # as Nova does: a server holding no claim is on no host
                 values.update(host=None, node=None)
-            self.conductor.instance_update(ctx, inst.uuid, values,
-                                           expected_task_state=expected_task_state)
+            conductor_retry(self.conductor.instance_update, ctx, inst.uuid, values,
+                            expected_task_state=expected_task_state)
             if event:
                 self.conductor.action_event(ctx, inst.uuid, event, "finish", self.host,
                                             "Error", details)
             if release:
-                self.conductor.release_resources(ctx, inst.uuid)
+                conductor_retry(self.conductor.release_resources, ctx, inst.uuid)
         except (exception.InstanceNotFound, exception.InstanceInvalidState):
             LOG.info("instance %s changed while recording its failure", inst.uuid)
         except Exception:

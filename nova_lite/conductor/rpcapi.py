@@ -28,15 +28,19 @@ VERSION = "1.8"
 
 
 class ConductorAPI:
-    def __init__(self) -> None:
+    def __init__(self, send_retries: Optional[int] = None) -> None:
+        """``send_retries``: reconnections to the message bus a message waits for before
+        MessageDeliveryFailure (None: as long as it takes, as services want; the API
+        answers 503 at once instead of holding its threads through an outage)."""
         self.client = rpc.get_client(TOPIC, VERSION, version_cap=VERSION,
                                      timeout=CONF.rpc_response_timeout)
+        self._retry = send_retries
 
     def _call(self, ctx: RequestContext, method: str, **kwargs: Any) -> Any:
-        return self.client.prepare().call(ctx, method, **kwargs)
+        return self.client.prepare(retry=self._retry).call(ctx, method, **kwargs)
 
     def _cast(self, ctx: RequestContext, method: str, **kwargs: Any) -> None:
-        self.client.prepare().cast(ctx, method, **kwargs)
+        self.client.prepare(retry=self._retry).cast(ctx, method, **kwargs)
 
     def ping(self, ctx: RequestContext, timeout: float) -> str:
         """One round trip to a conductor that fails at once when the message bus is
@@ -110,8 +114,37 @@ class ConductorAPI:
         then schedule them in the conductor's background. With ``min_count`` below
         len(instances), as many as fit (at least min_count, else OverQuota); returns how
         many were accepted (the first ones)."""
-        return self._call(ctx, "build_requests_create", instances=instances,
-                          request_spec=request_spec, schedule=True, min_count=min_count)
+        try:
+            return self._call(ctx, "build_requests_create", instances=instances,
+                              request_spec=request_spec, schedule=True, min_count=min_count)
+        except rpc.MessagingTimeout:
+            # Often the reply, not the request, was lost (the message bus went away while
+            # the conductor answered): the recorded build requests tell.
+            recorded = self._recorded(ctx, [i.uuid for i in instances])
+            if recorded:
+                return recorded
+            raise
+
+    def _recorded(self, ctx: RequestContext, uuids: list[str]) -> int:
+        """How many of the servers (the first ones) exist, looking for up to
+        rpc_response_timeout: a request still queued for a busy conductor counts too."""
+        import time
+
+        from nova_lite import exception
+
+        deadline = time.monotonic() + CONF.rpc_response_timeout
+        while True:
+            found = 0
+            try:
+                for uuid in uuids:
+                    self.client.prepare(timeout=5, retry=self._retry).call(
+                        ctx, "server_get", uuid=uuid)
+                    found += 1
+            except (exception.InstanceNotFound, rpc.MessagingTimeout, *rpc.BUS_UNREACHABLE):
+                pass
+            if found or time.monotonic() > deadline:
+                return found
+            time.sleep(1)
 
     def server_get(self, ctx: RequestContext, uuid: str, read_deleted: bool = False) -> Any:
         return self._call(ctx, "server_get", uuid=uuid, read_deleted=read_deleted)

@@ -14,7 +14,7 @@ from typing import Any, Optional
 from oslo_db import exception as db_exc
 
 from nova_lite import context as nl_context
-from nova_lite import exception
+from nova_lite import exception, rpc
 from nova_lite.compute import rpcapi as compute_rpcapi
 from nova_lite.compute import states
 from nova_lite.conf import CONF
@@ -27,6 +27,10 @@ from nova_lite.objects.request_spec import RequestSpec
 from nova_lite.scheduler import rpcapi as scheduler_rpcapi
 
 LOG = logging.getLogger(__name__)
+
+# A build request still failing to be scheduled after this many retry periods ends in
+# ERROR instead of waiting for its scheduler or database any longer.
+GIVE_UP_AFTER = 5
 
 UPDATABLE = {"display_name", "display_description", "hostname", "metadata", "access_ip_v4",
              "access_ip_v6"}
@@ -103,10 +107,20 @@ class TaskMixin:
         except Exception:
             LOG.exception("build of %s failed", instance_uuids)
 
-    def _schedule_and_build(self, ctx: Any, instance_uuids: list[str]) -> None:
+    def _schedule_and_build(self, ctx: Any, instance_uuids: list[str],
+                            retry: bool = False) -> None:
+        """Schedule build requests and hand them to their hosts. Each is taken first
+        (a lease of [conductor] build_request_retry_seconds), so a retry never races the
+        attempt it replaces. While the scheduler or a database is unreachable the build
+        requests are left for the periodic retry, not failed."""
+        lease = timedelta(seconds=CONF.conductor.build_request_retry_seconds)
+        taken = cells_db.build_request_lease(self.api_url, instance_uuids,
+                                             datetime.utcnow() - lease)
         brs = {b["instance_uuid"]: Instance.obj_from_primitive(b["instance"]) for b in
-               cells_db.build_request_list(self.api_url, instance_uuids=instance_uuids)}
+               cells_db.build_request_list(self.api_url, instance_uuids=taken)}
         uuids = [u for u in instance_uuids if u in brs]  # others were deleted meanwhile
+        if retry:
+            uuids = [u for u in uuids if not self._left_after_hand_over(u)]
         if not uuids:
             return
         spec = RequestSpec.obj_from_primitive(cells_db.request_spec_get(self.api_url, uuids[0]))
@@ -116,19 +130,50 @@ class TaskMixin:
             for uuid in uuids:
                 self._bury_in_cell0(ctx, brs[uuid], err.format_message(), 500)
             return
-        except Exception as err:  # scheduler unreachable, timed out, ...
-            LOG.exception("scheduling failed for %s", uuids)
+        except Exception as err:  # scheduler unreachable, timed out, a database down ...
             for uuid in uuids:
                 placement_db.release(self.api_url, uuid)
+            young = all(brs[u].created_at is None or brs[u].created_at.replace(tzinfo=None)
+                        > datetime.utcnow() - GIVE_UP_AFTER * lease for u in uuids)
+            if young and isinstance(err, (rpc.MessagingTimeout, exception.ServiceUnavailable)):
+                LOG.warning("scheduling %s failed (%s); retrying in %d s", uuids, err,
+                            lease.total_seconds())
+                return
+            LOG.exception("scheduling failed for %s", uuids)
+            for uuid in uuids:
                 self._bury_in_cell0(ctx, brs[uuid], f"Scheduling failed: {err}", 500)
             return
         for sel in selections:
             try:
                 self._create_in_cell(ctx, brs[sel.instance_uuid], sel)
+            except exception.ServiceUnavailable as err:
+                LOG.warning("handing %s to its cell failed (%s); retrying later",
+                            sel.instance_uuid, err)
+                _best_effort(placement_db.release, self.api_url, sel.instance_uuid)
             except Exception as err:
                 LOG.exception("could not create %s in its cell", sel.instance_uuid)
                 placement_db.release(self.api_url, sel.instance_uuid)
                 self._bury_in_cell0(ctx, brs[sel.instance_uuid], f"Build failed: {err}", 500)
+
+    def _left_after_hand_over(self, uuid: str) -> bool:
+        """A build request an attempt handed over to a cell, then crashed before deleting
+        it: it goes now, the server is in its cell."""
+        try:
+            mapping = cells_db.instance_mapping_get(self.api_url, uuid)
+        except exception.InstanceNotFound:
+            return False
+        if mapping["cell"] is None:
+            return False
+        cells_db.build_request_delete(self.api_url, uuid)
+        return True
+
+    def _handed_over(self, uuid: str, cell_uuid: str) -> bool:
+        try:
+            mapping = cells_db.instance_mapping_get(self.api_url, uuid)
+        except exception.InstanceNotFound:
+            return False
+        return (not mapping["queued_for_delete"] and mapping["cell"] is not None
+                and mapping["cell"]["uuid"] == cell_uuid)
 
     def _create_in_cell(self, ctx: Any, inst: Instance, sel: Any) -> None:
         cell = self.cells.by_uuid(sel.cell_uuid)
@@ -140,6 +185,8 @@ class TaskMixin:
         try:
             cells_db.instance_mapping_set_cell(self.api_url, inst.uuid, sel.cell_uuid)
             if not cells_db.build_request_delete(self.api_url, inst.uuid):
+                if self._handed_over(inst.uuid, sel.cell_uuid):
+                    return  # an earlier attempt finished the hand-over (and the cast)
                 # Deleted by the user while we scheduled: undo.
                 inst_db.instance_destroy(url, inst.uuid)
                 self._forget(inst.uuid)
@@ -181,14 +228,17 @@ class TaskMixin:
             self._forget(inst.uuid)
 
     def reconcile_build_requests(self) -> int:
-        """At start-up: schedule again build requests a crash left behind."""
+        """At start-up and periodically: schedule again build requests that no attempt
+        has worked on for [conductor] build_request_retry_seconds (a crash, a lost
+        message, an unreachable scheduler or database), and re-send builds created in a
+        cell but never handed to their host."""
         cutoff = datetime.utcnow() - timedelta(seconds=CONF.conductor.build_request_retry_seconds)
         stale = cells_db.build_request_older_than(self.api_url, cutoff)
         ctx = nl_context.get_admin_context()
         for uuid in stale:
             LOG.warning("re-scheduling build request %s left by an interrupted build", uuid)
             try:
-                self._schedule_and_build(ctx, [uuid])
+                self._schedule_and_build(ctx, [uuid], retry=True)
             except Exception:
                 LOG.exception("could not re-schedule %s", uuid)
         # Created in a cell but never handed to its host (a crash between the two).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid as uuidlib
+from datetime import datetime
 from typing import Optional
 
 import sqlalchemy as sa
@@ -86,8 +87,30 @@ def build_request_list(session: Session, project_id: Optional[str] = None,
 
 @transactional
 def build_request_older_than(session: Session, cutoff) -> list[str]:
-    q = sa.select(m.BuildRequest.instance_uuid).where(m.BuildRequest.created_at < cutoff)
+    """Build requests nobody has worked on since cutoff: created before it and not
+    taken by an attempt (build_request_lease) since."""
+    br = m.BuildRequest
+    q = sa.select(br.instance_uuid).where(
+        br.created_at < cutoff, sa.or_(br.updated_at.is_(None), br.updated_at < cutoff))
     return list(session.scalars(q))
+
+
+@transactional
+def build_request_lease(session: Session, instance_uuids: list[str], stale_before
+                        ) -> list[str]:
+    """Take the build requests that no attempt took after ``stale_before`` (stamping them
+    now), so two conductors, or a retry and a slow first attempt, never build one server
+    twice. Returns the uuids taken."""
+    now = datetime.utcnow()
+    taken = []
+    for uuid in instance_uuids:
+        res = session.execute(sa.update(m.BuildRequest).where(
+            m.BuildRequest.instance_uuid == uuid,
+            sa.or_(m.BuildRequest.updated_at.is_(None),
+                   m.BuildRequest.updated_at < stale_before)).values(updated_at=now))
+        if res.rowcount:
+            taken.append(uuid)
+    return taken
 
 
 @transactional

@@ -98,8 +98,17 @@ def _server_engine(url: str, group: Any, wait: bool) -> sa.Engine:
             max_retries=group.max_retries if wait else 0,
             retry_interval=group.retry_interval)
     engine = oslo_engines.create_engine(url, **kw)
-    # Claims re-read committed rows inside one transaction (see db/placement.py).
-    return engine.execution_options(isolation_level="READ COMMITTED")
+    event.listen(engine, "connect", _read_committed)
+    return engine
+
+
+def _read_committed(dbapi_conn: Any, _record: Any) -> None:
+    """Claims re-read committed rows inside one transaction (see db/placement.py). Set
+    once per new connection: set per checkout (SQLAlchemy's isolation_level option), a
+    lost connection would surface as a raw driver error before oslo.db can see it."""
+    cur = dbapi_conn.cursor()
+    cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+    cur.close()
 
 
 def get_engine(url: str, wait: bool = False) -> sa.Engine:

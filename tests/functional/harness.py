@@ -56,7 +56,8 @@ class Deployment:
                  conductor_workers: int = 1, auth_strategy: str = "noauth2",
                  authtoken: Optional[dict] = None,
                  host_conf: Optional[dict[str, str]] = None,
-                 fast_periodics: bool = True, api_workers: int = 1) -> None:
+                 fast_periodics: bool = True, api_workers: int = 1,
+                 rabbit_addr: str = RABBIT, mysql_addr: str = "127.0.0.1:3306") -> None:
         """``authtoken``: [keystone_authtoken] values, for auth_strategy ``keystone``;
         then set ``token`` to a real admin token before ``setup()``. ``host_conf``:
         more config text for one compute only (e.g. its compute_driver).
@@ -69,6 +70,8 @@ class Deployment:
         self.extra_conf = extra_conf
         self.conductor_workers = conductor_workers
         self.api_workers = api_workers  # nova-lite-api processes (one keeps tests light)
+        # Where the daemons reach RabbitMQ and MariaDB: a fault test puts a relay there.
+        self.rabbit_addr, self.mysql_addr = rabbit_addr, mysql_addr
         self.auth_strategy = auth_strategy
         self.authtoken = authtoken or {}
         self.token = "admin:admin"  # what request() sends when no token is given
@@ -83,7 +86,8 @@ class Deployment:
 
     # -- configuration ---------------------------------------------------------------------
     def db_url(self, suffix: str) -> str:
-        return f"mysql+pymysql://root@127.0.0.1/{self.db_prefix}{suffix}?charset=utf8mb4"
+        return (f"mysql+pymysql://root@{self.mysql_addr}/{self.db_prefix}{suffix}"
+                "?charset=utf8mb4")
 
     def _write_conf(self, name: str, body: str) -> str:
         path = os.path.join(self.workdir, name)
@@ -94,7 +98,7 @@ class Deployment:
     def _common(self) -> str:
         authtoken = "".join(f"{k} = {v}\n" for k, v in self.authtoken.items())
         return f"""[DEFAULT]
-transport_url = rabbit://guest:guest@{RABBIT}/{self.vhost}
+transport_url = rabbit://guest:guest@{self.rabbit_addr}/{self.vhost}
 state_path = {self.state_path}
 report_interval = {self.intervals[0]}
 service_down_time = {self.intervals[1]}
@@ -153,7 +157,8 @@ workers = {self.conductor_workers}
         api, main, cell0 = self.db_url("_api"), self.db_url(""), self.db_url("_cell0")
         bootstrap.sync("api", api)
         bootstrap.map_cell0(api, cell0)
-        cells_db.cell_create(api, "cell1", f"rabbit://guest:guest@{RABBIT}/{self.vhost}", main)
+        cells_db.cell_create(api, "cell1", f"rabbit://guest:guest@{self.rabbit_addr}/"
+                                           f"{self.vhost}", main)
         bootstrap.sync("main", main)
         bootstrap.sync("main", cell0)
         flavors_db.ensure_default_flavors(api)

@@ -1,0 +1,309 @@
+"""Faults on real services, each during a burst of boots: the message bus and the database
+cut (a TCP relay between the daemons and the machine's RabbitMQ / MariaDB, never the
+shared services themselves), and kill -9 of each daemon.
+
+After each: every server the API accepted is ACTIVE, or ERROR with a fault; no claim is
+leaked (tests/functional/accounting.py: allocations == the live servers' flavors ==
+what the hosts report); no 5xx but the 503s asked for; no daemon needed a restart for
+an outage. Each test prints its measurements (``pytest -s``; with NOVA_LITE_FAULT_REPORT
+set they are appended to that file as JSON lines).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import os
+import signal
+import threading
+import time
+from typing import Iterator
+
+import pymysql
+import pytest
+import requests
+
+from tests.functional import accounting, harness
+from tests.functional.conftest import require_services
+from tests.functional.relay import Relay
+
+HOSTS = ("f1", "f2", "f3")
+RPC_TIMEOUT = 10
+RETRY_SECONDS = 10  # [conductor] build_request_retry_seconds
+# Boots per kill -9 burst: 40 in the default run (bounded time); the issue's 100 with
+# NOVA_LITE_FAULT_BURST=100.
+BURST = int(os.environ.get("NOVA_LITE_FAULT_BURST", "40"))
+
+
+@pytest.fixture(scope="module")
+def relays() -> Iterator[dict[str, Relay]]:
+    require_services()
+    r = {"rabbit": Relay(harness.RABBIT), "mysql": Relay("127.0.0.1:3306")}
+    yield r
+    for relay in r.values():
+        relay.close()
+
+
+@pytest.fixture(scope="module")
+def dep(tmp_path_factory: pytest.TempPathFactory, relays: dict[str, Relay]
+        ) -> Iterator[harness.Deployment]:
+    sizes = {"vcpus": 64, "memory_mb": 262144, "local_gb": 4000, "spawn_delay": 0.3}
+    d = harness.Deployment(
+        str(tmp_path_factory.mktemp("faults")), {h: sizes for h in HOSTS},
+        rabbit_addr=relays["rabbit"].addr, mysql_addr=relays["mysql"].addr,
+        extra_conf=f"[DEFAULT]\nrpc_response_timeout = {RPC_TIMEOUT}\n"
+                   f"[conductor]\nbuild_request_retry_seconds = {RETRY_SECONDS}\n")
+    try:
+        d.setup()
+        yield d
+    finally:
+        for relay in relays.values():
+            relay.restore()
+        d.teardown()
+
+
+@pytest.fixture(scope="module")
+def image(dep: harness.Deployment, tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = tmp_path_factory.mktemp("img") / "disk.raw"
+    path.write_bytes(b"\0" * 4096)
+    return dep.manage("image", "import", "--name", "faults", str(path)).stdout.split()[-1]
+
+
+def report(fault: str, **figures: object) -> None:
+    line = {"fault": fault, **figures}
+    print("\nFAULT " + json.dumps(line))
+    path = os.environ.get("NOVA_LITE_FAULT_REPORT")
+    if path:
+        with open(path, "a") as f:
+            f.write(json.dumps(line) + "\n")
+
+
+class Burst:
+    """N POST /servers from 20 threads; records every answer (status or error)."""
+
+    def __init__(self, dep: harness.Deployment, image: str, n: int, name: str) -> None:
+        self.dep, self.image, self.n, self.name = dep, image, n, name
+        self.ids: list[str] = []
+        self.codes: list[int] = []
+        self.errors: list[str] = []
+        self._lock = threading.Lock()
+        self._pool = concurrent.futures.ThreadPoolExecutor(20)
+        self._futures = [self._pool.submit(self._post, i) for i in range(n)]
+
+    def _post(self, i: int) -> None:
+        try:
+            r = requests.post(self.dep.url + "/v2.1/servers", timeout=120,
+                              headers={"X-Auth-Token": "admin:admin"},
+                              json={"server": {"name": f"{self.name}-{i}",
+                                               "imageRef": self.image, "flavorRef": "1"}})
+        except requests.RequestException as err:
+            with self._lock:
+                self.errors.append(err.__class__.__name__)
+            return
+        with self._lock:
+            self.codes.append(r.status_code)
+            if r.status_code == 202:
+                self.ids.append(r.json()["server"]["id"])
+
+    def wait(self) -> "Burst":
+        concurrent.futures.wait(self._futures)
+        self._pool.shutdown()
+        return self
+
+
+def settle(dep: harness.Deployment, ids: list[str], timeout: float) -> dict:
+    """Wait until every server is ACTIVE or ERROR (ERROR with a fault); {id: server}."""
+    deadline = time.monotonic() + timeout
+    last: dict = {}
+    while time.monotonic() < deadline:
+        r = dep.get("/servers/detail?all_tenants=1")
+        if r.status_code == 200:
+            last = {s["id"]: s for s in r.json()["servers"] if s["id"] in set(ids)}
+            if len(last) == len(ids) and all(s["status"] in ("ACTIVE", "ERROR")
+                                             for s in last.values()):
+                break
+        time.sleep(0.5)
+    stuck = {k: (v["status"], v.get("OS-EXT-STS:task_state")) for k, v in last.items()
+             if v["status"] not in ("ACTIVE", "ERROR")}
+    missing = set(ids) - set(last)
+    assert not stuck and not missing, f"stuck: {stuck}; missing: {sorted(missing)}"
+    for s in last.values():
+        if s["status"] == "ERROR":
+            assert s.get("fault", {}).get("message"), s
+    return last
+
+
+def ghosts(dep: harness.Deployment, burst: "Burst") -> list[str]:
+    """Servers of the burst the API did not answer 202 for (a 503 that still completed)."""
+    r = dep.get("/servers?all_tenants=1")
+    return [s["id"] for s in r.json()["servers"]
+            if s["name"].startswith(burst.name + "-") and s["id"] not in burst.ids]
+
+
+def cleanup(dep: harness.Deployment, ids: list[str]) -> None:
+    ids = [s["id"] for s in dep.get("/servers?all_tenants=1").json()["servers"]]
+    for sid in ids:
+        r = dep.delete(f"/servers/{sid}")
+        assert r.status_code in (204, 404), r.text
+    dep.wait_gone(ids, timeout=120)
+    accounting.assert_consistent(dep, expect_servers=0, timeout=60)
+
+
+def wait_ok(dep: harness.Deployment, path: str, timeout: float) -> float:
+    """Seconds until GET path answers 200."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        try:
+            if dep.get(path).status_code == 200:
+                return time.monotonic() - start
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"GET {path} did not answer 200 within {timeout} s")
+
+
+def half_written_builds(dep: harness.Deployment) -> list[str]:
+    """Build requests without their mapping or spec, and mapped servers whose cell has
+    no record of them."""
+    conn = pymysql.connect(**harness.MYSQL, database=f"{dep.db_prefix}_api")
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT b.instance_uuid FROM build_requests b LEFT JOIN "
+                        "instance_mappings m ON m.instance_uuid = b.instance_uuid LEFT JOIN "
+                        "request_specs s ON s.instance_uuid = b.instance_uuid "
+                        "WHERE m.id IS NULL OR s.id IS NULL")
+            bad = [f"build request {u} half written" for (u,) in cur.fetchall()]
+            cur.execute("SELECT m.instance_uuid, c.database_connection FROM instance_mappings m "
+                        "JOIN cell_mappings c ON c.id = m.cell_id "
+                        "WHERE m.queued_for_delete = 0")
+            mapped = cur.fetchall()
+    finally:
+        conn.close()
+    by_db: dict[str, set[str]] = {}
+    for uuid, url in mapped:
+        by_db.setdefault(url.rsplit("/", 1)[-1].split("?")[0], set()).add(uuid)
+    for db, uuids in by_db.items():
+        conn = pymysql.connect(**harness.MYSQL, database=db)
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT uuid FROM instances")
+                have = {u for (u,) in cur.fetchall()}
+        finally:
+            conn.close()
+        bad += [f"server {u} mapped to {db} but not there" for u in uuids - have]
+    return bad
+
+
+def alive(dep: harness.Deployment) -> dict[str, int]:
+    return {name: p.pid for name, p in dep.procs.items() if p.poll() is None}
+
+
+# -- the message bus --------------------------------------------------------------------
+
+def test_message_bus_outage_during_a_burst(dep, image, relays):
+    before = alive(dep)
+    outage = 15.0
+    burst = Burst(dep, image, 50, "bus")
+    time.sleep(1.0)
+    relays["rabbit"].cut()
+    cut_at = time.monotonic()
+    time.sleep(outage)
+    relays["rabbit"].restore()
+    restored = time.monotonic()
+    api_back = wait_ok(dep, "/flavors/1", timeout=60)
+    burst.wait()
+    assert not burst.errors, burst.errors
+    assert all(c in (202, 503) for c in burst.codes), burst.codes
+    servers = settle(dep, burst.ids, timeout=RPC_TIMEOUT + 60 + 30)
+    settled = time.monotonic() - restored
+    extra = ghosts(dep, burst)
+    assert alive(dep) == before  # every daemon reconnected by itself
+    summary = accounting.assert_consistent(dep, timeout=60)
+    assert half_written_builds(dep) == []
+    report("message bus cut (relay) during 50 boots", outage_s=round(restored - cut_at, 1),
+           api_answers_after_s=round(api_back, 1), all_settled_after_s=round(settled, 1),
+           accepted=len(burst.ids), answered_503=burst.codes.count(503),
+           created_despite_503=len(extra),
+           active=sum(s["status"] == "ACTIVE" for s in servers.values()),
+           error=sum(s["status"] == "ERROR" for s in servers.values()),
+           servers_lost=0, claims_leaked=0, other_5xx=0, claims=summary["claims"])
+    cleanup(dep, burst.ids)
+
+
+# -- the database -----------------------------------------------------------------------
+
+def test_database_outage(dep, image, relays):
+    before = alive(dep)
+    burst = Burst(dep, image, 30, "db")
+    deadline = time.monotonic() + 20  # cut once part of the burst is accepted
+    while len(burst.ids) < 5 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    relays["mysql"].cut()
+    cut_at = time.monotonic()
+    answers = []
+    for path in ("/servers/detail", "/servers/detail?all_tenants=1", "/os-hypervisors"):
+        start = time.monotonic()
+        r = dep.get(path)
+        answers.append((r.status_code, time.monotonic() - start))
+        assert r.status_code == 503, (path, r.status_code, r.text)
+        assert r.headers["Retry-After"] and "database" in r.json()[
+            "serviceUnavailable"]["message"]
+    r = dep.post("/servers", {"server": {"name": "during", "imageRef": image,
+                                         "flavorRef": "1"}})
+    assert r.status_code == 503, r.text
+    time.sleep(max(0.0, 10.0 - (time.monotonic() - cut_at)))
+    relays["mysql"].restore()
+    outage = time.monotonic() - cut_at
+    restored = time.monotonic()
+    db_back = wait_ok(dep, "/servers/detail", timeout=60)
+    burst.wait()
+    assert not burst.errors, burst.errors
+    assert all(c in (202, 503) for c in burst.codes), burst.codes
+    servers = settle(dep, burst.ids, timeout=RETRY_SECONDS * 6 + 60)
+    settled = time.monotonic() - restored
+    assert alive(dep) == before  # the conductor reconnected by itself
+    summary = accounting.assert_consistent(dep, timeout=60)
+    assert half_written_builds(dep) == []
+    report("database cut (relay) during 30 boots", outage_s=round(outage, 1),
+           slowest_503_s=round(max(t for _, t in answers), 2),
+           api_answers_after_s=round(db_back, 1), all_settled_after_s=round(settled, 1),
+           accepted=len(burst.ids), answered_503=burst.codes.count(503) + 4,
+           active=sum(s["status"] == "ACTIVE" for s in servers.values()),
+           error=sum(s["status"] == "ERROR" for s in servers.values()),
+           servers_lost=0, claims_leaked=0, other_5xx=0, claims=summary["claims"])
+    cleanup(dep, burst.ids)
+
+
+# -- kill -9 ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("victim", ["conductor", "scheduler", "compute-f1", "api"])
+def test_kill_9_during_a_burst(dep, image, victim):
+    binary = {"conductor": "nova-lite-conductor", "scheduler": "nova-lite-scheduler",
+              "api": "nova-lite-api"}.get(victim, "nova-lite-compute")
+    burst = Burst(dep, image, BURST, f"k9-{victim}")
+    time.sleep(1.0)
+    dep.stop_proc(victim, signal.SIGKILL)
+    killed_at = time.monotonic()
+    time.sleep(3.0)
+    extra = (dep.db_conf,) if victim == "conductor" else (
+        (dep.host_confs[victim.split("-", 1)[1]],) if victim.startswith("compute") else ())
+    dep.start_proc(victim, binary, *extra)
+    restarted = time.monotonic()
+    if victim == "api":
+        dep.wait_for_api()
+    burst.wait()
+    assert all(c in (202, 503) for c in burst.codes), burst.codes
+    if victim != "api":
+        assert not burst.errors, burst.errors
+    servers = settle(dep, burst.ids, timeout=RETRY_SECONDS * 6 + 90)
+    settled = time.monotonic() - restarted
+    summary = accounting.assert_consistent(dep, timeout=90)
+    assert half_written_builds(dep) == []
+    report(f"kill -9 {binary} 1 s into {BURST} boots, restarted 3 s later",
+           down_s=round(restarted - killed_at, 1), all_settled_after_restart_s=round(settled, 1),
+           accepted=len(burst.ids), refused_connections=len(burst.errors),
+           active=sum(s["status"] == "ACTIVE" for s in servers.values()),
+           error=sum(s["status"] == "ERROR" for s in servers.values()),
+           servers_lost=0, claims_leaked=len(accounting.orphaned_claims(dep)),
+           other_5xx=0, claims=summary["claims"])
+    cleanup(dep, burst.ids)
