@@ -256,7 +256,9 @@ workers = {self.conductor_workers}
     def teardown(self) -> None:
         self.stop_all()
         try:
-            conn = pymysql.connect(**MYSQL)
+            # bounded: a teardown must never hang the suite on a lost server reply
+            conn = pymysql.connect(**MYSQL, connect_timeout=10, read_timeout=120,
+                                   write_timeout=120)
             with conn.cursor() as cur:
                 for suffix in ("_api", "", "_cell0"):
                     cur.execute(f"DROP DATABASE IF EXISTS `{self.db_prefix}{suffix}`")
