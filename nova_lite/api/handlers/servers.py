@@ -19,6 +19,7 @@ from nova_lite.api.handlers import flavors
 from nova_lite.api.handlers import keypairs as keypairs_handler
 from nova_lite.api.schemas import servers as schema
 from nova_lite.api.views.servers import ServerView
+from nova_lite.api.user_regex import UserPattern
 from nova_lite.compute import states
 from nova_lite.network import model as net_model
 from nova_lite.image import properties as image_properties
@@ -115,10 +116,7 @@ def _list_servers(req: wsgi.ApiRequest, detail: bool) -> list:
             post.append(_time_filter(when, since))
     name = opts.get("name") or opts.get("display_name")
     if name:
-        try:
-            rx = re.compile(name)
-        except re.error:
-            rx = re.compile(re.escape(name))
+        rx = UserPattern(name, "name")
         post.append(lambda i: bool(rx.search(i.display_name or "")))
     for key, version in (("ip", 4), ("ip6", 6)):
         if key in opts:
@@ -151,10 +149,7 @@ def _list_servers(req: wsgi.ApiRequest, detail: bool) -> list:
 def _ip_filter(pattern: str, version: int) -> Callable[[Any], bool]:
     """Nova's ip/ip6 filters: a regular expression matched against the start of each of
     the server's fixed and floating addresses of that IP version."""
-    try:
-        rx = re.compile(pattern)
-    except re.error:
-        rx = re.compile(re.escape(pattern))
+    rx = UserPattern(pattern, "ip6" if version == 6 else "ip")
 
     def check(inst: Any) -> bool:
         text = inst.get("network_info")
