@@ -147,6 +147,55 @@ class ResourceClaimConflict(Conflict):
     msg_fmt = "Resource provider %(provider)s changed concurrently or lacks capacity."
 
 
+class GroupPolicyConflict(ResourceClaimConflict):
+    msg_fmt = ("Host %(host)s would break the %(policy)s policy of server group "
+               "%(group)s.")
+
+
+class TraitsConflict(ResourceClaimConflict):
+    msg_fmt = "Resource provider %(provider)s does not have the requested traits."
+
+
+class InstanceGroupNotFound(NotFound):
+    msg_fmt = "Instance group %(group_uuid)s could not be found."
+
+
+class MetadataItemNotFound(NotFound):
+    msg_fmt = "Metadata item was not found"
+
+
+class MetadataLimitExceeded(Forbidden):
+    msg_fmt = "Maximum number of metadata items exceeds %(allowed)d"
+
+
+class InstanceTagNotFound(NotFound):
+    msg_fmt = "Instance %(instance_id)s has no tag '%(tag)s'"
+
+
+class AggregateNotFound(NotFound):
+    msg_fmt = "Aggregate %(aggregate_id)s could not be found."
+
+
+class AggregateNameExists(Conflict):
+    msg_fmt = "Aggregate %(aggregate_name)s already exists."
+
+
+class AggregateHostExists(Conflict):
+    msg_fmt = "Aggregate %(aggregate_id)s already has host %(host)s."
+
+
+class AggregateHostNotFound(NotFound):
+    msg_fmt = "Aggregate %(aggregate_id)s has no host %(host)s."
+
+
+class AggregateActionConflict(Conflict):
+    msg_fmt = "Cannot %(action)s aggregate %(aggregate_id)s. Reason: %(reason)s."
+
+    def __init__(self, message: str | None = None, code: int = 409, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.code = code
+
+
 class InstanceInvalidState(Conflict):
     msg_fmt = (
         "Cannot '%(action)s' instance %(instance_uuid)s while it is in %(attr)s %(state)s"

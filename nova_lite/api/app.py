@@ -19,13 +19,14 @@ from nova_lite import context as nl_context
 from nova_lite import rpc
 from nova_lite import exception
 from nova_lite.api import auth, microversion, wsgi
-from nova_lite.api.handlers import (console_auth_tokens, flavor_access, flavor_extra_specs,
-                                    flavors, hypervisors, images, instance_actions,
-                                    interfaces, ips, keypairs, limits, quota_class_sets,
-                                    quota_sets, remote_consoles, security_groups,
-                                    server_actions, server_diagnostics,
-                                    server_external_events, server_password, servers,
-                                    services, simple_tenant_usage, versions)
+from nova_lite.api.handlers import (aggregates, availability_zones, console_auth_tokens,
+                                    flavor_access, flavor_extra_specs, flavors, hypervisors,
+                                    images, instance_actions, interfaces, ips, keypairs,
+                                    limits, quota_class_sets, quota_sets, remote_consoles,
+                                    security_groups, server_actions, server_diagnostics,
+                                    server_external_events, server_groups, server_metadata,
+                                    server_password, server_tags, servers, services,
+                                    simple_tenant_usage, versions)
 
 LOG = logging.getLogger(__name__)
 
@@ -49,6 +50,16 @@ ROUTES: tuple[tuple[str, dict[str, Callable]], ...] = (
                                                 "DELETE": interfaces.delete}),
     ("/servers/{server_id}/os-security-groups", {"GET": security_groups.index}),
     ("/os-server-external-events", {"POST": server_external_events.create}),
+    ("/servers/{server_id}/metadata", {"GET": server_metadata.index,
+                                       "POST": server_metadata.create,
+                                       "PUT": server_metadata.update_all}),
+    ("/servers/{server_id}/metadata/{key}", {"GET": server_metadata.show,
+                                             "PUT": server_metadata.update,
+                                             "DELETE": server_metadata.delete}),
+    ("/servers/{server_id}/tags", {"GET": server_tags.index, "PUT": server_tags.update_all,
+                                   "DELETE": server_tags.delete_all}),
+    ("/servers/{server_id}/tags/{tag}", {"GET": server_tags.show, "PUT": server_tags.update,
+                                         "DELETE": server_tags.delete}),
     ("/servers/{server_id}/os-instance-actions", {"GET": instance_actions.index}),
     ("/servers/{server_id}/diagnostics", {"GET": server_diagnostics.index}),
     ("/servers/{server_id}/os-instance-actions/{id}", {"GET": instance_actions.show}),
@@ -66,6 +77,14 @@ ROUTES: tuple[tuple[str, dict[str, Callable]], ...] = (
     ("/flavors/{flavor_id}/os-extra_specs/{id}", {"GET": flavor_extra_specs.show,
                                                   "PUT": flavor_extra_specs.update,
                                                   "DELETE": flavor_extra_specs.delete}),
+    ("/os-server-groups", {"GET": server_groups.index, "POST": server_groups.create}),
+    ("/os-server-groups/{id}", {"GET": server_groups.show, "DELETE": server_groups.delete}),
+    ("/os-aggregates", {"GET": aggregates.index, "POST": aggregates.create}),
+    ("/os-aggregates/{id}", {"GET": aggregates.show, "PUT": aggregates.update,
+                             "DELETE": aggregates.delete}),
+    ("/os-aggregates/{id}/action", {"POST": aggregates.action}),
+    ("/os-availability-zone", {"GET": availability_zones.index}),
+    ("/os-availability-zone/detail", {"GET": availability_zones.detail}),
     ("/images", {"GET": images.index}),
     ("/images/detail", {"GET": images.detail}),
     ("/images/{id}", {"GET": images.show}),

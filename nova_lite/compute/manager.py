@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any, Optional
 
 import oslo_messaging as messaging
+import os_traits
 
 from nova_lite import context as nl_context
 from nova_lite import exception, rpc
@@ -301,6 +302,7 @@ class ComputeManager(networking.NetworkingMixin, ShelveMixin, SnapshotMixin, Res
     def update_available_resource(self, ctx: Any) -> None:
         """Report this host's size and usage; creates the compute node on first run."""
         res = self.driver.get_available_resource()
+        res["traits"] = sorted(set(res.get("traits") or ()) | {os_traits.COMPUTE_NODE})
         instances = self.conductor.instance_list_by_host(ctx, self.host)
         sizes = self._sizes_held_here(ctx, instances)
         res.update({

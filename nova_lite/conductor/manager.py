@@ -19,6 +19,7 @@ from nova_lite.conductor.usage import UsageMixin
 from nova_lite.conductor.quota import QuotaEngine
 from nova_lite.conductor.quota_sets import QuotaSetsMixin
 from nova_lite.conductor.guest_calls import GuestCallsMixin
+from nova_lite.conductor.server_tags import ServerTagsMixin
 from nova_lite.conductor.shelve import ShelveTaskMixin
 from nova_lite.conductor.cells import CellDirectory
 from nova_lite.conductor.instant_actions import InstantActionsMixin
@@ -26,6 +27,7 @@ from nova_lite.conductor.migrations import MigrationsMixin
 from nova_lite.conductor.rebuild import RebuildMixin
 from nova_lite.conductor.resize import ResizeMixin
 from nova_lite.conf import CONF
+from nova_lite.db import aggregates as aggregates_db
 from nova_lite.db import cells as cells_db
 from nova_lite.db import flavors as flavors_db
 from nova_lite.db import instances as inst_db
@@ -42,10 +44,12 @@ COMPUTE_BINARY = "nova-compute"
 class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.NetworkTaskMixin,
                        guest_access.GuestAccessMixin, QuotaSetsMixin, ShelveTaskMixin,
                        GuestCallsMixin, KeypairMixin, UsageMixin, MigrationsMixin,
-                       ResizeMixin, RebuildMixin, DeferredDeleteMixin, InstantActionsMixin):
-    """RPC API version 1.8 (see rpcapi.py)."""
+                       ResizeMixin, RebuildMixin, DeferredDeleteMixin, InstantActionsMixin,
+                       ServerTagsMixin):
+    """RPC API version 1.9 (see rpcapi.py). Server group and aggregate methods come
+    through TaskMixin, whose builds use them."""
 
-    target_version = "1.8"
+    target_version = "1.9"
 
     def __init__(self) -> None:
         self.api_url = CONF.api_database.connection
@@ -191,6 +195,9 @@ class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.Network
         placement_db.provider_ensure(self.api_url, values["hypervisor_hostname"], host,
                                      local["uuid"] if local else None, inventories,
                                      uuid=node["uuid"])
+        if "traits" in resources:
+            placement_db.provider_traits_set(self.api_url, values["hypervisor_hostname"],
+                                             list(resources["traits"]))
         return node
 
     def instance_list_by_host(self, ctx: Any, host: str) -> list:
@@ -255,18 +262,24 @@ class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.Network
         status: dict[str, tuple[bool, bool]] = {}
         for svc in self.service_list(ctx, binary=COMPUTE_BINARY):
             status[svc.host] = (svc.is_up, svc.disabled)
+        zones, metadata = aggregates_db.host_views(self.api_url)
         out = []
         for p in placement_db.provider_summaries(self.api_url):
             up, disabled = status.get(p["host"], (False, False))
             out.append(ProviderSummary(
                 uuid=p["uuid"], name=p["name"], host=p["host"],
                 cell_uuid=mapped.get(p["host"]), generation=p["generation"],
-                resources=p["resources"], service_up=up, service_disabled=disabled))
+                resources=p["resources"], service_up=up, service_disabled=disabled,
+                traits=p["traits"],
+                availability_zone=zones.get(p["host"], CONF.default_availability_zone),
+                aggregate_metadata=metadata.get(p["host"], {})))
         return out
 
     def claim_resources(self, ctx: Any, provider_uuid: str, consumer_id: str,
-                        resources: dict) -> int:
-        return placement_db.claim(self.api_url, provider_uuid, consumer_id, resources)
+                        resources: dict, required_traits: Optional[list] = None,
+                        forbidden_traits: Optional[list] = None) -> int:
+        return placement_db.claim(self.api_url, provider_uuid, consumer_id, resources,
+                                  required_traits, forbidden_traits)
 
 
 def _matches(inst: Instance, filters: dict) -> bool:
@@ -278,6 +291,15 @@ def _matches(inst: Instance, filters: dict) -> bool:
     if filters.get("image") and inst.image_ref != filters["image"]:
         return False
     if filters.get("flavor_id") and inst.flavor.flavorid != filters["flavor_id"]:
+        return False
+    tags = set(inst.get("tags") or ())
+    if filters.get("tags") and not set(filters["tags"]) <= tags:
+        return False
+    if filters.get("tags-any") and not set(filters["tags-any"]) & tags:
+        return False
+    if filters.get("not-tags") and set(filters["not-tags"]) <= tags:
+        return False
+    if filters.get("not-tags-any") and set(filters["not-tags-any"]) & tags:
         return False
     return True
 

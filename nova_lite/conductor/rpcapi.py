@@ -13,6 +13,12 @@ API version history:
   1.7 - keypair_create, keypair_get, keypair_list, keypair_delete, instances_in_window;
         server_get and instance_actions take read_deleted
   1.8 - server_action returns the server; migration_get, migration_list, migration_step
+  1.9 - claim_resources(required_traits, forbidden_traits); server_group_create,
+        server_group_get, server_group_list, server_group_delete, server_groups_of;
+        server_metadata_update, server_metadata_delete, server_tags_update;
+        aggregate_create, aggregate_get, aggregate_list, aggregate_update,
+        aggregate_delete, aggregate_add_host, aggregate_remove_host,
+        host_availability_zones
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from nova_lite.conf import CONF
 from nova_lite.context import RequestContext
 
 TOPIC = "conductor"
-VERSION = "1.8"
+VERSION = "1.9"
 
 
 class ConductorAPI:
@@ -357,6 +363,77 @@ class ConductorAPI:
         return self._call(ctx, "provider_summaries")
 
     def claim_resources(self, ctx: RequestContext, provider_uuid: str, consumer_id: str,
-                        resources: dict) -> int:
+                        resources: dict, required_traits: Optional[list] = None,
+                        forbidden_traits: Optional[list] = None) -> int:
+        """Atomic claim; ResourceClaimConflict (or its TraitsConflict and
+        GroupPolicyConflict kinds) when the provider cannot take it."""
         return self._call(ctx, "claim_resources", provider_uuid=provider_uuid,
-                          consumer_id=consumer_id, resources=resources)
+                          consumer_id=consumer_id, resources=resources,
+                          required_traits=required_traits, forbidden_traits=forbidden_traits)
+
+    # -- server metadata and tags ----------------------------------------------------------
+    def server_metadata_update(self, ctx: RequestContext, uuid: str, metadata: dict,
+                               replace: bool = False) -> dict:
+        """Merge metadata into the server's (replace: set it); the metadata after.
+        403 when it would exceed the project's metadata_items quota."""
+        return self._call(ctx, "server_metadata_update", uuid=uuid, metadata=metadata,
+                          replace=replace)
+
+    def server_metadata_delete(self, ctx: RequestContext, uuid: str, key: str) -> None:
+        return self._call(ctx, "server_metadata_delete", uuid=uuid, key=key)
+
+    def server_tags_update(self, ctx: RequestContext, uuid: str, add: list, remove: list,
+                           replace: bool = False) -> list:
+        """Add/remove tags (replace: set exactly ``add``); [tags after, changed?]."""
+        return self._call(ctx, "server_tags_update", uuid=uuid, add=add, remove=remove,
+                          replace=replace)
+
+    # -- aggregates and availability zones --------------------------------------------------
+    def aggregate_create(self, ctx: RequestContext, name: str,
+                         availability_zone: Optional[str]) -> Any:
+        return self._call(ctx, "aggregate_create", name=name,
+                          availability_zone=availability_zone)
+
+    def aggregate_get(self, ctx: RequestContext, aggregate_id: int) -> Any:
+        return self._call(ctx, "aggregate_get", aggregate_id=aggregate_id)
+
+    def aggregate_list(self, ctx: RequestContext) -> list:
+        return self._call(ctx, "aggregate_list")
+
+    def aggregate_update(self, ctx: RequestContext, aggregate_id: int, values: dict) -> Any:
+        """values: ``name`` and/or ``metadata`` (keys to set; None deletes a key)."""
+        return self._call(ctx, "aggregate_update", aggregate_id=aggregate_id, values=values)
+
+    def aggregate_delete(self, ctx: RequestContext, aggregate_id: int) -> None:
+        return self._call(ctx, "aggregate_delete", aggregate_id=aggregate_id)
+
+    def aggregate_add_host(self, ctx: RequestContext, aggregate_id: int, host: str) -> Any:
+        return self._call(ctx, "aggregate_add_host", aggregate_id=aggregate_id, host=host)
+
+    def aggregate_remove_host(self, ctx: RequestContext, aggregate_id: int, host: str
+                              ) -> Any:
+        return self._call(ctx, "aggregate_remove_host", aggregate_id=aggregate_id,
+                          host=host)
+
+    def host_availability_zones(self, ctx: RequestContext) -> dict:
+        """host -> zone for the hosts aggregates put in one."""
+        return self._call(ctx, "host_availability_zones")
+
+    # -- server groups ---------------------------------------------------------------------
+    def server_group_create(self, ctx: RequestContext, name: str, policy: str, rules: dict
+                            ) -> Any:
+        """A new group owned by ctx's project and user."""
+        return self._call(ctx, "server_group_create", name=name, policy=policy, rules=rules)
+
+    def server_group_get(self, ctx: RequestContext, uuid: str) -> Any:
+        return self._call(ctx, "server_group_get", uuid=uuid)
+
+    def server_group_list(self, ctx: RequestContext, project_id: Optional[str]) -> list:
+        """Groups of a project (None: of every project), oldest first."""
+        return self._call(ctx, "server_group_list", project_id=project_id)
+
+    def server_group_delete(self, ctx: RequestContext, uuid: str) -> None:
+        return self._call(ctx, "server_group_delete", uuid=uuid)
+
+    def server_groups_of(self, ctx: RequestContext, instance_uuid: str) -> list:
+        return self._call(ctx, "server_groups_of", instance_uuid=instance_uuid)

@@ -24,6 +24,8 @@ from nova_lite.db import placement as placement_db
 from nova_lite.db import services as svc_db
 from nova_lite.objects.instance import Instance
 from nova_lite.objects.request_spec import RequestSpec
+from nova_lite.conductor.aggregates import AggregateMixin
+from nova_lite.conductor.server_groups import ServerGroupMixin
 from nova_lite.scheduler import rpcapi as scheduler_rpcapi
 
 LOG = logging.getLogger(__name__)
@@ -36,7 +38,10 @@ UPDATABLE = {"display_name", "display_description", "hostname", "metadata", "acc
              "access_ip_v6"}
 
 
-class TaskMixin:
+class TaskMixin(ServerGroupMixin, AggregateMixin):
+    """Builds, deletes and actions; a build also records the server's group membership
+    and the zone of the host it lands on."""
+
     api_url: str
     cells: Any
     quota: Any  # quota.QuotaEngine
@@ -65,6 +70,7 @@ class TaskMixin:
         if cell_url is not None:
             self._end_moves_of_deleted(uuid, cell_url)
         placement_db.release(self.api_url, uuid)
+        self._group_forget(uuid)
         cells_db.instance_mapping_queue_delete(self.api_url, uuid)
         self.cells.forget_instance(uuid)
 
@@ -81,6 +87,8 @@ class TaskMixin:
 
         def record(session: Any, n: int) -> int:
             request_spec.num_instances = n
+            self._check_metadata_items(session, first)
+            self._group_add_members(session, request_spec, [i.uuid for i in instances[:n]])
             for inst in instances[:n]:
                 spec = request_spec.obj_clone()
                 spec.instance_uuid = inst.uuid
@@ -124,6 +132,7 @@ class TaskMixin:
         if not uuids:
             return
         spec = RequestSpec.obj_from_primitive(cells_db.request_spec_get(self.api_url, uuids[0]))
+        spec = self._group_refresh(spec)
         try:
             selections = self.scheduler.select_destinations(ctx, spec, uuids)
         except exception.NoValidHost as err:
@@ -179,7 +188,7 @@ class TaskMixin:
         cell = self.cells.by_uuid(sel.cell_uuid)
         url = cell["database_connection"]
         inst.host, inst.node = sel.host, sel.nodename
-        inst.availability_zone = inst.get("availability_zone") or "nova"
+        inst.availability_zone = self._host_zone(sel.host)
         created = inst_db.instance_create_with_action(url, inst, cell["name"], ctx.request_id,
                                                       ctx.user_id, ctx.project_id)
         try:
@@ -269,6 +278,7 @@ class TaskMixin:
             if cells_db.build_request_delete(self.api_url, uuid):
                 cells_db.instance_mapping_destroy(self.api_url, uuid)
                 placement_db.release(self.api_url, uuid)
+                self._group_forget(uuid)
                 return
             cell = self.cells.instance_cell(uuid)  # scheduled just now
             if cell is None:
@@ -352,7 +362,7 @@ class TaskMixin:
 
     def console_output(self, ctx: Any, uuid: str, length: Optional[int]) -> str:
         cell = self.cells.instance_cell(uuid)
-        inst = self.server_get(ctx, uuid)  # type: ignore[attr-defined]
+        inst = self.server_get(ctx, uuid)
         if cell is None or not inst.host or inst.vm_state == states.BUILDING:
             raise exception.InstanceInvalidState(action="get console output",
                                                  instance_uuid=uuid, attr="vm_state",

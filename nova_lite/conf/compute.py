@@ -26,6 +26,9 @@ fake_opts = [
                  help="Seconds each fake snapshot takes (to model large disks)."),
     cfg.FloatOpt("migrate_delay", default=0.0, min=0.0,
                  help="Seconds each step of a fake move (resize) takes on this host."),
+    cfg.ListOpt("traits", default=[],
+                help="Traits the fake host reports besides COMPUTE_NODE (os-traits names "
+                     "or CUSTOM_*), e.g. HW_CPU_X86_AVX2,CUSTOM_FAST_DISK."),
 ]
 
 

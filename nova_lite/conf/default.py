@@ -31,6 +31,13 @@ opts = [
                 help="Port the compute API listens on."),
     cfg.IntOpt("osapi_compute_workers", default=16, min=1,
                help="Threads of the API's WSGI server."),
+    cfg.StrOpt("default_availability_zone", default="nova",
+               help="Availability zone of compute hosts that no aggregate puts in one."),
+    cfg.StrOpt("default_schedule_zone",
+               help="Availability zone given to servers created without one; unset, "
+                    "such servers may land in any zone."),
+    cfg.StrOpt("internal_service_availability_zone", default="internal",
+               help="Availability zone shown for services other than nova-compute."),
     cfg.FloatOpt("cpu_allocation_ratio", default=16.0, min=0.0,
                  help="Virtual CPUs per physical CPU the scheduler may allocate."),
     cfg.FloatOpt("ram_allocation_ratio", default=1.5, min=0.0,

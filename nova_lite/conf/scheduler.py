@@ -19,14 +19,26 @@ opts = [
 ]
 
 filter_opts = [
-    cfg.ListOpt("enabled_filters", default=["ComputeFilter", "ResourceFilter"],
-                help="Filters a host must pass, in order."),
-    cfg.ListOpt("weighers", default=["RAMWeigher", "CPUWeigher"],
+    cfg.ListOpt("enabled_filters",
+                default=["ComputeFilter", "ResourceFilter", "TraitsFilter",
+                         "AvailabilityZoneFilter", "ServerGroupAntiAffinityFilter",
+                         "ServerGroupAffinityFilter"],
+                help="Filters a host must pass, in order. Also available: "
+                     "AggregateInstanceExtraSpecsFilter (flavor extra specs against host "
+                     "aggregate metadata)."),
+    cfg.ListOpt("weighers",
+                default=["RAMWeigher", "CPUWeigher", "ServerGroupSoftAffinityWeigher",
+                         "ServerGroupSoftAntiAffinityWeigher"],
                 help="Weighers ranking the hosts that passed."),
     cfg.FloatOpt("ram_weight_multiplier", default=1.0,
                  help="Positive spreads instances by free RAM, negative stacks them."),
     cfg.FloatOpt("cpu_weight_multiplier", default=1.0,
                  help="Positive spreads instances by free vCPUs, negative stacks them."),
+    cfg.FloatOpt("soft_affinity_weight_multiplier", default=1.0, min=0.0,
+                 help="How strongly soft-affinity groups pull members onto the same "
+                      "host."),
+    cfg.FloatOpt("soft_anti_affinity_weight_multiplier", default=1.0, min=0.0,
+                 help="How strongly soft-anti-affinity groups push members apart."),
     cfg.IntOpt("host_subset_size", default=1, min=1,
                help="Pick randomly among this many best hosts."),
 ]

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from nova_lite import exception
+from nova_lite.db import instance_tags
 from nova_lite.db import main_models as m
 from nova_lite.db.engine import transactional
 from nova_lite.objects.instance import Instance, InstanceFault
@@ -18,7 +19,8 @@ from nova_lite.objects.flavor import Flavor
 
 _COPIED = ("id", "uuid", "display_name", "display_description", "hostname", "project_id",
            "user_id", "host", "node", "vm_state", "task_state", "power_state", "image_ref",
-           "vcpus", "memory_mb", "root_gb", "key_name", "availability_zone", "user_data",
+           "vcpus", "memory_mb", "root_gb", "key_name", "availability_zone",
+           "pinned_availability_zone", "user_data",
            "access_ip_v4", "access_ip_v6", "config_drive", "locked", "locked_by", "launch_index",
            "reservation_id", "launched_at", "terminated_at", "created_at", "updated_at",
            "deleted_at")
@@ -26,8 +28,10 @@ _WRITABLE = set(_COPIED) - {"id", "uuid", "created_at", "updated_at", "deleted_a
 
 
 def _to_obj(row: m.Instance, fault: Optional[m.InstanceFault], cell_name: Optional[str],
-            cache: Optional[m.InstanceInfoCache] = None) -> Instance:
+            cache: Optional[m.InstanceInfoCache] = None,
+            tags: Optional[list[str]] = None) -> Instance:
     inst = Instance()
+    inst.tags = list(tags or [])
     for name in _COPIED:
         setattr(inst, name, getattr(row, name))
     inst.flavor = Flavor.from_dict(json.loads(row.flavor))
@@ -105,6 +109,13 @@ def _save_keypairs(session: Session, uuid: str, keypairs: Optional[list]) -> Non
         row.keypairs = blob
 
 
+def tags_written(session: Session, inst: Instance) -> list[str]:
+    """Write a new instance's tags; return them."""
+    tags = list(inst.get("tags") or [])
+    instance_tags.write_tags(session, inst.uuid, tags)
+    return tags
+
+
 def _with_keypairs(session: Session, inst: Instance) -> Instance:
     blob = session.scalars(sa.select(m.InstanceExtra.keypairs).where(
         m.InstanceExtra.instance_uuid == inst.uuid)).first()
@@ -134,7 +145,9 @@ def instance_create(session: Session, inst: Instance, cell_name: Optional[str]) 
     if inst.get("keypairs"):
         _save_keypairs(session, inst.uuid, inst.keypairs)
     session.flush()
-    return _to_obj(row, None, cell_name, cache)
+    tags = list(inst.get("tags") or [])
+    instance_tags.write_tags(session, inst.uuid, tags)
+    return _to_obj(row, None, cell_name, cache, tags)
 
 
 def _new_info_cache(session: Session, inst: Instance) -> m.InstanceInfoCache:
@@ -158,7 +171,8 @@ def instance_create_with_action(session: Session, inst: Instance, cell_name: Opt
                                                       m.Instance.deleted == 0)).first()
     if row is not None:
         return _to_obj(row, _fault_if_shown(session, row), cell_name,
-                       _info_caches(session, [inst.uuid]).get(inst.uuid))
+                       _info_caches(session, [row.uuid]).get(row.uuid),
+                       instance_tags.tags_of(session, [row.uuid])[row.uuid])
     values = {k: inst.get(k) for k in _WRITABLE if inst.obj_attr_is_set(k)}
     row = m.Instance(uuid=inst.uuid, flavor=json.dumps(inst.flavor.to_dict()),
                      metadata_json=json.dumps(inst.get("metadata") or {}), **values)
@@ -185,7 +199,7 @@ def instance_create_with_action(session: Session, inst: Instance, cell_name: Opt
                                           start_time=now, finish_time=now, result="Error",
                                           traceback=failure[1]))
         session.flush()
-    out = _to_obj(row, fault, cell_name, cache)
+    out = _to_obj(row, fault, cell_name, cache, tags=tags_written(session, inst))
     out.keypairs = list(inst.get("keypairs") or [])
     out.obj_reset_changes(["keypairs"])
     return out
@@ -209,7 +223,8 @@ def instance_get(session: Session, uuid: str, cell_name: Optional[str] = None,
                  read_deleted: bool = False) -> Instance:
     row = _get_row(session, uuid, read_deleted)
     return _with_keypairs(session, _to_obj(row, _fault_if_shown(session, row), cell_name,
-                                           _info_caches(session, [uuid]).get(uuid)))
+                                           _info_caches(session, [uuid]).get(uuid),
+                                           instance_tags.tags_of(session, [uuid])[uuid]))
 
 
 @transactional
@@ -239,7 +254,8 @@ def instance_update(session: Session, uuid: str, values: dict,
             setattr(row, k, v.replace(tzinfo=None) if isinstance(v, datetime) else v)
     session.flush()
     return _with_keypairs(session, _to_obj(row, _fault_if_shown(session, row), cell_name,
-                                           _info_caches(session, [uuid]).get(uuid)))
+                                           _info_caches(session, [uuid]).get(uuid),
+                                           instance_tags.tags_of(session, [uuid])[uuid]))
 
 
 @transactional
@@ -278,6 +294,7 @@ def instance_list(session: Session, cell_name: Optional[str], project_id: Option
         q = q.where(m.Instance.flavor.like(f'%"flavorid": "{filters["flavor_id"]}"%'))
     if filters.get("image"):
         q = q.where(m.Instance.image_ref == filters["image"])
+    q = instance_tags.tag_filters(q, filters)
     q = q.order_by(m.Instance.created_at.desc(), m.Instance.id.desc())
     if filters.get("limit") is not None:
         q = q.limit(filters["limit"])
@@ -285,7 +302,9 @@ def instance_list(session: Session, cell_name: Optional[str], project_id: Option
     faults = _latest_faults(session, [r.uuid for r in rows
                                       if r.vm_state in ("error", "deleted")])
     caches = _info_caches(session, [r.uuid for r in rows])
-    return [_to_obj(r, faults.get(r.uuid), cell_name, caches.get(r.uuid)) for r in rows]
+    tags = instance_tags.tags_of(session, [r.uuid for r in rows])
+    return [_to_obj(r, faults.get(r.uuid), cell_name, caches.get(r.uuid), tags[r.uuid])
+            for r in rows]
 
 
 @transactional

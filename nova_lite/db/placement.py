@@ -1,10 +1,15 @@
 """Placement-style resource accounting in the API database.
 
 A claim writes allocations against one provider and bumps the provider's generation
-with a compare-and-swap, inside one transaction that re-checks capacity. Two claims on
-the same host can therefore never both succeed past its capacity, whichever scheduler
-thread or process made them: the loser of the swap re-reads and re-checks, and gets
-ResourceClaimConflict only if the host is then full.
+with a compare-and-swap, inside one transaction that re-checks capacity and the
+provider's traits. Two claims on the same host can therefore never both succeed past its
+capacity, whichever scheduler thread or process made them: the loser of the swap
+re-reads and re-checks, and gets ResourceClaimConflict only if the host is then full.
+
+A member of an affinity or anti-affinity server group also swaps its group's generation
+in the same transaction after checking where the other members hold allocations, so two
+members claimed at once on different hosts cannot both pass a check that only one of
+them would pass after the other (GroupPolicyConflict for the loser).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from nova_lite import exception
 from nova_lite.db import api_models as m
+from nova_lite.db import server_groups
 from nova_lite.db.engine import transactional
 
 RESOURCE_CLASSES = ("VCPU", "MEMORY_MB", "DISK_GB")
@@ -58,17 +64,70 @@ def provider_ensure(session: Session, name: str, host: str, cell_uuid: Optional[
     return rp.uuid
 
 
+def _trait_ids(session: Session, names: list[str]) -> dict[str, int]:
+    """Ids of the named traits, creating the missing ones."""
+    have = dict(session.execute(sa.select(m.Trait.name, m.Trait.id)
+                                .where(m.Trait.name.in_(names))).all())
+    for name in names:
+        if name not in have:
+            trait = m.Trait(name=name)
+            session.add(trait)
+            session.flush()
+            have[name] = trait.id
+    return have
+
+
+@transactional
+def provider_traits_set(session: Session, name: str, traits: list[str]) -> bool:
+    """Make the provider's traits exactly ``traits``; True when they changed (the
+    generation moves then, as a Placement trait update does)."""
+    rp = session.scalars(sa.select(m.ResourceProvider).where(
+        m.ResourceProvider.name == name)).first()
+    if rp is None:
+        raise exception.NotFound(message=f"Resource provider {name} could not be found.")
+    current = dict(session.execute(
+        sa.select(m.Trait.name, m.ResourceProviderTrait.id)
+        .join(m.ResourceProviderTrait, m.ResourceProviderTrait.trait_id == m.Trait.id)
+        .where(m.ResourceProviderTrait.resource_provider_id == rp.id)).all())
+    wanted = set(traits)
+    if wanted == set(current):
+        return False
+    gone = [link for trait, link in current.items() if trait not in wanted]
+    if gone:
+        session.execute(sa.delete(m.ResourceProviderTrait).where(
+            m.ResourceProviderTrait.id.in_(gone)))
+    new = sorted(wanted - set(current))
+    for trait_id in _trait_ids(session, new).values():
+        session.add(m.ResourceProviderTrait(resource_provider_id=rp.id, trait_id=trait_id))
+    rp.generation = m.ResourceProvider.generation + 1
+    return True
+
+
+def _traits_of(session: Session, rp_ids: list[int]) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {i: [] for i in rp_ids}
+    if rp_ids:
+        q = (sa.select(m.ResourceProviderTrait.resource_provider_id, m.Trait.name)
+             .join(m.Trait, m.Trait.id == m.ResourceProviderTrait.trait_id)
+             .where(m.ResourceProviderTrait.resource_provider_id.in_(rp_ids))
+             .order_by(m.Trait.name))
+        for rp_id, name in session.execute(q):
+            out[rp_id].append(name)
+    return out
+
+
 @transactional
 def provider_summaries(session: Session, hosts: Optional[list[str]] = None) -> list[dict]:
-    """Every provider with inventory and current usage, in one pass."""
+    """Every provider with inventory, current usage and traits, in one pass."""
     q = sa.select(m.ResourceProvider)
     if hosts is not None:
         q = q.where(m.ResourceProvider.host.in_(hosts))
     rps = {rp.id: rp for rp in session.scalars(q)}
     if not rps:
         return []
+    traits = _traits_of(session, list(rps))
     out = {rp_id: {"uuid": rp.uuid, "name": rp.name, "host": rp.host,
-                   "cell_uuid": rp.cell_uuid, "generation": rp.generation, "resources": {}}
+                   "cell_uuid": rp.cell_uuid, "generation": rp.generation, "resources": {},
+                   "traits": traits[rp_id]}
            for rp_id, rp in rps.items()}
     for inv in session.scalars(sa.select(m.Inventory).where(
             m.Inventory.resource_provider_id.in_(rps))):
@@ -93,30 +152,43 @@ CLAIM_CAS_ATTEMPTS = 32
 
 
 @transactional
-def claim(session: Session, provider_uuid: str, consumer_id: str, resources: dict) -> int:
+def claim(session: Session, provider_uuid: str, consumer_id: str, resources: dict,
+          required_traits: Optional[list[str]] = None,
+          forbidden_traits: Optional[list[str]] = None) -> int:
     """Allocate resources to consumer_id on the provider, atomically; return new generation.
 
-    Raises ResourceClaimConflict if capacity is short. A concurrent change of the provider
-    (another claim, a release, an inventory update) makes the claim re-read and re-check.
+    Raises ResourceClaimConflict if capacity is short, TraitsConflict if the provider
+    lacks a required trait or has a forbidden one, GroupPolicyConflict if the consumer's
+    server group forbids this host. A concurrent change of the provider (another claim,
+    a release, an inventory update) or of the group makes the claim re-read and re-check.
     """
     for _attempt in range(CLAIM_CAS_ATTEMPTS):
-        generation = _try_claim(session, provider_uuid, consumer_id, resources)
+        generation = _try_claim(session, provider_uuid, consumer_id, resources,
+                                required_traits or [], forbidden_traits or [])
         if generation is not None:
             return generation
     raise exception.ResourceClaimConflict(provider=provider_uuid)
 
 
-def _try_claim(session: Session, provider_uuid: str, consumer_id: str, resources: dict
-               ) -> Optional[int]:
-    """One read-check-swap round: the new generation, or None if the provider changed."""
+def _try_claim(session: Session, provider_uuid: str, consumer_id: str, resources: dict,
+               required_traits: list[str], forbidden_traits: list[str]) -> Optional[int]:
+    """One read-check-swap round: the new generation, or None if the provider or the
+    consumer's group changed."""
     # Plain columns, not ORM objects: a retry must see fresh values, not the session's
     # identity map (each statement reads the latest committed data under READ COMMITTED).
     row = session.execute(
-        sa.select(m.ResourceProvider.id, m.ResourceProvider.generation)
+        sa.select(m.ResourceProvider.id, m.ResourceProvider.generation,
+                  m.ResourceProvider.host)
         .where(m.ResourceProvider.uuid == provider_uuid)).first()
     if row is None:
         raise exception.ResourceClaimConflict(provider=provider_uuid)
-    rp_id, generation = row
+    rp_id, generation, host = row
+    if required_traits or forbidden_traits:
+        have = set(_traits_of(session, [rp_id])[rp_id])
+        if not set(required_traits) <= have or set(forbidden_traits) & have:
+            raise exception.TraitsConflict(provider=provider_uuid)
+    # The group's policy before capacity: a refused member costs two reads, no more.
+    group = server_groups.claim_check(session, consumer_id, host)
     invs = {rc: (total, reserved, ratio) for rc, total, reserved, ratio in session.execute(
         sa.select(m.Inventory.resource_class, m.Inventory.total, m.Inventory.reserved,
                   m.Inventory.allocation_ratio)
@@ -135,6 +207,9 @@ def _try_claim(session: Session, provider_uuid: str, consumer_id: str, resources
         total, reserved, ratio = invs[rc]
         if (used.get(rc) or 0) + amount > (total - reserved) * ratio:
             raise exception.ResourceClaimConflict(provider=provider_uuid)
+    # The group's swap first: a loser there has not touched the provider yet.
+    if group is not None and not server_groups.claim_swap(session, *group):
+        return None
     # Compare-and-swap on the generation: any concurrent claim or inventory change that
     # committed since we read makes this match nothing, and we read again.
     res = session.execute(

@@ -22,7 +22,8 @@ class InstanceFault(base.NovaLiteObject):
 class Instance(base.NovaLiteObject):
     # 1.1: locked_by, system_metadata, old_flavor, new_flavor
     # 1.2: keypairs
-    VERSION = "1.2"
+    # 1.3: tags, pinned_availability_zone
+    VERSION = "1.3"
     fields = {
         "id": fields.IntegerField(nullable=True),
         "uuid": fields.UUIDField(),
@@ -43,7 +44,10 @@ class Instance(base.NovaLiteObject):
         "root_gb": fields.IntegerField(),
         "key_name": fields.StringField(nullable=True),
         "availability_zone": fields.StringField(nullable=True),
+        # The zone the server was asked into (2.96), None when it may go anywhere.
+        "pinned_availability_zone": fields.StringField(nullable=True, default=None),
         "metadata": fields.DictOfStringsField(),
+        "tags": fields.ListOfStringsField(default=[]),
         "user_data": fields.StringField(nullable=True),
         "access_ip_v4": fields.StringField(nullable=True),
         "access_ip_v6": fields.StringField(nullable=True),
@@ -79,7 +83,11 @@ class Instance(base.NovaLiteObject):
 
     def obj_make_compatible(self, primitive: dict, target_version: str) -> None:
         super().obj_make_compatible(primitive, target_version)
-        if versionutils.convert_version_to_tuple(target_version) < (1, 1):
+        version = versionutils.convert_version_to_tuple(target_version)
+        if version < (1, 3):
+            for key in ("tags", "pinned_availability_zone"):
+                primitive.pop(key, None)
+        if version < (1, 1):
             for key in ("locked_by", "system_metadata", "old_flavor", "new_flavor"):
                 primitive.pop(key, None)
         if versionutils.convert_version_to_tuple(target_version) < (1, 2):

@@ -7,7 +7,8 @@ from nova_lite.objects import base
 
 @base.register
 class ProviderSummary(base.NovaLiteObject):
-    VERSION = "1.0"
+    # 1.1: traits, availability_zone, aggregate_metadata
+    VERSION = "1.1"
     fields = {
         "uuid": fields.UUIDField(),
         "name": fields.StringField(),
@@ -18,6 +19,11 @@ class ProviderSummary(base.NovaLiteObject):
         "resources": fields.Field(fields.Dict(fields.Dict(fields.Float()))),
         "service_up": fields.BooleanField(),
         "service_disabled": fields.BooleanField(),
+        "traits": fields.ListOfStringsField(default=[]),
+        # The host's zone (from its aggregates, else [DEFAULT] default_availability_zone).
+        "availability_zone": fields.StringField(nullable=True, default=None),
+        # key -> values over every aggregate holding the host.
+        "aggregate_metadata": fields.DictOfListOfStringsField(default={}),
     }
 
     def capacity(self, rc: str) -> float:

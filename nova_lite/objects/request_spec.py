@@ -1,13 +1,20 @@
 """RequestSpec: what the scheduler must find a host for; Selection: where it put it."""
 
+import re
+
 from oslo_versionedobjects import fields
 
 from nova_lite.objects import base
 
+# resources[N]:RC=amount and trait[N]:NAME=required|forbidden flavor extra specs.
+_RESOURCES = re.compile(r"^resources[a-zA-Z0-9_-]*:([A-Z0-9_]+)$")
+_TRAIT = re.compile(r"^trait[a-zA-Z0-9_-]*:([A-Z0-9_]+)$")
+
 
 @base.register
 class RequestSpec(base.NovaLiteObject):
-    VERSION = "1.0"
+    # 1.1: instance_group, scheduler_hints
+    VERSION = "1.1"
     fields = {
         "instance_uuid": fields.UUIDField(),
         "project_id": fields.StringField(),
@@ -18,16 +25,44 @@ class RequestSpec(base.NovaLiteObject):
         "num_instances": fields.IntegerField(),
         "ignore_hosts": fields.ListOfStringsField(),
         "force_hosts": fields.ListOfStringsField(),
+        "instance_group": fields.ObjectField("InstanceGroup", nullable=True),
+        "scheduler_hints": fields.DictOfListOfStringsField(default={}),
     }
 
+    def _extra_specs(self) -> dict:
+        return dict(self.flavor.get("extra_specs") or {})
+
     def resources(self) -> dict:
-        """Resource classes and amounts one instance of this spec consumes."""
+        """Resource classes and amounts one instance of this spec consumes: the flavor's
+        sizes, overridden by its ``resources:RC=N`` extra specs (0 drops a class)."""
         flavor = self.flavor
-        return {
+        out = {
             "VCPU": flavor.vcpus,
             "MEMORY_MB": flavor.memory_mb,
             "DISK_GB": flavor.root_gb + flavor.ephemeral_gb + (flavor.swap + 1023) // 1024,
         }
+        for key, value in self._extra_specs().items():
+            m = _RESOURCES.match(key)
+            if m:
+                try:
+                    out[m.group(1)] = int(value)
+                except (TypeError, ValueError):
+                    continue
+        return {rc: amount for rc, amount in out.items() if amount > 0}
+
+    def traits(self) -> tuple[list[str], list[str]]:
+        """(required, forbidden) traits from the flavor's ``trait:NAME`` extra specs."""
+        required, forbidden = [], []
+        for key, value in self._extra_specs().items():
+            m = _TRAIT.match(key)
+            if m and value == "required":
+                required.append(m.group(1))
+            elif m and value == "forbidden":
+                forbidden.append(m.group(1))
+        return sorted(required), sorted(forbidden)
+
+    def group(self) -> "base.NovaLiteObject | None":
+        return self.get("instance_group")
 
 
 @base.register

@@ -10,6 +10,7 @@ import itertools
 
 from nova_lite.policies import (
     admin_actions,
+    aggregates,
     base,
     console_output,
     deferred_delete,
@@ -27,6 +28,8 @@ from nova_lite.policies import (
     lock_server,
     server_actions,
     server_password,
+    server_groups,
+    server_tags,
     servers,
     services,
     shelve,
@@ -58,6 +61,9 @@ _MODULES = (
     guest_access,
     keypairs,
     simple_tenant_usage,
+    server_groups,
+    server_tags,
+    aggregates,
 )
 
 

@@ -1,10 +1,13 @@
-"""Host filters. Each says why it rejects a host, so NoValidHost can explain itself."""
+"""Host filters, one concept each. Each says why it rejects a host, so NoValidHost can
+explain itself."""
 
 from __future__ import annotations
 
 from typing import Optional
 
 from nova_lite.objects.provider import ProviderSummary
+from nova_lite.scheduler import aggregate_specs
+from nova_lite.scheduler.request import HostRequest
 
 UNITS = {"VCPU": "vCPUs", "MEMORY_MB": "MiB of RAM", "DISK_GB": "GiB of disk"}
 
@@ -12,7 +15,7 @@ UNITS = {"VCPU": "vCPUs", "MEMORY_MB": "MiB of RAM", "DISK_GB": "GiB of disk"}
 class BaseFilter:
     name = "BaseFilter"
 
-    def reject_reason(self, host: ProviderSummary, resources: dict) -> Optional[str]:
+    def reject_reason(self, host: ProviderSummary, request: HostRequest) -> Optional[str]:
         """None if the host passes, else a short reason."""
         raise NotImplementedError
 
@@ -22,7 +25,7 @@ class ComputeFilter(BaseFilter):
 
     name = "ComputeFilter"
 
-    def reject_reason(self, host: ProviderSummary, resources: dict) -> Optional[str]:
+    def reject_reason(self, host: ProviderSummary, request: HostRequest) -> Optional[str]:
         if host.cell_uuid is None:
             return "not mapped to a cell (run `nova-lite-manage cell_v2 discover_hosts`)"
         if not host.service_up:
@@ -37,8 +40,8 @@ class ResourceFilter(BaseFilter):
 
     name = "ResourceFilter"
 
-    def reject_reason(self, host: ProviderSummary, resources: dict) -> Optional[str]:
-        for rc, amount in resources.items():
+    def reject_reason(self, host: ProviderSummary, request: HostRequest) -> Optional[str]:
+        for rc, amount in request.resources.items():
             if amount <= 0:
                 continue
             free = host.free(rc)
@@ -47,7 +50,82 @@ class ResourceFilter(BaseFilter):
         return None
 
 
-ALL_FILTERS = {f.name: f for f in (ComputeFilter(), ResourceFilter())}
+class TraitsFilter(BaseFilter):
+    """The host must have every trait the flavor requires and none it forbids."""
+
+    name = "TraitsFilter"
+
+    def reject_reason(self, host: ProviderSummary, request: HostRequest) -> Optional[str]:
+        have = set(host.get("traits") or ())
+        missing = [t for t in request.required_traits if t not in have]
+        if missing:
+            return f"lacks required trait(s) {', '.join(missing)}"
+        present = [t for t in request.forbidden_traits if t in have]
+        if present:
+            return f"has forbidden trait(s) {', '.join(present)}"
+        return None
+
+
+class AvailabilityZoneFilter(BaseFilter):
+    """The host must be in the zone the server asked for."""
+
+    name = "AvailabilityZoneFilter"
+
+    def reject_reason(self, host: ProviderSummary, request: HostRequest) -> Optional[str]:
+        wanted = request.availability_zone
+        if wanted and host.get("availability_zone") != wanted:
+            return (f"in availability zone {host.get('availability_zone')}, not the "
+                    f"requested {wanted}")
+        return None
+
+
+class AggregateInstanceExtraSpecsFilter(BaseFilter):
+    """Flavor extra specs (unscoped or aggregate_instance_extra_specs:) must match the
+    metadata of an aggregate holding the host."""
+
+    name = "AggregateInstanceExtraSpecsFilter"
+
+    def reject_reason(self, host: ProviderSummary, request: HostRequest) -> Optional[str]:
+        return aggregate_specs.mismatch(request.extra_specs,
+                                        host.get("aggregate_metadata") or {})
+
+
+class ServerGroupAntiAffinityFilter(BaseFilter):
+    """A member of an anti-affinity group goes where fewer than max_server_per_host
+    (1 by default) members already are."""
+
+    name = "ServerGroupAntiAffinityFilter"
+
+    def reject_reason(self, host: ProviderSummary, request: HostRequest) -> Optional[str]:
+        if request.policy != "anti-affinity":
+            return None
+        limit = request.group.max_per_host()
+        held = request.group_hosts.get(host.host, 0)
+        if held >= limit:
+            return (f"already holds {held} member(s) of anti-affinity server group "
+                    f"{request.group.uuid} (max_server_per_host {limit})")
+        return None
+
+
+class ServerGroupAffinityFilter(BaseFilter):
+    """A member of an affinity group goes where the other members are."""
+
+    name = "ServerGroupAffinityFilter"
+
+    def reject_reason(self, host: ProviderSummary, request: HostRequest) -> Optional[str]:
+        if request.policy != "affinity" or not request.group_hosts:
+            return None
+        if host.host not in request.group_hosts:
+            hosts = ", ".join(sorted(request.group_hosts))
+            return (f"not the host of affinity server group {request.group.uuid} "
+                    f"(its members are on {hosts})")
+        return None
+
+
+ALL_FILTERS = {f.name: f for f in (
+    ComputeFilter(), ResourceFilter(), TraitsFilter(), AvailabilityZoneFilter(),
+    AggregateInstanceExtraSpecsFilter(), ServerGroupAntiAffinityFilter(),
+    ServerGroupAffinityFilter())}
 
 
 def get_filters(names: list[str]) -> list[BaseFilter]:

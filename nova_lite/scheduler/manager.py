@@ -20,6 +20,7 @@ from nova_lite.objects.provider import ProviderSummary
 from nova_lite.objects.request_spec import RequestSpec, Selection
 from nova_lite.scheduler import filters as filters_mod
 from nova_lite.scheduler import weights
+from nova_lite.scheduler.request import HostRequest
 
 LOG = logging.getLogger(__name__)
 
@@ -54,42 +55,54 @@ class SchedulerManager:
 
     def select_destinations(self, ctx: Any, request_spec: RequestSpec,
                             instance_uuids: list[str]) -> list[Selection]:
-        resources = request_spec.resources()
+        request = HostRequest.from_spec(request_spec)
         selections: list[Selection] = []
         try:
             for uuid in instance_uuids:
-                selections.append(self._select_one(ctx, request_spec, resources, uuid))
+                selections.append(self._select_one(ctx, request_spec, request, uuid))
         except exception.NoValidHost:
             for sel in selections:  # all or nothing
                 self.conductor.release_resources(ctx, sel.instance_uuid)
             raise
         return selections
 
-    def _select_one(self, ctx: Any, spec: RequestSpec, resources: dict, uuid: str
+    def _select_one(self, ctx: Any, spec: RequestSpec, request: HostRequest, uuid: str
                     ) -> Selection:
+        resources = request.resources
         with self._lock:
             for attempt in range(CONF.scheduler.max_attempts):
                 hosts = self._host_view(ctx, refresh=attempt > 0)
-                passed, rejections = self._filter(hosts, spec, resources)
+                passed, rejections = self._filter(hosts, spec, request)
                 if not passed and self._view_age() > 0:
                     # The cached view may miss freed capacity: decide on fresh data.
                     hosts = self._host_view(ctx, refresh=True)
-                    passed, rejections = self._filter(hosts, spec, resources)
+                    passed, rejections = self._filter(hosts, spec, request)
                 if not passed:
                     raise exception.NoValidHost(
                         reason=explain(hosts, rejections, resources))
-                ranked = weights.weigh_hosts(passed, CONF.filter_scheduler.weighers, CONF)
+                ranked = weights.weigh_hosts(passed, CONF.filter_scheduler.weighers, CONF,
+                                             request)
                 subset = ranked[:CONF.filter_scheduler.host_subset_size]
                 random.shuffle(subset)
                 for _w, host in subset + ranked[len(subset):]:
                     t0 = time.monotonic()
                     try:
-                        self.conductor.claim_resources(ctx, host.uuid, uuid, resources)
+                        self.conductor.claim_resources(
+                            ctx, host.uuid, uuid, resources,
+                            required_traits=request.required_traits or None,
+                            forbidden_traits=request.forbidden_traits or None)
+                    except exception.GroupPolicyConflict:
+                        # Another scheduler placed a member meanwhile.
+                        LOG.debug("claim on %s refused by the server group", host.name)
+                        if request.policy == "anti-affinity":
+                            request.placed(host.host)
+                        continue
                     except exception.ResourceClaimConflict:
                         LOG.debug("claim on %s lost a race; trying the next host", host.name)
                         self._hosts_at = 0.0
                         continue
                     _consume(host, resources)
+                    request.placed(host.host)
                     LOG.info("instance %s scheduled to %s (claim %.0f ms)", uuid, host.name,
                              (time.monotonic() - t0) * 1000)
                     return Selection(instance_uuid=uuid, host=host.host, nodename=host.name,
@@ -97,7 +110,7 @@ class SchedulerManager:
             raise exception.NoValidHost(
                 reason="every suitable host was claimed by concurrent requests; retry")
 
-    def _filter(self, hosts: list[ProviderSummary], spec: RequestSpec, resources: dict
+    def _filter(self, hosts: list[ProviderSummary], spec: RequestSpec, request: HostRequest
                 ) -> tuple[list[ProviderSummary], dict[str, str]]:
         passed, rejections = [], {}
         for host in hosts:
@@ -109,7 +122,7 @@ class SchedulerManager:
                 rejections[host.name] = "not the forced host"
                 continue
             for flt in self.filters:
-                reason = flt.reject_reason(host, resources)
+                reason = flt.reject_reason(host, request)
                 if reason:
                     rejections[host.name] = f"{flt.name}: {reason}"
                     break

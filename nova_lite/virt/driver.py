@@ -113,7 +113,8 @@ class ComputeDriver:
 
     def get_available_resource(self) -> dict:
         """Host totals: vcpus, memory_mb, local_gb, hypervisor_type, hypervisor_version,
-        hypervisor_hostname, cpu_info (string)."""
+        hypervisor_hostname, cpu_info (string), and traits (os-traits names the host
+        has, e.g. CPU features; the compute service adds COMPUTE_NODE)."""
         raise NotImplementedError
 
     def list_instance_uuids(self) -> list[str]:

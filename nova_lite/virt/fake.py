@@ -44,7 +44,8 @@ class FakeDriver(driver.ComputeDriver):
         fd = self.conf.fake_driver
         return {"vcpus": fd.vcpus, "memory_mb": fd.memory_mb, "local_gb": fd.local_gb,
                 "hypervisor_type": "fake", "hypervisor_version": 1000,
-                "hypervisor_hostname": self.host, "cpu_info": "{}"}
+                "hypervisor_hostname": self.host, "cpu_info": "{}",
+                "traits": list(fd.traits)}
 
     def list_instance_uuids(self) -> list[str]:
         with self._lock:

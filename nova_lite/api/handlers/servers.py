@@ -15,7 +15,7 @@ from typing import Any, Callable, Optional
 
 from nova_lite import exception, policy
 from nova_lite.api import common, network_request, validation, wsgi
-from nova_lite.api.handlers import flavors
+from nova_lite.api.handlers import availability_zones, flavors, server_groups
 from nova_lite.api.handlers import keypairs as keypairs_handler
 from nova_lite.api.schemas import servers as schema
 from nova_lite.api.views.servers import ServerView
@@ -27,7 +27,6 @@ from nova_lite.objects.instance import Instance
 from nova_lite.objects.request_spec import RequestSpec
 
 RULE = "os_compute_api:servers:%s"
-DEFAULT_AZ = "nova"
 MAX_SERVERS_PER_REQUEST = 1000
 GiB = 1024 ** 3
 
@@ -121,8 +120,9 @@ def _list_servers(req: wsgi.ApiRequest, detail: bool) -> list:
     for key, version in (("ip", 4), ("ip6", 6)):
         if key in opts:
             post.append(_ip_filter(opts[key], version))
-    if "tags" in opts or "tags-any" in opts:
-        return []  # no server has tags yet
+    for key in ("tags", "tags-any", "not-tags", "not-tags-any"):
+        if opts.get(key):
+            filters[key] = sorted({t.strip() for t in opts[key].split(",") if t.strip()})
     if "locked" in opts and ver >= (2, 73):
         locked = validation.parse_bool("locked", opts["locked"])
         post.append(lambda i: bool(i.locked) == locked)
@@ -352,20 +352,35 @@ def _placement(req: wsgi.ApiRequest, server: dict) -> tuple[Optional[str], list[
         az = az or None
         if rest:
             host = rest.split(":", 1)[0] or host
-        if az is not None and az != DEFAULT_AZ:
-            raise wsgi.bad_request("The requested availability zone is not available")
+    elif req.conf.default_schedule_zone:
+        az = req.conf.default_schedule_zone
     if (host or server.get("hypervisor_hostname")) and not req.ctx.is_admin:
         raise exception.PolicyNotAuthorized(action="os_compute_api:servers:create:forced_host")
+    if az_text and az is not None:
+        found, _services, _hosts = availability_zones.zones(req)
+        if az not in found:
+            raise wsgi.bad_request("The requested availability zone is not available")
     if server.get("hypervisor_hostname") and not host:
         host = server["hypervisor_hostname"]
     return az, [host] if host else []
 
 
+def _group(req: wsgi.ApiRequest, body: dict) -> Any:
+    """The server group named by the ``group`` scheduler hint (400 if there is none such
+    in the caller's project)."""
+    hints = body.get("os:scheduler_hints") or body.get("OS-SCH-HNT:scheduler_hints") or {}
+    group_id = hints.get("group")
+    if not group_id:
+        return None
+    try:
+        return server_groups.get_group(req, group_id)
+    except exception.InstanceGroupNotFound as e:
+        raise wsgi.bad_request(e.format_message()) from None
+
+
 def _reject_unsupported(req: wsgi.ApiRequest, server: dict) -> None:
     if server.get("personality"):
         raise wsgi.bad_request("Personality files are not supported.")
-    if server.get("tags"):
-        raise wsgi.bad_request("Server tags are not supported yet.")
     if server.get("trusted_image_certificates"):
         raise wsgi.bad_request("Trusted image certificates are not supported.")
 
@@ -391,6 +406,7 @@ def create(req: wsgi.ApiRequest) -> wsgi.Reply:
     image = _check_image(req, server)
     flavor = _check_flavor(req, server, image)
     net_request = network_request.from_body(req, server, max_count)
+    tags = server.get("tags") or []
     az, force_hosts = _placement(req, server)
     key_name, keypairs = None, None
     if server.get("key_name"):
@@ -417,7 +433,8 @@ def create(req: wsgi.ApiRequest) -> wsgi.Reply:
             image_ref=image["id"], flavor=flavor, vcpus=flavor.vcpus,
             memory_mb=flavor.memory_mb, root_gb=flavor.root_gb, key_name=key_name,
             keypairs=keypairs,
-            availability_zone=az, metadata=dict(server.get("metadata") or {}),
+            availability_zone=az, pinned_availability_zone=az,
+            metadata=dict(server.get("metadata") or {}), tags=sorted(set(tags)),
             system_metadata=image_properties.system_metadata(image),
             user_data=server.get("user_data"),
             access_ip_v4=validation.normalized_ip(server.get("accessIPv4")),
@@ -429,7 +446,10 @@ def create(req: wsgi.ApiRequest) -> wsgi.Reply:
     spec = RequestSpec(instance_uuid=instances[0].uuid, project_id=ctx.project_id,
                        user_id=ctx.user_id, flavor=flavor, image_id=image["id"],
                        availability_zone=az, num_instances=max_count, ignore_hosts=[],
-                       force_hosts=force_hosts)
+                       force_hosts=force_hosts, instance_group=_group(req, body),
+                       scheduler_hints={})
+    if spec.instance_group is not None:
+        spec.scheduler_hints = {"group": [spec.instance_group.uuid]}
     req.conductor.server_create(ctx, instances, spec, min_count=min_count)
     if return_rid:
         return wsgi.Reply(202, {"reservation_id": reservation_id})

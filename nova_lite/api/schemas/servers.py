@@ -48,6 +48,12 @@ TAGS = {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength"
                                    "pattern": "^[^,/]*$"},
         "maxItems": 50}
 
+SCHEDULER_HINTS = {
+    "type": "object",
+    "properties": {"group": {"type": "string", "format": "uuid"}},
+    "additionalProperties": True,
+}
+
 _CREATE_BASE = {
     "type": "object",
     "properties": {
@@ -78,8 +84,8 @@ _CREATE_BASE = {
             "required": ["name", "flavorRef"],
             "additionalProperties": False,
         },
-        "os:scheduler_hints": {"type": "object"},
-        "OS-SCH-HNT:scheduler_hints": {"type": "object"},
+        "os:scheduler_hints": SCHEDULER_HINTS,
+        "OS-SCH-HNT:scheduler_hints": SCHEDULER_HINTS,
     },
     "required": ["server"],
     "additionalProperties": False,

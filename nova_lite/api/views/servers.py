@@ -160,14 +160,14 @@ class ServerView:
         if ver >= (2, 19):
             s["description"] = _f(inst, "display_description")
         if ver >= (2, 26):
-            s["tags"] = []
+            s["tags"] = list(_f(inst, "tags") or [])
         if ver >= (2, 63):
             s["trusted_image_certificates"] = None
         if ver >= (2, 73):
             sysmeta = _f(inst, "system_metadata") or {}
             s["locked_reason"] = sysmeta.get("locked_reason") if s.get("locked") else None
         if groups and ver >= (2, 71):
-            s["server_groups"] = []
+            s["server_groups"] = list(self.req.conductor.server_groups_of(self.req.ctx, uuid))
         if not extended:
             return s
         s["OS-EXT-AZ:availability_zone"] = _f(inst, "availability_zone") or ""
@@ -196,7 +196,7 @@ class ServerView:
         if self.host_status:
             s["host_status"] = self._host_state(host)
         if ver >= (2, 96):
-            s["pinned_availability_zone"] = _f(inst, "availability_zone")
+            s["pinned_availability_zone"] = _f(inst, "pinned_availability_zone")
         if ver >= (2, 100):
             s["scheduler_hints"] = {}
         return s

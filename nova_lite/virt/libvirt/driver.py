@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -44,6 +45,22 @@ def _state_map(lv: Any) -> dict[int, int]:
         lv.VIR_DOMAIN_CRASHED: driver.CRASHED,
         lv.VIR_DOMAIN_PMSUSPENDED: driver.SUSPENDED,
     }
+
+
+def cpu_traits(cpu_info: str) -> list[str]:
+    """os-traits names of the host CPU's features (x86 ones: HW_CPU_X86_<FEATURE>)."""
+    import os_traits
+
+    prefix = "HW_CPU_X86_"
+    # libvirt spells them sse4.2, sse4_1, avx512f; os-traits SSE42, SSE41, AVX512F.
+    known = {re.sub("[^A-Z0-9]", "", t[len(prefix):]): t
+             for t in os_traits.get_traits(prefix)}
+    try:
+        features = json.loads(cpu_info).get("features") or []
+    except (ValueError, AttributeError):
+        return []
+    found = (known.get(re.sub("[^A-Z0-9]", "", str(f).upper())) for f in features)
+    return sorted({t for t in found if t})
 
 
 def _wait(predicate: Callable[[], bool], timeout: float) -> bool:
@@ -88,6 +105,7 @@ class LibvirtDriver(GuestImagesMixin, GuestAccessMixin, driver.ComputeDriver):
     def get_available_resource(self) -> dict:
         with self._errors("reading host resources"):
             st = os.statvfs(self.instances_path)
+            cpu_info = self._host.cpu_info()
             return {
                 "vcpus": self._host.vcpus(),
                 "memory_mb": self._host.memory_mb(),
@@ -95,7 +113,8 @@ class LibvirtDriver(GuestImagesMixin, GuestAccessMixin, driver.ComputeDriver):
                 "hypervisor_type": "QEMU",
                 "hypervisor_version": self._host.hypervisor_version(),
                 "hypervisor_hostname": self._host.hostname(),
-                "cpu_info": self._host.cpu_info(),
+                "cpu_info": cpu_info,
+                "traits": cpu_traits(cpu_info),
             }
 
     def list_instance_uuids(self) -> list[str]:

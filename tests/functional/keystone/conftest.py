@@ -207,7 +207,7 @@ def _setup_keystone(api_url: str | None) -> None:
 @pytest.fixture(scope="package")
 def cloud(keystone: KeystoneEnv, tmp_path_factory: pytest.TempPathFactory
           ) -> Iterator[Cloud]:
-    """nova_lite with auth_strategy keystone and two fake computes, in Keystone's catalog.
+    """nova_lite with auth_strategy keystone and three fake computes, in Keystone's catalog.
 
     Shared by this directory's deployment tests (one start-up, ~20 s). Servers a1
     (member-a, created with a global request id) and b1 (member-b) are ACTIVE.
@@ -220,7 +220,10 @@ def cloud(keystone: KeystoneEnv, tmp_path_factory: pytest.TempPathFactory
     policy_file = workdir / "policy.yaml"
     policy_file.write_text("{}\n")
     authtoken = keystone.authtoken()
-    dep = harness.Deployment(str(workdir), {"kc1": {}, "kc2": {}}, auth_strategy="keystone",
+    # kc3 is small: enough for the three-host server group tests, cheap to run.
+    dep = harness.Deployment(str(workdir), {"kc1": {}, "kc2": {},
+                                            "kc3": {"vcpus": 4, "memory_mb": 4096}},
+                             auth_strategy="keystone",
                              authtoken=authtoken,
                              extra_conf=f"[oslo_policy]\npolicy_file = {policy_file}\n")
     logins = {who: login(keystone, who) for who in keystone.accounts}

@@ -148,7 +148,7 @@ def test_admin_only_apis(cloud: Cloud):
                 .json()["services"]}
     assert {"nova-compute", "nova-conductor", "nova-scheduler"} <= binaries
     hypervisors = m.expect(200, "admin", "GET", "/os-hypervisors").json()["hypervisors"]
-    assert sorted(h["hypervisor_hostname"] for h in hypervisors) == ["kc1", "kc2"]
+    assert sorted(h["hypervisor_hostname"] for h in hypervisors) == ["kc1", "kc2", "kc3"]
     for hv in hypervisors:
         m.expect(200, "admin", "GET", f"/os-hypervisors/{hv['id']}")
         for who in ("member-a", "reader-a"):

@@ -63,9 +63,10 @@ def test_server_lifecycle_and_admin_listings(cloud: Cloud):
 
     assert "m1.nano" in {f["Name"] for f in out["flavors"]}
     computes = [s for s in out["services"] if s["Binary"] == "nova-compute"]
-    assert sorted(s["Host"] for s in computes) == ["kc1", "kc2"]
+    assert sorted(s["Host"] for s in computes) == ["kc1", "kc2", "kc3"]
     assert {s["State"] for s in out["services"]} == {"up"}
-    assert sorted(h["Hypervisor Hostname"] for h in out["hypervisors"]) == ["kc1", "kc2"]
+    assert sorted(h["Hypervisor Hostname"] for h in out["hypervisors"]) == [
+        "kc1", "kc2", "kc3"]
 
     everyone = {s["ID"]: s for s in out["all"]}
     assert {server_id, *cloud.servers.values()} <= set(everyone)

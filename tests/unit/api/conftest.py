@@ -61,7 +61,10 @@ class Client:
 @pytest.fixture
 def conf() -> Any:
     return types.SimpleNamespace(api=types.SimpleNamespace(auth_strategy="noauth2",
-                                                           max_limit=1000))
+                                                           max_limit=1000),
+                                 default_availability_zone="nova",
+                                 default_schedule_zone=None,
+                                 internal_service_availability_zone="internal")
 
 
 @pytest.fixture

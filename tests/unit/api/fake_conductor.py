@@ -13,11 +13,13 @@ from typing import Any, Optional
 from nova_lite import exception
 from nova_lite.network import model as net_model
 from nova_lite.compute import states
+from nova_lite.objects.aggregate import Aggregate
 from nova_lite.objects.compute_node import ComputeNode
 from nova_lite.objects.flavor import Flavor
 from nova_lite.objects.instance import Instance, InstanceFault
 from nova_lite.objects.keypair import KeyPair
 from nova_lite.objects.instance_action import InstanceAction, InstanceActionEvent
+from nova_lite.objects.instance_group import InstanceGroup
 from nova_lite.objects.service import Service
 
 DEFAULT_FLAVORS = [("1", "m1.tiny", 512, 1, 1), ("2", "m1.small", 2048, 1, 20),
@@ -50,6 +52,8 @@ class FakeConductor:
         self.nodes: list[ComputeNode] = []
         self.calls: list[str] = []
         self.request_specs: list[Any] = []
+        self.groups: dict[str, InstanceGroup] = {}
+        self.aggregates: dict[int, Aggregate] = {}
         self.console = "line1\nline2\nline3\n"
         self.keypairs: dict[str, list[dict]] = {}
         self.network_info: dict[str, list] = {}
@@ -150,6 +154,10 @@ class FakeConductor:
                                       used=str(used), allowed=str(limit))
         if limit >= 0:
             instances = instances[:limit - used]
+        group = request_spec.get("instance_group")
+        if group is not None:
+            self.groups[group.uuid].members = (self.groups[group.uuid].members
+                                               + [i.uuid for i in instances])
         for inst in instances:
             self.servers[inst.uuid] = inst
             self._action(ctx, inst, "create")
@@ -194,6 +202,12 @@ class FakeConductor:
                 continue
             if filters.get("host") and inst.host != filters["host"]:
                 continue
+            tags = set(inst.get("tags") or ())
+            if (filters.get("tags") and not set(filters["tags"]) <= tags
+                    or filters.get("tags-any") and not set(filters["tags-any"]) & tags
+                    or filters.get("not-tags") and set(filters["not-tags"]) <= tags
+                    or filters.get("not-tags-any") and set(filters["not-tags-any"]) & tags):
+                continue
             out.append(inst)
         out.sort(key=lambda i: (i.created_at, i.uuid), reverse=True)
         if marker:
@@ -210,6 +224,45 @@ class FakeConductor:
             setattr(inst, k, v)
         inst.updated_at = utcnow()
         return inst
+
+    def _idle(self, uuid: str, action: str, states_ok: tuple) -> Instance:
+        inst = self.server_get(None, uuid)
+        if inst.vm_state not in states_ok:
+            raise exception.InstanceInvalidState(action=action, instance_uuid=uuid,
+                                                 attr="vm_state", state=inst.vm_state)
+        return inst
+
+    def server_metadata_update(self, ctx: Any, uuid: str, metadata: dict,
+                               replace: bool = False) -> dict:
+        self.calls.append("server_metadata_update")
+        inst = self._idle(uuid, "update metadata", (states.ACTIVE, states.STOPPED))
+        new = dict(metadata) if replace else dict(inst.metadata, **metadata)
+        if len(new) > 128:
+            raise exception.MetadataLimitExceeded(allowed=128)
+        inst.metadata = new
+        return dict(new)
+
+    def server_metadata_delete(self, ctx: Any, uuid: str, key: str) -> None:
+        self.calls.append("server_metadata_delete")
+        inst = self._idle(uuid, "delete metadata", (states.ACTIVE, states.STOPPED))
+        if key not in inst.metadata:
+            raise exception.MetadataItemNotFound()
+        inst.metadata = {k: v for k, v in inst.metadata.items() if k != key}
+
+    def server_tags_update(self, ctx: Any, uuid: str, add: list, remove: list,
+                           replace: bool = False) -> list:
+        self.calls.append("server_tags_update")
+        inst = self._idle(uuid, "update tags", (states.ACTIVE, states.STOPPED))
+        before = set(inst.tags)
+        missing = [t for t in remove if t not in before]
+        if missing:
+            raise exception.InstanceTagNotFound(instance_id=uuid, tag=missing[0])
+        after = set(add) if replace else (before | set(add)) - set(remove)
+        if len(after) > 50:
+            raise exception.Invalid(message="The number of tags exceeded the per-server "
+                                            "limit 50")
+        inst.tags = sorted(after)
+        return [sorted(after), after != before]
 
     def server_delete(self, ctx: Any, uuid: str) -> None:
         self.calls.append("server_delete")
@@ -434,6 +487,102 @@ class FakeConductor:
         self.calls.append("quota_class_update")
         self.quota_classes.setdefault(class_name, {}).update(values)
         return self.quota_class_get(ctx, class_name)
+    # -- server groups ------------------------------------------------------------------
+    def server_group_create(self, ctx: Any, name: str, policy: str, rules: dict) -> Any:
+        self.calls.append("server_group_create")
+        group = InstanceGroup(uuid=str(uuidlib.uuid4()), name=name,
+                              project_id=ctx.project_id, user_id=ctx.user_id, policy=policy,
+                              rules=dict(rules), members=[], hosts={}, created_at=utcnow())
+        self.groups[group.uuid] = group
+        return group
+
+    def server_group_get(self, ctx: Any, uuid: str) -> Any:
+        self.calls.append("server_group_get")
+        if uuid not in self.groups:
+            raise exception.InstanceGroupNotFound(group_uuid=uuid)
+        return self.groups[uuid]
+
+    def server_group_list(self, ctx: Any, project_id: Optional[str]) -> list:
+        self.calls.append("server_group_list")
+        return [g for g in self.groups.values()
+                if project_id is None or g.project_id == project_id]
+
+    def server_group_delete(self, ctx: Any, uuid: str) -> None:
+        self.calls.append("server_group_delete")
+        self.server_group_get(ctx, uuid)
+        del self.groups[uuid]
+
+    def server_groups_of(self, ctx: Any, instance_uuid: str) -> list:
+        self.calls.append("server_groups_of")
+        return [g.uuid for g in self.groups.values() if instance_uuid in g.members]
+
+    # -- aggregates -------------------------------------------------------------------
+    def aggregate_create(self, ctx: Any, name: str, availability_zone: Optional[str]) -> Any:
+        self.calls.append("aggregate_create")
+        if any(a.name == name for a in self.aggregates.values()):
+            raise exception.AggregateNameExists(aggregate_name=name)
+        if availability_zone == "internal":
+            raise exception.Invalid(message="internal zone")
+        agg = Aggregate(id=len(self.aggregates) + 1, uuid=str(uuidlib.uuid4()), name=name,
+                        hosts=[], metadata={"availability_zone": availability_zone}
+                        if availability_zone else {}, created_at=utcnow(), updated_at=None)
+        self.aggregates[agg.id] = agg
+        return agg
+
+    def aggregate_get(self, ctx: Any, aggregate_id: int) -> Any:
+        self.calls.append("aggregate_get")
+        if aggregate_id not in self.aggregates:
+            raise exception.AggregateNotFound(aggregate_id=aggregate_id)
+        return self.aggregates[aggregate_id]
+
+    def aggregate_list(self, ctx: Any) -> list:
+        self.calls.append("aggregate_list")
+        return list(self.aggregates.values())
+
+    def aggregate_update(self, ctx: Any, aggregate_id: int, values: dict) -> Any:
+        self.calls.append("aggregate_update")
+        agg = self.aggregate_get(ctx, aggregate_id)
+        if "name" in values:
+            agg.name = values["name"]
+        meta = dict(agg.metadata)
+        for k, v in (values.get("metadata") or {}).items():
+            if v is None:
+                meta.pop(k, None)
+            else:
+                meta[k] = v
+        agg.metadata = meta
+        return agg
+
+    def aggregate_delete(self, ctx: Any, aggregate_id: int) -> None:
+        self.calls.append("aggregate_delete")
+        if self.aggregate_get(ctx, aggregate_id).hosts:
+            raise exception.AggregateActionConflict(
+                action="delete", aggregate_id=aggregate_id,
+                reason="Host aggregate is not empty", code=400)
+        del self.aggregates[aggregate_id]
+
+    def aggregate_add_host(self, ctx: Any, aggregate_id: int, host: str) -> Any:
+        self.calls.append("aggregate_add_host")
+        agg = self.aggregate_get(ctx, aggregate_id)
+        if not any(s.host == host for s in self.services):
+            raise exception.ComputeHostNotFound(host=host)
+        if host in agg.hosts:
+            raise exception.AggregateHostExists(aggregate_id=aggregate_id, host=host)
+        agg.hosts = agg.hosts + [host]
+        return agg
+
+    def aggregate_remove_host(self, ctx: Any, aggregate_id: int, host: str) -> Any:
+        self.calls.append("aggregate_remove_host")
+        agg = self.aggregate_get(ctx, aggregate_id)
+        if host not in agg.hosts:
+            raise exception.AggregateHostNotFound(aggregate_id=aggregate_id, host=host)
+        agg.hosts = [h for h in agg.hosts if h != host]
+        return agg
+
+    def host_availability_zones(self, ctx: Any) -> dict:
+        self.calls.append("host_availability_zones")
+        return {h: a.metadata["availability_zone"] for a in self.aggregates.values()
+                if "availability_zone" in a.metadata for h in a.hosts}
 
     # -- services -----------------------------------------------------------------------
     def service_list(self, ctx: Any, binary: Optional[str] = None,
@@ -527,7 +676,8 @@ class FakeConductor:
             node=f"{host}.node" if host else None, vm_state=vm_state, task_state=task_state,
             power_state=1 if vm_state == states.ACTIVE else 0, image_ref=image_ref,
             flavor=flavor, vcpus=flavor.vcpus, memory_mb=flavor.memory_mb,
-            root_gb=flavor.root_gb, key_name=None, availability_zone="nova", metadata={},
+            root_gb=flavor.root_gb, key_name=None, availability_zone="nova",
+            pinned_availability_zone=None, metadata={}, tags=[],
             user_data=None, access_ip_v4=None, access_ip_v6=None, config_drive="",
             locked=False, launch_index=0, reservation_id="r-12345678",
             launched_at=utcnow() if host else None, terminated_at=None,

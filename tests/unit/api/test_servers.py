@@ -138,7 +138,8 @@ def test_create_bad_bodies(client, body):
     assert resp.status_int == 400
 
 
-def test_create_forced_host_is_admin_only(client, image_id):
+def test_create_forced_host_is_admin_only(client, conductor, image_id):
+    conductor.add_compute("c1")  # so that zone "nova" exists
     assert _create(client, image_id, availability_zone="nova:c1").status_int == 403
     assert _create(client, image_id, token="admin:admin",
                    availability_zone="nova:c1").status_int == 202

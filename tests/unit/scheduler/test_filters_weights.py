@@ -10,6 +10,7 @@ from nova_lite import objects
 from nova_lite.conf import CONF
 from nova_lite.scheduler import filters, weights
 from nova_lite.scheduler.manager import explain
+from nova_lite.scheduler.request import HostRequest
 
 objects.register_all()
 from nova_lite.objects.provider import ProviderSummary  # noqa: E402
@@ -31,7 +32,7 @@ def host(name: str, vcpu: dict | None = None, ram: dict | None = None,
                            service_disabled=disabled)
 
 
-WANT = {"VCPU": 1, "MEMORY_MB": 512, "DISK_GB": 1}
+WANT = HostRequest({"VCPU": 1, "MEMORY_MB": 512, "DISK_GB": 1})
 
 
 
@@ -75,16 +76,16 @@ def test_resource_filter_each_class(rc: str, inv: dict, fits: int) -> None:
     h = host("c1", **{{"VCPU": "vcpu", "MEMORY_MB": "ram", "DISK_GB": "disk"}[rc]: inv})
     flt = filters.ResourceFilter()
     if fits:
-        assert flt.reject_reason(h, {rc: fits}) is None
-    assert flt.reject_reason(h, {rc: fits + 1}) == f"insufficient {rc}"
+        assert flt.reject_reason(h, HostRequest({rc: fits})) is None
+    assert flt.reject_reason(h, HostRequest({rc: fits + 1})) == f"insufficient {rc}"
 
 
 def test_resource_filter_ignores_zero_and_rejects_unknown_classes() -> None:
     h = host("c1", disk=res(0))
     flt = filters.ResourceFilter()
-    assert flt.reject_reason(h, {"VCPU": 1, "DISK_GB": 0}) is None
-    assert flt.reject_reason(h, {"VCPU": 1, "DISK_GB": 1}) == "insufficient DISK_GB"
-    assert flt.reject_reason(h, {"PCI_DEVICE": 1}) == "insufficient PCI_DEVICE"
+    assert flt.reject_reason(h, HostRequest({"VCPU": 1, "DISK_GB": 0})) is None
+    assert flt.reject_reason(h, HostRequest({"VCPU": 1, "DISK_GB": 1})) == "insufficient DISK_GB"
+    assert flt.reject_reason(h, HostRequest({"PCI_DEVICE": 1})) == "insufficient PCI_DEVICE"
 
 
 def test_get_filters() -> None:
@@ -152,14 +153,14 @@ def test_explain_units(rc: str, unit: str) -> None:
 
 
 def test_explain_without_hosts_says_how_to_get_some() -> None:
-    text = explain([], {}, WANT)
+    text = explain([], {}, WANT.resources)
     assert "no compute hosts" in text and "discover_hosts" in text
 
 
 def test_explain_shortens_long_host_lists() -> None:
     hosts = [host(f"c{i:02d}", up=False) for i in range(12)]
     text = explain(hosts, {h.name: "ComputeFilter: compute service is down" for h in hosts},
-                   WANT)
+                   WANT.resources)
     assert text.startswith("12 host(s) considered, 12 rejected.")
     assert "c00, c01, c02, c03, c04, c05, c06, c07 ...: ComputeFilter" in text
     assert "c08" not in text

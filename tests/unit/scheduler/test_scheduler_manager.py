@@ -51,7 +51,8 @@ class FakeConductor:
             for p in self.providers.values()]
 
     def claim_resources(self, ctx: Any, provider_uuid: str, consumer_id: str,
-                        resources: dict) -> int:
+                        resources: dict, required_traits: list | None = None,
+                        forbidden_traits: list | None = None) -> int:
         p = self.providers[provider_uuid]
         if p["name"] in self.races:
             self.races.remove(p["name"])
@@ -208,10 +209,10 @@ def test_concurrent_loss_on_a_later_instance_releases_the_earlier(conductor,
     first, second = uuids(2)
     real_claim = conductor.claim_resources
 
-    def claim(ctx: Any, rp: str, consumer: str, res: dict) -> int:
+    def claim(ctx: Any, rp: str, consumer: str, res: dict, **traits: Any) -> int:
         if consumer == second:
             raise exception.ResourceClaimConflict(provider=rp)
-        return real_claim(ctx, rp, consumer, res)
+        return real_claim(ctx, rp, consumer, res, **traits)
 
     conductor.claim_resources = claim
     with pytest.raises(exception.NoValidHost):
