@@ -56,6 +56,8 @@ class TraitsFilter(BaseFilter):
     name = "TraitsFilter"
 
     def reject_reason(self, host: ProviderSummary, request: HostRequest) -> Optional[str]:
+        if not request.required_traits and not request.forbidden_traits:
+            return None
         have = set(host.get("traits") or ())
         missing = [t for t in request.required_traits if t not in have]
         if missing:
@@ -86,6 +88,8 @@ class AggregateInstanceExtraSpecsFilter(BaseFilter):
     name = "AggregateInstanceExtraSpecsFilter"
 
     def reject_reason(self, host: ProviderSummary, request: HostRequest) -> Optional[str]:
+        if not request.extra_specs:
+            return None
         return aggregate_specs.mismatch(request.extra_specs,
                                         host.get("aggregate_metadata") or {})
 

@@ -52,9 +52,14 @@ class ServerGroupSoftAffinityWeigher(BaseWeigher):
     policy = "soft-affinity"
     sign = 1.0
 
-    def raw(self, host: ProviderSummary, request: Optional[HostRequest]) -> float:
+    def weigh(self, hosts: list[ProviderSummary], request: Optional[HostRequest] = None
+              ) -> list[float]:
         if request is None or request.policy != self.policy:
-            return 0.0
+            return [0.0] * len(hosts)  # not this weigher's kind of group
+        return super().weigh(hosts, request)
+
+    def raw(self, host: ProviderSummary, request: Optional[HostRequest]) -> float:
+        assert request is not None
         return self.sign * request.group_hosts.get(host.host, 0)
 
 
