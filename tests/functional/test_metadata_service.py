@@ -58,8 +58,11 @@ def _get(dep, path: str, uuid: str, project: str, secret: str = SECRET,
 
 def test_metadata_through_the_conductor(dep):
     user_data = b"#cloud-config\nhostname: md-vm\n"
+    r = dep.post("/os-keypairs", {"keypair": {"name": "md-key"}})  # generated (< 2.92)
+    assert r.status_code == 200, r.text
+    public_key = r.json()["keypair"]["public_key"]
     r = dep.post("/servers", {"server": {
-        "name": "md-vm", "imageRef": _image(dep), "flavorRef": "42",
+        "name": "md-vm", "imageRef": _image(dep), "flavorRef": "42", "key_name": "md-key",
         "metadata": {"tier": "db"}, "user_data": base64.b64encode(user_data).decode()}})
     assert r.status_code == 202, r.text
     sid = r.json()["server"]["id"]
@@ -72,6 +75,10 @@ def test_metadata_through_the_conductor(dep):
     body = md.json()
     assert (body["uuid"], body["name"], body["meta"], body["project_id"],
             body["availability_zone"]) == (sid, "md-vm", {"tier": "db"}, project, "nova")
+    assert body["public_keys"] == {"md-key": public_key}
+    assert body["keys"] == [{"name": "md-key", "type": "ssh", "data": public_key}]
+    assert _get(dep, "/latest/meta-data/public-keys/0/openssh-key", sid,
+                project).text == public_key
     assert _get(dep, "/openstack/latest/user_data", sid, project).content == user_data
     assert _get(dep, "/latest/meta-data/instance-id", sid, project).text.startswith("i-")
     assert _get(dep, "/openstack/latest/meta_data.json", sid, project,

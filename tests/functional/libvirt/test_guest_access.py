@@ -48,12 +48,27 @@ def _wait_line(env, sid: str, pattern: str, timeout: float = BOOT_TIMEOUT) -> tu
                 f"{_console(env, sid)[-3000:]}")
 
 
+KEY_COMMENT = "nova-lite-test@example"
+
+
+def _public_key(directory) -> str:
+    path = os.path.join(str(directory), "id")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", KEY_COMMENT, "-f",
+                    path], check=True, capture_output=True, timeout=30)
+    with open(path + ".pub") as f:
+        return f.read().strip()
+
+
 @pytest.fixture(scope="module")
-def guest(api_env) -> dict:
+def guest(api_env, tmp_path_factory) -> dict:
     env = api_env
+    key = _public_key(tmp_path_factory.mktemp("key"))
+    r = env.dep.post("/os-keypairs", {"keypair": {"name": "cd-key", "public_key": key}})
+    assert r.status_code == 200, r.text
     t0 = time.monotonic()
     r = env.dep.post("/servers", {"server": {
         "name": "cd-guest", "imageRef": env.image_id, "flavorRef": "42",
+        "key_name": "cd-key",
         "config_drive": True, "metadata": {"purpose": "config-drive-test"},
         "user_data": base64.b64encode(USER_DATA).decode()}})
     assert r.status_code == 202, r.text
@@ -69,6 +84,7 @@ def test_guest_reads_its_config_drive(api_env, guest):
     took = time.monotonic() - guest["posted"]
     print(f"\nPOST /servers -> config drive marker: {took:.1f} s ({line})")
     assert f"uuid={sid}" in line and "hostname=cd-guest.novalocal" in line
+    assert f"key=cd-key comment={KEY_COMMENT}" in line, line
     ud, _ = _wait_line(env, sid, r"NOVA-LITE-USER-DATA ")
     assert ud.endswith("NOVA-LITE-USER-DATA NOVA-LITE-USER-DATA-LINE from the functional test")
 
@@ -93,6 +109,8 @@ def test_config_drive_image_on_the_host(api_env, guest):
         [isoinfo, "-R", "-x", "/openstack/latest/meta_data.json", "-i", path],
         capture_output=True, check=True).stdout)
     assert md["uuid"] == sid and md["meta"] == {"purpose": "config-drive-test"}
+    assert md["public_keys"]["cd-key"].endswith(KEY_COMMENT)
+    assert md["keys"][0]["name"] == "cd-key" and md["keys"][0]["type"] == "ssh"
     assert subprocess.run([isoinfo, "-R", "-x", "/openstack/latest/user_data", "-i", path],
                           capture_output=True, check=True).stdout == USER_DATA
     nd = json.loads(subprocess.run(
