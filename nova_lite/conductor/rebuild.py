@@ -14,8 +14,8 @@ from nova_lite.objects.instance import Instance
 
 # Instance fields a rebuild request may change.
 REBUILD_FIELDS = frozenset(("image_ref", "display_name", "display_description", "metadata",
-                            "key_name", "user_data", "hostname", "access_ip_v4",
-                            "access_ip_v6"))
+                            "key_name", "keypairs", "user_data", "hostname",
+                            "access_ip_v4", "access_ip_v6"))
 
 
 class RebuildMixin:

@@ -15,6 +15,7 @@ from typing import Any
 
 from nova_lite import policy
 from nova_lite.api import validation, wsgi
+from nova_lite.api.handlers import keypairs as keypairs_handler
 from nova_lite.api.handlers import servers
 from nova_lite.api.handlers.servers import get_server
 from nova_lite.api.schemas.server_rebuild import rebuild_schema
@@ -63,10 +64,12 @@ def _values(req: wsgi.ApiRequest, rb: dict, image: dict) -> dict:
     if req.ver >= (2, 19) and "description" in rb:
         values["display_description"] = rb["description"]
     if req.ver >= (2, 54) and "key_name" in rb:
-        if rb["key_name"] is not None:
-            # Keypairs are not served yet: no name can be valid (as at create).
-            raise wsgi.bad_request("Invalid key_name provided.")
-        values["key_name"] = None
+        if rb["key_name"] is None:  # null removes the key
+            values["key_name"], values["keypairs"] = None, []
+        else:  # the caller's own key pair, as at create
+            keypair = keypairs_handler.for_server(req, rb["key_name"])
+            values["key_name"] = keypair.name
+            values["keypairs"] = [keypair.copy_for_instance()]
     if req.ver >= (2, 57) and "user_data" in rb:
         values["user_data"] = rb["user_data"]
     if req.ver >= (2, 90) and "hostname" in rb:

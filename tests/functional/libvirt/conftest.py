@@ -209,6 +209,8 @@ def api_env() -> Iterator[ApiEnv]:
         workdir, {host: {}},
         extra_conf=f"shutdown_timeout = 30\n[DEFAULT]\n"
                    f"instance_name_template = nlt-{suffix}-%08x\n"
+                   # one compute host: a resize stays on it
+                   "allow_resize_to_same_host = True\n"
                    # nova-lite-novncproxy, when a test starts it (env.start_novncproxy)
                    f"[vnc]\nnovncproxy_host = 127.0.0.1\nnovncproxy_port = {vnc_port}\n"
                    f"novncproxy_base_url = http://127.0.0.1:{vnc_port}/vnc_lite.html\n"

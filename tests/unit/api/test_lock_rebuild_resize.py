@@ -163,7 +163,15 @@ def test_rebuild_fields_by_microversion(client, conductor, image_id):
     assert act(client, inst, body, version="2.90").status_int == 202
     assert conductor.action_params[-1][1]["values"] == {
         "image_ref": image_id, "display_description": "d", "key_name": None,
-        "user_data": "aGk=", "hostname": "new-host"}
+        "keypairs": [], "user_data": "aGk=", "hostname": "new-host"}
+    inst.task_state = None
+    r = client.post("/v2.1/os-keypairs", {"keypair": {"name": "k1"}}, token=ALICE)
+    assert r.status_int == 200, r.text
+    body = {"rebuild": {"imageRef": image_id, "key_name": "k1"}}
+    assert act(client, inst, body, version="2.54").status_int == 202
+    values = conductor.action_params[-1][1]["values"]
+    assert values["key_name"] == "k1" and values["keypairs"][0]["name"] == "k1"
+    assert values["keypairs"][0]["public_key"].startswith("ssh-")
     inst.task_state = None
     for version, key, value in (("2.18", "description", "d"), ("2.53", "key_name", None),
                                 ("2.56", "user_data", "aGk="), ("2.89", "hostname", "h"),
