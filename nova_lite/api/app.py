@@ -27,6 +27,7 @@ from nova_lite.api.handlers import (aggregates, availability_zones, console_auth
                                     server_external_events, server_groups, server_metadata,
                                     server_password, server_tags, servers, services,
                                     simple_tenant_usage, versions)
+from nova_lite.api.handlers import image_metadata
 
 LOG = logging.getLogger(__name__)
 
@@ -87,7 +88,13 @@ ROUTES: tuple[tuple[str, dict[str, Callable]], ...] = (
     ("/os-availability-zone/detail", {"GET": availability_zones.detail}),
     ("/images", {"GET": images.index}),
     ("/images/detail", {"GET": images.detail}),
-    ("/images/{id}", {"GET": images.show}),
+    ("/images/{id}", {"GET": images.show, "DELETE": images.delete}),
+    ("/images/{image_id}/metadata", {"GET": image_metadata.index,
+                                     "POST": image_metadata.create,
+                                     "PUT": image_metadata.update_all}),
+    ("/images/{image_id}/metadata/{id}", {"GET": image_metadata.show,
+                                          "PUT": image_metadata.update,
+                                          "DELETE": image_metadata.delete}),
     ("/os-services", {"GET": services.index}),
     ("/os-console-auth-tokens/{id}", {"GET": console_auth_tokens.show}),
     ("/os-hypervisors", {"GET": hypervisors.index}),

@@ -72,8 +72,10 @@ class LocalImageStore(ImageAPI):
 
     @staticmethod
     def _check_owner(ctx: Any, meta: dict) -> None:
+        """Only the owner's project (or an admin, or the service itself) changes an
+        image; an operator's import (no owner) is changed by admins only."""
         if ctx is not None and not getattr(ctx, "is_admin", False) \
-                and meta.get("owner") not in (None, ctx.project_id):
+                and (meta.get("owner") is None or meta["owner"] != ctx.project_id):
             raise exception.ImageNotAuthorized(image_id=meta["id"])
 
     # -- reads ---------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Rules for the /images proxy: any authenticated user may read the image list."""
+"""Rules for the /images proxy: any authenticated user may ask; the image service decides
+what the caller may see or delete (the caller's own token reaches it)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,11 @@ rules = [
         name="os_compute_api:images:show", check_str=base.ANY_AUTHENTICATED,
         description="Show one image.",
         operations=[{"method": "GET", "path": "/images/{image_id}"}],
+        scope_types=["project"]),
+    policy.DocumentedRuleDefault(
+        name="os_compute_api:images:delete", check_str=base.ANY_AUTHENTICATED,
+        description="Delete an image.",
+        operations=[{"method": "DELETE", "path": "/images/{image_id}"}],
         scope_types=["project"]),
 ]
 

@@ -1,6 +1,8 @@
-"""Nova's image proxy (GET /images...), read straight from the image store.
+"""Nova's image proxy (/images: list, show, delete), backed by the image API.
 
-Like Nova, the proxy is gone from microversion 2.36 on: those requests get a 404.
+Every call goes to the image service as the caller (with Glance: their token), so it
+shows and deletes exactly what the caller may. Like Nova, the proxy is gone from
+microversion 2.36 on: those requests get a 404.
 """
 
 from __future__ import annotations
@@ -12,14 +14,22 @@ from nova_lite.api import common, validation, wsgi
 
 RULE = "os_compute_api:images:index"
 SHOW_RULE = "os_compute_api:images:show"
+DELETE_RULE = "os_compute_api:images:delete"
 _STATUS = {"active": "ACTIVE", "queued": "SAVING", "saving": "SAVING",
            "importing": "SAVING", "deleted": "DELETED", "pending_delete": "DELETED",
            "killed": "ERROR"}
 
 
-def _check_version(req: wsgi.ApiRequest) -> None:
+def check_version(req: wsgi.ApiRequest) -> None:
     if req.ver >= (2, 36):
         raise wsgi.not_found()
+
+
+def get_image(req: wsgi.ApiRequest, image_id: str) -> dict:
+    try:
+        return req.images.show(req.ctx, image_id)
+    except exception.ImageNotFound:
+        raise wsgi.not_found("Image not found.") from None
 
 
 def _basic(req: wsgi.ApiRequest, image: dict) -> dict:
@@ -51,7 +61,7 @@ def _iso(value: Any) -> Any:
 
 
 def _list(req: wsgi.ApiRequest) -> tuple[list[dict], int]:
-    _check_version(req)
+    check_version(req)
     policy.authorize(req.ctx, RULE)
     params = req.params
     images = list(req.images.list(req.ctx))
@@ -93,10 +103,16 @@ def detail(req: wsgi.ApiRequest) -> wsgi.Reply:
 
 
 def show(req: wsgi.ApiRequest, id: str) -> wsgi.Reply:
-    _check_version(req)
+    check_version(req)
     policy.authorize(req.ctx, SHOW_RULE)
+    return wsgi.Reply(200, {"image": _show(req, get_image(req, id))})
+
+
+def delete(req: wsgi.ApiRequest, id: str) -> wsgi.Reply:
+    check_version(req)
+    policy.authorize(req.ctx, DELETE_RULE)
     try:
-        image = req.images.show(req.ctx, id)
+        req.images.delete(req.ctx, id)
     except exception.ImageNotFound:
         raise wsgi.not_found("Image not found.") from None
-    return wsgi.Reply(200, {"image": _show(req, image)})
+    return wsgi.Reply(204)
