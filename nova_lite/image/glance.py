@@ -101,10 +101,11 @@ class GlanceImageAPI(ImageAPI):
 
     # -- transport -------------------------------------------------------------------
 
-    def _endpoint(self, attempt: int) -> str:
+    def _endpoint(self, start: int, attempt: int) -> str:
+        """The URL for one attempt: api_servers in turn from ``start``, else the
+        catalog's (looked up again after a failed attempt)."""
         if self.servers:
-            return self.servers[(next(self._next) if attempt == 0 else attempt)
-                                % len(self.servers)]
+            return self.servers[(start + attempt) % len(self.servers)]
         with self._lock:
             if self._found is None or attempt > 0:
                 try:
@@ -129,9 +130,10 @@ class GlanceImageAPI(ImageAPI):
         headers = kwargs.pop("headers", {})
         rid = getattr(ctx, "global_request_id", None) or getattr(ctx, "request_id", None)
         attempts = self.num_retries + 1 if retry else 1
+        start = next(self._next)
         last: Any = None
         for attempt in range(attempts):
-            url = self._endpoint(attempt) + "/v2" + path
+            url = self._endpoint(start, attempt) + "/v2" + path
             try:
                 resp = self.session.request(url, method, auth=self._auth(ctx),
                                             raise_exc=False, headers=headers,

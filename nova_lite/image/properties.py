@@ -7,7 +7,8 @@ snapshots do not depend on the image still existing or staying unchanged in Glan
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, Optional
 
 PREFIX = "image_"
 # Base attributes recorded beside the custom properties (Nova's inheritable keys).
@@ -33,3 +34,22 @@ def from_system_metadata(sys_meta: Any) -> dict[str, str]:
     skip = {PREFIX + k for k in (*INHERITED, BASE_IMAGE_REF)}
     return {k[len(PREFIX):]: v for k, v in (sys_meta or {}).items()
             if k.startswith(PREFIX) and k not in skip}
+
+
+# Image properties that shape the guest, with the values nova_lite's drivers accept.
+DISK_BUSES = ("virtio", "scsi", "sata", "ide", "usb")
+VIF_MODELS = ("virtio", "e1000", "e1000e", "rtl8139", "ne2k_pci", "pcnet")
+_MACHINE_TYPE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+
+
+def invalid_property(props: dict) -> Optional[str]:
+    """Why the image's guest-shaping properties cannot be honoured, or None."""
+    checks = (("hw_disk_bus", lambda v: v in DISK_BUSES),
+              ("hw_vif_model", lambda v: v in VIF_MODELS),
+              ("hw_machine_type", lambda v: bool(_MACHINE_TYPE.match(v))))
+    for key, ok in checks:
+        value = props.get(key)
+        if value is not None and not ok(str(value)):
+            return f"Image property '{key}' has an invalid value '{value}'."
+    return None
+

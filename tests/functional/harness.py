@@ -57,16 +57,20 @@ class Deployment:
                  authtoken: Optional[dict] = None,
                  host_conf: Optional[dict[str, str]] = None,
                  fast_periodics: bool = True, api_workers: int = 1,
-                 rabbit_addr: str = RABBIT, mysql_addr: str = "127.0.0.1:3306") -> None:
+                 rabbit_addr: str = RABBIT, mysql_addr: str = "127.0.0.1:3306",
+                 host_state_paths: bool = False) -> None:
         """``authtoken``: [keystone_authtoken] values, for auth_strategy ``keystone``;
         then set ``token`` to a real admin token before ``setup()``. ``host_conf``:
         more config text for one compute only (e.g. its compute_driver).
         ``fast_periodics``: heartbeats and compute periodic tasks every few seconds, so
-        tests see changes quickly; False keeps Nova's default intervals (benchmarks)."""
+        tests see changes quickly; False keeps Nova's default intervals (benchmarks).
+        ``host_state_paths``: every compute gets its own state_path (so its own image
+        cache and instances directory), as on separate machines; see host_state()."""
         self.run_id = uuid.uuid4().hex[:10]
         self.workdir = workdir
         self.computes = computes  # host -> [fake_driver] values
         self.host_conf = host_conf or {}
+        self.host_state_paths = host_state_paths
         self.extra_conf = extra_conf
         self.conductor_workers = conductor_workers
         self.api_workers = api_workers  # nova-lite-api processes (one keeps tests light)
@@ -133,9 +137,16 @@ workers = {self.conductor_workers}
 """)
         self.host_confs = {}
         for host, sizes in self.computes.items():
-            body = f"[DEFAULT]\nhost = {host}\n[fake_driver]\n" + "".join(
+            own = f"state_path = {self.host_state(host)}\n" if self.host_state_paths else ""
+            body = f"[DEFAULT]\nhost = {host}\n{own}[fake_driver]\n" + "".join(
                 f"{k} = {v}\n" for k, v in sizes.items()) + self.host_conf.get(host, "")
             self.host_confs[host] = self._write_conf(f"nova-{host}.conf", body)
+
+    def host_state(self, host: str) -> str:
+        """The state_path of one compute host (the shared one unless host_state_paths)."""
+        if not self.host_state_paths:
+            return self.state_path
+        return os.path.join(self.workdir, "hosts", host)
 
     # -- lifecycle -------------------------------------------------------------------------
     def manage(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -270,6 +281,8 @@ workers = {self.conductor_workers}
         except Exception:
             pass
         shutil.rmtree(self.state_path, ignore_errors=True)
+        if self.host_state_paths:
+            shutil.rmtree(os.path.join(self.workdir, "hosts"), ignore_errors=True)
 
     # -- API client --------------------------------------------------------------------------
     def request(self, method: str, path: str, token: Optional[str] = None,

@@ -298,6 +298,9 @@ def _check_image(req: wsgi.ApiRequest, server: dict) -> dict:
         raise wsgi.bad_request(f"Image {image['id']} is a kernel or ramdisk image and "
                                "cannot be booted by itself.")
     props = image.get("properties") or {}
+    invalid = image_properties.invalid_property(props)
+    if invalid:
+        raise wsgi.bad_request(invalid)
     for key in ("kernel_id", "ramdisk_id"):
         # A direct-kernel-boot image is only bootable if its kernel and ramdisk are.
         if props.get(key):

@@ -35,6 +35,8 @@ class GuestConfig:
     cmdline: Optional[str] = None
     arch: str = "x86_64"
     config_drive_path: Optional[str] = None  # ISO 9660 image, attached read-only as vdb
+    disk_bus: str = "virtio"  # the image's hw_disk_bus
+    machine_type: Optional[str] = None  # the image's hw_machine_type (e.g. q35)
     vnc_listen: Optional[str] = None  # address of a VNC server for the guest's display
     # <interface> elements of the guest's NICs (nova_lite.virt.libvirt.vif)
     interfaces: list = dataclasses.field(default_factory=list)
@@ -95,7 +97,7 @@ def build_domain(cfg: GuestConfig) -> ET.Element:
     _sub(dom, "vcpu", str(cfg.vcpus))
 
     os_el = _sub(dom, "os")
-    _sub(os_el, "type", "hvm", arch=cfg.arch)
+    _sub(os_el, "type", "hvm", arch=cfg.arch, machine=cfg.machine_type)
     if cfg.kernel_path:
         _sub(os_el, "kernel", cfg.kernel_path)
         if cfg.ramdisk_path:
@@ -119,7 +121,9 @@ def build_domain(cfg: GuestConfig) -> ET.Element:
     disk = _sub(devices, "disk", type="file", device="disk")
     _sub(disk, "driver", name="qemu", type="qcow2")
     _sub(disk, "source", file=cfg.disk_path)
-    _sub(disk, "target", dev="vda", bus="virtio")
+    _sub(disk, "target", dev=_DISK_DEV[cfg.disk_bus], bus=cfg.disk_bus)
+    if cfg.disk_bus == "scsi":
+        _sub(devices, "controller", type="scsi", index="0", model="virtio-scsi")
 
     if cfg.config_drive_path:
         # A read-only virtio disk: the guest finds it by its label (config-2).
@@ -144,6 +148,10 @@ def build_domain(cfg: GuestConfig) -> ET.Element:
         _sub(video, "model", type="vga")
     _sub(devices, "memballoon", model="none")
     return dom
+
+
+# The root disk's device name on each bus.
+_DISK_DEV = {"virtio": "vda", "scsi": "sda", "sata": "sda", "usb": "sda", "ide": "hda"}
 
 
 def domain_xml(cfg: GuestConfig) -> str:

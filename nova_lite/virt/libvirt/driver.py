@@ -19,6 +19,7 @@ import subprocess
 import time
 from typing import Any, Callable, Iterator, Optional
 
+from nova_lite.image import properties as image_properties
 from nova_lite.virt import configdrive, driver, imagecache
 from nova_lite.virt.driver import DriverError, ImageSource, InstanceSpec, LifecycleCallback
 from nova_lite.virt.libvirt import config as vconfig
@@ -183,10 +184,11 @@ class LibvirtDriver(GuestImagesMixin, GuestAccessMixin, driver.ComputeDriver):
                 raise DriverError(f"could not stop guest: {err.get_error_message()}") \
                     from err
 
-    def _interfaces(self, instance: InstanceSpec) -> list:
+    def _interfaces(self, instance: InstanceSpec, model: str = "virtio") -> list:
+        """The guest's NICs; ``model`` is the boot image's hw_vif_model."""
         if not instance.network_info and self.conf.libvirt.user_mode_network:
-            return [vvif.user_mode_element()]
-        return [vvif.interface_element(v, self.conf.neutron.ovs_bridge)
+            return [vvif.user_mode_element(model)]
+        return [vvif.interface_element(v, self.conf.neutron.ovs_bridge, model)
                 for v in instance.network_info]
 
     def _start_plugged(self, instance: InstanceSpec, dom: Any) -> None:
@@ -231,6 +233,9 @@ class LibvirtDriver(GuestImagesMixin, GuestAccessMixin, driver.ComputeDriver):
         if disk_format == "iso":
             raise DriverError("booting from ISO images is not supported")
         props = image_meta.get("properties") or {}
+        invalid = image_properties.invalid_property(props)
+        if invalid:
+            raise DriverError(invalid)
         kernel_id, ramdisk_id = props.get("kernel_id"), props.get("ramdisk_id")
         if self._lookup(instance) is not None:
             raise DriverError(f"a guest with uuid {instance.uuid} already exists")
@@ -274,7 +279,9 @@ class LibvirtDriver(GuestImagesMixin, GuestAccessMixin, driver.ComputeDriver):
             cmdline=vconfig.kernel_cmdline(props, self.virt_type) if kernel else None,
             config_drive_path=drive if os.path.exists(drive) else None,
             vnc_listen=self._vnc_listen(),
-            interfaces=self._interfaces(instance))
+            interfaces=self._interfaces(instance, props.get("hw_vif_model") or "virtio"),
+            disk_bus=props.get("hw_disk_bus") or "virtio",
+            machine_type=props.get("hw_machine_type"))
         return self._host.get_connection().defineXML(vconfig.domain_xml(guest))
 
     def _undefine(self, instance: InstanceSpec) -> None:

@@ -20,8 +20,10 @@ def _sub(parent: ET.Element, tag: str, **attrs: str) -> ET.Element:
     return ET.SubElement(parent, tag, attrs)
 
 
-def interface_element(vif: dict, bridge: str = DEFAULT_BRIDGE) -> ET.Element:
-    """The <interface> of one VIF; DriverError for a VIF that cannot be plugged here."""
+def interface_element(vif: dict, bridge: str = DEFAULT_BRIDGE,
+                      model: str = "virtio") -> ET.Element:
+    """The <interface> of one VIF; DriverError for a VIF that cannot be plugged here.
+    ``model``: the NIC the guest sees (the boot image's hw_vif_model)."""
     vif_type = vif.get("type")
     if vif_type != "ovs":
         raise DriverError(f"unsupported vif_type {vif_type!r} for port {vif.get('id')}: "
@@ -34,7 +36,7 @@ def interface_element(vif: dict, bridge: str = DEFAULT_BRIDGE) -> ET.Element:
     port = _sub(el, "virtualport", type="openvswitch")
     _sub(port, "parameters", interfaceid=vif.get("ovs_interfaceid") or vif["id"])
     _sub(el, "target", dev=vif.get("devname") or ("tap" + vif["id"])[:14])
-    _sub(el, "model", type="virtio")
+    _sub(el, "model", type=model)
     mtu = (vif.get("network") or {}).get("mtu")
     if mtu:
         _sub(el, "mtu", size=str(mtu))
@@ -46,10 +48,10 @@ def interface_xml(vif: dict, bridge: str = DEFAULT_BRIDGE) -> str:
     return ET.tostring(interface_element(vif, bridge), encoding="unicode")
 
 
-def user_mode_element() -> ET.Element:
+def user_mode_element(model: str = "virtio") -> ET.Element:
     """A QEMU user-mode (slirp) NIC, for guests on hosts without Neutron."""
     el = ET.Element("interface", {"type": "user"})
-    _sub(el, "model", type="virtio")
+    _sub(el, "model", type=model)
     return el
 
 

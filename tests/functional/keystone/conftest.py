@@ -24,6 +24,7 @@ from tests.functional import harness
 
 REPO = pathlib.Path(__file__).resolve().parents[3]
 SETUP = REPO / "tools" / "setup-keystone"
+GLANCE_SETUP = REPO / "tools" / "setup-glance"
 SETUP_TIMEOUT = 900
 
 
@@ -59,6 +60,14 @@ class KeystoneEnv:
             "memcached_servers": "",
             "service_token_roles_required": "true",
         }
+
+    def glance_conf(self) -> str:
+        """nova_lite's [glance] section: the service user; Glance from the catalog."""
+        return (f"[glance]\nauth_type = password\nauth_url = {self.auth_url}\n"
+                f"username = {self.service_user.username}\n"
+                f"password = {self.service_user.password}\n"
+                f"project_name = {self.service_user.project_name}\n"
+                "user_domain_name = Default\nproject_domain_name = Default\n")
 
     def env(self, cloud: str) -> dict[str, str]:
         """Environment for running ``openstack`` as ``cloud``."""
@@ -120,6 +129,51 @@ def keystone() -> KeystoneEnv:
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class GlanceEnv:
+    url: str  # http://127.0.0.1:9292
+    state_dir: str
+
+    @property
+    def store_dir(self) -> str:
+        """Glance's file store: one file per image, named by its id."""
+        return os.path.join(self.state_dir, "images")
+
+    @property
+    def access_log(self) -> str:
+        return os.path.join(self.state_dir, "log", "access.log")
+
+
+def _setup_glance() -> subprocess.CompletedProcess:
+    """tools/setup-glance (quick when Glance runs); the caller holds the catalog lock."""
+    return subprocess.run([str(GLANCE_SETUP), "start"], capture_output=True, text=True,
+                          timeout=SETUP_TIMEOUT, check=False)
+
+
+@pytest.fixture(scope="session")
+def glance(keystone: KeystoneEnv) -> GlanceEnv:
+    """Install (once), start and register Glance: the catalog's image endpoint."""
+    try:
+        with catalog_lock():
+            proc = _setup_glance()
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"tools/setup-glance took more than {SETUP_TIMEOUT}s")
+    if proc.returncode != 0:
+        tail = "\n".join(proc.stderr.strip().splitlines()[-8:])
+        if "the package index is unreachable" in proc.stderr:
+            pytest.skip(f"Glance cannot be installed: no package index:\n{tail}")
+        pytest.fail(f"tools/setup-glance failed:\n{tail}")
+    return GlanceEnv(url=proc.stdout.strip().splitlines()[-1],
+                     state_dir=os.environ.get("GLANCE_STATE", "/var/lib/nova-lite-glance"))
+
+
+def glance_delete(glance: GlanceEnv, token: str, image_id: str) -> None:
+    """Delete an image a test made (already gone is fine)."""
+    resp = requests.delete(f"{glance.url}/v2/images/{image_id}",
+                           headers={"X-Auth-Token": token}, timeout=30)
+    assert resp.status_code in (204, 404), resp.text
+
+
 # -- a real deployment behind Keystone ---------------------------------------------------
 
 IMAGE_NAME = "keystone-test-image"
@@ -152,7 +206,9 @@ class Cloud:
 
     dep: harness.Deployment
     keystone: KeystoneEnv
+    glance: GlanceEnv
     image_id: str
+    image_name: str  # unique per deployment: Glance is shared by every test run
     policy_file: pathlib.Path
     logins: dict[str, Login]
     servers: dict[str, str] = dataclasses.field(default_factory=dict)  # a1, b1 -> uuid
@@ -205,12 +261,15 @@ def _setup_keystone(api_url: str | None) -> None:
 
 
 @pytest.fixture(scope="package")
-def cloud(keystone: KeystoneEnv, tmp_path_factory: pytest.TempPathFactory
+def cloud(keystone: KeystoneEnv, glance: GlanceEnv, tmp_path_factory: pytest.TempPathFactory
           ) -> Iterator[Cloud]:
-    """nova_lite with auth_strategy keystone and three fake computes, in Keystone's catalog.
+    """nova_lite with auth_strategy keystone and three fake computes, in Keystone's catalog,
+    with images from the real Glance. The computes share no directory (each has its
+    own state_path) and download images over HTTP, as on separate machines.
 
     Shared by this directory's deployment tests (one start-up, ~20 s). Servers a1
-    (member-a, created with a global request id) and b1 (member-b) are ACTIVE.
+    (member-a, created with a global request id) and b1 (member-b) are ACTIVE, booted
+    from a public Glance image the deployment uploaded (deleted at the end).
     """
     if not harness.mariadb_available():
         pytest.skip("MariaDB is not reachable on 127.0.0.1:3306")
@@ -224,24 +283,30 @@ def cloud(keystone: KeystoneEnv, tmp_path_factory: pytest.TempPathFactory
     dep = harness.Deployment(str(workdir), {"kc1": {}, "kc2": {},
                                             "kc3": {"vcpus": 4, "memory_mb": 4096}},
                              auth_strategy="keystone",
-                             authtoken=authtoken,
-                             extra_conf=f"[oslo_policy]\npolicy_file = {policy_file}\n")
+                             authtoken=authtoken, host_state_paths=True,
+                             extra_conf=f"[oslo_policy]\npolicy_file = {policy_file}\n"
+                                        + keystone.glance_conf())
     logins = {who: login(keystone, who) for who in keystone.accounts}
     dep.token = logins["admin"].token
     with catalog_lock():
-        yield from _cloud(dep, keystone, workdir, policy_file, logins)
+        yield from _cloud(dep, keystone, glance, workdir, policy_file, logins)
 
 
-def _cloud(dep: harness.Deployment, keystone: KeystoneEnv, workdir: pathlib.Path,
-           policy_file: pathlib.Path, logins: dict[str, Login]) -> Iterator[Cloud]:
+def _cloud(dep: harness.Deployment, keystone: KeystoneEnv, glance: GlanceEnv,
+           workdir: pathlib.Path, policy_file: pathlib.Path, logins: dict[str, Login]
+           ) -> Iterator[Cloud]:
+    image_id = None
     try:
         dep.setup()
         disk = workdir / "disk.raw"
         disk.write_bytes(b"\0" * 4096)
-        image = dep.manage("image", "import", "--name", IMAGE_NAME, str(disk))
+        image_name = f"{IMAGE_NAME}-{dep.run_id}"
+        image = dep.manage("image", "import", "--name", image_name, str(disk))
+        image_id = image.stdout.strip().splitlines()[-1]
         _setup_keystone(f"{dep.url}/v2.1")
-        cloud = Cloud(dep, keystone, image.stdout.strip().splitlines()[-1], policy_file,
-                      logins)
+        proc = _setup_glance()  # the image endpoint stays Glance, whatever ran before
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        cloud = Cloud(dep, keystone, glance, image_id, image_name, policy_file, logins)
         a1 = cloud.create("member-a", "a1", **{"X-OpenStack-Request-ID": GLOBAL_REQUEST_ID})
         b1 = cloud.create("member-b", "b1")
         assert a1.status_code == 202 and b1.status_code == 202, (a1.text, b1.text)
@@ -252,4 +317,6 @@ def _cloud(dep: harness.Deployment, keystone: KeystoneEnv, workdir: pathlib.Path
         yield cloud
     finally:
         dep.teardown()
+        if image_id:
+            glance_delete(glance, login(keystone, "admin").token, image_id)
         _setup_keystone(None)  # the catalog back to the default API URL

@@ -14,7 +14,7 @@ import subprocess
 
 import pytest
 
-from tests.functional.keystone.conftest import GLOBAL_REQUEST_ID, IMAGE_NAME, Cloud
+from tests.functional.keystone.conftest import GLOBAL_REQUEST_ID, Cloud
 
 pytestmark = [pytest.mark.keystone, pytest.mark.slow]
 
@@ -52,14 +52,14 @@ def test_server_lifecycle_and_admin_listings(cloud: Cloud):
 
     mine = {s["ID"]: s for s in out["list"]}
     assert set(mine) == {server_id, cloud.servers["a1"]}
-    # the image name comes from the catalog's image endpoint (GET /images?id=in:...)
-    assert mine[server_id]["Image"] == IMAGE_NAME
+    # the image name comes from the catalog's image endpoint: Glance
+    assert mine[server_id]["Image"] == cloud.image_name
     assert mine[server_id]["Flavor"] == "m1.nano" and mine[server_id]["Status"] == "ACTIVE"
 
     shown = out["show"]
     assert shown["id"] == server_id and shown["status"] == "ACTIVE"
     assert shown["project_id"] == cloud.logins["member-a"].project_id
-    assert cloud.image_id in shown["image"]
+    assert shown["image"] == f"{cloud.image_name} ({cloud.image_id})"
 
     assert "m1.nano" in {f["Name"] for f in out["flavors"]}
     computes = [s for s in out["services"] if s["Binary"] == "nova-compute"]

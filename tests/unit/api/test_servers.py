@@ -461,6 +461,8 @@ def test_boot_image_properties_are_recorded_and_shown_from_298(client, conductor
      "is a kernel or ramdisk image"),
     ({"properties": {"kernel_id": "6c2ab9b5-ae1f-45d2-bbf0-42bd57d0f54c"}}, b"x",
      "Can not find requested image"),
+    ({"properties": {"hw_disk_bus": "floppy"}}, b"x",
+     "Image property 'hw_disk_bus' has an invalid value 'floppy'."),
 ])
 def test_boot_checks_of_the_image(client, images, meta, data, message):
     resp = _create(client, _image(images, data, **meta))

@@ -114,3 +114,26 @@ def test_kernel_cmdline_defaults_and_tcg_timer_check():
         "console=ttyS0 quiet"
     assert config.kernel_cmdline({"os_command_line": "console=ttyS0 no_timer_check"},
                                  "qemu") == "console=ttyS0 no_timer_check"
+
+
+def test_image_properties_choose_disk_bus_and_machine_type():
+    dom = _parse(_guest(disk_bus="scsi", machine_type="q35"))
+    target = dom.find("./devices/disk/target")
+    assert (target.get("bus"), target.get("dev")) == ("scsi", "sda")
+    assert dom.find("./devices/controller[@type='scsi']").get("model") == "virtio-scsi"
+    assert dom.find("./os/type").get("machine") == "q35"
+    dom = _parse(_guest(disk_bus="ide"))
+    assert dom.find("./devices/disk/target").get("dev") == "hda"
+    assert dom.find("./devices/controller") is None
+    assert dom.find("./os/type").get("machine") is None
+
+
+def test_invalid_guest_properties_are_named():
+    from nova_lite.image.properties import invalid_property
+
+    assert invalid_property({"hw_disk_bus": "scsi", "hw_machine_type": "pc-i440fx-7.2",
+                             "hw_vif_model": "e1000"}) is None
+    assert invalid_property({"hw_disk_bus": "floppy"}) == (
+        "Image property 'hw_disk_bus' has an invalid value 'floppy'.")
+    assert "hw_machine_type" in invalid_property({"hw_machine_type": "q35; rm -rf"})
+    assert "hw_vif_model" in invalid_property({"hw_vif_model": "virtio2"})

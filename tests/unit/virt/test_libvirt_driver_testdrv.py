@@ -448,4 +448,20 @@ def test_user_mode_nic_without_ports(tmp_path, images):
     d.spawn(spec, images.show(image_id))
     assert "<interface type='user'>" in _domain(d, spec).XMLDesc(0)
     d.destroy(spec)
+    e1000 = images.add(b"D" * 4096, hw_vif_model="e1000")  # the image chooses the NIC
+    spec = _spec(e1000)
+    d.spawn(spec, images.show(e1000))
+    assert "<model type='e1000'/>" in _domain(d, spec).XMLDesc(0)
+    d.destroy(spec)
     d.cleanup_host()
+
+
+def test_image_disk_bus_reaches_the_domain_and_bad_values_are_refused(drv, images):
+    image_id = images.add(b"D" * 4096, hw_disk_bus="sata")
+    spec = _spec(image_id)
+    drv.spawn(spec, images.show(image_id))
+    xml = _domain(drv, spec).XMLDesc(0)
+    assert "bus='sata'" in xml and "dev='sda'" in xml
+    bad = images.add(b"D" * 4096, hw_disk_bus="floppy")
+    with pytest.raises(driver.DriverError, match="hw_disk_bus"):
+        drv.spawn(_spec(bad), images.show(bad))
