@@ -175,7 +175,8 @@ def instance_create_with_action(session: Session, inst: Instance, cell_name: Opt
                        instance_tags.tags_of(session, [row.uuid])[row.uuid])
     values = {k: inst.get(k) for k in _WRITABLE if inst.obj_attr_is_set(k)}
     row = m.Instance(uuid=inst.uuid, flavor=json.dumps(inst.flavor.to_dict()),
-                     metadata_json=json.dumps(inst.get("metadata") or {}), **values)
+                     metadata_json=json.dumps(inst.get("metadata") or {}),
+                     system_metadata=json.dumps(inst.get("system_metadata") or {}), **values)
     if inst.obj_attr_is_set("created_at") and inst.created_at is not None:
         row.created_at = inst.created_at.replace(tzinfo=None)
     session.add(row)

@@ -130,6 +130,15 @@ def test_instance_create_get_roundtrip(cell_url: str) -> None:
         inst_db.instance_get(cell_url, str(uuid.uuid4()))
 
 
+def test_build_keeps_the_system_metadata_recorded_at_boot(cell_url: str) -> None:
+    inst = new_instance(system_metadata={"image_os_distro": "debian",
+                                         "image_base_image_ref": "img"})
+    inst_db.instance_create_with_action(cell_url, inst, "cell1", "req-1", "u1", "p1")
+    got = inst_db.instance_get(cell_url, inst.uuid, "cell1")
+    assert got.system_metadata == {"image_os_distro": "debian",
+                                   "image_base_image_ref": "img"}
+
+
 def test_instance_create_accepts_aware_datetimes(cell_url: str) -> None:
     """Instance objects carry timezone-aware datetimes; both backends must store them."""
     launched = datetime(2024, 5, 1, 12, 30, 15, tzinfo=timezone.utc)
