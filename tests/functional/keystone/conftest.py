@@ -297,6 +297,9 @@ def _cloud(dep: harness.Deployment, keystone: KeystoneEnv, glance: GlanceEnv,
            ) -> Iterator[Cloud]:
     image_id = None
     try:
+        # The image endpoint back to Glance (whatever ran before changed the catalog).
+        proc = _setup_glance()
+        assert proc.returncode == 0, proc.stderr[-2000:]
         dep.setup()
         disk = workdir / "disk.raw"
         disk.write_bytes(b"\0" * 4096)
@@ -304,8 +307,6 @@ def _cloud(dep: harness.Deployment, keystone: KeystoneEnv, glance: GlanceEnv,
         image = dep.manage("image", "import", "--name", image_name, str(disk))
         image_id = image.stdout.strip().splitlines()[-1]
         _setup_keystone(f"{dep.url}/v2.1")
-        proc = _setup_glance()  # the image endpoint stays Glance, whatever ran before
-        assert proc.returncode == 0, proc.stderr[-2000:]
         cloud = Cloud(dep, keystone, glance, image_id, image_name, policy_file, logins)
         a1 = cloud.create("member-a", "a1", **{"X-OpenStack-Request-ID": GLOBAL_REQUEST_ID})
         b1 = cloud.create("member-b", "b1")
