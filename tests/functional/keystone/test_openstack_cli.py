@@ -81,7 +81,8 @@ def test_request_context_reaches_every_service(cloud: Cloud):
     id, the caller's global request id, user and project in every service it crossed."""
     rid = cloud.create_request_id
     member = cloud.logins["member-a"]
-    tag = f"[{rid} {GLOBAL_REQUEST_ID} {member.user_id} {member.project_id}]"
+    # oslo.log's context prefix: [global_request_id request_id user project ...]
+    tag = f"[{GLOBAL_REQUEST_ID} {rid} {member.user_id} {member.project_id} "
     workdir = pathlib.Path(cloud.dep.workdir)
     logs = {p.stem: p.read_text() for p in workdir.glob("*.log")}
     assert tag in logs["api"]
