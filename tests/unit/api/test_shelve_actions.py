@@ -149,8 +149,11 @@ def test_unshelve_of_active_is_409(client, conductor):
 
 
 def test_delete_of_shelved_server_deletes_its_image(client, conductor, images, tmp_path):
-    meta = images.create(None, {"name": "vm-shelved"})
-    images.upload(None, meta["id"], [b"x"], disk_format="raw", container_format="bare")
+    from nova_lite.context import RequestContext
+
+    alice = RequestContext(user_id="alice", project_id="proj-a")  # shelve ran as her
+    meta = images.create(alice, {"name": "vm-shelved"})
+    images.upload(alice, meta["id"], [b"x"], disk_format="raw", container_format="bare")
     inst = conductor.add_server(vm_state=states.SHELVED_OFFLOADED, host=None,
                                 system_metadata={"shelved_image_id": meta["id"]})
     assert client.delete(f"/v2.1/servers/{inst.uuid}", token=ALICE).status_int == 204

@@ -70,7 +70,8 @@ def _start(mgr, inst, action, **params):
 
 
 def _queued(mgr, inst, image_type="snapshot", **props):
-    return mgr.image_api.create(None, {"name": f"{inst.display_name}-img", "properties": dict(
+    # as the API does: created by the user, so owned by the user's project
+    return mgr.image_api.create(_ctx(), {"name": f"{inst.display_name}-img", "properties": dict(
         instance_uuid=inst.uuid, image_type=image_type, **props)})["id"]
 
 
