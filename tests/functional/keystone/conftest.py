@@ -15,7 +15,7 @@ import os
 import pathlib
 import subprocess
 import time
-from typing import Iterator
+from typing import Iterator, Optional
 
 import pytest
 import requests
@@ -167,9 +167,9 @@ def glance(keystone: KeystoneEnv) -> GlanceEnv:
                      state_dir=os.environ.get("GLANCE_STATE", "/var/lib/nova-lite-glance"))
 
 
-def glance_delete(glance: GlanceEnv, token: str, image_id: str) -> None:
+def glance_delete(glance_url: str, token: str, image_id: str) -> None:
     """Delete an image a test made (already gone is fine)."""
-    resp = requests.delete(f"{glance.url}/v2/images/{image_id}",
+    resp = requests.delete(f"{glance_url}/v2/images/{image_id}",
                            headers={"X-Auth-Token": token}, timeout=30)
     assert resp.status_code in (204, 404), resp.text
 
@@ -206,11 +206,11 @@ class Cloud:
 
     dep: harness.Deployment
     keystone: KeystoneEnv
-    glance: GlanceEnv
     image_id: str
-    image_name: str  # unique per deployment: Glance is shared by every test run
     policy_file: pathlib.Path
     logins: dict[str, Login]
+    glance: Optional[GlanceEnv] = None
+    image_name: str = ""  # unique per deployment: Glance is shared by every test run
     servers: dict[str, str] = dataclasses.field(default_factory=dict)  # a1, b1 -> uuid
     create_request_id: str = ""  # x-openstack-request-id of the POST that made a1
 
@@ -307,7 +307,8 @@ def _cloud(dep: harness.Deployment, keystone: KeystoneEnv, glance: GlanceEnv,
         image = dep.manage("image", "import", "--name", image_name, str(disk))
         image_id = image.stdout.strip().splitlines()[-1]
         _setup_keystone(f"{dep.url}/v2.1")
-        cloud = Cloud(dep, keystone, glance, image_id, image_name, policy_file, logins)
+        cloud = Cloud(dep, keystone, image_id, policy_file, logins, glance=glance,
+                      image_name=image_name)
         a1 = cloud.create("member-a", "a1", **{"X-OpenStack-Request-ID": GLOBAL_REQUEST_ID})
         b1 = cloud.create("member-b", "b1")
         assert a1.status_code == 202 and b1.status_code == 202, (a1.text, b1.text)
@@ -319,5 +320,5 @@ def _cloud(dep: harness.Deployment, keystone: KeystoneEnv, glance: GlanceEnv,
     finally:
         dep.teardown()
         if image_id:
-            glance_delete(glance, login(keystone, "admin").token, image_id)
+            glance_delete(glance.url, login(keystone, "admin").token, image_id)
         _setup_keystone(None)  # the catalog back to the default API URL

@@ -74,7 +74,7 @@ class Images:
             self.cloud.dep.wait_gone(self.servers)
         token = login(self.cloud.keystone, "admin").token
         for image_id in self.ids:
-            glance_delete(self.cloud.glance, token, image_id)
+            glance_delete(self.cloud.glance.url, token, image_id)
 
 
 @pytest.fixture

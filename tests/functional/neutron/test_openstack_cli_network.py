@@ -17,8 +17,8 @@ from typing import Any, Iterator
 import pytest
 
 from tests.functional import harness
-from tests.functional.keystone.conftest import (Cloud, _setup_keystone, catalog_lock,
-                                                login)
+from tests.functional.keystone.conftest import (Cloud, _setup_glance, _setup_keystone,
+                                                catalog_lock, glance_delete, login)
 from tests.functional.neutron.conftest import CHASSIS, neutron_lock, nova_neutron_conf
 
 # The module's deployment waits for the Neutron and catalog locks other tests may hold,
@@ -47,20 +47,29 @@ def net_cloud(neutron_stack: str, keystone_env: Any, tmp_path_factory: pytest.Te
         str(workdir), {CHASSIS: {}}, auth_strategy="keystone",
         authtoken=keystone_env.authtoken(),
         extra_conf=f"[oslo_policy]\npolicy_file = {policy_file}\n"
-                   + nova_neutron_conf(keystone_env))
+                   + nova_neutron_conf(keystone_env) + keystone_env.glance_conf())
     logins = {who: login(keystone_env, who) for who in keystone_env.accounts}
     dep.token = logins["admin"].token
     with neutron_lock(), catalog_lock():
+        image_id, glance_url = None, None
         try:
+            # Images come from Glance, the catalog's image endpoint (openstackclient
+            # looks --image up there).
+            proc = _setup_glance()
+            assert proc.returncode == 0, proc.stderr[-2000:]
+            glance_url = proc.stdout.strip().splitlines()[-1]
             dep.setup()
             disk = workdir / "disk.raw"
             disk.write_bytes(b"\0" * 4096)
-            image = dep.manage("image", "import", "--name", "neutron-cli-image", str(disk))
+            image = dep.manage("image", "import", "--name", f"neutron-cli-image-{dep.run_id}",
+                               str(disk))
+            image_id = image.stdout.strip().splitlines()[-1]
             _setup_keystone(f"{dep.url}/v2.1")
-            yield Cloud(dep, keystone_env, image.stdout.strip().splitlines()[-1], policy_file,
-                        logins)
+            yield Cloud(dep, keystone_env, image_id, policy_file, logins)
         finally:
             dep.teardown()
+            if image_id and glance_url:
+                glance_delete(glance_url, login(keystone_env, "admin").token, image_id)
             _setup_keystone(None)
 
 
