@@ -284,3 +284,24 @@ def test_compute_killed_mid_shelve(shelve_hosts, image):
     dep.delete(f"/servers/{sid}")
     dep.wait_gone([sid])
     accounting.assert_consistent(dep, expect_servers=0)
+
+
+def test_offloaded_server_still_counts_against_the_quota(shelve_hosts, image):
+    """Quotas count servers, not claims: an offloaded server keeps its share (so its
+    unshelve can never be refused for quota), a new one past the limit is refused."""
+    dep = shelve_hosts
+    r = dep.request("PUT", "/os-quota-sets/admin", body={"quota_set": {"instances": 1}})
+    assert r.status_code == 200, r.text
+    try:
+        sid = _boot(dep, image, "counted", "f2")
+        _act(dep, sid, {"shelve": None})
+        _settled(dep, sid, "SHELVED_OFFLOADED")
+        r = dep.post("/servers", {"server": {"name": "one-too-many", "imageRef": image,
+                                             "flavorRef": "1"}})
+        assert r.status_code == 403, r.text
+        assert "Quota exceeded for instances" in r.json()["forbidden"]["message"]
+        _act(dep, sid, {"unshelve": None})
+        _settled(dep, sid, "ACTIVE")
+        accounting.assert_consistent(dep, expect_servers=1)
+    finally:
+        assert dep.request("DELETE", "/os-quota-sets/admin").status_code in (200, 202, 204)

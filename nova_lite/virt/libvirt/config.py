@@ -179,6 +179,15 @@ def rescue_xml(domain_xml_text: str, rescue_disk: str, kernel_path: Optional[str
     _sub(rescue, "source", file=rescue_disk)
     _sub(rescue, "target", dev="vda", bus="virtio")
     devices.insert(list(devices).index(disks[0]), rescue)
+    # The guest names virtio disks in PCI order: each disk moves one place down, into
+    # its successor's slot (the last one gets a new slot), so the guest's vdX agree.
+    addresses = [d.find("address") for d in disks]
+    for disk, address in zip([rescue, *disks], [*addresses, None]):
+        old = disk.find("address")
+        if old is not None:
+            disk.remove(old)
+        if address is not None:
+            disk.append(address)
     for n, disk in enumerate(disks, start=1):
         target = disk.find("target")
         if target is not None and target.get("bus", "virtio") == "virtio":
