@@ -30,7 +30,7 @@ class GuestCallsMixin:
         """RPC call; 409 when the state forbids it or the guest cannot take it."""
         cell, inst = self._on_host(uuid, "changePassword")
         url = cell["database_connection"]
-        t = states.check("changePassword", uuid, inst.vm_state, inst.task_state)
+        t = states.check_allowed("changePassword", inst, ctx)  # lock, then state
         if not inst.host:
             raise exception.InstanceNotReady(instance_id=uuid)
         inst = inst_db.instance_update(url, uuid, {"task_state": t.task_state},

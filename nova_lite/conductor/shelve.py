@@ -45,7 +45,7 @@ class ShelveTaskMixin:
                                                  attr="vm_state", state=states.BUILDING)
         url = cell["database_connection"]
         inst = inst_db.instance_get(url, uuid, cell["name"])
-        t = states.check("unshelve", uuid, inst.vm_state, inst.task_state)
+        t = states.check_allowed("unshelve", inst, ctx)  # lock, then state
         az_passed = "availability_zone" in params
         host = params.get("host")
         if (az_passed or host) and inst.vm_state != states.SHELVED_OFFLOADED:

@@ -18,7 +18,7 @@ def trigger_crash_dump(req: wsgi.ApiRequest, id: str, body: dict) -> wsgi.Reply:
     t = states.get("trigger_crash_dump")
     policy.authorize(req.ctx, t.policy, {"project_id": inst.project_id,
                                          "user_id": inst.user_id})
-    states.check(t.name, id, inst.vm_state, inst.task_state)
+    states.check_allowed(t.name, inst, req.ctx)
     if inst.power_state != virt_driver.RUNNING:
         raise exception.InstanceNotRunning(instance_id=id)
     req.conductor.server_action(req.ctx, id, t.name, {})

@@ -23,7 +23,7 @@ def shelve(req: wsgi.ApiRequest, id: str, body: dict) -> wsgi.Reply:
     inst = get_server(req, id)
     t = states.get("shelve")
     policy.authorize(req.ctx, t.policy, _target(inst))
-    states.check(t.name, id, inst.vm_state, inst.task_state)  # before recording an image
+    states.check_allowed(t.name, inst, req.ctx)  # before recording an image
     image = create_server_image(req, inst, f"{inst.display_name}-shelved", "snapshot", {})
     start_with_image(req, id, t.name, {"image_id": image["id"]}, image)
     return wsgi.Reply(202)

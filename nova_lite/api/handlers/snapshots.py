@@ -70,7 +70,7 @@ def create_image(req: wsgi.ApiRequest, id: str, body: dict) -> wsgi.Reply:
     inst = get_server(req, id)
     t = states.get("createImage")
     policy.authorize(req.ctx, t.policy, _target(inst))
-    states.check(t.name, id, inst.vm_state, inst.task_state)  # before recording an image
+    states.check_allowed(t.name, inst, req.ctx)  # before recording an image
     image = create_server_image(req, inst, value["name"], "snapshot",
                                 value.get("metadata") or {})
     start_with_image(req, id, t.name, {"image_id": image["id"]}, image)
@@ -84,7 +84,7 @@ def create_backup(req: wsgi.ApiRequest, id: str, body: dict) -> wsgi.Reply:
     inst = get_server(req, id)
     t = states.get("createBackup")
     policy.authorize(req.ctx, t.policy, _target(inst))
-    states.check(t.name, id, inst.vm_state, inst.task_state)
+    states.check_allowed(t.name, inst, req.ctx)
     extra = {str(k): str(v) for k, v in (value.get("metadata") or {}).items()}
     extra["backup_type"] = value["backup_type"]
     image = create_server_image(req, inst, value["name"], "backup", extra)

@@ -327,7 +327,7 @@ class FakeConductor:
     def server_unshelve(self, ctx: Any, uuid: str, params: dict) -> None:
         self.calls.append("server_unshelve")
         inst = self.server_get(ctx, uuid)
-        t = states.check("unshelve", uuid, inst.vm_state, inst.task_state)
+        t = states.check_allowed("unshelve", inst, ctx)  # lock, then state
         if ("availability_zone" in params or params.get("host")) and \
                 inst.vm_state != states.SHELVED_OFFLOADED:
             raise exception.UnshelveInstanceInvalidState(instance_uuid=uuid,
@@ -341,7 +341,7 @@ class FakeConductor:
     def server_set_password(self, ctx: Any, uuid: str, password: str) -> None:
         self.calls.append("server_set_password")
         inst = self.server_get(ctx, uuid)
-        states.check("changePassword", uuid, inst.vm_state, inst.task_state)
+        states.check_allowed("changePassword", inst, ctx)
         if (inst.metadata or {}).get("fake_no_agent"):
             raise exception.InstanceAgentNotEnabled(instance_uuid=uuid)
         self.admin_passwords[uuid] = password

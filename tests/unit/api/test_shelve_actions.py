@@ -181,3 +181,30 @@ def test_password_status_filter_looks_at_the_task(client, conductor):
     found = client.get("/v2.1/servers/detail?status=PASSWORD", token=ALICE).json["servers"]
     assert [s["id"] for s in found] == [busy.uuid]
     assert found[0]["status"] == "PASSWORD"
+
+
+@pytest.mark.parametrize("body, version, vm_state", [
+    ({"shelve": None}, None, states.ACTIVE),
+    ({"unshelve": None}, None, states.SHELVED_OFFLOADED),
+    ({"rescue": None}, None, states.ACTIVE),
+    ({"unrescue": None}, None, states.RESCUED),
+    ({"changePassword": {"adminPass": "x"}}, None, states.ACTIVE),
+    ({"trigger_crash_dump": None}, "2.17", states.ACTIVE),
+])
+def test_locked_server_refuses_its_owner_but_not_an_admin(client, conductor, images, body,
+                                                          version, vm_state):
+    before = len(images.list(None))
+    inst = conductor.add_server(vm_state=vm_state, locked=True, locked_by="owner",
+                                host=None if vm_state == states.SHELVED_OFFLOADED else "c1")
+    resp = _post(client, inst, body, version=version)
+    assert resp.status_int == 409, resp.text
+    assert resp.json["conflictingRequest"]["message"] == f"Instance {inst.uuid} is locked"
+    assert len(images.list(None)) == before  # a refused shelve leaves no image
+    resp = _post(client, inst, body, token="admin:admin", version=version)
+    assert resp.status_int in (200, 202), resp.text
+
+
+def test_locked_server_can_still_be_snapshotted(client, conductor):
+    inst = conductor.add_server(locked=True, locked_by="admin")
+    resp = _post(client, inst, {"createImage": {"name": "s"}}, version="2.45")
+    assert resp.status_int == 202, resp.text
