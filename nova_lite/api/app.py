@@ -28,6 +28,7 @@ from nova_lite.api.handlers import (aggregates, availability_zones, console_auth
                                     server_password, server_tags, servers, services,
                                     simple_tenant_usage, versions)
 from nova_lite.api.handlers import image_metadata
+from nova_lite.api.handlers import migrations, server_migrations
 
 LOG = logging.getLogger(__name__)
 
@@ -64,6 +65,8 @@ ROUTES: tuple[tuple[str, dict[str, Callable]], ...] = (
     ("/servers/{server_id}/os-instance-actions", {"GET": instance_actions.index}),
     ("/servers/{server_id}/diagnostics", {"GET": server_diagnostics.index}),
     ("/servers/{server_id}/os-instance-actions/{id}", {"GET": instance_actions.show}),
+    ("/servers/{server_id}/migrations", {"GET": server_migrations.index}),
+    ("/servers/{server_id}/migrations/{id}", {"GET": server_migrations.show}),
     ("/servers/{server_id}/remote-consoles", {"POST": remote_consoles.create}),
     ("/servers/{server_id}/os-server-password", {"GET": server_password.show,
                                                  "DELETE": server_password.clear}),
@@ -96,6 +99,7 @@ ROUTES: tuple[tuple[str, dict[str, Callable]], ...] = (
                                           "PUT": image_metadata.update,
                                           "DELETE": image_metadata.delete}),
     ("/os-services", {"GET": services.index}),
+    ("/os-migrations", {"GET": migrations.index}),
     ("/os-console-auth-tokens/{id}", {"GET": console_auth_tokens.show}),
     ("/os-hypervisors", {"GET": hypervisors.index}),
     ("/os-hypervisors/detail", {"GET": hypervisors.detail}),

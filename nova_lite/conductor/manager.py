@@ -46,10 +46,10 @@ class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.Network
                        GuestCallsMixin, KeypairMixin, UsageMixin, MigrationsMixin,
                        ResizeMixin, RebuildMixin, DeferredDeleteMixin, InstantActionsMixin,
                        ServerTagsMixin):
-    """RPC API version 1.9 (see rpcapi.py). Server group and aggregate methods come
+    """RPC API version 1.10 (see rpcapi.py). Server group and aggregate methods come
     through TaskMixin, whose builds use them."""
 
-    target_version = "1.9"
+    target_version = "1.10"
 
     def __init__(self) -> None:
         self.api_url = CONF.api_database.connection

@@ -11,7 +11,7 @@ never a claim that nothing accounts for.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Optional
 
 from nova_lite import context as nl_context
@@ -28,6 +28,19 @@ LOG = logging.getLogger(__name__)
 
 # Statuses of a move that has not reached its destination yet (Nova's values).
 BEFORE_DESTINATION = ("pre-migrating", "migrating", "post-migrating")
+
+
+_TIME_FILTERS = frozenset(("changes_since", "changes_before"))
+_SEARCH_FILTERS = frozenset(("instance_uuid", "host", "status", "migration_type",
+                             "source_compute", "user_id", "project_id")) | _TIME_FILTERS
+
+
+def _naive_utc(text: str) -> datetime:
+    """ISO 8601 text as the naive UTC datetime the database stores."""
+    when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if when.tzinfo is not None:
+        when = when.astimezone(timezone.utc).replace(tzinfo=None)
+    return when
 
 
 class MigrationsMixin:
@@ -62,6 +75,32 @@ class MigrationsMixin:
                 updated_before=before, limit=limit))
         out.sort(key=lambda m: (m.created_at, m.id), reverse=True)
         return out[:limit] if limit else out
+
+    def migration_search(self, ctx: Any, filters: dict, limit: Optional[int] = None,
+                         marker: Optional[str] = None) -> list:
+        """The operator's view (GET /os-migrations): visible migrations of every cell
+        matching ``filters`` (instance_uuid, host, status, migration_type,
+        source_compute, user_id, project_id; changes_since/changes_before as ISO 8601
+        UTC text), newest first, the page after ``marker`` (a uuid) of ``limit``."""
+        unknown = set(filters) - _SEARCH_FILTERS
+        if unknown:
+            raise exception.Invalid(reason=f"unknown migration filters {sorted(unknown)}")
+        args = {k: v for k, v in filters.items() if k in _SEARCH_FILTERS - _TIME_FILTERS}
+        for key, arg in (("changes_since", "changed_since"),
+                         ("changes_before", "changed_before")):
+            if filters.get(key):
+                args[arg] = _naive_utc(filters[key])
+        out: list[Migration] = []
+        for cell in self.cells.real_cells():
+            out.extend(mig_db.migration_list(cell["database_connection"], hidden=False,
+                                             **args))
+        out.sort(key=lambda m: (m.created_at, m.id), reverse=True)
+        if marker is not None:
+            at = next((n for n, m in enumerate(out) if m.uuid == marker), None)
+            if at is None:
+                raise exception.MarkerNotFound(marker=marker)
+            out = out[at + 1:]
+        return out[:limit] if limit is not None else out
 
     # -- steps of a move -----------------------------------------------------------------
     def migration_step(self, ctx: Any, instance_uuid: str, migration_uuid: str,

@@ -19,6 +19,7 @@ API version history:
         aggregate_create, aggregate_get, aggregate_list, aggregate_update,
         aggregate_delete, aggregate_add_host, aggregate_remove_host,
         host_availability_zones
+  1.10 - migration_search
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from nova_lite.conf import CONF
 from nova_lite.context import RequestContext
 
 TOPIC = "conductor"
-VERSION = "1.9"
+VERSION = "1.10"
 
 
 class ConductorAPI:
@@ -269,6 +270,13 @@ class ConductorAPI:
                           status=status, in_progress=in_progress,
                           migration_type=migration_type, unchanged_for=unchanged_for,
                           limit=limit)
+
+    def migration_search(self, ctx: RequestContext, filters: dict,
+                         limit: Optional[int] = None, marker: Optional[str] = None) -> list:
+        """Visible migrations of every cell matching ``filters`` (GET /os-migrations's,
+        times as ISO 8601 text), newest first, the page after ``marker`` (a uuid)."""
+        return self.client.prepare(version="1.10", retry=self._retry).call(
+            ctx, "migration_search", filters=filters, limit=limit, marker=marker)
 
     def migration_step(self, ctx: RequestContext, instance_uuid: str, migration_uuid: str,
                        instance_values: dict, migration_values: dict,

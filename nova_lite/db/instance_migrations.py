@@ -88,10 +88,26 @@ def migration_list(session: Session, instance_uuid: Optional[str] = None,
                    host: Optional[str] = None, status: Any = None,
                    in_progress: Optional[bool] = None, migration_type: Optional[str] = None,
                    updated_before: Optional[datetime] = None,
-                   limit: Optional[int] = None) -> list[Migration]:
+                   limit: Optional[int] = None, source_compute: Optional[str] = None,
+                   user_id: Optional[str] = None, project_id: Optional[str] = None,
+                   changed_since: Optional[datetime] = None,
+                   changed_before: Optional[datetime] = None,
+                   hidden: Optional[bool] = None) -> list[Migration]:
     """Records matching every filter given, newest first. ``host`` matches the source
-    or the destination compute; ``in_progress`` selects moves that are (not) final."""
+    or the destination compute; ``in_progress`` selects moves that are (not) final;
+    ``changed_since``/``changed_before`` bound the last change inclusively (naive UTC)."""
     q = sa.select(m.Migration).where(m.Migration.deleted == 0)
+    changed = sa.func.coalesce(m.Migration.updated_at, m.Migration.created_at)
+    for column, value in ((m.Migration.source_compute, source_compute),
+                          (m.Migration.user_id, user_id),
+                          (m.Migration.project_id, project_id),
+                          (m.Migration.hidden, hidden)):
+        if value is not None:
+            q = q.where(column == value)
+    if changed_since is not None:
+        q = q.where(changed >= changed_since)
+    if changed_before is not None:
+        q = q.where(changed <= changed_before)
     if instance_uuid is not None:
         q = q.where(m.Migration.instance_uuid == instance_uuid)
     if host is not None:
@@ -107,7 +123,6 @@ def migration_list(session: Session, instance_uuid: Optional[str] = None,
     if migration_type is not None:
         q = q.where(m.Migration.migration_type == migration_type)
     if updated_before is not None:
-        changed = sa.func.coalesce(m.Migration.updated_at, m.Migration.created_at)
         q = q.where(changed < updated_before)
     q = q.order_by(m.Migration.created_at.desc(), m.Migration.id.desc())
     if limit:

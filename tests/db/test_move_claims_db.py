@@ -117,3 +117,25 @@ def test_move_allocations_bumps_generations(api_url: str) -> None:
     before = placement.provider_summaries(api_url)[0]["generation"]
     placement.move_allocations(api_url, instance, migration)
     assert placement.provider_summaries(api_url)[0]["generation"] == before + 1
+
+
+def test_migration_list_operator_filters(cell_url: str) -> None:
+    inst = str(uuid.uuid4())
+    m1 = _resize(cell_url, inst, source_compute="s1", user_id="ux", project_id="px")
+    m2 = _resize(cell_url, inst, source_compute="s2", migration_type="migration")
+    mig_db.migration_update(cell_url, m2.uuid, {"hidden": True})
+    mine = mig_db.migration_list(cell_url, instance_uuid=inst)
+    assert [m.uuid for m in mine] == [m2.uuid, m1.uuid]
+    assert [m.uuid for m in mig_db.migration_list(cell_url, instance_uuid=inst,
+                                                  hidden=False)] == [m1.uuid]
+    assert [m.uuid for m in mig_db.migration_list(cell_url, source_compute="s2")] == [m2.uuid]
+    assert [m.uuid for m in mig_db.migration_list(cell_url, user_id="ux",
+                                                  project_id="px")] == [m1.uuid]
+    assert mig_db.migration_list(cell_url, user_id="ux", project_id="p1") == []
+    changed = max(m.updated_at or m.created_at for m in mine)
+    assert len(mig_db.migration_list(cell_url, instance_uuid=inst,
+                                     changed_since=changed)) >= 1
+    assert mig_db.migration_list(cell_url, instance_uuid=inst,
+                                 changed_since=changed + timedelta(seconds=1)) == []
+    assert len(mig_db.migration_list(cell_url, instance_uuid=inst,
+                                     changed_before=changed)) == 2

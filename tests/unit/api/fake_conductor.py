@@ -20,6 +20,7 @@ from nova_lite.objects.instance import Instance, InstanceFault
 from nova_lite.objects.keypair import KeyPair
 from nova_lite.objects.instance_action import InstanceAction, InstanceActionEvent
 from nova_lite.objects.instance_group import InstanceGroup
+from nova_lite.objects.migration import Migration
 from nova_lite.objects.service import Service
 
 DEFAULT_FLAVORS = [("1", "m1.tiny", 512, 1, 1), ("2", "m1.small", 2048, 1, 20),
@@ -64,6 +65,7 @@ class FakeConductor:
         self.keypair_rows: dict[tuple[str, str], KeyPair] = {}  # (user, name) -> KeyPair
         self.quotas: dict[tuple, dict] = {}  # (project, user or None) -> limits
         self.quota_classes: dict[str, dict] = {}
+        self.migrations: list[Migration] = []  # newest last
 
     # -- flavors ----------------------------------------------------------------------
     def ping(self, ctx: Any, timeout: float) -> str:
@@ -323,6 +325,65 @@ class FakeConductor:
 
     def _start_force_delete(self, ctx: Any, inst: Instance, params: dict) -> None:
         inst.task_state = states.DELETING
+
+    def _start_migrate(self, ctx: Any, inst: Instance, params: dict) -> None:
+        host = params.get("host")
+        if host is not None:
+            if host == inst.host:
+                raise exception.CannotMigrateToSameHost()
+            if not any(n.host == host for n in self.nodes):
+                raise exception.ComputeHostNotFound(host=host)
+        inst.old_flavor = inst.new_flavor = inst.flavor
+        inst.task_state = states.RESIZE_PREP
+        self.add_migration(inst.uuid, migration_type="migration", source_compute=inst.host,
+                           dest_compute=host)
+
+    # -- migration records ------------------------------------------------------------
+    def add_migration(self, instance_uuid: str, **values: Any) -> Migration:
+        now = utcnow()
+        fields = dict(id=len(self.migrations) + 1, uuid=str(uuidlib.uuid4()),
+                      instance_uuid=instance_uuid, migration_type="resize",
+                      status="pre-migrating", source_compute="host1", source_node="host1",
+                      dest_compute=None, dest_node=None, dest_host=None,
+                      old_instance_type_id=1, new_instance_type_id=1, hidden=False,
+                      cross_cell_move=False, user_id="u", project_id="p",
+                      memory_total=None, memory_processed=None, memory_remaining=None,
+                      disk_total=None, disk_processed=None, disk_remaining=None,
+                      created_at=now, updated_at=None, deleted=False, deleted_at=None)
+        fields.update(values)
+        mig = Migration(**fields)
+        self.migrations.append(mig)
+        return mig
+
+    def migration_search(self, ctx: Any, filters: dict, limit: Optional[int] = None,
+                         marker: Optional[str] = None) -> list:
+        self.calls.append("migration_search")
+        self.search_filters = dict(filters)
+
+        def match(m: Migration) -> bool:
+            for key, want in filters.items():
+                if key == "host":
+                    if want not in (m.source_compute, m.dest_compute):
+                        return False
+                elif key == "status":
+                    if m.status not in (want if isinstance(want, list) else [want]):
+                        return False
+                elif key in ("changes_since", "changes_before"):
+                    when = datetime.datetime.fromisoformat(want)
+                    changed = m.updated_at or m.created_at
+                    if (changed < when) if key == "changes_since" else (changed > when):
+                        return False
+                elif getattr(m, key) != want:
+                    return False
+            return not m.hidden
+
+        out = [m for m in reversed(self.migrations) if match(m)]
+        if marker is not None:
+            at = next((n for n, m in enumerate(out) if m.uuid == marker), None)
+            if at is None:
+                raise exception.MarkerNotFound(marker=marker)
+            out = out[at + 1:]
+        return out[:limit] if limit is not None else out
 
     def server_unshelve(self, ctx: Any, uuid: str, params: dict) -> None:
         self.calls.append("server_unshelve")
