@@ -110,6 +110,30 @@ class ServiceNotFound(NotFound):
     msg_fmt = "Service %(service_id)s could not be found."
 
 
+class ServiceNotUnique(Invalid):
+    msg_fmt = "Service id %(service_id)s refers to multiple services."
+
+
+class HostBinaryNotFound(NotFound):
+    msg_fmt = "Could not find binary %(binary)s on host %(host)s."
+
+
+class ServiceInUse(Conflict):
+    """A compute service still hosting instances, claims or moves cannot be deleted."""
+
+    msg_fmt = ("Unable to delete compute service that is hosting instances. Migrate or "
+               "delete the instances first.")
+
+
+class ComputeServiceUnavailable(Invalid):
+    msg_fmt = "Compute service of %(host)s is unavailable at this time."
+
+
+class NotImplementedByDriver(NovaLiteException):
+    msg_fmt = "Action is not supported."
+    code = 501
+
+
 class HypervisorNotFound(NotFound):
     msg_fmt = "Hypervisor %(hypervisor_id)s could not be found."
 

@@ -99,6 +99,7 @@ ROUTES: tuple[tuple[str, dict[str, Callable]], ...] = (
                                           "PUT": image_metadata.update,
                                           "DELETE": image_metadata.delete}),
     ("/os-services", {"GET": services.index}),
+    ("/os-services/{id}", {"PUT": services.update, "DELETE": services.delete}),
     ("/os-migrations", {"GET": migrations.index}),
     ("/os-console-auth-tokens/{id}", {"GET": console_auth_tokens.show}),
     ("/os-hypervisors", {"GET": hypervisors.index}),

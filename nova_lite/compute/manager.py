@@ -88,9 +88,9 @@ def conductor_retry(fn: Any, *args: Any, retry_kwargs: Optional[dict] = None,
 
 class ComputeManager(networking.NetworkingMixin, ShelveMixin, SnapshotMixin, RescueMixin,
                      GuestCallsMixin, ResizeMixin, RebuildMixin, ReclaimMixin):
-    """RPC API version 1.4 (see rpcapi.py)."""
+    """RPC API version 1.5 (see rpcapi.py)."""
 
-    target_version = "1.4"
+    target_version = "1.5"
 
     def __init__(self, host: str, conductor: Any = None, driver: Any = None) -> None:
         self.host = host
@@ -263,6 +263,13 @@ class ComputeManager(networking.NetworkingMixin, ShelveMixin, SnapshotMixin, Res
             lines = output.splitlines(keepends=True)
             output = "".join(lines[-length:]) if length > 0 else ""
         return output
+
+    def get_host_uptime(self, ctx: Any) -> str:
+        """RPC call: the hypervisor host's uptime line (501 where the driver has none)."""
+        try:
+            return self.driver.get_host_uptime()
+        except NotImplementedError:
+            raise exception.NotImplementedByDriver() from None
 
     def get_vnc_console(self, ctx: Any, instance: Instance) -> dict:
         """Where nova-lite-novncproxy reaches the guest's display, and the URL base users

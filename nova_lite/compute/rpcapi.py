@@ -7,6 +7,7 @@ API version history:
   1.3 - set_admin_password, get_diagnostics (calls)
   1.4 - rebuild_instance; resize_instance, finish_resize, confirm_resize, revert_resize,
         finish_revert_resize, remove_guest
+  1.5 - get_host_uptime (call)
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from nova_lite.conf import CONF
 from nova_lite.context import RequestContext
 
 TOPIC = "compute"
-VERSION = "1.4"
+VERSION = "1.5"
 
 
 class ComputeAPI:
@@ -45,6 +46,9 @@ class ComputeAPI:
                            length: Optional[int]) -> str:
         return self._prepare(host).call(ctx, "get_console_output", instance=instance,
                                         length=length)
+
+    def get_host_uptime(self, ctx: RequestContext, host: str) -> str:
+        return self.client.prepare(server=host, version="1.5").call(ctx, "get_host_uptime")
 
     def get_vnc_console(self, ctx: RequestContext, host: str, instance: Any) -> dict:
         """{"host", "port", "access_url_base"} of the guest's VNC server."""

@@ -20,6 +20,7 @@ from nova_lite.conductor.quota import QuotaEngine
 from nova_lite.conductor.quota_sets import QuotaSetsMixin
 from nova_lite.conductor.guest_calls import GuestCallsMixin
 from nova_lite.conductor.server_tags import ServerTagsMixin
+from nova_lite.conductor.services import ServicesMixin
 from nova_lite.conductor.shelve import ShelveTaskMixin
 from nova_lite.conductor.cells import CellDirectory
 from nova_lite.conductor.instant_actions import InstantActionsMixin
@@ -45,11 +46,11 @@ class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.Network
                        guest_access.GuestAccessMixin, QuotaSetsMixin, ShelveTaskMixin,
                        GuestCallsMixin, KeypairMixin, UsageMixin, MigrationsMixin,
                        ResizeMixin, RebuildMixin, DeferredDeleteMixin, InstantActionsMixin,
-                       ServerTagsMixin):
-    """RPC API version 1.10 (see rpcapi.py). Server group and aggregate methods come
+                       ServerTagsMixin, ServicesMixin):
+    """RPC API version 1.11 (see rpcapi.py). Server group and aggregate methods come
     through TaskMixin, whose builds use them."""
 
-    target_version = "1.10"
+    target_version = "1.11"
 
     def __init__(self) -> None:
         self.api_url = CONF.api_database.connection
@@ -259,17 +260,18 @@ class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.Network
     def provider_summaries(self, ctx: Any) -> list:
         """Every compute node's capacity, usage, cell and service status, in one answer."""
         mapped = {m["host"]: m["cell_uuid"] for m in cells_db.host_mapping_list(self.api_url)}
-        status: dict[str, tuple[bool, bool]] = {}
-        for svc in self.service_list(ctx, binary=COMPUTE_BINARY):
-            status[svc.host] = (svc.is_up, svc.disabled)
+        services = {s.host: s for s in self.service_list(ctx, binary=COMPUTE_BINARY)}
         zones, metadata = aggregates_db.host_views(self.api_url)
         out = []
         for p in placement_db.provider_summaries(self.api_url):
-            up, disabled = status.get(p["host"], (False, False))
+            svc = services.get(p["host"])
             out.append(ProviderSummary(
                 uuid=p["uuid"], name=p["name"], host=p["host"],
                 cell_uuid=mapped.get(p["host"]), generation=p["generation"],
-                resources=p["resources"], service_up=up, service_disabled=disabled,
+                resources=p["resources"], service_up=bool(svc and svc.is_up),
+                service_disabled=bool(svc and svc.disabled),
+                service_disabled_reason=svc.disabled_reason if svc else None,
+                service_forced_down=bool(svc and svc.forced_down),
                 traits=p["traits"],
                 availability_zone=zones.get(p["host"], CONF.default_availability_zone),
                 aggregate_metadata=metadata.get(p["host"], {})))

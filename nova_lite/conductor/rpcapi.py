@@ -20,6 +20,8 @@ API version history:
         aggregate_delete, aggregate_add_host, aggregate_remove_host,
         host_availability_zones
   1.10 - migration_search
+  1.11 - service_get, service_update, service_update_by_host, service_delete,
+         host_uptime
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from nova_lite.conf import CONF
 from nova_lite.context import RequestContext
 
 TOPIC = "conductor"
-VERSION = "1.10"
+VERSION = "1.11"
 
 
 class ConductorAPI:
@@ -215,6 +217,24 @@ class ConductorAPI:
 
     def compute_node_list(self, ctx: RequestContext) -> list:
         return self._call(ctx, "compute_node_list")
+
+    def service_get(self, ctx: RequestContext, service_id: int | str) -> Any:
+        return self._call(ctx, "service_get", service_id=service_id)
+
+    def service_update(self, ctx: RequestContext, service_id: int | str, values: dict
+                       ) -> Any:
+        return self._call(ctx, "service_update", service_id=service_id, values=values)
+
+    def service_update_by_host(self, ctx: RequestContext, host: str, binary: str,
+                               values: dict) -> Any:
+        return self._call(ctx, "service_update_by_host", host=host, binary=binary,
+                          values=values)
+
+    def service_delete(self, ctx: RequestContext, service_id: int | str) -> None:
+        self._call(ctx, "service_delete", service_id=service_id)
+
+    def host_uptime(self, ctx: RequestContext, host: str) -> str:
+        return self._call(ctx, "host_uptime", host=host)
 
     # -- for services -----------------------------------------------------------------------
     def service_heartbeat(self, ctx: RequestContext, host: str, binary: str, topic: str

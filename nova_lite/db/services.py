@@ -120,3 +120,74 @@ def service_get(session: Session, service_id: int) -> m.Service:
     if row is None or row.deleted:
         raise exception.ServiceNotFound(service_id=service_id)
     return row
+
+
+def _find(session: Session, service_id: int | str) -> Optional[m.Service]:
+    """A live service by integer id or by uuid."""
+    col = m.Service.uuid if isinstance(service_id, str) else m.Service.id
+    return session.scalars(sa.select(m.Service).where(
+        col == service_id, m.Service.deleted == 0)).first()
+
+
+@transactional
+def service_find(session: Session, down_time: int, cell_name: Optional[str],
+                 service_id: int | str) -> Optional[Service]:
+    row = _find(session, service_id)
+    return _svc_obj(row, down_time, cell_name) if row is not None else None
+
+
+@transactional
+def service_find_by_host(session: Session, down_time: int, cell_name: Optional[str],
+                         host: str, binary: str) -> Optional[Service]:
+    row = session.scalars(sa.select(m.Service).where(
+        m.Service.host == host, m.Service.binary == binary, m.Service.deleted == 0)).first()
+    return _svc_obj(row, down_time, cell_name) if row is not None else None
+
+
+SERVICE_FIELDS = frozenset(("disabled", "disabled_reason", "forced_down"))
+
+
+@transactional
+def service_update(session: Session, down_time: int, cell_name: Optional[str],
+                   service_id: int | str, values: dict) -> Service:
+    """Set the operator's fields (disabled, disabled_reason, forced_down)."""
+    unknown = set(values) - SERVICE_FIELDS
+    if unknown:
+        raise ValueError(f"not operator fields: {sorted(unknown)}")
+    row = _find(session, service_id)
+    if row is None:
+        raise exception.ServiceNotFound(service_id=service_id)
+    for k, v in values.items():
+        setattr(row, k, v)
+    row.updated_at = datetime.utcnow()
+    session.flush()
+    return _svc_obj(row, down_time, cell_name)
+
+
+@transactional
+def compute_nodes_of_host(session: Session, host: str) -> list[dict]:
+    rows = session.scalars(sa.select(m.ComputeNode).where(
+        m.ComputeNode.host == host, m.ComputeNode.deleted == 0))
+    return [{"id": r.id, "uuid": r.uuid, "hypervisor_hostname": r.hypervisor_hostname}
+            for r in rows]
+
+
+@transactional
+def service_destroy(session: Session, service_id: int, with_compute_nodes: bool) -> None:
+    """Soft-delete the service and, for a compute service, its host's compute nodes."""
+    row = session.get(m.Service, service_id)
+    if row is None or row.deleted:
+        return
+    now = datetime.utcnow()
+    if with_compute_nodes:
+        session.execute(sa.update(m.ComputeNode).where(
+            m.ComputeNode.host == row.host, m.ComputeNode.deleted == 0
+        ).values(deleted=m.ComputeNode.id, deleted_at=now, mapped=0))
+    row.deleted = row.id
+    row.deleted_at = now
+
+
+@transactional
+def mark_compute_hosts_unmapped(session: Session, host: str) -> int:
+    return session.execute(sa.update(m.ComputeNode).where(
+        m.ComputeNode.host == host, m.ComputeNode.deleted == 0).values(mapped=0)).rowcount

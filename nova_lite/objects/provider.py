@@ -8,7 +8,8 @@ from nova_lite.objects import base
 @base.register
 class ProviderSummary(base.NovaLiteObject):
     # 1.1: traits, availability_zone, aggregate_metadata
-    VERSION = "1.1"
+    # 1.2: service_disabled_reason, service_forced_down
+    VERSION = "1.2"
     fields = {
         "uuid": fields.UUIDField(),
         "name": fields.StringField(),
@@ -19,6 +20,8 @@ class ProviderSummary(base.NovaLiteObject):
         "resources": fields.Field(fields.Dict(fields.Dict(fields.Float()))),
         "service_up": fields.BooleanField(),
         "service_disabled": fields.BooleanField(),
+        "service_disabled_reason": fields.StringField(nullable=True, default=None),
+        "service_forced_down": fields.BooleanField(default=False),
         "traits": fields.ListOfStringsField(default=[]),
         # The host's zone (from its aggregates, else [DEFAULT] default_availability_zone).
         "availability_zone": fields.StringField(nullable=True, default=None),

@@ -28,10 +28,14 @@ class ComputeFilter(BaseFilter):
     def reject_reason(self, host: ProviderSummary, request: HostRequest) -> Optional[str]:
         if host.cell_uuid is None:
             return "not mapped to a cell (run `nova-lite-manage cell_v2 discover_hosts`)"
+        if host.get("service_forced_down"):
+            return "compute service is forced down"
         if not host.service_up:
             return "compute service is down"
         if host.service_disabled:
-            return "compute service is disabled"
+            reason = host.get("service_disabled_reason")
+            return f"compute service is disabled ({reason})" if reason else \
+                "compute service is disabled"
         return None
 
 

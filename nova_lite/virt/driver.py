@@ -204,6 +204,11 @@ class ComputeDriver:
         write_requests, errors_count}], nic_details [...], memory_details {maximum,
         used} (MiB)."""
 
+    def get_host_uptime(self) -> str:
+        """The host's `uptime` line (os-hypervisors uptime): time, time up, users,
+        load average. Read from the host this compute runs on."""
+        return host_uptime()
+
     # -- rebuild ------------------------------------------------------------------------
     def rebuild(self, instance: InstanceSpec, image_meta: dict,
                 preserve_ephemeral: bool = False, power_on: bool = True) -> None:
@@ -261,3 +266,29 @@ def load_driver(name: str, host: str, image_source: ImageSource, conf: Any) -> C
     module = importlib.import_module(f"nova_lite.virt.{module_name}")
     cls = getattr(module, cls_name)
     return cls(host, image_source, conf)
+
+
+def host_uptime() -> str:
+    """`uptime`'s line for this machine (as Nova's libvirt driver reports it); built
+    from /proc where the command is missing."""
+    import shutil
+    import subprocess
+    import time
+
+    if shutil.which("uptime"):
+        try:
+            out = subprocess.run(["uptime"], capture_output=True, text=True, timeout=10,
+                                 env={"LANG": "C", "PATH": "/usr/bin:/bin"}, check=True)
+            return out.stdout.rstrip("\n")
+        except (OSError, subprocess.SubprocessError):
+            pass
+    with open("/proc/uptime") as f:
+        up = int(float(f.read().split()[0]))
+    with open("/proc/loadavg") as f:
+        loads = f.read().split()[:3]
+    days, rest = divmod(up, 86400)
+    hours, minutes = rest // 3600, rest % 3600 // 60
+    span = f"{hours}:{minutes:02d}" if hours else f"{minutes} min"
+    if days:
+        span = f"{days} day{'s' if days != 1 else ''}, {span}"
+    return f" {time.strftime('%H:%M:%S')} up {span},  load average: {', '.join(loads)}"

@@ -656,6 +656,53 @@ class FakeConductor:
         self.calls.append("compute_node_list")
         return list(self.nodes)
 
+    def service_get(self, ctx: Any, service_id: int | str) -> Any:
+        for svc in self.services:
+            if (svc.uuid if isinstance(service_id, str) else svc.id) == service_id:
+                return svc
+        raise exception.ServiceNotFound(service_id=service_id)
+
+    def _apply(self, svc: Any, values: dict) -> Any:
+        for k, v in values.items():
+            setattr(svc, k, v)
+        svc.updated_at = utcnow()
+        if svc.forced_down:
+            svc.is_up = False
+        for node in self.nodes:
+            if node.host == svc.host:
+                node.service_disabled = svc.disabled
+                node.service_up = svc.is_up
+        return svc
+
+    def service_update(self, ctx: Any, service_id: int | str, values: dict) -> Any:
+        self.calls.append("service_update")
+        return self._apply(self.service_get(ctx, service_id), values)
+
+    def service_update_by_host(self, ctx: Any, host: str, binary: str, values: dict) -> Any:
+        self.calls.append("service_update_by_host")
+        for svc in self.services:
+            if svc.host == host and svc.binary == binary:
+                return self._apply(svc, values)
+        raise exception.HostBinaryNotFound(host=host, binary=binary)
+
+    def service_delete(self, ctx: Any, service_id: int | str) -> None:
+        self.calls.append("service_delete")
+        svc = self.service_get(ctx, service_id)
+        if svc.binary == "nova-compute":
+            if any(i.host == svc.host for i in self.servers.values()):
+                raise exception.ServiceInUse()
+            self.nodes = [n for n in self.nodes if n.host != svc.host]
+        self.services.remove(svc)
+
+    def host_uptime(self, ctx: Any, host: str) -> str:
+        svc = next((s for s in self.services if s.host == host
+                    and s.binary == "nova-compute"), None)
+        if svc is None:
+            raise exception.ComputeHostNotFound(host=host)
+        if not svc.is_up:
+            raise exception.ComputeServiceUnavailable(host=host)
+        return " 08:32:11 up 93 days, 18:25, 12 users,  load average: 0.20, 0.12, 0.14"
+
     # -- what reaches guests --------------------------------------------------------------
     def instance_metadata(self, ctx: Any, uuid: str) -> dict:
         self.calls.append("instance_metadata")

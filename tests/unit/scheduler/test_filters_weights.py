@@ -54,6 +54,16 @@ def test_compute_filter(kwargs: dict, reason: str | None) -> None:
         assert got.startswith(reason)
 
 
+def test_compute_filter_names_the_operators_switches() -> None:
+    f = filters.ComputeFilter()
+    disabled = host("c1", disabled=True)
+    disabled.service_disabled_reason = "disk swap"
+    assert f.reject_reason(disabled, WANT) == "compute service is disabled (disk swap)"
+    forced = host("c1", up=False, disabled=True)
+    forced.service_forced_down = True
+    assert f.reject_reason(forced, WANT) == "compute service is forced down"
+
+
 def test_unmapped_host_reason_says_what_to_run() -> None:
     got = filters.ComputeFilter().reject_reason(host("c1", cell=None), WANT)
     assert "nova-lite-manage cell_v2 discover_hosts" in got

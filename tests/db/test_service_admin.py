@@ -1,0 +1,145 @@
+"""Service management in the conductor on real databases: disable/force down by uuid
+and by host, and delete: refused while the host has servers, claims or moves; otherwise
+the service, its compute nodes, providers, aggregate memberships and host mapping go."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from nova_lite import exception
+from nova_lite.conductor.cells import CellDirectory
+from nova_lite.conductor.services import ServicesMixin
+from nova_lite.db import aggregates as aggregates_db
+from nova_lite.db import api_models
+from nova_lite.db import bootstrap
+from nova_lite.db import cells as cells_db
+from nova_lite.db import discovery
+from nova_lite.db import engine as db_engine
+from nova_lite.db import instance_migrations as mig_db
+from nova_lite.db import instances as inst_db
+from nova_lite.db import placement as placement_db
+from nova_lite.db import services as svc_db
+from tests.db.test_cells_instances import new_instance, node_values
+
+INV = {"VCPU": {"total": 8, "reserved": 0, "allocation_ratio": 1.0}}
+
+
+class _Conductor(ServicesMixin):
+    def __init__(self, api_url: str) -> None:
+        self.api_url = api_url
+        self.cells = CellDirectory(api_url, None)
+
+
+@pytest.fixture
+def env(api_url: str, migrated_db) -> dict:
+    cell0, cell1 = migrated_db("main"), migrated_db("main")
+    bootstrap.map_cell0(api_url, cell0)
+    c1 = cells_db.cell_create(api_url, "cell1", "rabbit://h/", cell1)
+    for host in ("h1", "h2"):
+        sid = svc_db.service_heartbeat(cell1, host, "nova-compute", "compute")
+        node = svc_db.compute_node_update(cell1, host, sid, node_values(f"{host}.node"))
+        placement_db.provider_ensure(api_url, f"{host}.node", host, c1["uuid"], INV,
+                                     uuid=node["uuid"])
+    svc_db.service_heartbeat(cell1, "ctl", "nova-scheduler", "scheduler")
+    discovery.discover_hosts(api_url)
+    agg = aggregates_db.aggregate_create(api_url, "rack1", None)
+    aggregates_db.host_add(api_url, agg.id, "h2", "nova")
+    return {"api": api_url, "cell1": cell1, "cond": _Conductor(api_url), "agg": agg.id}
+
+
+def _svc(env: dict, host: str, binary: str = "nova-compute"):
+    return svc_db.service_find_by_host(env["cell1"], 60, "cell1", host, binary)
+
+
+def test_disable_and_force_down(env, backend):
+    cond, h1 = env["cond"], _svc(env, "h1")
+    got = cond.service_update(None, h1.uuid, {"disabled": True, "disabled_reason": "disk"})
+    assert (got.disabled, got.disabled_reason, got.is_up) == (True, "disk", True)
+    got = cond.service_update_by_host(None, "h1", "nova-compute", {"forced_down": True})
+    assert (got.forced_down, got.is_up, got.disabled_reason) == (True, False, "disk")
+    assert cond.service_get(None, h1.id).forced_down is True
+    with pytest.raises(exception.HostBinaryNotFound):
+        cond.service_update_by_host(None, "nope", "nova-compute", {"disabled": True})
+    with pytest.raises(exception.ServiceNotFound):
+        cond.service_update(None, str(uuid.uuid4()), {"disabled": True})
+    with pytest.raises(ValueError):
+        cond.service_update(None, h1.uuid, {"host": "elsewhere"})
+    # A heartbeat does not undo the operator's switches.
+    svc_db.service_heartbeat(env["cell1"], "h1", "nova-compute", "compute")
+    again = _svc(env, "h1")
+    assert (again.disabled, again.forced_down, again.is_up) == (True, True, False)
+
+
+def _api_rows(env: dict, host: str) -> dict:
+    with db_engine.session_scope(env["api"]) as s:
+        rps = list(s.scalars(sa.select(api_models.ResourceProvider.id).where(
+            api_models.ResourceProvider.host == host)))
+        return {
+            "providers": len(rps),
+            "inventories": s.scalar(sa.select(sa.func.count()).select_from(
+                api_models.Inventory).where(api_models.Inventory.resource_provider_id.in_(
+                    rps))) if rps else 0,
+            "mapping": s.scalar(sa.select(sa.func.count()).select_from(
+                api_models.HostMapping).where(api_models.HostMapping.host == host)),
+            "aggregates": s.scalar(sa.select(sa.func.count()).select_from(
+                api_models.AggregateHost).where(api_models.AggregateHost.host == host)),
+        }
+
+
+def test_delete_refused_while_host_is_used(env, backend):
+    cond, h2 = env["cond"], _svc(env, "h2")
+    inst = new_instance(vm_state="active", task_state=None, host="h2", node="h2.node")
+    inst_db.instance_create(env["cell1"], inst, "cell1")
+    with pytest.raises(exception.ServiceInUse) as err:
+        cond.service_delete(None, h2.uuid)
+    assert err.value.code == 409
+    inst_db.instance_destroy(env["cell1"], inst.uuid)
+
+    mig = mig_db.migration_create(env["cell1"], {
+        "instance_uuid": inst.uuid, "migration_type": "resize", "status": "migrating",
+        "source_compute": "h1", "dest_compute": "h2"})
+    with pytest.raises(exception.ServiceInUse) as err:
+        cond.service_delete(None, h2.uuid)
+    assert "in-progress migrations" in err.value.format_message()
+    mig_db.migration_update(env["cell1"], mig.uuid, {"status": "confirmed"})
+
+    rp = placement_db.provider_summaries(env["api"], ["h2"])[0]["uuid"]
+    placement_db.claim(env["api"], rp, "on-its-way", {"VCPU": 1})
+    with pytest.raises(exception.ServiceInUse):
+        cond.service_delete(None, h2.uuid)
+    # Nothing went anywhere while refused.
+    assert _api_rows(env, "h2") == {"providers": 1, "inventories": 1, "mapping": 1,
+                                    "aggregates": 1}
+    assert _svc(env, "h2") is not None
+    placement_db.release(env["api"], "on-its-way")
+
+    cond.service_delete(None, h2.uuid)
+    assert _api_rows(env, "h2") == {"providers": 0, "inventories": 0, "mapping": 0,
+                                    "aggregates": 0}
+    assert _svc(env, "h2") is None
+    assert [n.host for n in svc_db.compute_node_list(env["cell1"], 60, "cell1")] == ["h1"]
+    assert aggregates_db.aggregate_get(env["api"], env["agg"]).hosts == []
+    assert _api_rows(env, "h1")["providers"] == 1
+    with pytest.raises(exception.ServiceNotFound):
+        cond.service_delete(None, h2.uuid)
+
+
+def test_deleted_compute_comes_back_as_a_new_service(env, backend):
+    """A compute that keeps running after its service was deleted records itself
+    again (new uuid, new node) and discover_hosts maps it again, as in Nova."""
+    cond, h1 = env["cond"], _svc(env, "h1")
+    cond.service_delete(None, h1.id)
+    sid = svc_db.service_heartbeat(env["cell1"], "h1", "nova-compute", "compute")
+    svc_db.compute_node_update(env["cell1"], "h1", sid, node_values("h1.node"))
+    assert _svc(env, "h1").uuid != h1.uuid
+    assert ("h1", "cell1") in discovery.discover_hosts(env["api"])
+
+
+def test_delete_non_compute_service(env, backend):
+    cond, sched = env["cond"], _svc(env, "ctl", "nova-scheduler")
+    cond.service_delete(None, sched.uuid)
+    assert _svc(env, "ctl", "nova-scheduler") is None
+    assert _api_rows(env, "h1")["providers"] == 1
