@@ -171,6 +171,13 @@ class ResourceClaimConflict(Conflict):
     msg_fmt = "Resource provider %(provider)s changed concurrently or lacks capacity."
 
 
+class ClaimSuperseded(Conflict):
+    """A claim by a build attempt that no longer owns the build request: a later
+    attempt took it over, or the server was deleted or handed to its cell."""
+
+    msg_fmt = "The build of %(consumer)s is no longer this attempt's to claim for."
+
+
 class GroupPolicyConflict(ResourceClaimConflict):
     msg_fmt = ("Host %(host)s would break the %(policy)s policy of server group "
                "%(group)s.")

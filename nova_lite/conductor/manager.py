@@ -50,7 +50,7 @@ class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.Network
     """RPC API version 1.11 (see rpcapi.py). Server group and aggregate methods come
     through TaskMixin, whose builds use them."""
 
-    target_version = "1.11"
+    target_version = "1.12"
 
     def __init__(self) -> None:
         self.api_url = CONF.api_database.connection
@@ -279,9 +279,10 @@ class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.Network
 
     def claim_resources(self, ctx: Any, provider_uuid: str, consumer_id: str,
                         resources: dict, required_traits: Optional[list] = None,
-                        forbidden_traits: Optional[list] = None) -> int:
+                        forbidden_traits: Optional[list] = None,
+                        build_lease: Optional[str] = None) -> int:
         return placement_db.claim(self.api_url, provider_uuid, consumer_id, resources,
-                                  required_traits, forbidden_traits)
+                                  required_traits, forbidden_traits, build_lease)
 
 
 def _matches(inst: Instance, filters: dict) -> bool:

@@ -22,6 +22,7 @@ API version history:
   1.10 - migration_search
   1.11 - service_get, service_update, service_update_by_host, service_delete,
          host_uptime
+  1.12 - claim_resources(build_lease)
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from nova_lite.conf import CONF
 from nova_lite.context import RequestContext
 
 TOPIC = "conductor"
-VERSION = "1.11"
+VERSION = "1.12"
 
 
 class ConductorAPI:
@@ -392,12 +393,15 @@ class ConductorAPI:
 
     def claim_resources(self, ctx: RequestContext, provider_uuid: str, consumer_id: str,
                         resources: dict, required_traits: Optional[list] = None,
-                        forbidden_traits: Optional[list] = None) -> int:
+                        forbidden_traits: Optional[list] = None,
+                        build_lease: Optional[str] = None) -> int:
         """Atomic claim; ResourceClaimConflict (or its TraitsConflict and
-        GroupPolicyConflict kinds) when the provider cannot take it."""
+        GroupPolicyConflict kinds) when the provider cannot take it, ClaimSuperseded
+        when ``build_lease`` is no longer the build's (placement.claim)."""
         return self._call(ctx, "claim_resources", provider_uuid=provider_uuid,
                           consumer_id=consumer_id, resources=resources,
-                          required_traits=required_traits, forbidden_traits=forbidden_traits)
+                          required_traits=required_traits, forbidden_traits=forbidden_traits,
+                          build_lease=build_lease)
 
     # -- server metadata and tags ----------------------------------------------------------
     def server_metadata_update(self, ctx: RequestContext, uuid: str, metadata: dict,

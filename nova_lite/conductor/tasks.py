@@ -122,8 +122,8 @@ class TaskMixin(ServerGroupMixin, AggregateMixin):
         attempt it replaces. While the scheduler or a database is unreachable the build
         requests are left for the periodic retry, not failed."""
         lease = timedelta(seconds=CONF.conductor.build_request_retry_seconds)
-        taken = cells_db.build_request_lease(self.api_url, instance_uuids,
-                                             datetime.utcnow() - lease)
+        stamp = datetime.utcnow().replace(microsecond=0)  # as the database keeps it
+        taken = cells_db.build_request_lease(self.api_url, instance_uuids, stamp - lease, stamp)
         brs = {b["instance_uuid"]: Instance.obj_from_primitive(b["instance"]) for b in
                cells_db.build_request_list(self.api_url, instance_uuids=taken)}
         uuids = [u for u in instance_uuids if u in brs]  # others were deleted meanwhile
@@ -134,7 +134,11 @@ class TaskMixin(ServerGroupMixin, AggregateMixin):
         spec = RequestSpec.obj_from_primitive(cells_db.request_spec_get(self.api_url, uuids[0]))
         spec = self._group_refresh(spec)
         try:
-            selections = self.scheduler.select_destinations(ctx, spec, uuids)
+            selections = self.scheduler.select_destinations(ctx, spec, uuids,
+                                                            build_lease=stamp.isoformat())
+        except exception.ClaimSuperseded as err:
+            LOG.warning("build of %s taken over by a later attempt (%s)", uuids, err)
+            return
         except exception.NoValidHost as err:
             for uuid in uuids:
                 self._bury_in_cell0(ctx, brs[uuid], err.format_message(), 500)
@@ -232,6 +236,8 @@ class TaskMixin(ServerGroupMixin, AggregateMixin):
                 ctx.project_id, failure=(code, f"{message} (some of the server's values "
                                                "could not be stored)", event))
         cells_db.instance_mapping_set_cell(self.api_url, inst.uuid, cell0["uuid"])
+        # A server in cell0 holds no claim, whatever an earlier attempt left.
+        placement_db.release(self.api_url, inst.uuid)
         if not cells_db.build_request_delete(self.api_url, inst.uuid):
             inst_db.instance_destroy(url, inst.uuid)
             self._forget(inst.uuid)

@@ -96,12 +96,13 @@ def build_request_older_than(session: Session, cutoff) -> list[str]:
 
 
 @transactional
-def build_request_lease(session: Session, instance_uuids: list[str], stale_before
-                        ) -> list[str]:
+def build_request_lease(session: Session, instance_uuids: list[str], stale_before: datetime,
+                        now: Optional[datetime] = None) -> list[str]:
     """Take the build requests that no attempt took after ``stale_before`` (stamping them
-    now), so two conductors, or a retry and a slow first attempt, never build one server
-    twice. Returns the uuids taken."""
-    now = datetime.utcnow()
+    ``now``), so two conductors, or a retry and a slow first attempt, never build one
+    server twice. The stamp is the attempt's lease: its claims carry it (see
+    placement.claim). Returns the uuids taken."""
+    now = now or datetime.utcnow()
     taken = []
     for uuid in instance_uuids:
         res = session.execute(sa.update(m.BuildRequest).where(

@@ -15,6 +15,7 @@ them would pass after the other (GroupPolicyConflict for the loser).
 from __future__ import annotations
 
 import uuid as uuidlib
+from datetime import datetime
 from typing import Optional
 
 import sqlalchemy as sa
@@ -154,20 +155,37 @@ CLAIM_CAS_ATTEMPTS = 32
 @transactional
 def claim(session: Session, provider_uuid: str, consumer_id: str, resources: dict,
           required_traits: Optional[list[str]] = None,
-          forbidden_traits: Optional[list[str]] = None) -> int:
+          forbidden_traits: Optional[list[str]] = None,
+          build_lease: Optional[str] = None) -> int:
     """Allocate resources to consumer_id on the provider, atomically; return new generation.
+
+    ``build_lease`` (a build's claims): the lease stamp of the attempt claiming. Unless the
+    consumer's build request still carries it, ClaimSuperseded: a claim that reaches the
+    database late (its reply lost in a message bus outage, its caller long gone) can
+    never overwrite the claim of the attempt that replaced it, nor outlive the build.
 
     Raises ResourceClaimConflict if capacity is short, TraitsConflict if the provider
     lacks a required trait or has a forbidden one, GroupPolicyConflict if the consumer's
     server group forbids this host. A concurrent change of the provider (another claim,
     a release, an inventory update) or of the group makes the claim re-read and re-check.
     """
+    if build_lease is not None:
+        _check_lease(session, consumer_id, datetime.fromisoformat(build_lease))
     for _attempt in range(CLAIM_CAS_ATTEMPTS):
         generation = _try_claim(session, provider_uuid, consumer_id, resources,
                                 required_traits or [], forbidden_traits or [])
         if generation is not None:
             return generation
     raise exception.ResourceClaimConflict(provider=provider_uuid)
+
+
+def _check_lease(session: Session, consumer_id: str, lease: datetime) -> None:
+    """Lock the consumer's build request for this transaction and check its lease (a
+    new attempt's lease waits for this claim to commit, and then replaces it)."""
+    stamp = session.scalar(sa.select(m.BuildRequest.updated_at).where(
+        m.BuildRequest.instance_uuid == consumer_id).with_for_update())
+    if stamp is None or stamp.replace(microsecond=0) != lease.replace(microsecond=0):
+        raise exception.ClaimSuperseded(consumer=consumer_id)
 
 
 def _try_claim(session: Session, provider_uuid: str, consumer_id: str, resources: dict,

@@ -11,7 +11,7 @@ import logging
 import random
 import threading
 import time
-from typing import Any
+from typing import Any, Optional
 
 from nova_lite import exception
 from nova_lite.conductor import rpcapi as conductor_rpcapi
@@ -26,9 +26,9 @@ LOG = logging.getLogger(__name__)
 
 
 class SchedulerManager:
-    """RPC API version 1.0 (see rpcapi.py)."""
+    """RPC API version 1.1 (see rpcapi.py)."""
 
-    target_version = "1.0"
+    target_version = "1.1"
 
     def __init__(self, conductor: Any = None) -> None:
         self.conductor = conductor or conductor_rpcapi.ConductorAPI()
@@ -54,21 +54,27 @@ class SchedulerManager:
         return self._hosts
 
     def select_destinations(self, ctx: Any, request_spec: RequestSpec,
-                            instance_uuids: list[str]) -> list[Selection]:
+                            instance_uuids: list[str], build_lease: Optional[str] = None
+                            ) -> list[Selection]:
+        """``build_lease``: the build attempt's lease, carried by each claim, so a claim
+        reaching the database after its attempt was replaced is refused (ClaimSuperseded,
+        raised at once: nothing of this call is the attempt's to release any more)."""
         request = HostRequest.from_spec(request_spec)
         selections: list[Selection] = []
         try:
             for uuid in instance_uuids:
-                selections.append(self._select_one(ctx, request_spec, request, uuid))
+                selections.append(self._select_one(ctx, request_spec, request, uuid,
+                                                   build_lease))
         except exception.NoValidHost:
             for sel in selections:  # all or nothing
                 self.conductor.release_resources(ctx, sel.instance_uuid)
             raise
         return selections
 
-    def _select_one(self, ctx: Any, spec: RequestSpec, request: HostRequest, uuid: str
-                    ) -> Selection:
+    def _select_one(self, ctx: Any, spec: RequestSpec, request: HostRequest, uuid: str,
+                    build_lease: Optional[str] = None) -> Selection:
         resources = request.resources
+        fence = {"build_lease": build_lease} if build_lease else {}
         with self._lock:
             for attempt in range(CONF.scheduler.max_attempts):
                 hosts = self._host_view(ctx, refresh=attempt > 0)
@@ -90,7 +96,7 @@ class SchedulerManager:
                         self.conductor.claim_resources(
                             ctx, host.uuid, uuid, resources,
                             required_traits=request.required_traits or None,
-                            forbidden_traits=request.forbidden_traits or None)
+                            forbidden_traits=request.forbidden_traits or None, **fence)
                     except exception.GroupPolicyConflict:
                         # Another scheduler placed a member meanwhile.
                         LOG.debug("claim on %s refused by the server group", host.name)

@@ -2,18 +2,19 @@
 
 API version history:
   1.0 - initial version
+  1.1 - select_destinations(build_lease)
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 from nova_lite import rpc
 from nova_lite.conf import CONF
 from nova_lite.context import RequestContext
 
 TOPIC = "scheduler"
-VERSION = "1.0"
+VERSION = "1.1"
 
 
 class SchedulerAPI:
@@ -22,11 +23,14 @@ class SchedulerAPI:
                                      timeout=CONF.rpc_response_timeout)
 
     def select_destinations(self, ctx: RequestContext, request_spec: Any,
-                            instance_uuids: list[str]) -> list:
-        """Pick and claim a host for each instance; raises NoValidHost saying why not.
+                            instance_uuids: list[str], build_lease: Optional[str] = None
+                            ) -> list:
+        """Pick and claim a host for each instance; raises NoValidHost saying why not,
+        ClaimSuperseded when ``build_lease`` (a build attempt's) is no longer the builds'.
 
         Returns one Selection per instance, in order; all-or-nothing.
         """
         return self.client.prepare().call(ctx, "select_destinations",
                                           request_spec=request_spec,
-                                          instance_uuids=instance_uuids)
+                                          instance_uuids=instance_uuids,
+                                          build_lease=build_lease)

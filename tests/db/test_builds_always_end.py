@@ -3,6 +3,7 @@ server is recorded in cell0 in ERROR with what can be stored, never left schedul
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 import uuid
 
 import pytest
@@ -25,7 +26,7 @@ class _Scheduler:
     def __init__(self, cell_uuid: str) -> None:
         self.cell_uuid = cell_uuid
 
-    def select_destinations(self, ctx, spec, uuids):
+    def select_destinations(self, ctx, spec, uuids, build_lease=None):
         return [Selection(instance_uuid=u, host="h1", nodename="h1",
                           provider_uuid=str(uuid.uuid4()), cell_uuid=self.cell_uuid)
                 for u in uuids]
@@ -133,3 +134,32 @@ def test_the_network_request_reaches_the_host_and_the_cache_is_kept(cells: dict)
     assert inst_db.instance_get(cells["cell1"], inst.uuid).network_info == "[1]"
     [listed] = inst_db.instance_list(cells["cell1"], "cell1", None, {"uuids": [inst.uuid]})
     assert (listed.network_info, listed.network_request) == ("[1]", request)
+
+
+class _LateScheduler:
+    """A scheduler whose claim reaches the database after a newer attempt took over."""
+
+    def __init__(self, api_url: str) -> None:
+        self.api_url, self.leases = api_url, []
+
+    def select_destinations(self, ctx, spec, uuids, build_lease=None):
+        self.leases.append(build_lease)
+        rp = placement_db.provider_ensure(self.api_url, "h1", "h1", None, {
+            "VCPU": {"total": 8, "reserved": 0, "allocation_ratio": 1.0}})
+        later = datetime.fromisoformat(build_lease) + timedelta(seconds=60)
+        cells_db.build_request_lease(self.api_url, uuids, later, later)  # the takeover
+        placement_db.claim(self.api_url, rp, uuids[0], {"VCPU": 1}, build_lease=build_lease)
+
+
+def test_a_superseded_attempt_leaves_the_build_to_its_successor(cells: dict) -> None:
+    inst = _record(cells["api"])
+    t = _Tasks(cells["api"])
+    t._scheduler, t._compute = _LateScheduler(cells["api"]), _Compute()
+    t._schedule_and_build(context.get_admin_context(), [inst.uuid])
+    assert t._scheduler.leases and t._scheduler.leases[0] is not None
+    # Nothing buried, nothing built, nothing claimed: the build request is the successor's.
+    assert t._compute.built == []
+    assert cells_db.instance_mapping_get(cells["api"], inst.uuid)["cell"] is None
+    assert [b["instance_uuid"] for b in cells_db.build_request_list(
+        cells["api"], instance_uuids=[inst.uuid])] == [inst.uuid]
+    assert placement_db.consumers_on_provider(cells["api"], "h1") == []

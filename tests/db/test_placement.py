@@ -230,3 +230,33 @@ def test_concurrent_claims_and_releases_stay_consistent(api_url: str) -> None:
     holders = placement.consumers_on_provider(api_url, "node1")
     assert used(api_url, "node1")["VCPU"] == len(holders) <= 8
     assert set(holders) <= set(new)  # every release went through
+
+
+def test_a_superseded_build_attempt_cannot_claim(api_url: str) -> None:
+    """A claim carrying an old attempt's lease (its reply lost in an outage, delivered
+    late) is refused, and never moves the claim of the attempt that replaced it."""
+    from datetime import datetime, timedelta
+
+    from nova_lite.db import cells
+
+    f1, f2 = make_provider(api_url, "f1"), make_provider(api_url, "f2")
+    c = consumer()
+    cells.build_request_create(api_url, c, "p", None, {}, {})
+    first = datetime.utcnow().replace(microsecond=0) - timedelta(seconds=30)
+    assert cells.build_request_lease(api_url, [c], first, first) == [c]
+    placement.claim(api_url, f1, c, {"VCPU": 1}, build_lease=first.isoformat())
+
+    second = first + timedelta(seconds=20)  # the retry takes the build over
+    assert cells.build_request_lease(api_url, [c], second - timedelta(seconds=10),
+                                     second) == [c]
+    placement.claim(api_url, f2, c, {"VCPU": 1}, build_lease=second.isoformat())
+    with pytest.raises(exception.ClaimSuperseded):
+        placement.claim(api_url, f1, c, {"VCPU": 1}, build_lease=first.isoformat())
+    assert used(api_url, "f1") == {"VCPU": 0, "MEMORY_MB": 0, "DISK_GB": 0}
+    assert used(api_url, "f2")["VCPU"] == 1
+
+    # Handed over (build request gone): even the last attempt's late claims are refused.
+    cells.build_request_delete(api_url, c)
+    with pytest.raises(exception.ClaimSuperseded):
+        placement.claim(api_url, f1, c, {"VCPU": 1}, build_lease=second.isoformat())
+    assert used(api_url, "f2")["VCPU"] == 1

@@ -29,7 +29,7 @@ class _Scheduler:
         self.specs: list[RequestSpec] = []
         self.full = False
 
-    def select_destinations(self, ctx, spec, uuids):
+    def select_destinations(self, ctx, spec, uuids, build_lease=None):
         self.specs.append(spec)
         if self.full:
             raise exception.NoValidHost(reason="1 host(s) considered, 1 rejected.")

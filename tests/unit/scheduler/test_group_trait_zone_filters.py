@@ -140,7 +140,8 @@ class GroupConductor(FakeConductor):
 
     def claim_resources(self, ctx: Any, provider_uuid: str, consumer_id: str,
                         resources: dict, required_traits: list | None = None,
-                        forbidden_traits: list | None = None) -> int:
+                        forbidden_traits: list | None = None,
+                        build_lease: str | None = None) -> int:
         name = self.providers[provider_uuid]["name"]
         if name in self.group_refusals:
             self.group_refusals.remove(name)

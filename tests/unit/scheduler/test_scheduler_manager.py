@@ -52,7 +52,8 @@ class FakeConductor:
 
     def claim_resources(self, ctx: Any, provider_uuid: str, consumer_id: str,
                         resources: dict, required_traits: list | None = None,
-                        forbidden_traits: list | None = None) -> int:
+                        forbidden_traits: list | None = None,
+                        build_lease: str | None = None) -> int:
         p = self.providers[provider_uuid]
         if p["name"] in self.races:
             self.races.remove(p["name"])
