@@ -272,6 +272,18 @@ TRANSITIONS: dict[str, Transition] = {
                                Step(RESIZE_FINISH, "dest", "finish_migration",
                                     "finish_resize")),
                    on_restart="restarted_in_move"),
+        # cold migration: a resize to the same flavor on another host, as in Nova (the
+        # same task_states and steps; VERIFY_RESIZE, then confirmResize / revertResize)
+        Transition("migrate", (ACTIVE, STOPPED), RESIZE_PREP, RESIZED, api_key="migrate",
+                   policy="os_compute_api:os-migrate-server:migrate",
+                   driver_call="migrate_disk_and_power_off", event="resize_instance",
+                   steps=(RESIZE_MIGRATING, RESIZE_MIGRATED, RESIZE_FINISH),
+                   step_calls=(Step(RESIZE_MIGRATING, "source", "migrate_disk_and_power_off",
+                                    "resize_instance"),
+                               Step(RESIZE_MIGRATED, "source", None, None),
+                               Step(RESIZE_FINISH, "dest", "finish_migration",
+                                    "finish_resize")),
+                   on_restart="restarted_in_move"),
         # ends ACTIVE, or STOPPED when the resized guest is off
         Transition("confirm_resize", (RESIZED,), RESIZE_CONFIRMING, ACTIVE,
                    api_key="confirmResize", policy="os_compute_api:servers:confirm_resize",

@@ -23,6 +23,7 @@ from nova_lite.conductor.server_tags import ServerTagsMixin
 from nova_lite.conductor.services import ServicesMixin
 from nova_lite.conductor.shelve import ShelveTaskMixin
 from nova_lite.conductor.cells import CellDirectory
+from nova_lite.conductor.cold_migrate import ColdMigrateMixin
 from nova_lite.conductor.instant_actions import InstantActionsMixin
 from nova_lite.conductor.migrations import MigrationsMixin
 from nova_lite.conductor.rebuild import RebuildMixin
@@ -46,8 +47,8 @@ class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.Network
                        guest_access.GuestAccessMixin, QuotaSetsMixin, ShelveTaskMixin,
                        GuestCallsMixin, KeypairMixin, UsageMixin, MigrationsMixin,
                        ResizeMixin, RebuildMixin, DeferredDeleteMixin, InstantActionsMixin,
-                       ServerTagsMixin, ServicesMixin):
-    """RPC API version 1.11 (see rpcapi.py). Server group and aggregate methods come
+                       ServerTagsMixin, ServicesMixin, ColdMigrateMixin):
+    """RPC API version 1.12 (see rpcapi.py). Server group and aggregate methods come
     through TaskMixin, whose builds use them."""
 
     target_version = "1.12"

@@ -12,7 +12,7 @@ was with a fault saying why.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Optional
 
 from nova_lite import exception
 from nova_lite.compute import states
@@ -115,6 +115,19 @@ class ResizeMixin:
                              f"Resize failed: {err}", SCHEDULE_EVENT)
 
     def _resize_schedule(self, ctx: Any, cell: dict, inst: Instance, mig: Any) -> None:
+        ignore = [] if CONF.allow_resize_to_same_host else [inst.host]
+        try:
+            self._schedule_move(ctx, cell, inst, mig, ignore_hosts=ignore)
+        except exception.NoValidHost:
+            return  # the move was aborted, with a fault saying why
+
+    def _schedule_move(self, ctx: Any, cell: dict, inst: Instance, mig: Any,
+                       ignore_hosts: list, force_hosts: Optional[list] = None) -> None:
+        """Every move to a host the scheduler picks (resize, cold migration): the
+        server's claim passes to the migration, the scheduler claims ``new_flavor`` for
+        the server on a destination (one of ``force_hosts`` when given, never one of
+        ``ignore_hosts``), and the source host carries the move on. NoValidHost is
+        raised after the move is aborted (the claim back with the server, a fault)."""
         url = cell["database_connection"]
         move_claims.hold_source_claim(self.api_url, inst.uuid, mig.uuid)
         spec = RequestSpec.obj_from_primitive(cells_db.request_spec_get(self.api_url,
@@ -122,14 +135,14 @@ class ResizeMixin:
         spec.flavor = inst.new_flavor
         spec.instance_uuid = inst.uuid
         spec.num_instances = 1
-        spec.force_hosts = []  # a forced host of the create does not bind a move
-        spec.ignore_hosts = [] if CONF.allow_resize_to_same_host else [inst.host]
+        spec.force_hosts = list(force_hosts or [])  # a forced host of the create is gone
+        spec.ignore_hosts = list(ignore_hosts)
         try:
             sel = self.scheduler.select_destinations(ctx, spec, [inst.uuid])[0]
         except exception.NoValidHost as err:
             self._abort_move(ctx, cell, inst.uuid, mig,  # type: ignore[attr-defined]
                              err.format_message(), SCHEDULE_EVENT)
-            return
+            raise
         dest_ip = next((n.host_ip for n in svc_db.compute_node_list(
             url, CONF.service_down_time, cell["name"]) if n.host == sel.host), None)
         mig = mig_db.migration_update(url, mig.uuid, {
@@ -137,8 +150,8 @@ class ResizeMixin:
             expected_status="pre-migrating")
         inst_db.action_event(url, inst.uuid, ctx.request_id, SCHEDULE_EVENT, "finish", None,
                              "Success")
-        LOG.info("resize of %s: %s -> %s (migration %s)", inst.uuid, mig.source_compute,
-                 mig.dest_compute, mig.uuid)
+        LOG.info("%s of %s: %s -> %s (migration %s)", mig.migration_type, inst.uuid,
+                 mig.source_compute, mig.dest_compute, mig.uuid)
         self.compute.resize_instance(ctx, mig.source_compute, inst, mig)
 
     # -- confirm / revert --------------------------------------------------------------

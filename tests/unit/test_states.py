@@ -57,6 +57,7 @@ EXPECTED = {
     "reset_state": (set(EVERY_STATE), set(ALL_TASK_STATES), None, None),
     "rebuild": ({s.ACTIVE, s.STOPPED, s.ERROR}, {None}, s.REBUILDING, s.ACTIVE),
     "resize": ({s.ACTIVE, s.STOPPED}, {None}, s.RESIZE_PREP, s.RESIZED),
+    "migrate": ({s.ACTIVE, s.STOPPED}, {None}, s.RESIZE_PREP, s.RESIZED),
     "confirm_resize": ({s.RESIZED}, {None}, s.RESIZE_CONFIRMING, s.ACTIVE),
     "revert_resize": ({s.RESIZED}, {None}, s.RESIZE_REVERTING, s.ACTIVE),
     "soft_delete": (set(EVERY_STATE) - {s.SOFT_DELETED}, {None}, s.SOFT_DELETING,
@@ -72,6 +73,7 @@ STEPS = {
     "createBackup": (s.IMAGE_PENDING_UPLOAD, s.IMAGE_UPLOADING),
     "rebuild": (s.REBUILD_BLOCK_DEVICE_MAPPING, s.REBUILD_SPAWNING),
     "resize": (s.RESIZE_MIGRATING, s.RESIZE_MIGRATED, s.RESIZE_FINISH),
+    "migrate": (s.RESIZE_MIGRATING, s.RESIZE_MIGRATED, s.RESIZE_FINISH),
 }
 
 
