@@ -386,3 +386,46 @@ class MarkerNotFound(Invalid):
 
 class CannotMigrateToSameHost(Invalid):
     msg_fmt = "Cannot migrate to the same host."
+
+
+# -- the Placement API's errors: each names Placement's error ``code`` (1.23) ----------
+class PlacementError(NovaLiteException):
+    placement_code = "placement.undefined_code"
+
+
+class ResourceProviderNotFound(PlacementError, NotFound):
+    msg_fmt = "No resource provider with uuid %(uuid)s found."
+
+
+class PlacementNotFound(PlacementError, NotFound):
+    msg_fmt = "%(what)s not found."
+
+
+class PlacementBadRequest(PlacementError, Invalid):
+    msg_fmt = "%(reason)s"
+
+
+class ProviderGenerationConflict(PlacementError, Conflict):
+    msg_fmt = ("resource provider generation conflict: %(uuid)s is at generation "
+               "%(current)s, the request expected %(expected)s.")
+    placement_code = "placement.concurrent_update"
+
+
+class ConsumerGenerationConflict(PlacementError, Conflict):
+    msg_fmt = "consumer generation conflict: %(reason)s"
+    placement_code = "placement.concurrent_update"
+
+
+class InventoryInUse(PlacementError, Conflict):
+    msg_fmt = ("Inventory for %(resource_classes)s on resource provider %(uuid)s in use.")
+    placement_code = "placement.inventory.inuse"
+
+
+class AllocationCapacityExceeded(PlacementError, Conflict):
+    msg_fmt = ("Unable to allocate inventory: Unable to create allocation for "
+               "'%(resource_class)s' on resource provider '%(uuid)s'. The requested amount "
+               "would exceed the capacity.")
+
+
+class TraitExists(PlacementError, Conflict):
+    msg_fmt = "The trait %(name)s already exists."

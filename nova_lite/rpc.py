@@ -96,9 +96,11 @@ class _UserErrorsExpected:
         self._endpoint = endpoint
         # The version the manager serves (its ``target_version``): a client that sends a
         # newer minor version is refused instead of calling a method that is not there.
+        # A second endpoint of the same service answers its own ``target_namespace``.
         version = getattr(endpoint, "target_version", None)
         if isinstance(version, str):
-            self.target = messaging.Target(version=version)
+            self.target = messaging.Target(
+                version=version, namespace=getattr(endpoint, "target_namespace", None))
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._endpoint, name)

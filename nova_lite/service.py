@@ -56,7 +56,8 @@ class Service:
             self.manager.init_host()
         if hasattr(self.manager, "update_available_resource"):
             self.manager.update_available_resource(nl_context.get_admin_context())
-        self.server = rpc.get_server(self.topic, self.host, [self.manager])
+        endpoints = [self.manager, *getattr(self.manager, "extra_endpoints", [])]
+        self.server = rpc.get_server(self.topic, self.host, endpoints)
         self.server.start()
         tasks = list(self.periodic_tasks)
         if self._heartbeat_fn is not None:

@@ -26,6 +26,7 @@ from nova_lite.conductor.cells import CellDirectory
 from nova_lite.conductor.cold_migrate import ColdMigrateMixin
 from nova_lite.conductor.instant_actions import InstantActionsMixin
 from nova_lite.conductor.migrations import MigrationsMixin
+from nova_lite.conductor.placement import PlacementEndpoint
 from nova_lite.conductor.rebuild import RebuildMixin
 from nova_lite.conductor.resize import ResizeMixin
 from nova_lite.conf import CONF
@@ -57,6 +58,8 @@ class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.Network
         self.api_url = CONF.api_database.connection
         self.cells = CellDirectory(self.api_url, CONF.database.connection)
         self.quota = QuotaEngine(self.api_url, self.cells)
+        # The Placement API's namespace, served by the same RPC server.
+        self.extra_endpoints = [PlacementEndpoint(self.api_url, self.cells)]
         tasks.TaskMixin.__init__(self)
 
     def ping(self, ctx: Any) -> str:

@@ -23,6 +23,7 @@ from nova_lite.conf import (
     libvirt,
     metadata,
     network,
+    placement_api,
     quota,
     scheduler,
     shelve,
@@ -31,7 +32,7 @@ from nova_lite.conf import (
 CONF = cfg.CONF
 
 _MODULES = (default, api, database, conductor, scheduler, compute, image, libvirt, embedded,
-            keystone, metadata, console, quota, network, shelve)
+            keystone, metadata, console, quota, network, shelve, placement_api)
 
 for _mod in _MODULES:
     _mod.register_opts(CONF)

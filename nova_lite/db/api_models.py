@@ -209,6 +209,19 @@ class ResourceProviderTrait(TimestampMixin, ApiBase):
     trait_id: Mapped[int] = mapped_column(ForeignKey("traits.id", ondelete="CASCADE"))
 
 
+class ResourceProviderAggregate(TimestampMixin, ApiBase):
+    """A provider's membership of an aggregate (Placement's ``member_of``); host
+    aggregates are mirrored here as Nova mirrors them into Placement."""
+
+    __tablename__ = "resource_provider_aggregates"
+    __table_args__ = (UniqueConstraint("resource_provider_id", "aggregate_uuid"),
+                      Index("rp_aggregates_uuid_idx", "aggregate_uuid"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    resource_provider_id: Mapped[int] = mapped_column(
+        ForeignKey("resource_providers.id", ondelete="CASCADE"))
+    aggregate_uuid: Mapped[str] = mapped_column(String(36))
+
+
 class KeyPair(TimestampMixin, ApiBase):
     """A user's public key (ssh or x509), injected into servers created with it."""
 

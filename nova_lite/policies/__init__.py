@@ -24,6 +24,7 @@ from nova_lite.policies import (
     keypairs,
     migrations,
     networking,
+    placement,
     quota_sets,
     remote_consoles,
     rescue,
@@ -68,6 +69,7 @@ _MODULES = (
     server_groups,
     server_tags,
     aggregates,
+    placement,
 )
 
 
