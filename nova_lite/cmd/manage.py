@@ -57,6 +57,17 @@ def _add_parsers(subparsers: object) -> None:
     imp.add_argument("file")
     isub.add_parser("list")
 
+    plc = subparsers.add_parser("placement")
+    psub = plc.add_subparsers(dest="action")
+    aud = psub.add_parser("audit")
+    aud.add_argument("--verbose", action="store_true")
+    aud.add_argument("--delete", action="store_true")
+    heal = psub.add_parser("heal_allocations")
+    heal.add_argument("--verbose", action="store_true")
+    heal.add_argument("--dry-run", "--dry_run", dest="dry_run", action="store_true")
+    heal.add_argument("--max-count", "--max_count", dest="max_count", type=int)
+    heal.add_argument("--instance", dest="instance_uuid")
+
     flavor = subparsers.add_parser("flavor")
     fsub = flavor.add_subparsers(dest="action")
     fsub.add_parser("create_defaults")
@@ -233,6 +244,15 @@ def cmd_flavor(args: object) -> int:
     return 0
 
 
+def cmd_placement(args: object) -> int:
+    from nova_lite.cmd import manage_placement
+
+    if args.action == "audit":
+        return manage_placement.audit(_api_url(), args.verbose, args.delete)
+    return manage_placement.heal_allocations(_api_url(), args.verbose, args.dry_run,
+                                             args.max_count, args.instance_uuid)
+
+
 def main(argv: Optional[list[str]] = None) -> None:
     CONF.register_cli_opt(category_opt)
     config.parse_args(sys.argv[1:] if argv is None else argv)
@@ -242,7 +262,7 @@ def main(argv: Optional[list[str]] = None) -> None:
     engine.configure(CONF)
     cat = CONF.category
     if cat.name is None or getattr(cat, "action", None) is None:
-        print("usage: nova-lite-manage {api_db,db,cell_v2,image,flavor} ACTION ...",
+        print("usage: nova-lite-manage {api_db,db,cell_v2,image,placement,flavor} ACTION ...",
               file=sys.stderr)
         sys.exit(1)
     if cat.name == "api_db":
@@ -253,6 +273,8 @@ def main(argv: Optional[list[str]] = None) -> None:
         rc = cmd_cell_v2(cat)
     elif cat.name == "image":
         rc = cmd_image(cat)
+    elif cat.name == "placement":
+        rc = cmd_placement(cat)
     else:
         rc = cmd_flavor(cat)
     sys.exit(rc)
