@@ -20,6 +20,7 @@ from nova_lite.context import RequestContext
 
 TOPIC = "compute"
 VERSION = "1.5"
+UPTIME_TIMEOUT = 10
 
 
 class ComputeAPI:
@@ -48,7 +49,9 @@ class ComputeAPI:
                                         length=length)
 
     def get_host_uptime(self, ctx: RequestContext, host: str) -> str:
-        return self.client.prepare(server=host, version="1.5").call(ctx, "get_host_uptime")
+        """A quick question: a host that does not answer in UPTIME_TIMEOUT is down."""
+        return self.client.prepare(server=host, version="1.5", timeout=UPTIME_TIMEOUT).call(
+            ctx, "get_host_uptime")
 
     def get_vnc_console(self, ctx: RequestContext, host: str, instance: Any) -> dict:
         """{"host", "port", "access_url_base"} of the guest's VNC server."""

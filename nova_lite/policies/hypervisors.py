@@ -29,6 +29,24 @@ rules = [
         description="Show one hypervisor.",
         operations=[{"method": "GET", "path": "/os-hypervisors/{hypervisor_id}"}],
         scope_types=["project"]),
+    policy.DocumentedRuleDefault(
+        name=PREFIX % "uptime", check_str=base.ADMIN,
+        description="Show a hypervisor host's uptime.",
+        operations=[{"method": "GET", "path": "/os-hypervisors/{hypervisor_id}/uptime"}],
+        scope_types=["project"]),
+    policy.DocumentedRuleDefault(
+        name=PREFIX % "search", check_str=base.ADMIN,
+        description="Search hypervisors by hostname pattern (before 2.53).",
+        operations=[{"method": "GET",
+                     "path": "/os-hypervisors/{hypervisor_hostname_pattern}/search"}],
+        scope_types=["project"]),
+    policy.DocumentedRuleDefault(
+        name=PREFIX % "servers", check_str=base.ADMIN,
+        description="List the servers of hypervisors matching a hostname pattern "
+                    "(before 2.53).",
+        operations=[{"method": "GET",
+                     "path": "/os-hypervisors/{hypervisor_hostname_pattern}/servers"}],
+        scope_types=["project"]),
 ]
 
 

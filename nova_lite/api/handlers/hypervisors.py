@@ -10,7 +10,7 @@ import json
 import uuid as uuidlib
 from typing import Any, Optional
 
-from nova_lite import exception, policy
+from nova_lite import exception, policy, rpc
 from nova_lite.api import common, validation, wsgi
 
 RULE = "os_compute_api:os-hypervisors:%s"
@@ -20,10 +20,11 @@ _QUERY_PARAMS = frozenset(("limit", "marker", "hypervisor_hostname_pattern", "wi
 class _Context:
     """Per-request lookups shared by every node rendered: services by host, servers."""
 
-    def __init__(self, req: wsgi.ApiRequest, with_servers: bool) -> None:
+    def __init__(self, req: wsgi.ApiRequest, with_servers: bool,
+                 services: bool = True) -> None:
         self.req = req
-        self.services = {s.host: s for s in
-                         req.conductor.service_list(req.ctx, binary="nova-compute")}
+        self.services = {s.host: s for s in req.conductor.service_list(
+            req.ctx, binary="nova-compute")} if services else {}
         self.servers: Optional[dict] = None
         if with_servers:
             self.servers = {}
@@ -134,18 +135,80 @@ def detail(req: wsgi.ApiRequest) -> wsgi.Reply:
     return _list(req, detail=True)
 
 
-def show(req: wsgi.ApiRequest, id: str) -> wsgi.Reply:
-    policy.authorize(req.ctx, RULE % "show")
+def _find(req: wsgi.ApiRequest, id: str) -> Any:
+    """The compute node of a path id: a uuid from 2.53 (400 otherwise), an integer
+    before (anything else is simply not found, as in Nova)."""
     if req.ver >= (2, 53):
         try:
-            uuidlib.UUID(id)
+            id = str(uuidlib.UUID(id))
         except ValueError:
             raise wsgi.bad_request(f"Invalid uuid {id}") from None
     for node in req.conductor.compute_node_list(req.ctx):
         if str(_id(req, node)) == id:
-            return wsgi.Reply(200, {"hypervisor": _detail(_Context(req, _with_servers(req)),
-                                                          node)})
-    raise exception.HypervisorNotFound(hypervisor_id=id)
+            return node
+    raise exception.HypervisorNotFound(
+        message=f"Hypervisor with ID '{id}' could not be found.")
+
+
+def show(req: wsgi.ApiRequest, id: str) -> wsgi.Reply:
+    policy.authorize(req.ctx, RULE % "show")
+    node = _find(req, id)
+    out = _detail(_Context(req, _with_servers(req)), node)
+    if req.ver >= (2, 88):
+        out["uptime"] = _uptime_or_none(req, node)
+    return wsgi.Reply(200, {"hypervisor": out})
+
+
+def _uptime_or_none(req: wsgi.ApiRequest, node: Any) -> Optional[str]:
+    """2.88 shows the uptime in the hypervisor itself; a host that cannot tell (down,
+    or a driver without it) shows null rather than failing the whole show."""
+    try:
+        return req.conductor.host_uptime(req.ctx, node.host)
+    except (exception.ComputeServiceUnavailable, exception.ComputeHostNotFound,
+            exception.NotImplementedByDriver, rpc.MessagingTimeout):
+        return None
+
+
+def uptime(req: wsgi.ApiRequest, id: str) -> wsgi.Reply:
+    """GET /os-hypervisors/{id}/uptime (gone at 2.88, when show carries it): 400 when
+    the host's compute service is down, 501 when its driver cannot tell."""
+    if req.ver >= (2, 88):
+        raise wsgi.not_found()
+    policy.authorize(req.ctx, RULE % "uptime")
+    node = _find(req, id)
+    line = req.conductor.host_uptime(req.ctx, node.host)
+    out = _basic(_Context(req, False, services=False), node)
+    out["uptime"] = line
+    return wsgi.Reply(200, {"hypervisor": out})
+
+
+def _matching(req: wsgi.ApiRequest, pattern: str) -> list:
+    nodes = [n for n in req.conductor.compute_node_list(req.ctx)
+             if pattern.lower() in n.hypervisor_hostname.lower()]
+    if not nodes:
+        raise wsgi.not_found(f"No hypervisor matching '{pattern}' could be found.")
+    return nodes
+
+
+def search(req: wsgi.ApiRequest, id: str) -> wsgi.Reply:
+    """GET /os-hypervisors/{pattern}/search (before 2.53, when it became the
+    hypervisor_hostname_pattern query)."""
+    if req.ver >= (2, 53):
+        raise wsgi.not_found()
+    policy.authorize(req.ctx, RULE % "search")
+    lk = _Context(req, False, services=False)
+    return wsgi.Reply(200, {"hypervisors": [_basic(lk, n) for n in _matching(req, id)]})
+
+
+def servers(req: wsgi.ApiRequest, id: str) -> wsgi.Reply:
+    """GET /os-hypervisors/{pattern}/servers (before 2.53, when it became the
+    with_servers query): the servers of each matching host, listed when there are any."""
+    if req.ver >= (2, 53):
+        raise wsgi.not_found()
+    policy.authorize(req.ctx, RULE % "servers")
+    nodes = _matching(req, id)
+    lk = _Context(req, True, services=False)
+    return wsgi.Reply(200, {"hypervisors": [_basic(lk, n) for n in nodes]})
 
 
 def statistics(req: wsgi.ApiRequest) -> wsgi.Reply:

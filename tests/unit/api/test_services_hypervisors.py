@@ -98,3 +98,55 @@ def test_hypervisors_with_servers(client, cloud):
 
 def test_hypervisors_admin_only(client, cloud):
     assert client.get("/v2.1/os-hypervisors", token=ALICE).status_int == 403
+
+
+def test_hypervisor_uptime(client, cloud):
+    got = client.get("/v2.1/os-hypervisors/1/uptime").json["hypervisor"]
+    assert got == {"id": 1, "hypervisor_hostname": "c1.node", "state": "up",
+                   "status": "enabled", "uptime": " 08:32:11 up 93 days, 18:25, 12 users,  "
+                                                  "load average: 0.20, 0.12, 0.14"}
+    # c2's compute service is down: Nova answers 400 with the reason.
+    resp = client.get("/v2.1/os-hypervisors/2/uptime")
+    assert resp.status_int == 400
+    assert resp.json["badRequest"]["message"] == (
+        "Compute service of c2 is unavailable at this time.")
+    resp = client.get("/v2.1/os-hypervisors/x/uptime")
+    assert resp.json["itemNotFound"]["message"] == "Hypervisor with ID 'x' could not be found."
+    hv = client.get("/v2.1/os-hypervisors", version="2.53").json["hypervisors"][0]
+    got = client.get(f"/v2.1/os-hypervisors/{hv['id']}/uptime", version="2.53").json
+    assert got["hypervisor"]["id"] == hv["id"] and "up 93 days" in got["hypervisor"]["uptime"]
+    assert client.get("/v2.1/os-hypervisors/1/uptime", version="2.53").status_int == 400
+    assert client.get(f"/v2.1/os-hypervisors/{hv['id']}/uptime",
+                      version="2.88").status_int == 404
+    assert client.get("/v2.1/os-hypervisors/1/uptime", token=ALICE).status_int == 403
+
+
+def test_hypervisor_show_288_carries_uptime(client, cloud):
+    hvs = client.get("/v2.1/os-hypervisors", version="2.88").json["hypervisors"]
+    up = client.get(f"/v2.1/os-hypervisors/{hvs[0]['id']}", version="2.88").json
+    assert "load average" in up["hypervisor"]["uptime"]
+    down = client.get(f"/v2.1/os-hypervisors/{hvs[1]['id']}", version="2.88").json
+    assert down["hypervisor"]["uptime"] is None
+
+
+def test_hypervisor_search_and_servers_below_253(client, cloud):
+    cloud.add_server(host="c1")
+    found = client.get("/v2.1/os-hypervisors/C1/search").json["hypervisors"]
+    assert found == [{"id": 1, "hypervisor_hostname": "c1.node", "state": "up",
+                      "status": "enabled"}]
+    both = client.get("/v2.1/os-hypervisors/node/servers").json["hypervisors"]
+    assert [len(h.get("servers", [])) for h in both] == [1, 0]
+    assert "servers" not in both[1]  # listed only when there are some
+    assert set(both[0]["servers"][0]) == {"name", "uuid"}
+    for path in ("/v2.1/os-hypervisors/zz/search", "/v2.1/os-hypervisors/zz/servers"):
+        resp = client.get(path)
+        assert resp.json["itemNotFound"]["message"] == (
+            "No hypervisor matching 'zz' could be found.")
+        assert client.get(path.replace("zz", "c1"), version="2.53").status_int == 404
+        assert client.get(path.replace("zz", "c1"), token=ALICE).status_int == 403
+
+
+def test_hypervisor_service_shows_disabled_reason(client, cloud):
+    (_, d2) = client.get("/v2.1/os-hypervisors/detail").json["hypervisors"]
+    assert d2["service"]["disabled_reason"] == "maintenance"
+    assert d2["status"] == "disabled"
