@@ -44,6 +44,10 @@ def _add_parsers(subparsers: object) -> None:
     dh = cs.add_parser("discover_hosts")
     dh.add_argument("--verbose", action="store_true")
     cs.add_parser("list_hosts")
+    dl = cs.add_parser("delete_host")
+    dl.add_argument("--cell_uuid", "--cell-uuid", dest="cell_uuid", required=True)
+    # Not dest "host": the category namespace resolves that name to [DEFAULT] host.
+    dl.add_argument("--host", dest="host_name", required=True)
 
     image = subparsers.add_parser("image")
     isub = image.add_subparsers(dest="action")
@@ -200,6 +204,13 @@ def cmd_cell_v2(args: object) -> int:
                 print(f"Mapped compute host {host} to cell {cell_name}.")
             print(f"Found {len(found)} unmapped computes in {len(cells)} cell(s).")
         return 0
+    if action == "delete_host":
+        from nova_lite.db import host_removal
+
+        rc, message = host_removal.delete_host(api_url, args.cell_uuid, args.host_name)
+        if message:
+            print(message)
+        return rc
     print(f"unknown cell_v2 command {action}", file=sys.stderr)
     return 1
 

@@ -61,3 +61,28 @@ def host_mapping_cell(session: Session, host: str) -> Optional[str]:
 def host_mapping_delete(session: Session, host: str) -> bool:
     return bool(session.execute(sa.delete(m.HostMapping).where(
         m.HostMapping.host == host)).rowcount)
+
+
+def delete_host(api_url: str, cell_uuid: str, host: str) -> tuple[int, str]:
+    """`nova-lite-manage cell_v2 delete_host`: unmap a host with no instances from its
+    cell. Returns (exit code, message) with Nova's codes: 1 no such cell, 2 host not
+    mapped, 3 mapped to another cell, 4 instances on it, 0 done (message empty)."""
+    from nova_lite.db import cells as cells_db
+    from nova_lite.db import instances as inst_db
+    from nova_lite.db import services as svc_db
+
+    cell = next((c for c in cells_db.cell_list(api_url) if c["uuid"] == cell_uuid), None)
+    if cell is None:
+        return 1, f"Cell with uuid {cell_uuid} was not found."
+    mapped_to = host_mapping_cell(api_url, host)
+    if mapped_to is None:
+        return 2, f"The host {host} was not found."
+    if mapped_to != cell_uuid:
+        return 3, f"The host {host} was not found in the cell {cell_uuid}."
+    url = cell["database_connection"]
+    if inst_db.instance_list(url, cell["name"], None,
+                             {"host": host, "soft_deleted": True, "limit": 1}):
+        return 4, f"There are instances on the host {host}."
+    svc_db.mark_compute_hosts_unmapped(url, host)
+    host_mapping_delete(api_url, host)
+    return 0, ""

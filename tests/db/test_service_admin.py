@@ -143,3 +143,23 @@ def test_delete_non_compute_service(env, backend):
     cond.service_delete(None, sched.uuid)
     assert _svc(env, "ctl", "nova-scheduler") is None
     assert _api_rows(env, "h1")["providers"] == 1
+
+
+def test_manage_delete_host(env, backend):
+    """cell_v2 delete_host: Nova's exit codes, and a host with instances stays mapped."""
+    from nova_lite.db import host_removal
+
+    cell1 = next(c for c in cells_db.cell_list(env["api"]) if c["name"] == "cell1")
+    assert host_removal.delete_host(env["api"], str(uuid.uuid4()), "h1")[0] == 1
+    assert host_removal.delete_host(env["api"], cell1["uuid"], "nope") == (
+        2, "The host nope was not found.")
+    assert host_removal.delete_host(env["api"], cells_db.CELL0_UUID, "h1")[0] == 3
+    inst = new_instance(vm_state="active", task_state=None, host="h1", node="h1.node")
+    inst_db.instance_create(env["cell1"], inst, "cell1")
+    assert host_removal.delete_host(env["api"], cell1["uuid"], "h1") == (
+        4, "There are instances on the host h1.")
+    assert _api_rows(env, "h1")["mapping"] == 1
+    assert host_removal.delete_host(env["api"], cell1["uuid"], "h2") == (0, "")
+    assert _api_rows(env, "h2")["mapping"] == 0
+    # The node is unmapped again, so discover_hosts would map it back.
+    assert svc_db.unmapped_compute_hosts(env["cell1"]) == ["h2"]

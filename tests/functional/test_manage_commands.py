@@ -151,6 +151,17 @@ def test_operator_sequence(deployment: dict) -> None:
     assert res.returncode == 0, res.stdout + res.stderr
     assert res.stdout.count("Result: Success") == 3
 
+    # delete_host unmaps a host without instances (Nova's exit codes); discover maps it
+    # back.
+    res = op.manage("cell_v2", "delete_host", "--cell_uuid", cell1_uuid, "--host", "nope")
+    assert (res.returncode, res.stdout.strip()) == (2, "The host nope was not found."), res.stderr
+    res = op.manage("cell_v2", "delete_host", "--cell_uuid", cell1_uuid, "--host", "fake1")
+    assert res.returncode == 0, res.stdout + res.stderr
+    res = op.manage("cell_v2", "list_hosts")
+    assert "fake1" not in res.stdout
+    res = op.manage("cell_v2", "discover_hosts", "--verbose")
+    assert "Mapped compute host fake1 to cell cell1." in res.stdout
+
 
 def test_missing_database_settings_exit_1(tmp_path) -> None:
     conf = tmp_path / "nova.conf"
