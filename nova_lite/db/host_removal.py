@@ -1,5 +1,6 @@
 """What the API database knows of a compute host, removed when its service is deleted:
-resource providers (inventories, traits), aggregate memberships and the host mapping.
+resource providers (inventories, traits, provider aggregates), aggregate memberships and
+the host mapping.
 
 One transaction, and refused while a provider still holds allocations: a claim there is
 a server on its way to (or still on) the host, and dropping it would leak or lose it.
@@ -36,9 +37,8 @@ def forget_compute_host(session: Session, host: str, provider_uuids: list[str]) 
             m.Allocation.resource_provider_id.in_(ids)).limit(1)).first() is not None:
         raise exception.ServiceInUse()
     if ids:
-        session.execute(sa.delete(m.ResourceProviderTrait).where(
-            m.ResourceProviderTrait.resource_provider_id.in_(ids)))
-        session.execute(sa.delete(m.Inventory).where(m.Inventory.resource_provider_id.in_(ids)))
+        for table in (m.ResourceProviderTrait, m.ResourceProviderAggregate, m.Inventory):
+            session.execute(sa.delete(table).where(table.resource_provider_id.in_(ids)))
         session.execute(sa.delete(m.ResourceProvider).where(m.ResourceProvider.id.in_(ids)))
     aggs = session.execute(sa.delete(m.AggregateHost).where(
         m.AggregateHost.host == host)).rowcount

@@ -86,6 +86,10 @@ def _api_rows(env: dict, host: str) -> dict:
                 api_models.HostMapping).where(api_models.HostMapping.host == host)),
             "aggregates": s.scalar(sa.select(sa.func.count()).select_from(
                 api_models.AggregateHost).where(api_models.AggregateHost.host == host)),
+            "rp_aggregates": s.scalar(sa.select(sa.func.count()).select_from(
+                api_models.ResourceProviderAggregate).where(
+                    api_models.ResourceProviderAggregate.resource_provider_id.in_(rps)))
+            if rps else 0,
         }
 
 
@@ -107,18 +111,23 @@ def test_delete_refused_while_host_is_used(env, backend):
     mig_db.migration_update(env["cell1"], mig.uuid, {"status": "confirmed"})
 
     rp = placement_db.provider_summaries(env["api"], ["h2"])[0]["uuid"]
+    with db_engine.session_scope(env["api"]) as s:
+        rp_id = s.scalar(sa.select(api_models.ResourceProvider.id).where(
+            api_models.ResourceProvider.uuid == rp))
+        s.add(api_models.ResourceProviderAggregate(resource_provider_id=rp_id,
+                                                   aggregate_uuid=str(uuid.uuid4())))
     placement_db.claim(env["api"], rp, "on-its-way", {"VCPU": 1})
     with pytest.raises(exception.ServiceInUse):
         cond.service_delete(None, h2.uuid)
     # Nothing went anywhere while refused.
     assert _api_rows(env, "h2") == {"providers": 1, "inventories": 1, "mapping": 1,
-                                    "aggregates": 1}
+                                    "aggregates": 1, "rp_aggregates": 1}
     assert _svc(env, "h2") is not None
     placement_db.release(env["api"], "on-its-way")
 
     cond.service_delete(None, h2.uuid)
     assert _api_rows(env, "h2") == {"providers": 0, "inventories": 0, "mapping": 0,
-                                    "aggregates": 0}
+                                    "aggregates": 0, "rp_aggregates": 0}
     assert _svc(env, "h2") is None
     assert [n.host for n in svc_db.compute_node_list(env["cell1"], 60, "cell1")] == ["h1"]
     assert aggregates_db.aggregate_get(env["api"], env["agg"]).hosts == []
