@@ -276,6 +276,19 @@ class MigrationInvalidState(Conflict):
     msg_fmt = "Migration %(migration_id)s is in status %(status)s."
 
 
+class MigrationNotFoundForInstance(NotFound):
+    msg_fmt = "Migration %(migration_id)s not found for instance %(instance_id)s"
+
+
+class InvalidMigrationState(Invalid):
+    msg_fmt = ("Migration %(migration_id)s state of instance %(instance_uuid)s is "
+               "%(state)s. Cannot %(method)s while the migration is in this state.")
+
+
+class ComputeServiceInUse(Invalid):
+    msg_fmt = "Compute service of %(host)s is still in use."
+
+
 class ConsoleTypeUnavailable(Invalid):
     msg_fmt = "Unavailable console type %(console_type)s."
 

@@ -25,8 +25,8 @@ from nova_lite.api.handlers import (aggregates, availability_zones, console_auth
                                     limits, quota_class_sets, quota_sets, remote_consoles,
                                     security_groups, server_actions, server_diagnostics,
                                     server_external_events, server_groups, server_metadata,
-                                    server_password, server_tags, servers, services,
-                                    simple_tenant_usage, versions)
+                                    server_moves, server_password, server_tags, servers,
+                                    services, simple_tenant_usage, versions)
 from nova_lite.api.handlers import image_metadata
 from nova_lite.api.handlers import migrations, server_migrations
 
@@ -44,6 +44,7 @@ ROUTES: tuple[tuple[str, dict[str, Callable]], ...] = (
     ("/servers/{id}", {"GET": servers.show, "PUT": servers.update,
                        "DELETE": servers.delete}),
     ("/servers/{id}/action", {"POST": server_actions.action}),
+    ("/servers/{server_id}/migrations/{id}/action", {"POST": server_moves.force_complete}),
     ("/servers/{server_id}/ips", {"GET": ips.index}),
     ("/servers/{server_id}/ips/{id}", {"GET": ips.show}),
     ("/servers/{server_id}/os-interface", {"GET": interfaces.index,
@@ -66,7 +67,8 @@ ROUTES: tuple[tuple[str, dict[str, Callable]], ...] = (
     ("/servers/{server_id}/diagnostics", {"GET": server_diagnostics.index}),
     ("/servers/{server_id}/os-instance-actions/{id}", {"GET": instance_actions.show}),
     ("/servers/{server_id}/migrations", {"GET": server_migrations.index}),
-    ("/servers/{server_id}/migrations/{id}", {"GET": server_migrations.show}),
+    ("/servers/{server_id}/migrations/{id}", {"GET": server_migrations.show,
+                                              "DELETE": server_moves.abort}),
     ("/servers/{server_id}/remote-consoles", {"POST": remote_consoles.create}),
     ("/servers/{server_id}/os-server-password", {"GET": server_password.show,
                                                  "DELETE": server_password.clear}),

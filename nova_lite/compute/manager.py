@@ -26,6 +26,8 @@ from nova_lite.compute.rescue import RescueMixin
 from nova_lite.compute.shelve import ShelveMixin
 from nova_lite.compute.snapshot import SnapshotMixin
 from nova_lite.compute.deferred_delete import ReclaimMixin
+from nova_lite.compute.evacuate import EvacuateMixin
+from nova_lite.compute.live_migration import LiveMigrationMixin
 from nova_lite.compute.rebuild import RebuildMixin
 from nova_lite.compute.resize import ResizeMixin
 from nova_lite.conductor import rpcapi as conductor_rpcapi
@@ -87,10 +89,11 @@ def conductor_retry(fn: Any, *args: Any, retry_kwargs: Optional[dict] = None,
 
 
 class ComputeManager(networking.NetworkingMixin, ShelveMixin, SnapshotMixin, RescueMixin,
-                     GuestCallsMixin, ResizeMixin, RebuildMixin, ReclaimMixin):
-    """RPC API version 1.5 (see rpcapi.py)."""
+                     GuestCallsMixin, ResizeMixin, LiveMigrationMixin, EvacuateMixin,
+                     RebuildMixin, ReclaimMixin):
+    """RPC API version 1.6 (see rpcapi.py)."""
 
-    target_version = "1.5"
+    target_version = "1.6"
 
     def __init__(self, host: str, conductor: Any = None, driver: Any = None) -> None:
         self.host = host
@@ -113,8 +116,11 @@ class ComputeManager(networking.NetworkingMixin, ShelveMixin, SnapshotMixin, Res
         after whatever stopped this service (crash, restart, host reboot)."""
         self.driver.init_host(self._lifecycle_event)
         ctx = nl_context.get_admin_context()
-        moving = self._recover_moves(ctx)  # first: it may move servers back here
-        instances = self.conductor.instance_list_by_host(ctx, self.host)
+        # first: servers evacuated while this host was down are not its any more
+        away = self._settle_evacuations(ctx)
+        moving = self._recover_moves(ctx)  # then: it may move servers back here
+        instances = [i for i in self.conductor.instance_list_by_host(ctx, self.host)
+                     if i.uuid not in away]
         known = {i.uuid for i in instances} | moving
         for inst in instances:
             try:

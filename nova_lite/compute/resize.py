@@ -357,6 +357,12 @@ class ResizeMixin:
         return moving
 
     def _recover_move(self, ctx: Any, inst: Instance, mig: Any) -> None:
+        if mig.migration_type == "live-migration":
+            self._recover_live_migration(ctx, inst, mig)  # type: ignore[attr-defined]
+            return
+        if mig.migration_type == "evacuation":
+            self._recover_evacuation(ctx, inst, mig)  # type: ignore[attr-defined]
+            return
         task, source, dest = inst.task_state, mig.source_compute, mig.dest_compute
         why = exception.NovaLiteException(
             f"Resize interrupted by a restart of nova-compute on {self.host}; the server "

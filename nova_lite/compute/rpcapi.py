@@ -8,6 +8,9 @@ API version history:
   1.4 - rebuild_instance; resize_instance, finish_resize, confirm_resize, revert_resize,
         finish_revert_resize, remove_guest
   1.5 - get_host_uptime (call)
+  1.6 - live_migration, pre_live_migration (call), post_live_migration_at_destination,
+        rollback_live_migration_at_destination, live_migration_abort,
+        live_migration_force_complete; evacuate_instance
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from nova_lite.conf import CONF
 from nova_lite.context import RequestContext
 
 TOPIC = "compute"
-VERSION = "1.5"
+VERSION = "1.6"
 UPTIME_TIMEOUT = 10
 
 
@@ -130,3 +133,53 @@ class ComputeAPI:
         """Remove whatever this host keeps of the instance (a deleted server's other side
         of a move); nothing in the database."""
         self._prepare(host).cast(ctx, "remove_guest", instance=instance)
+
+    # -- live migration -------------------------------------------------------------------
+    def _v16(self, host: str) -> Any:
+        return self.client.prepare(server=host, version="1.6")
+
+    def live_migration(self, ctx: RequestContext, host: str, instance: Any, migration: Any,
+                       block_migration: bool) -> None:
+        """Source: copy the running guest to migration.dest_compute."""
+        self._v16(host).cast(ctx, "live_migration", instance=instance, migration=migration,
+                             block_migration=block_migration)
+
+    def pre_live_migration(self, ctx: RequestContext, host: str, instance: Any,
+                           migration: Any, block_migration: bool) -> dict:
+        """Destination: make room for the incoming guest; its migrate_data."""
+        return self._v16(host).call(ctx, "pre_live_migration", instance=instance,
+                                    migration=migration, block_migration=block_migration)
+
+    def post_live_migration_at_destination(self, ctx: RequestContext, host: str,
+                                           instance: Any, migration: Any) -> None:
+        """Destination: the copy is done; the server becomes this host's."""
+        self._v16(host).cast(ctx, "post_live_migration_at_destination", instance=instance,
+                             migration=migration)
+
+    def rollback_live_migration_at_destination(self, ctx: RequestContext, host: str,
+                                               instance: Any, migration: Any) -> None:
+        """Destination: remove what a failed or aborted copy left here."""
+        self._v16(host).cast(ctx, "rollback_live_migration_at_destination",
+                             instance=instance, migration=migration)
+
+    def live_migration_abort(self, ctx: RequestContext, host: str, instance: Any,
+                             migration: Any) -> None:
+        """Source: stop the running copy."""
+        self._v16(host).cast(ctx, "live_migration_abort", instance=instance,
+                             migration=migration)
+
+    def live_migration_force_complete(self, ctx: RequestContext, host: str, instance: Any,
+                                      migration: Any) -> None:
+        """Source: finish the running copy now."""
+        self._v16(host).cast(ctx, "live_migration_force_complete", instance=instance,
+                             migration=migration)
+
+    # -- evacuate ---------------------------------------------------------------------
+    def evacuate_instance(self, ctx: RequestContext, host: str, instance: Any,
+                          migration: Any, target_state: str,
+                          admin_password: Optional[str] = None) -> None:
+        """Destination: build the server of a dead host again here, ending in
+        target_state (active or stopped)."""
+        self._v16(host).cast(ctx, "evacuate_instance", instance=instance,
+                             migration=migration, target_state=target_state,
+                             admin_password=admin_password)

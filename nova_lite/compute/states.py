@@ -66,6 +66,7 @@ RESIZE_REVERTING = "resize_reverting"
 RESIZE_CONFIRMING = "resize_confirming"
 SOFT_DELETING = "soft-deleting"
 RESTORING = "restoring"
+MIGRATING = "migrating"  # live migration
 
 ALL_VM_STATES = (ACTIVE, BUILDING, PAUSED, SUSPENDED, STOPPED, ERROR, RESCUED, SHELVED,
                  SHELVED_OFFLOADED, RESIZED, SOFT_DELETED)
@@ -162,7 +163,7 @@ TRANSITIONS: dict[str, Transition] = {
                     UNRESCUING, IMAGE_SNAPSHOT, IMAGE_BACKUP, IMAGE_PENDING_UPLOAD,
                     IMAGE_UPLOADING, UPDATING_PASSWORD, *REBUILD_TASK_STATES,
                     *RESIZE_TASK_STATES, RESIZE_REVERTING, RESIZE_CONFIRMING, SOFT_DELETING,
-                    RESTORING),
+                    RESTORING, MIGRATING),
                    policy="os_compute_api:servers:delete", driver_call="destroy",
                    event="terminate_instance"),
         # A soft (ACPI) reboot needs a running guest; Nova allows it from ACTIVE only.
@@ -296,6 +297,20 @@ TRANSITIONS: dict[str, Transition] = {
                    record="revertResize", on_restart="restarted_in_move",
                    step_calls=(Step(RESIZE_REVERTING, "source", "finish_revert_migration",
                                     "finish_revert_resize"),)),
+        # -- live migration (admin): the guest keeps running while it moves; the
+        #    server stays ACTIVE or PAUSED, on its source until the destination takes
+        #    it over (nova_lite.compute.live_migration) --------------------------------
+        Transition("live_migration", (ACTIVE, PAUSED), MIGRATING, None,
+                   policy="os_compute_api:os-migrate-server:migrate_live",
+                   driver_call="live_migration", event="live_migration",
+                   record="live-migration", verb="os-migrateLive",
+                   on_restart="restarted_in_move"),
+        # -- evacuate (admin, source compute down): rebuilt on another host; ends in the
+        #    vm_state the server had (STOPPED from 2.95: the params say so) ------------
+        Transition("evacuate", (ACTIVE, STOPPED, ERROR), REBUILDING, ACTIVE,
+                   policy="os_compute_api:os-evacuate", driver_call="spawn",
+                   event="rebuild_instance", record="evacuate",
+                   on_restart="restarted_in_move"),
         # -- deferred delete ([DEFAULT] reclaim_instance_interval > 0) ----------------
         Transition("soft_delete", tuple(v for v in ALL_VM_STATES if v != SOFT_DELETED),
                    SOFT_DELETING, SOFT_DELETED, policy="os_compute_api:servers:delete",
@@ -318,11 +333,11 @@ _REBUILD = {t: "REBUILD" for t in REBUILD_TASK_STATES}
 _RESIZE = {t: "RESIZE" for t in RESIZE_TASK_STATES}
 _STATUS: dict[str, dict[Optional[str], str]] = {
     ACTIVE: {"default": "ACTIVE", REBOOTING: "REBOOT", REBOOTING_HARD: "HARD_REBOOT",
-             UPDATING_PASSWORD: "PASSWORD", **_REBUILD, **_RESIZE},
+             UPDATING_PASSWORD: "PASSWORD", MIGRATING: "MIGRATING", **_REBUILD, **_RESIZE},
     BUILDING: {"default": "BUILD"},
     STOPPED: {"default": "SHUTOFF", REBOOTING: "REBOOT", REBOOTING_HARD: "HARD_REBOOT",
               **_REBUILD, **_RESIZE},
-    PAUSED: {"default": "PAUSED", REBOOTING_HARD: "HARD_REBOOT"},
+    PAUSED: {"default": "PAUSED", REBOOTING_HARD: "HARD_REBOOT", MIGRATING: "MIGRATING"},
     SUSPENDED: {"default": "SUSPENDED", REBOOTING_HARD: "HARD_REBOOT"},
     ERROR: {"default": "ERROR", REBOOTING: "REBOOT", REBOOTING_HARD: "HARD_REBOOT",
             **_REBUILD},
@@ -343,6 +358,7 @@ STATUS_TO_VM_STATES: dict[str, list[str]] = {
     "SHELVED_OFFLOADED": [SHELVED_OFFLOADED],
     "REBUILD": [ACTIVE, STOPPED, ERROR], "RESIZE": [ACTIVE, STOPPED],
     "VERIFY_RESIZE": [RESIZED], "REVERT_RESIZE": [RESIZED], "SOFT_DELETED": [SOFT_DELETED],
+    "MIGRATING": [ACTIVE, PAUSED],
 }
 # Statuses that depend on the task_state too: a list filter on them must look at both.
 TASK_STATUSES = frozenset(status for task_map in _STATUS.values()

@@ -25,6 +25,8 @@ from nova_lite.conductor.shelve import ShelveTaskMixin
 from nova_lite.conductor.cells import CellDirectory
 from nova_lite.conductor.cold_migrate import ColdMigrateMixin
 from nova_lite.conductor.instant_actions import InstantActionsMixin
+from nova_lite.conductor.evacuate import EvacuateMixin
+from nova_lite.conductor.live_migration import LiveMigrationMixin
 from nova_lite.conductor.migrations import MigrationsMixin
 from nova_lite.conductor.placement import PlacementEndpoint
 from nova_lite.conductor.rebuild import RebuildMixin
@@ -47,12 +49,13 @@ COMPUTE_BINARY = "nova-compute"
 class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.NetworkTaskMixin,
                        guest_access.GuestAccessMixin, QuotaSetsMixin, ShelveTaskMixin,
                        GuestCallsMixin, KeypairMixin, UsageMixin, MigrationsMixin,
-                       ResizeMixin, RebuildMixin, DeferredDeleteMixin, InstantActionsMixin,
-                       ServerTagsMixin, ServicesMixin, ColdMigrateMixin):
-    """RPC API version 1.12 (see rpcapi.py). Server group and aggregate methods come
+                       ResizeMixin, LiveMigrationMixin, EvacuateMixin, RebuildMixin,
+                       DeferredDeleteMixin, InstantActionsMixin, ServerTagsMixin,
+                       ServicesMixin, ColdMigrateMixin):
+    """RPC API version 1.13 (see rpcapi.py). Server group and aggregate methods come
     through TaskMixin, whose builds use them."""
 
-    target_version = "1.12"
+    target_version = "1.13"
 
     def __init__(self) -> None:
         self.api_url = CONF.api_database.connection

@@ -27,7 +27,8 @@ from nova_lite.objects.migration import Migration
 LOG = logging.getLogger(__name__)
 
 # Statuses of a move that has not reached its destination yet (Nova's values).
-BEFORE_DESTINATION = ("pre-migrating", "migrating", "post-migrating")
+BEFORE_DESTINATION = ("pre-migrating", "migrating", "post-migrating", "accepted", "queued",
+                      "preparing", "running")
 
 
 _TIME_FILTERS = frozenset(("changes_since", "changes_before"))
@@ -164,9 +165,12 @@ class MigrationsMixin:
 
     # -- deletes and resets --------------------------------------------------------------
     def _end_moves_of_deleted(self, instance_uuid: str, cell_url: str) -> None:
-        """A deleted server's unfinished moves end, and their claims with them."""
+        """A deleted server's unfinished moves end, and their claims with them (an
+        evacuation whose dead source has not come back yet holds one too)."""
+        done = mig_db.migration_list(cell_url, instance_uuid=instance_uuid, status="done",
+                                     migration_type="evacuation")
         for mig in mig_db.migration_list(cell_url, instance_uuid=instance_uuid,
-                                         in_progress=True):
+                                         in_progress=True) + done:
             move_claims.drop_source_claim(self.api_url, mig.uuid)
             try:
                 mig_db.migration_update(cell_url, mig.uuid, {"status": "error"})
@@ -199,16 +203,19 @@ class MigrationsMixin:
 
     # -- start-up ----------------------------------------------------------------------
     def reconcile_moves(self) -> int:
-        """At start-up: moves a crash of a conductor left unscheduled ('pre-migrating'
-        and not changed for [conductor] build_request_retry_seconds) are aborted."""
+        """At start-up: moves a crash of a conductor left unscheduled ('pre-migrating',
+        or 'accepted' for live migrations and evacuations, and not changed for
+        [conductor] build_request_retry_seconds) are aborted."""
         ctx = nl_context.get_admin_context()
         count = 0
         for cell in self.cells.real_cells():
             url = cell["database_connection"]
             cutoff = datetime.utcnow() - timedelta(
                 seconds=CONF.conductor.build_request_retry_seconds)
-            for mig in mig_db.migration_list(url, status="pre-migrating",
+            for mig in mig_db.migration_list(url, status=["pre-migrating", "accepted"],
                                              updated_before=cutoff):
+                if mig.dest_compute and mig.migration_type == "evacuation":
+                    continue  # scheduled: its destination carries it on
                 LOG.warning("aborting move %s of %s, left unscheduled by a restart",
                             mig.uuid, mig.instance_uuid)
                 try:
@@ -216,7 +223,9 @@ class MigrationsMixin:
                                      "The move was interrupted by a restart of "
                                      "nova-lite-conductor before it was scheduled.",
                                      "conductor_migrate_server",
-                                     expected_task_state=[states.RESIZE_PREP, None])
+                                     expected_task_state=[states.RESIZE_PREP,
+                                                          states.MIGRATING,
+                                                          states.REBUILDING, None])
                     count += 1
                 except exception.InstanceNotFound:
                     self._end_moves_of_deleted(mig.instance_uuid, url)

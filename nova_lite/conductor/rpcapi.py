@@ -23,6 +23,7 @@ API version history:
   1.11 - service_get, service_update, service_update_by_host, service_delete,
          host_uptime
   1.12 - claim_resources(build_lease)
+  1.13 - live_migration_force_complete, live_migration_abort
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from nova_lite.conf import CONF
 from nova_lite.context import RequestContext
 
 TOPIC = "conductor"
-VERSION = "1.12"
+VERSION = "1.13"
 
 
 class ConductorAPI:
@@ -298,6 +299,18 @@ class ConductorAPI:
         times as ISO 8601 text), newest first, the page after ``marker`` (a uuid)."""
         return self.client.prepare(version="1.10", retry=self._retry).call(
             ctx, "migration_search", filters=filters, limit=limit, marker=marker)
+
+    def live_migration_force_complete(self, ctx: RequestContext, instance_uuid: str,
+                                      migration_id: int) -> None:
+        """Finish a running live migration now; 404/400/409 as Nova's."""
+        self._call(ctx, "live_migration_force_complete", instance_uuid=instance_uuid,
+                   migration_id=migration_id)
+
+    def live_migration_abort(self, ctx: RequestContext, instance_uuid: str,
+                             migration_id: int, queued_too: bool = False) -> None:
+        """Abort a running (or, with queued_too, a queued) live migration."""
+        self._call(ctx, "live_migration_abort", instance_uuid=instance_uuid,
+                   migration_id=migration_id, queued_too=queued_too)
 
     def migration_step(self, ctx: RequestContext, instance_uuid: str, migration_uuid: str,
                        instance_values: dict, migration_values: dict,

@@ -30,6 +30,7 @@ from nova_lite.policies import (
     rescue,
     lock_server,
     server_actions,
+    server_moves,
     server_password,
     server_groups,
     server_tags,
@@ -70,6 +71,7 @@ _MODULES = (
     server_tags,
     aggregates,
     placement,
+    server_moves,
 )
 
 

@@ -88,6 +88,14 @@ class VirtAPI:
         return contextlib.nullcontext()
 
 
+class LiveMigrationAborted(DriverError):
+    """live_migration stopped because live_migration_abort asked it to."""
+
+
+# progress(stats) while a live migration copies: Nova's migration progress fields.
+ProgressCallback = Callable[[dict], None]
+
+
 class NotSupported(DriverError):
     """The hypervisor (or this guest) cannot do what was asked at all."""
 
@@ -255,6 +263,50 @@ class ComputeDriver:
         running if power_on. Idempotent, and safe after a crash at any step of the move
         (the guest may still be in place, merely stopped)."""
         raise NotImplementedError
+
+    # -- live migration ----------------------------------------------------------------
+    # The guest keeps running while its memory (and, with block migration, its disks)
+    # is copied; the source keeps it until the copy is done, so any failure or an abort
+    # leaves it running where it was.
+
+    def pre_live_migration(self, instance: InstanceSpec, block_migration: bool,
+                           image_meta: dict) -> dict:
+        """On the destination, before the copy: make room for the incoming guest (its
+        directory, and empty disks over their backing images when block_migration).
+        Returns migrate_data for the source's live_migration."""
+        raise NotImplementedError
+
+    def live_migration(self, instance: InstanceSpec, dest_host: str, migrate_data: dict,
+                       block_migration: bool, progress: ProgressCallback) -> None:
+        """On the source: copy the running guest to ``dest_host``; ``progress`` gets
+        {memory_total, memory_processed, memory_remaining, disk_total, disk_processed,
+        disk_remaining} (bytes) as it goes. Blocks until the guest runs on the
+        destination; raises LiveMigrationAborted after live_migration_abort, DriverError
+        on failure (the guest still runs here then)."""
+        raise NotImplementedError
+
+    def live_migration_abort(self, instance: InstanceSpec) -> None:
+        """Called from another thread while live_migration runs: stop the copy."""
+        raise NotImplementedError
+
+    def live_migration_force_complete(self, instance: InstanceSpec) -> None:
+        """Called from another thread while live_migration runs: finish now (pause the
+        guest so that its memory stops changing)."""
+        raise NotImplementedError
+
+    def post_live_migration(self, instance: InstanceSpec) -> None:
+        """On the source, after the copy: remove what is left of the guest here."""
+        self.destroy(instance)
+
+    def post_live_migration_at_destination(self, instance: InstanceSpec,
+                                           paused: bool = False) -> None:
+        """On the destination, after the copy: the guest is this host's from now on
+        (running, or paused when it was paused at the source)."""
+
+    def rollback_live_migration_at_destination(self, instance: InstanceSpec) -> None:
+        """On the destination of a failed or aborted copy: remove what
+        pre_live_migration (and the copy) made here."""
+        self.destroy(instance)
 
     def periodic_cleanup(self, active_uuids: list[str]) -> None:
         """Periodic housekeeping, e.g. removing unused cached base images."""

@@ -2,7 +2,8 @@
 [fake_driver]. Used by tests and scale runs; it behaves like a hypervisor that is always
 fast and always works (unless told to fail through instance metadata: ``fake_spawn_error``
 makes spawns fail, ``fake_resize_error`` = migrate|finish|confirm|revert makes that step of
-a move fail).
+a move fail, ``fake_live_migration_error`` = pre|migrate makes that step of a live migration
+fail, ``fake_live_migration_seconds`` makes its copy take that long).
 
 Images are real, though: a spawn downloads the image (and its kernel and ramdisk) into
 this host's image cache exactly as the libvirt driver does, so image transfer, checksum
@@ -33,6 +34,8 @@ class FakeDriver(driver.ComputeDriver):
         self._lock = threading.Lock()
         self._guests: dict[str, dict] = {}
         self._set_aside: dict[str, dict] = {}  # guests a move set aside on this host
+        self._incoming: dict[str, dict] = {}  # guests a live migration is bringing here
+        self._live: dict[str, dict[str, threading.Event]] = {}  # copies running from here
         self._callback: Optional[LifecycleCallback] = None
         self.instances_path = os.path.abspath(conf.instances_path)
         self._cache = imagecache.ImageCache(self.instances_path, image_source)
@@ -295,6 +298,82 @@ class FakeDriver(driver.ComputeDriver):
             guest["size"] = (instance.vcpus, instance.memory_mb, instance.root_gb)
             guest["console"].append("fake revert of a move")
             self._guests[instance.uuid] = guest
+
+    # -- live migration --------------------------------------------------------------------
+    def pre_live_migration(self, instance: InstanceSpec, block_migration: bool,
+                           image_meta: dict) -> dict:
+        meta = instance.extra.get("metadata", {})
+        if meta.get("fake_live_migration_error") == "pre":
+            raise driver.DriverError("fake pre_live_migration failure requested by metadata")
+        self._fetch_images(instance, image_meta)
+        with self._lock:
+            self._incoming[instance.uuid] = self._new_guest(instance)
+        return {"dest_host": self.host, "block_migration": block_migration}
+
+    def live_migration(self, instance: InstanceSpec, dest_host: str, migrate_data: dict,
+                       block_migration: bool, progress: driver.ProgressCallback) -> None:
+        """Copies in ten rounds over fake_live_migration_seconds (metadata) or
+        [fake_driver] migrate_delay, reporting progress after each."""
+        meta = instance.extra.get("metadata", {})
+        seconds = float(meta.get("fake_live_migration_seconds")
+                        or self.conf.fake_driver.migrate_delay or 0)
+        memory = instance.memory_mb * 1024 * 1024
+        disk = instance.root_gb * 1024 ** 3 if block_migration else 0
+        flags = {"abort": threading.Event(), "complete": threading.Event()}
+        with self._lock:
+            self._guest(instance)
+            self._live[instance.uuid] = flags
+        rounds = 10
+        try:
+            for n in range(1, rounds + 1):
+                if flags["abort"].wait(seconds / rounds):
+                    raise driver.LiveMigrationAborted(
+                        f"live migration of {instance.name} aborted")
+                if flags["complete"].is_set():
+                    n = rounds
+                if n == rounds // 2 and meta.get("fake_live_migration_error") == "migrate":
+                    raise driver.DriverError("fake live migration failure requested by "
+                                             "metadata")
+                progress({"memory_total": memory, "memory_processed": memory * n // rounds,
+                          "memory_remaining": memory - memory * n // rounds,
+                          "disk_total": disk, "disk_processed": disk * n // rounds,
+                          "disk_remaining": disk - disk * n // rounds})
+                if n == rounds:
+                    break
+        finally:
+            with self._lock:
+                self._live.pop(instance.uuid, None)
+        with self._lock:
+            guest = self._guests.get(instance.uuid)
+            if guest is not None:
+                guest["console"].append(f"fake live migration to {dest_host}")
+
+    def _live_flag(self, instance: InstanceSpec, name: str) -> None:
+        with self._lock:
+            flags = self._live.get(instance.uuid)
+        if flags is None:
+            raise driver.DriverError(f"no live migration of {instance.name} is running")
+        flags[name].set()
+
+    def live_migration_abort(self, instance: InstanceSpec) -> None:
+        self._live_flag(instance, "abort")
+
+    def live_migration_force_complete(self, instance: InstanceSpec) -> None:
+        self._live_flag(instance, "complete")
+
+    def post_live_migration_at_destination(self, instance: InstanceSpec,
+                                           paused: bool = False) -> None:
+        with self._lock:
+            guest = self._incoming.pop(instance.uuid, None) or self._new_guest(instance)
+            guest["power_state"] = driver.PAUSED if paused else driver.RUNNING
+            guest["console"].append("fake live migration arrived")
+            self._guests[instance.uuid] = guest
+
+    def rollback_live_migration_at_destination(self, instance: InstanceSpec) -> None:
+        with self._lock:
+            self._incoming.pop(instance.uuid, None)
+            self._guests.pop(instance.uuid, None)
+        shutil.rmtree(self._instance_dir(instance), ignore_errors=True)
 
     def simulate_external_power_off(self, uuid: str) -> None:
         """Test hook: the guest shut itself down, as a real one can."""

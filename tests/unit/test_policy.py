@@ -54,6 +54,10 @@ ADMIN_ONLY = [
     "os_compute_api:os-hypervisors:list",
     "os_compute_api:os-hypervisors:list-detail",
     "os_compute_api:os-hypervisors:show",
+    "os_compute_api:os-migrate-server:migrate_live",
+    "os_compute_api:servers:migrations:force_complete",
+    "os_compute_api:servers:migrations:delete",
+    "os_compute_api:os-evacuate",
 ]
 ANYONE = [
     "os_compute_api:flavors:index",

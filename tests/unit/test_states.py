@@ -22,7 +22,7 @@ ALL_TASK_STATES = (None, s.SCHEDULING, s.NETWORKING, s.SPAWNING, s.REBOOTING,
                    s.UNRESCUING, *IMAGE_TASKS, s.UPDATING_PASSWORD, s.REBUILDING,
                    s.REBUILD_BLOCK_DEVICE_MAPPING, s.REBUILD_SPAWNING, s.RESIZE_PREP,
                    s.RESIZE_MIGRATING, s.RESIZE_MIGRATED, s.RESIZE_FINISH, s.RESIZE_REVERTING,
-                   s.RESIZE_CONFIRMING, s.SOFT_DELETING, s.RESTORING)
+                   s.RESIZE_CONFIRMING, s.SOFT_DELETING, s.RESTORING, s.MIGRATING)
 VM_STATES = (*s.ALL_VM_STATES, s.DELETED, None)
 EVERY_STATE = (s.ACTIVE, s.BUILDING, s.PAUSED, s.SUSPENDED, s.STOPPED, s.ERROR, s.RESCUED,
                s.SHELVED, s.SHELVED_OFFLOADED, s.RESIZED, s.SOFT_DELETED)
@@ -64,6 +64,8 @@ EXPECTED = {
                     s.SOFT_DELETED),
     "restore": ({s.SOFT_DELETED}, {None}, s.RESTORING, s.ACTIVE),
     "force_delete": (set(EVERY_STATE), {None}, s.DELETING, s.DELETED),
+    "live_migration": ({s.ACTIVE, s.PAUSED}, {None}, s.MIGRATING, None),
+    "evacuate": ({s.ACTIVE, s.STOPPED, s.ERROR}, {None}, s.REBUILDING, s.ACTIVE),
 }
 # Task states each multi-step operation passes through after its first, in Nova's order.
 STEPS = {
@@ -80,7 +82,8 @@ STEPS = {
 # The action as Nova's 409 message names it.
 VERBS = {"reboot_hard": "reboot", "confirm_resize": "confirmResize",
          "revert_resize": "revertResize", "force_delete": "forceDelete",
-         "soft_delete": "delete", "reset_state": "resetState"}
+         "soft_delete": "delete", "reset_state": "resetState",
+         "live_migration": "os-migrateLive"}
 
 
 def test_every_action_is_declared() -> None:

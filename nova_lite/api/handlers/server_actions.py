@@ -13,7 +13,8 @@ from nova_lite import policy
 from nova_lite.api import validation, wsgi
 from nova_lite.api.handlers import (admin_password, crash_dump, remote_consoles, rescue,
                                     security_groups, server_admin_actions, server_lock,
-                                    server_rebuild, server_resize, shelve, snapshots)
+                                    server_moves, server_rebuild, server_resize, shelve,
+                                    snapshots)
 from nova_lite.api.handlers import server_migrate
 from nova_lite.api.handlers.servers import get_server
 from nova_lite.api.schemas import server_actions as schema
@@ -31,7 +32,7 @@ HANDLERS: dict[str, Callable[[wsgi.ApiRequest, str, dict], wsgi.Reply]] = {
     "trigger_crash_dump": crash_dump.trigger_crash_dump,
     "changePassword": admin_password.change_password,
     **server_lock.HANDLERS, **server_admin_actions.HANDLERS, **server_rebuild.HANDLERS,
-    **server_resize.HANDLERS, **server_migrate.HANDLERS,
+    **server_resize.HANDLERS, **server_migrate.HANDLERS, **server_moves.HANDLERS,
 }
 
 def action(req: wsgi.ApiRequest, id: str) -> wsgi.Reply:

@@ -18,9 +18,9 @@ from nova_lite.objects.compute_node import ComputeNode
 from nova_lite.objects.flavor import Flavor
 from nova_lite.objects.instance import Instance, InstanceFault
 from nova_lite.objects.keypair import KeyPair
+from nova_lite.objects.migration import Migration
 from nova_lite.objects.instance_action import InstanceAction, InstanceActionEvent
 from nova_lite.objects.instance_group import InstanceGroup
-from nova_lite.objects.migration import Migration
 from nova_lite.objects.service import Service
 
 DEFAULT_FLAVORS = [("1", "m1.tiny", 512, 1, 1), ("2", "m1.small", 2048, 1, 20),
@@ -384,6 +384,65 @@ class FakeConductor:
                 raise exception.MarkerNotFound(marker=marker)
             out = out[at + 1:]
         return out[:limit] if limit is not None else out
+
+    # -- the operator's moves (live migration, evacuate) ---------------------------------
+    def _move_target(self, inst: Instance, host: Optional[str]) -> None:
+        if host and host not in {s.host for s in self.services}:
+            raise exception.ComputeHostNotFound(host=host)
+        if host and host == inst.host:
+            raise exception.Invalid(message="The target host can't be the same one.")
+
+    def _start_live_migration(self, ctx: Any, inst: Instance, params: dict) -> None:
+        self._move_target(inst, params.get("host"))
+        inst.task_state = states.MIGRATING
+        self.add_move(inst, "live-migration", "queued", params.get("host"))
+
+    def _start_evacuate(self, ctx: Any, inst: Instance, params: dict) -> None:
+        if any(s.host == inst.host and s.is_up for s in self.services):
+            raise exception.ComputeServiceInUse(host=inst.host)
+        self._move_target(inst, params.get("host"))
+        inst.task_state = states.REBUILDING
+        self.add_move(inst, "evacuation", "accepted", params.get("host"))
+
+    def add_move(self, inst: Instance, kind: str, status: str,
+                 dest: Optional[str] = None) -> Migration:
+        """Test helper: a migration record of ``inst``."""
+        return self.add_migration(inst.uuid, migration_type=kind, status=status,
+                                  source_compute=inst.host, dest_compute=dest)
+
+    def _live_move(self, ctx: Any, instance_uuid: str, migration_id: int,
+                   method: str) -> tuple[Instance, Migration]:
+        inst = self.server_get(ctx, instance_uuid)
+        mig = next((m for m in self.migrations if m.instance_uuid == instance_uuid
+                    and m.id == migration_id), None)
+        if mig is None:
+            raise exception.MigrationNotFoundForInstance(migration_id=migration_id,
+                                                         instance_id=instance_uuid)
+        if inst.task_state != states.MIGRATING:
+            raise exception.InstanceInvalidState(action=method, instance_uuid=inst.uuid,
+                                                 attr="task_state", state=inst.task_state)
+        if mig.migration_type != "live-migration":
+            raise exception.Invalid(message="not a live migration")
+        return inst, mig
+
+    def live_migration_force_complete(self, ctx: Any, instance_uuid: str,
+                                      migration_id: int) -> None:
+        self.calls.append("live_migration_force_complete")
+        inst, mig = self._live_move(ctx, instance_uuid, migration_id, "force_complete")
+        if mig.status != "running":
+            raise exception.InvalidMigrationState(
+                migration_id=migration_id, instance_uuid=instance_uuid, state=mig.status,
+                method="force complete")
+
+    def live_migration_abort(self, ctx: Any, instance_uuid: str, migration_id: int,
+                             queued_too: bool = False) -> None:
+        self.calls.append(f"live_migration_abort:{queued_too}")
+        inst, mig = self._live_move(ctx, instance_uuid, migration_id, "abort")
+        if mig.status not in (("running", "queued") if queued_too else ("running",)):
+            raise exception.InvalidMigrationState(
+                migration_id=migration_id, instance_uuid=instance_uuid, state=mig.status,
+                method="abort live migration")
+        mig.status = "cancelled"
 
     def server_unshelve(self, ctx: Any, uuid: str, params: dict) -> None:
         self.calls.append("server_unshelve")
