@@ -1,7 +1,8 @@
 """Resize through real daemons (fake driver, two hosts): across hosts, confirm, revert,
 a stopped server, every failure point, deletes and resets mid-move, and the compute
-daemons killed in the middle. After every step the claims must equal the live usage
-(tests/functional/accounting.py)."""
+daemons killed in the middle; cold migration (the same machinery, same flavor) off a
+host with confirm and to a named host with revert, watched through /os-migrations.
+After every step the claims must equal the live usage (tests/functional/accounting.py)."""
 
 from __future__ import annotations
 
@@ -291,6 +292,97 @@ def test_a_locked_server_refuses_its_owner(two_hosts):
     assert dep.delete(f"/servers/{sid}", token=MEMBER).status_code == 409
     act(dep, sid, {"unlock": None}, token=MEMBER)
     assert dep.delete(f"/servers/{sid}", token=MEMBER).status_code == 204
+    dep.wait_gone([sid])
+
+
+def os_migrations(dep: harness.Deployment, sid: str) -> list[dict]:
+    r = dep.get(f"/os-migrations?instance_uuid={sid}",
+                headers={"OpenStack-API-Version": "compute 2.80"})
+    assert r.status_code == 200, r.text
+    return r.json()["migrations"]
+
+
+def cold_migrate(dep: harness.Deployment, sid: str, body: dict) -> tuple[list, float]:
+    """POST migrate, then watch /os-migrations until VERIFY_RESIZE: (statuses seen in
+    order, seconds it took)."""
+    start = time.monotonic()
+    r = dep.post(f"/servers/{sid}/action", body,
+                 headers={"OpenStack-API-Version": "compute 2.56"})
+    assert r.status_code == 202, r.text
+    seen: list[str] = []
+    deadline = time.monotonic() + 60
+    while not seen or seen[-1] != "finished":
+        assert time.monotonic() < deadline, seen
+        status = os_migrations(dep, sid)[0]["status"]
+        if not seen or seen[-1] != status:
+            seen.append(status)
+        time.sleep(0.05)
+    wait(dep, sid, "VERIFY_RESIZE")
+    return seen, time.monotonic() - start
+
+
+def test_cold_migrate_off_a_host_then_confirm(two_hosts):
+    dep = two_hosts
+    sid = boot(dep, "drain-me", "c1")
+    before = accounting.assert_consistent(dep)["providers"]
+    seen, took = cold_migrate(dep, sid, {"migrate": None})
+    # the destination (c2) takes STEP_DELAY s to finish: the step shows on the way
+    assert "post-migrating" in seen and seen[-1] == "finished", seen
+    s = server(dep, sid)
+    assert (s["OS-EXT-SRV-ATTR:host"], s["flavor"]["original_name"]) == ("c2", "m1.tiny")
+    [m] = os_migrations(dep, sid)
+    assert (m["migration_type"], m["source_compute"], m["dest_compute"], m["status"]) == (
+        "migration", "c1", "c2", "finished")
+    assert m["old_instance_type_id"] == m["new_instance_type_id"]
+    assert m["user_id"] and m["project_id"] == "admin" and "links" not in m
+    # the source keeps the server's size under the migration until confirmed
+    during = accounting.assert_consistent(dep)["providers"]
+    assert during["c1"]["MEMORY_MB"] == before["c1"]["MEMORY_MB"]
+    assert during["c2"]["MEMORY_MB"] == before["c2"]["MEMORY_MB"] + 512
+    assert events(dep, sid, "migrate") == {"conductor_migrate_server": "Success",
+                                          "compute_resize_instance": "Success",
+                                          "compute_finish_resize": "Success"}
+    # not a live migration: nothing under the server's own migrations
+    live = dep.get(f"/servers/{sid}/migrations", headers=MICRO)
+    assert live.status_code == 200 and live.json() == {"migrations": []}
+    r = dep.get(f"/servers/{sid}/migrations/{m['id']}", headers=MICRO)
+    assert r.status_code == 404 and "is not live-migration" in r.text
+    act(dep, sid, {"confirmResize": None}, expect=204)
+    s = wait(dep, sid, "ACTIVE")
+    assert os_migrations(dep, sid)[0]["status"] == "confirmed"
+    after = accounting.assert_consistent(dep)["providers"]
+    assert after["c1"]["MEMORY_MB"] == before["c1"]["MEMORY_MB"] - 512
+    print(f"\nfake driver: cold migration c1 -> c2: VERIFY_RESIZE after {took:.2f} s "
+          f"({STEP_DELAY} s per step on c2), statuses {seen}")
+    assert dep.delete(f"/servers/{sid}").status_code == 204
+    dep.wait_gone([sid])
+
+
+def test_cold_migrate_to_a_named_host_then_revert(two_hosts):
+    dep = two_hosts
+    sid = boot(dep, "go-and-back", "c2")
+    for host, why in (("c2", "Cannot migrate to the same host."),
+                      ("c9", "Compute host c9 could not be found.")):
+        r = dep.post(f"/servers/{sid}/action", {"migrate": {"host": host}},
+                     headers={"OpenStack-API-Version": "compute 2.56"})
+        assert r.status_code == 400 and r.json()["badRequest"]["message"] == why
+    r = dep.post(f"/servers/{sid}/action", {"migrate": None}, token=MEMBER)
+    assert r.status_code == 404, r.text  # not theirs (an owner gets 403: API tests)
+    assert os_migrations(dep, sid) == []
+    seen, _took = cold_migrate(dep, sid, {"migrate": {"host": "c1"}})
+    assert "migrating" in seen, seen  # c2, the source, is slow at its step
+    assert server(dep, sid)["OS-EXT-SRV-ATTR:host"] == "c1"
+    accounting.assert_consistent(dep)
+    act(dep, sid, {"revertResize": None})
+    s = wait(dep, sid, "ACTIVE")
+    assert (s["OS-EXT-SRV-ATTR:host"], s["flavor"]["original_name"]) == ("c2", "m1.tiny")
+    [m] = os_migrations(dep, sid)
+    assert (m["status"], m["dest_compute"]) == ("reverted", "c1")
+    listed = dep.get("/os-migrations?migration_type=migration&source_compute=c2",
+                     headers=MICRO).json()["migrations"]
+    assert m["id"] in [x["id"] for x in listed]
+    accounting.assert_consistent(dep)
+    assert dep.delete(f"/servers/{sid}").status_code == 204
     dep.wait_gone([sid])
 
 
