@@ -205,7 +205,7 @@ class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.Network
                                      uuid=node["uuid"])
         if "traits" in resources:
             placement_db.provider_traits_set(self.api_url, values["hypervisor_hostname"],
-                                             list(resources["traits"]))
+                                             list(resources["traits"]), keep_custom=True)
         return node
 
     def instance_list_by_host(self, ctx: Any, host: str) -> list:

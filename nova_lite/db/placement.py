@@ -79,9 +79,12 @@ def _trait_ids(session: Session, names: list[str]) -> dict[str, int]:
 
 
 @transactional
-def provider_traits_set(session: Session, name: str, traits: list[str]) -> bool:
-    """Make the provider's traits exactly ``traits``; True when they changed (the
-    generation moves then, as a Placement trait update does)."""
+def provider_traits_set(session: Session, name: str, traits: list[str],
+                        keep_custom: bool = False) -> bool:
+    """Make the provider's traits exactly ``traits`` (with ``keep_custom``, plus the
+    CUSTOM_ ones it has: an operator's, set through the Placement API, which a compute
+    reporting its own traits must not drop); True when they changed (the generation
+    moves then, as a Placement trait update does)."""
     rp = session.scalars(sa.select(m.ResourceProvider).where(
         m.ResourceProvider.name == name)).first()
     if rp is None:
@@ -91,6 +94,8 @@ def provider_traits_set(session: Session, name: str, traits: list[str]) -> bool:
         .join(m.ResourceProviderTrait, m.ResourceProviderTrait.trait_id == m.Trait.id)
         .where(m.ResourceProviderTrait.resource_provider_id == rp.id)).all())
     wanted = set(traits)
+    if keep_custom:
+        wanted |= {t for t in current if t.startswith("CUSTOM_")}
     if wanted == set(current):
         return False
     gone = [link for trait, link in current.items() if trait not in wanted]

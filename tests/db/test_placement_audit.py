@@ -93,3 +93,17 @@ def test_heal_stops_at_max_count_and_without_a_provider(env: dict) -> None:
     lost = new_instance(host="h9", node="h9.node", vm_state="active", task_state=None)
     inst_db.instance_create(env["cell1"], lost, "cell1")
     assert mp.heal_allocations(env["api"]) == mp.HEAL_NO_NODE
+
+
+def test_compute_traits_keep_an_operators_custom_traits(env: dict) -> None:
+    from nova_lite.db import placement_write as pw
+
+    pw.traits_ensure(env["api"], ["CUSTOM_GOLD", "COMPUTE_NODE"])
+    gen = pq.provider_get(env["api"], env["rp"])["generation"]
+    pw.traits_set(env["api"], env["rp"], gen, ["CUSTOM_GOLD", "COMPUTE_NODE"])
+    placement_db.provider_traits_set(env["api"], "h1.node", ["COMPUTE_NODE", "HW_CPU_X86_SSE"],
+                                     keep_custom=True)
+    traits = pq.provider_detail(env["api"], env["rp"], "traits")["traits"]
+    assert traits == ["COMPUTE_NODE", "CUSTOM_GOLD", "HW_CPU_X86_SSE"]
+    placement_db.provider_traits_set(env["api"], "h1.node", ["COMPUTE_NODE"])
+    assert pq.provider_detail(env["api"], env["rp"], "traits")["traits"] == ["COMPUTE_NODE"]

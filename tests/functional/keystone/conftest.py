@@ -251,10 +251,14 @@ class Cloud:
             "name": name, "imageRef": self.image_id, "flavorRef": "42"}}, **headers)
 
 
-def _setup_keystone(api_url: str | None) -> None:
+def _setup_keystone(api_url: str | None, placement_url: str | None = None) -> None:
+    """Point the catalog's compute (and placement) endpoints at these URLs (None: the
+    defaults); the caller holds the catalog lock."""
     env = dict(os.environ)
     if api_url:
         env["NOVA_LITE_API_URL"] = api_url
+    if placement_url:
+        env["NOVA_LITE_PLACEMENT_URL"] = placement_url
     proc = subprocess.run([str(SETUP), "start"], env=env, capture_output=True, text=True,
                           timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
