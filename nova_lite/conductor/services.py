@@ -7,6 +7,7 @@ from API microversion 2.53, do not), so an id found in two cells is refused.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from nova_lite import exception
@@ -17,6 +18,7 @@ from nova_lite.db import instances as inst_db
 from nova_lite.db import services as svc_db
 from nova_lite.objects.service import Service
 
+LOG = logging.getLogger(__name__)
 COMPUTE_BINARY = "nova-compute"
 _MOVES_MESSAGE = ("Unable to delete compute service that has in-progress migrations. "
                   "Complete the migrations or delete the instances first.")
@@ -26,6 +28,15 @@ class ServicesMixin:
     api_url: str
     cells: Any
     compute: Any
+    scheduler: Any
+
+    def _hosts_changed(self, ctx: Any) -> None:
+        """Schedulers re-read hosts before their next choice (they cache their view for
+        [scheduler] host_view_max_age); best effort, the cache expires anyway."""
+        try:
+            self.scheduler.hosts_changed(ctx)
+        except Exception:  # noqa: BLE001 - the update itself has been made
+            LOG.warning("could not tell the schedulers that hosts changed", exc_info=True)
 
     def _locate_service(self, service_id: int | str) -> tuple[dict, Service]:
         found = []
@@ -47,8 +58,10 @@ class ServicesMixin:
     def service_update(self, ctx: Any, service_id: int | str, values: dict) -> Service:
         """Set disabled / disabled_reason / forced_down of a service (id or uuid)."""
         cell, svc = self._locate_service(service_id)
-        return svc_db.service_update(cell["database_connection"], CONF.service_down_time,
-                                     cell["name"], svc.id, dict(values))
+        svc = svc_db.service_update(cell["database_connection"], CONF.service_down_time,
+                                    cell["name"], svc.id, dict(values))
+        self._hosts_changed(ctx)
+        return svc
 
     def service_update_by_host(self, ctx: Any, host: str, binary: str, values: dict
                                ) -> Service:
@@ -58,8 +71,10 @@ class ServicesMixin:
             svc = svc_db.service_find_by_host(url, CONF.service_down_time, cell["name"],
                                               host, binary)
             if svc is not None:
-                return svc_db.service_update(url, CONF.service_down_time, cell["name"],
-                                             svc.id, dict(values))
+                svc = svc_db.service_update(url, CONF.service_down_time, cell["name"],
+                                            svc.id, dict(values))
+                self._hosts_changed(ctx)
+                return svc
         raise exception.HostBinaryNotFound(host=host, binary=binary)
 
     def host_uptime(self, ctx: Any, host: str) -> str:
@@ -95,3 +110,5 @@ class ServicesMixin:
             host_removal.forget_compute_host(self.api_url, svc.host,
                                              [n["uuid"] for n in nodes])
         svc_db.service_destroy(url, svc.id, compute)
+        if compute:
+            self._hosts_changed(ctx)

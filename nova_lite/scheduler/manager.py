@@ -26,9 +26,9 @@ LOG = logging.getLogger(__name__)
 
 
 class SchedulerManager:
-    """RPC API version 1.1 (see rpcapi.py)."""
+    """RPC API version 1.2 (see rpcapi.py)."""
 
-    target_version = "1.1"
+    target_version = "1.2"
 
     def __init__(self, conductor: Any = None) -> None:
         self.conductor = conductor or conductor_rpcapi.ConductorAPI()
@@ -52,6 +52,11 @@ class SchedulerManager:
             self._hosts = self.conductor.provider_summaries(ctx)
             self._hosts_at = time.monotonic()
         return self._hosts
+
+    def hosts_changed(self, ctx: Any) -> None:
+        """Fanout cast: the operator changed a compute service; the cached view must
+        not place another server by the old state."""
+        self._hosts_at = 0.0
 
     def select_destinations(self, ctx: Any, request_spec: RequestSpec,
                             instance_uuids: list[str], build_lease: Optional[str] = None

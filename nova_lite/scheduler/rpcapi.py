@@ -3,6 +3,7 @@
 API version history:
   1.0 - initial version
   1.1 - select_destinations(build_lease)
+  1.2 - hosts_changed (fanout cast)
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from nova_lite.conf import CONF
 from nova_lite.context import RequestContext
 
 TOPIC = "scheduler"
-VERSION = "1.1"
+VERSION = "1.2"
 
 
 class SchedulerAPI:
@@ -34,3 +35,8 @@ class SchedulerAPI:
                                           request_spec=request_spec,
                                           instance_uuids=instance_uuids,
                                           build_lease=build_lease)
+
+    def hosts_changed(self, ctx: RequestContext) -> None:
+        """Tell every scheduler to re-read its host view before its next choice (an
+        operator disabled, forced down or deleted a compute service)."""
+        self.client.prepare(fanout=True, version="1.2").cast(ctx, "hosts_changed")

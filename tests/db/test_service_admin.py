@@ -27,10 +27,19 @@ from tests.db.test_cells_instances import new_instance, node_values
 INV = {"VCPU": {"total": 8, "reserved": 0, "allocation_ratio": 1.0}}
 
 
+class _Schedulers:
+    def __init__(self) -> None:
+        self.told = 0
+
+    def hosts_changed(self, ctx) -> None:
+        self.told += 1
+
+
 class _Conductor(ServicesMixin):
     def __init__(self, api_url: str) -> None:
         self.api_url = api_url
         self.cells = CellDirectory(api_url, None)
+        self.scheduler = _Schedulers()
 
 
 @pytest.fixture
@@ -61,6 +70,7 @@ def test_disable_and_force_down(env, backend):
     got = cond.service_update_by_host(None, "h1", "nova-compute", {"forced_down": True})
     assert (got.forced_down, got.is_up, got.disabled_reason) == (True, False, "disk")
     assert cond.service_get(None, h1.id).forced_down is True
+    assert cond.scheduler.told == 2  # each change reaches the schedulers' cached views
     with pytest.raises(exception.HostBinaryNotFound):
         cond.service_update_by_host(None, "nope", "nova-compute", {"disabled": True})
     with pytest.raises(exception.ServiceNotFound):
@@ -125,7 +135,9 @@ def test_delete_refused_while_host_is_used(env, backend):
     assert _svc(env, "h2") is not None
     placement_db.release(env["api"], "on-its-way")
 
+    told = cond.scheduler.told
     cond.service_delete(None, h2.uuid)
+    assert cond.scheduler.told == told + 1
     assert _api_rows(env, "h2") == {"providers": 0, "inventories": 0, "mapping": 0,
                                     "aggregates": 0, "rp_aggregates": 0}
     assert _svc(env, "h2") is None

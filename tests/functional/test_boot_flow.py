@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.functional import harness
+from tests.functional import accounting, harness
 
 IMAGE_NAME = "functional-test-image"
 
@@ -102,3 +102,80 @@ def test_bad_requests_get_clear_4xx(three_hosts, tmp_path_factory):
     r = dep.get("/servers/6b9f5b6f-7c2d-4c89-8c55-8a2f4b3e9d10")
     assert r.status_code == 404 and "itemNotFound" in r.json()
     assert dep.get("/servers", token="").status_code == 401
+
+
+V253 = {"OpenStack-API-Version": "compute 2.53"}
+
+
+def _service(dep: harness.Deployment, host: str) -> dict:
+    r = dep.get(f"/os-services?host={host}&binary=nova-compute", headers=V253)
+    assert r.status_code == 200, r.text
+    (svc,) = r.json()["services"]
+    return svc
+
+
+def _set_service(dep: harness.Deployment, host: str, body: dict) -> dict:
+    r = dep.request("PUT", f"/os-services/{_service(dep, host)['id']}", body=body,
+                    headers=V253)
+    assert r.status_code == 200, r.text
+    return r.json()["service"]
+
+
+def test_operator_disables_forces_down_and_deletes_hosts(three_hosts, tmp_path_factory):
+    """A disabled host and a forced-down one get no servers and the fault says why; a
+    host cannot be deleted while it has servers, and once empty its service, node and
+    provider go. Last in this module: it removes c3 for good."""
+    dep = three_hosts
+    image = image_id(dep, tmp_path_factory)
+    s1 = _set_service(dep, "c1", {"status": "disabled", "disabled_reason": "rack work"})
+    assert (s1["status"], s1["disabled_reason"], s1["state"]) == ("disabled", "rack work",
+                                                                  "up")
+    s2 = _set_service(dep, "c2", {"forced_down": True})
+    assert (s2["forced_down"], s2["state"], s2["status"]) == (True, "down", "enabled")
+    hvs = {h["hypervisor_hostname"]: h for h in
+           dep.get("/os-hypervisors/detail").json()["hypervisors"]}
+    assert hvs["c1"]["status"] == "disabled"
+    assert hvs["c1"]["service"]["disabled_reason"] == "rack work"
+    assert hvs["c2"]["state"] == "down"
+    up = dep.get(f"/os-hypervisors/{hvs['c1']['id']}/uptime").json()["hypervisor"]
+    assert "load average" in up["uptime"]
+    r = dep.get(f"/os-hypervisors/{hvs['c2']['id']}/uptime")
+    assert r.status_code == 400 and "c2 is unavailable" in r.text
+
+    ids = boot_many(dep, 3, image, "1")
+    servers = dep.wait_for_servers(ids)
+    assert {s["OS-EXT-SRV-ATTR:host"] for s in servers.values()} == {"c3"}
+    _set_service(dep, "c3", {"status": "disabled"})
+    r = dep.post("/servers", {"server": {"name": "nowhere", "imageRef": image,
+                                         "flavorRef": "1"}})
+    nowhere = r.json()["server"]["id"]
+    failed = dep.wait_for_servers([nowhere])[nowhere]
+    assert failed["status"] == "ERROR"
+    message = failed["fault"]["message"]
+    assert "3 host(s) considered, 3 rejected." in message
+    assert "c1: ComputeFilter: compute service is disabled (rack work)." in message
+    assert "c2: ComputeFilter: compute service is forced down." in message
+    assert "c3: ComputeFilter: compute service is disabled." in message
+
+    assert _set_service(dep, "c2", {"forced_down": False})["state"] == "up"
+    for host in ("c1", "c3"):
+        assert _set_service(dep, host, {"status": "enabled"})["disabled_reason"] is None
+    c3 = _service(dep, "c3")
+    r = dep.delete(f"/os-services/{c3['id']}", headers=V253)
+    assert r.status_code == 409 and "hosting instances" in r.text, r.text
+    delete_all(dep, ids + [nowhere])
+    dep.stop_proc("compute-c3")  # else it would record itself again, as in Nova
+    assert dep.delete(f"/os-services/{c3['id']}", headers=V253).status_code == 204
+    hosts = {s["host"] for s in dep.get("/os-services?binary=nova-compute").json()["services"]}
+    assert hosts == {"c1", "c2"}
+    assert {h["hypervisor_hostname"] for h in
+            dep.get("/os-hypervisors").json()["hypervisors"]} == {"c1", "c2"}
+    assert dep.delete(f"/os-services/{c3['id']}", headers=V253).status_code == 404
+    accounting.assert_consistent(dep, expect_servers=0)
+
+    ids = boot_many(dep, 2, image, "1")
+    servers = dep.wait_for_servers(ids)
+    assert {s["status"] for s in servers.values()} == {"ACTIVE"}
+    assert {s["OS-EXT-SRV-ATTR:host"] for s in servers.values()} <= {"c1", "c2"}
+    delete_all(dep, ids)
+    accounting.assert_consistent(dep, expect_servers=0)
