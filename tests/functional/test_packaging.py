@@ -51,8 +51,11 @@ def test_wheel_installs_and_migrates(tmp_path):
                               "get_paths()['purelib'])"], capture_output=True, text=True,
                              check=True).stdout.strip()
     pathlib.Path(purelib, "test-deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    # --ignore-installed: the test environment's own (editable) nova_lite is visible
+    # through that path and would otherwise count as installed already.
     subprocess.run([sys.executable, "-m", "pip", "--python", str(py), "install", "-q",
-                    "--no-deps", str(wheel)], check=True, capture_output=True, timeout=300)
+                    "--no-deps", "--ignore-installed", str(wheel)], check=True,
+                   capture_output=True, timeout=300)
 
     conf = tmp_path / "nova.conf"
     conf.write_text(f"[api_database]\nconnection = sqlite:///{tmp_path}/api.db\n"
