@@ -175,6 +175,7 @@ def host_add(session: Session, agg_id: int, host: str, default_zone: str) -> Agg
     if zone is not None:
         _check_zone(session, row, [host], zone, default_zone, "add")
     session.add(m.AggregateHost(aggregate_id=row.id, host=host))
+    _mirror(session, row.uuid, host, add=True)
     session.flush()
     return _objects(session, [row])[0]
 
@@ -186,7 +187,34 @@ def host_remove(session: Session, agg_id: int, host: str) -> Aggregate:
         m.AggregateHost.aggregate_id == row.id, m.AggregateHost.host == host))
     if res.rowcount == 0:
         raise exception.AggregateHostNotFound(aggregate_id=agg_id, host=host)
+    _mirror(session, row.uuid, host, add=False)
     return _objects(session, [row])[0]
+
+
+def _mirror(session: Session, agg_uuid: str, host: str, add: bool) -> None:
+    """The host's providers join (leave) the aggregate in Placement's terms too
+    (``member_of``), as Nova mirrors host aggregates into Placement."""
+    rps = list(session.scalars(sa.select(m.ResourceProvider.id).where(
+        m.ResourceProvider.host == host)))
+    if not rps:
+        return
+    have = set(session.scalars(sa.select(m.ResourceProviderAggregate.resource_provider_id)
+                               .where(m.ResourceProviderAggregate.aggregate_uuid == agg_uuid,
+                                      m.ResourceProviderAggregate.resource_provider_id.in_(
+                                          rps))))
+    if add:
+        for rp_id in set(rps) - have:
+            session.add(m.ResourceProviderAggregate(resource_provider_id=rp_id,
+                                                    aggregate_uuid=agg_uuid))
+    elif have:
+        session.execute(sa.delete(m.ResourceProviderAggregate).where(
+            m.ResourceProviderAggregate.aggregate_uuid == agg_uuid,
+            m.ResourceProviderAggregate.resource_provider_id.in_(have)))
+    changed = (set(rps) - have) if add else have
+    if changed:
+        session.execute(sa.update(m.ResourceProvider)
+                        .where(m.ResourceProvider.id.in_(changed))
+                        .values(generation=m.ResourceProvider.generation + 1))
 
 
 @transactional

@@ -43,6 +43,13 @@ def provider_ensure(session: Session, name: str, host: str, cell_uuid: Optional[
                                 cell_uuid=cell_uuid, generation=0)
         session.add(rp)
         session.flush()
+        # A host already in host aggregates: its new provider is a member of them too.
+        for agg_uuid in session.scalars(
+                sa.select(m.Aggregate.uuid).join(
+                    m.AggregateHost, m.AggregateHost.aggregate_id == m.Aggregate.id)
+                .where(m.AggregateHost.host == host)):
+            session.add(m.ResourceProviderAggregate(resource_provider_id=rp.id,
+                                                    aggregate_uuid=agg_uuid))
     elif rp.cell_uuid != cell_uuid and cell_uuid is not None:
         rp.cell_uuid = cell_uuid
     current = {inv.resource_class: inv for inv in session.scalars(

@@ -54,3 +54,24 @@ def test_one_zone_per_host(api_url: str) -> None:
         agg_db.aggregate_update(api_url, az1.id, {"metadata": {"availability_zone": "az3"}},
                                 "nova", lambda hosts: hosts)
     assert "contain instances" in err.value.format_message()
+
+
+def test_host_aggregates_are_mirrored_as_provider_aggregates(api_url: str) -> None:
+    from nova_lite.db import placement
+    from nova_lite.db import placement_query as pq
+
+    inv = {"VCPU": {"total": 4, "reserved": 0, "allocation_ratio": 1.0}}
+    rp = placement.provider_ensure(api_url, "c1.node", "c1", None, inv)
+    a = agg_db.aggregate_create(api_url, "rack1", None)
+    b = agg_db.aggregate_create(api_url, "rack2", None)
+    gen = pq.provider_get(api_url, rp)["generation"]
+    agg_db.host_add(api_url, a.id, "c1", "nova")
+    got = pq.provider_detail(api_url, rp, "aggregates")
+    assert got == {"generation": gen + 1, "aggregates": [a.uuid]}
+    # A provider made after its host joined an aggregate starts as a member.
+    agg_db.host_add(api_url, b.id, "c2", "nova")
+    rp2 = placement.provider_ensure(api_url, "c2.node", "c2", None, inv)
+    assert pq.provider_detail(api_url, rp2, "aggregates")["aggregates"] == [b.uuid]
+    agg_db.host_remove(api_url, a.id, "c1")
+    assert pq.provider_detail(api_url, rp, "aggregates")["aggregates"] == []
+    assert pq.provider_list(api_url, {"member_of": [{"any": [b.uuid]}]})[0]["uuid"] == rp2

@@ -129,9 +129,9 @@ def test_delete_refused_while_host_is_used(env, backend):
     placement_db.claim(env["api"], rp, "on-its-way", {"VCPU": 1})
     with pytest.raises(exception.ServiceInUse):
         cond.service_delete(None, h2.uuid)
-    # Nothing went anywhere while refused.
+    # Nothing went anywhere while refused (rack1 mirrored as a provider aggregate, too).
     assert _api_rows(env, "h2") == {"providers": 1, "inventories": 1, "mapping": 1,
-                                    "aggregates": 1, "rp_aggregates": 1}
+                                    "aggregates": 1, "rp_aggregates": 2}
     assert _svc(env, "h2") is not None
     placement_db.release(env["api"], "on-its-way")
 

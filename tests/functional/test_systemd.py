@@ -16,7 +16,7 @@ import pytest
 from tests.functional import harness
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
-NOTIFYING = ("api", "conductor", "scheduler", "metadata-api", "compute")
+NOTIFYING = ("api", "conductor", "scheduler", "metadata-api", "placement-api", "compute")
 
 
 @pytest.mark.parametrize("unit", NOTIFYING)
