@@ -17,6 +17,11 @@ opts = [
     cfg.BoolOpt("remove_unused_base_images", default=True,
                 help="Let the image cache clean-up delete cached base images "
                      "(<instances_path>/_base) that no instance on this host uses."),
+    cfg.StrOpt("live_migration_uri", default="qemu+tcp://%s/system",
+               help="libvirt URI of a live migration's destination (peer to peer: this "
+                    "host's libvirtd connects to it); %s is the destination host's name."),
+    cfg.IntOpt("live_migration_bandwidth", default=0, min=0,
+               help="Most MiB/s a live migration may use; 0 lets libvirt choose."),
 ]
 
 

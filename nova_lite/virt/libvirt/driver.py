@@ -27,6 +27,7 @@ from nova_lite.virt.libvirt import host as vhost
 from nova_lite.virt.libvirt import vif as vvif
 from nova_lite.virt.libvirt.guest_access import GuestAccessMixin
 from nova_lite.virt.libvirt.guest_images import GuestImagesMixin
+from nova_lite.virt.libvirt.live_migration import LiveMigrationMixin
 
 LOG = logging.getLogger(__name__)
 
@@ -75,7 +76,8 @@ def _wait(predicate: Callable[[], bool], timeout: float) -> bool:
         time.sleep(POLL)
 
 
-class LibvirtDriver(GuestImagesMixin, GuestAccessMixin, driver.ComputeDriver):
+class LibvirtDriver(GuestImagesMixin, GuestAccessMixin, LiveMigrationMixin,
+                    driver.ComputeDriver):
     def __init__(self, host: str, image_source: ImageSource, conf: Any) -> None:
         super().__init__(host, image_source, conf)
         self._lv = vhost.require_libvirt()
