@@ -76,7 +76,7 @@ class EvacuateMixin:
         ctx.update_store()
         try:
             try:
-                mig = self._schedule_move(  # type: ignore[attr-defined]
+                mig = self._claim_destination(  # type: ignore[attr-defined]
                     ctx, cell, inst, mig, host, "pre-migrating")
             except exception.NoValidHost as err:
                 self._abort_move(ctx, cell, inst.uuid, mig,  # type: ignore[attr-defined]

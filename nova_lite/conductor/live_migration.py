@@ -48,7 +48,7 @@ class LiveMigrationMixin:
             raise exception.ComputeHostNotFound(host=host)
         return found[0]
 
-    def _schedule_move(self, ctx: Any, cell: dict, inst: Instance, mig: Migration,
+    def _claim_destination(self, ctx: Any, cell: dict, inst: Instance, mig: Migration,
                        host: Optional[str], status: str) -> Migration:
         """Hold the source claim for the migration, claim the server's flavor on a
         destination other than its host (``host`` if given) and record where it goes;
@@ -113,7 +113,7 @@ class LiveMigrationMixin:
         ctx.update_store()
         try:
             try:
-                mig = self._schedule_move(ctx, cell, inst, mig, host, "queued")
+                mig = self._claim_destination(ctx, cell, inst, mig, host, "queued")
             except exception.NoValidHost as err:
                 self._abort_move(ctx, cell, inst.uuid, mig,  # type: ignore[attr-defined]
                                  err.format_message(), SCHEDULE_EVENT, code=400,
