@@ -3,7 +3,8 @@
 Outermost first: CORS ([cors]) -> HTTPProxyToWSGI (X-Forwarded-Proto and Forwarded,
 with [oslo_middleware] enable_proxy_headers_parsing) -> request id (x-openstack-request-id
 and x-compute-request-id on every response; a caller's valid X-OpenStack-Request-ID
-becomes the global request id) -> /healthcheck -> fault wrapper (an unexpected error is a
+becomes the global request id) -> malformed URL (400 for a path or query string that
+is not UTF-8) -> /healthcheck -> fault wrapper (an unexpected error is a
 500 in Nova's fault format, never a traceback to the client) -> request body size limit
 ([oslo_middleware] max_request_body_size, 413) -> authentication -> the API.
 """
@@ -11,6 +12,7 @@ becomes the global request id) -> /healthcheck -> fault wrapper (an unexpected e
 from __future__ import annotations
 
 import logging
+import urllib.parse
 from typing import Any, Callable, Iterable
 
 import webob
@@ -26,6 +28,25 @@ class ComputeRequestId(request_id.RequestId):
     """oslo.middleware's request id, also as x-compute-request-id (Nova's old name)."""
 
     compat_headers = ["x-compute-request-id"]
+
+
+class MalformedURL:
+    """400 for a path or query string that is not UTF-8 once percent-decoded (e.g.
+    ``?status=%FF%FE``): every layer below decodes them and would fail on it."""
+
+    def __init__(self, app: Callable) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        try:
+            environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8")
+            urllib.parse.parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True,
+                                   encoding="utf-8", errors="strict")
+        except (UnicodeError, ValueError):
+            return wsgi.fault_response(400, "Malformed request URL: the path and query "
+                                            "string must be UTF-8."
+                                       )(environ, start_response)
+        return self.app(environ, start_response)
 
 
 class FaultWrapper:
@@ -96,7 +117,7 @@ def build_pipeline(app: Callable, conductor_api: Any, whoami: Callable
     authentication around healthcheck.whoami_app (who may see detailed health)."""
     inner = FaultWrapper(_SizeLimit(app, CONF))
     inner = healthcheck.HealthcheckRouter(inner, conductor_api, whoami)
-    outer = ComputeRequestId(inner, CONF)
+    outer = ComputeRequestId(MalformedURL(inner), CONF)
     outer = _HTTPProxyToWSGI(outer, CONF)
     CONF.register_opts(cors.CORS_OPTS, "cors")
     if CONF.cors.allowed_origin:  # without an allowed origin CORS answers nothing

@@ -14,7 +14,8 @@ from nova_lite.network import api as network_api
 def from_body(req: wsgi.ApiRequest, server: dict, max_count: int) -> str:
     """The instance's ``network_request`` text; 400/409 for what cannot be satisfied."""
     v237 = req.ver >= (2, 37)
-    groups = [g["name"] for g in server.get("security_groups") or ()]
+    # As Nova: an entry without a name (the schema allows {}) asks for nothing.
+    groups = [g["name"] for g in server.get("security_groups") or () if g.get("name")]
     network = req.network or network_api.NoNetworkAPI()
     try:
         networks = network_api.parse_networks(server.get("networks"), v237)

@@ -114,7 +114,7 @@ class ApiRequest:
                 raise bad_request("Malformed request body")
             try:
                 self._body = json.loads(raw)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: nested too deep
                 raise bad_request("Malformed request body") from None
         return self._body
 

@@ -25,3 +25,17 @@ def test_ordinary_patterns_still_filter(client, conductor):
     # not a regular expression: matched as a plain string
     resp = client.get("/v2.1/servers?all_tenants=1&name=[unclosed", token=ADMIN)
     assert resp.status_int == 200 and resp.json["servers"] == []
+
+
+def test_pattern_that_unrolls_huge_is_refused_before_compiling(client, conductor):
+    """Compiling (?:a{10000}){10000} takes the regex module minutes and gigabytes."""
+    conductor.add_server(name="a" * 30)
+    for pattern in ("(%3F:a{10000}){10000}", "((a{50}){50}){50}", "a{" + "9" * 5000 + "}",
+                    "(a{0,65535}){65535}"):
+        start = time.monotonic()
+        resp = client.get(f"/v2.1/servers?all_tenants=1&name={pattern}", token=ADMIN)
+        assert time.monotonic() - start < 5
+        assert resp.status_int == 400
+        assert "too expensive" in resp.json["badRequest"]["message"]
+    resp = client.get("/v2.1/servers?all_tenants=1&name=^a{2,30}$", token=ADMIN)
+    assert [s["name"] for s in resp.json["servers"]] == ["a" * 30]
