@@ -190,3 +190,19 @@ def test_operator_search_filters_and_pages(env, backend):
         cond.migration_search(_ctx(), {}, marker=str(uuid.uuid4()))
     with pytest.raises(exception.Invalid):
         cond.migration_search(_ctx(), {"flavor": "x"})
+
+
+def test_a_refused_request_leaves_no_visible_record(env, backend):
+    """Two migrate requests race: the second finds the server busy (409) and its
+    record, made first, is hidden from operators."""
+    cond = env["cond"]
+    inst = _server(env)
+    stale = inst_db.instance_get(env["cell1"], inst.uuid, "cell1")
+    cond.server_action(_ctx(), inst.uuid, "migrate", {"host": None})
+    t = states.get("migrate")
+    with pytest.raises(exception.InstanceInvalidState):
+        cond._start_migrate(_ctx(), cond.cells.instance_cell(inst.uuid), stale, t,
+                            {"host": None})
+    assert len(mig_db.migration_list(env["cell1"], instance_uuid=inst.uuid)) == 2
+    [shown] = cond.migration_search(_ctx(), {"instance_uuid": inst.uuid})
+    assert shown.status == "pre-migrating" and shown.dest_compute == "h2"
