@@ -137,10 +137,23 @@ workers = {self.conductor_workers}
 """)
         self.host_confs = {}
         for host, sizes in self.computes.items():
-            own = f"state_path = {self.host_state(host)}\n" if self.host_state_paths else ""
-            body = f"[DEFAULT]\nhost = {host}\n{own}[fake_driver]\n" + "".join(
-                f"{k} = {v}\n" for k, v in sizes.items()) + self.host_conf.get(host, "")
-            self.host_confs[host] = self._write_conf(f"nova-{host}.conf", body)
+            self._write_host_conf(host, sizes)
+
+    def _write_host_conf(self, host: str, sizes: dict) -> str:
+        own = f"state_path = {self.host_state(host)}\n" if self.host_state_paths else ""
+        body = f"[DEFAULT]\nhost = {host}\n{own}[fake_driver]\n" + "".join(
+            f"{k} = {v}\n" for k, v in sizes.items()) + self.host_conf.get(host, "")
+        self.host_confs[host] = self._write_conf(f"nova-{host}.conf", body)
+        return self.host_confs[host]
+
+    def add_compute(self, host: str, sizes: Optional[dict] = None) -> None:
+        """Start one more fake compute in a running deployment and map it (a test that
+        retires a host brings its own instead of taking one from shared tests)."""
+        self.computes[host] = sizes or {}
+        self.start_proc(f"compute-{host}", "nova-lite-compute",
+                        self._write_host_conf(host, sizes or {}))
+        self.wait_for_computes([host])
+        self.manage("cell_v2", "discover_hosts")
 
     def host_state(self, host: str) -> str:
         """The state_path of one compute host (the shared one unless host_state_paths)."""
