@@ -401,6 +401,12 @@ class CannotMigrateToSameHost(Invalid):
     msg_fmt = "Cannot migrate to the same host."
 
 
+class SourceHostUnavailable(Conflict):
+    """A move that needs the server's own host while its compute service is down."""
+
+    msg_fmt = "Service is unavailable at this time."
+
+
 # -- the Placement API's errors: each names Placement's error ``code`` (1.23) ----------
 class PlacementError(NovaLiteException):
     placement_code = "placement.undefined_code"

@@ -38,6 +38,10 @@ class ColdMigrateMixin:
         url = cell["database_connection"]
         if host is not None:
             self._check_migrate_destination(cell, inst, host)
+        # The source host carries the move: with its service down (or forced down) the
+        # server would wait for it in RESIZE. Nova answers 409; evacuate is for that case.
+        if not self._host_up(cell, inst.host):  # type: ignore[attr-defined]
+            raise exception.SourceHostUnavailable()
         mig = mig_db.migration_create(url, {
             "instance_uuid": inst.uuid, "migration_type": "migration",
             "status": "pre-migrating", "source_compute": inst.host, "source_node": inst.node,

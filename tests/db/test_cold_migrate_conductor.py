@@ -162,6 +162,17 @@ def test_no_valid_host_leaves_the_server_as_it_was(env, backend):
     assert "No valid host" in action.events[0].traceback
 
 
+def test_source_host_down_is_refused_before_anything_changes(env, backend):
+    inst = _server(env, host="h4")  # no nova-compute service reports from h4
+    with pytest.raises(exception.SourceHostUnavailable) as err:
+        env["cond"].server_action(_ctx(), inst.uuid, "migrate", {"host": None})
+    assert err.value.code == 409
+    assert err.value.format_message() == "Service is unavailable at this time."
+    assert mig_db.migration_list(env["cell1"], instance_uuid=inst.uuid) == []
+    assert inst_db.instance_get(env["cell1"], inst.uuid, "cell1").task_state is None
+    assert _holders(env, "h4") == [inst.uuid]
+
+
 @pytest.mark.parametrize("vm_state", [states.PAUSED, states.RESIZED, states.ERROR])
 def test_wrong_state_refused(env, backend, vm_state):
     inst = _server(env, vm_state=vm_state)

@@ -333,6 +333,8 @@ class FakeConductor:
                 raise exception.CannotMigrateToSameHost()
             if not any(n.host == host for n in self.nodes):
                 raise exception.ComputeHostNotFound(host=host)
+        if any(svc.host == inst.host and not svc.is_up for svc in self.services):
+            raise exception.SourceHostUnavailable()
         inst.old_flavor = inst.new_flavor = inst.flavor
         inst.task_state = states.RESIZE_PREP
         self.add_migration(inst.uuid, migration_type="migration", source_compute=inst.host,

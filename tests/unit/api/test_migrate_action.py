@@ -119,3 +119,12 @@ def test_locked_server_refuses_nobody_who_may_migrate(client, conductor):
     # migrate is admin-only and an admin passes a lock, as in Nova
     inst = conductor.add_server(locked=True, locked_by="owner")
     assert migrate(client, inst, {"migrate": None}).status_int == 202
+
+
+def test_source_host_down_is_409(client, conductor):
+    conductor.add_compute("dead", up=False)
+    inst = conductor.add_server(host="dead")
+    resp = migrate(client, inst, {"migrate": None})
+    assert resp.status_int == 409
+    assert resp.json["conflictingRequest"]["message"] == "Service is unavailable at this time."
+    assert inst.task_state is None
