@@ -184,3 +184,18 @@ def test_manage_delete_host(env, backend):
     assert _api_rows(env, "h2")["mapping"] == 0
     # The node is unmapped again, so discover_hosts would map it back.
     assert svc_db.unmapped_compute_hosts(env["cell1"]) == ["h2"]
+
+
+def test_delete_interrupted_after_the_api_database_finishes_when_repeated(env, backend):
+    """A conductor that died between the two databases left the service listed with
+    its providers gone; deleting it again completes the job."""
+    from nova_lite.db import host_removal
+
+    h2 = _svc(env, "h2")
+    nodes = svc_db.compute_nodes_of_host(env["cell1"], "h2")
+    host_removal.forget_compute_host(env["api"], "h2", [n["uuid"] for n in nodes])
+    assert _svc(env, "h2") is not None  # the crash: the cell step never ran
+    env["cond"].service_delete(None, h2.uuid)
+    assert _svc(env, "h2") is None
+    assert _api_rows(env, "h2")["providers"] == 0
+    assert [n.host for n in svc_db.compute_node_list(env["cell1"], 60, "cell1")] == ["h1"]
