@@ -118,25 +118,28 @@ class PlacementEndpoint:
         return list(names.STANDARD_RESOURCE_CLASSES) + custom
 
     # -- consumers ----------------------------------------------------------------------
-    def _consumer_owner(self, consumer_id: str) -> Optional[tuple[str, Optional[str]]]:
+    def _consumer_owner(self, consumer_id: str) -> tuple[Optional[tuple], str]:
+        """((project, user) or None, consumer type)."""
         owner = _owner(self.api_url, consumer_id)
         if owner is not None:
-            return owner
+            return owner, "INSTANCE"
         for cell in self.cells.real_cells():
             try:
                 mig = mig_db.migration_get(cell["database_connection"], consumer_id)
             except exception.NotFound:
                 continue
-            return _owner(self.api_url, mig.instance_uuid)
-        return None
+            return _owner(self.api_url, mig.instance_uuid), "MIGRATION"
+        return None, "INSTANCE"
 
     def consumer_get(self, ctx: Any, consumer_id: str) -> dict:
-        """{"allocations": {rp: {"generation", "resources"}}, "project_id", "user_id"}."""
+        """{"allocations": {rp: {"generation", "resources"}}, "project_id", "user_id",
+        "consumer_type"} (INSTANCE, or MIGRATION for a move's hold on its source)."""
         allocations = pq.consumer_allocations(self.api_url, consumer_id)
-        owner = self._consumer_owner(consumer_id) if allocations else None
+        owner, kind = self._consumer_owner(consumer_id) if allocations else (None,
+                                                                               "INSTANCE")
         return {"allocations": allocations,
                 "project_id": owner[0] if owner else None,
-                "user_id": owner[1] if owner else None}
+                "user_id": owner[1] if owner else None, "consumer_type": kind}
 
     def consumer_allocations_set(self, ctx: Any, consumer_id: str, allocations: dict,
                                  consumer_generation: Any = "__unchecked__") -> None:

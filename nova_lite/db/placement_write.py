@@ -137,7 +137,12 @@ def allocations_replace(session: Session, consumer_id: str,
     old = {rp_id for rp_id in session.scalars(
         sa.select(m.Allocation.resource_provider_id).distinct()
         .where(m.Allocation.consumer_id == consumer_id))}
-    targets = {uuid: q.provider_row(session, uuid) for uuid in allocations}
+    try:
+        targets = {uuid: q.provider_row(session, uuid) for uuid in allocations}
+    except exception.ResourceProviderNotFound as e:
+        raise exception.PlacementBadRequest(
+            reason=f"Allocation for resource provider '{e.kwargs['uuid']}' that does "
+                   "not exist.") from None
     for uuid, resources in allocations.items():
         rp = targets[uuid]
         invs = q.inventories_of(session, [rp.id])[rp.id]

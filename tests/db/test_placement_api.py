@@ -183,6 +183,9 @@ def test_consumer_allocations_put_get_delete(env: Any) -> None:
     assert env.client.call("DELETE", path).status_int == 204
     assert env.client.call("DELETE", path).status_int == 404
     assert env.client.call("GET", "/allocations/not-a-uuid").status_int == 400
+    nowhere = dict(body, allocations={str(uuid.uuid4()): {"resources": {"VCPU": 1}}})
+    resp = env.client.call("PUT", path, nowhere)
+    assert resp.status_int == 400 and "does not exist" in resp.json["errors"][0]["detail"]
 
 
 def test_traits(env: Any) -> None:

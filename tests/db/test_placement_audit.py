@@ -107,3 +107,26 @@ def test_compute_traits_keep_an_operators_custom_traits(env: dict) -> None:
     assert traits == ["COMPUTE_NODE", "CUSTOM_GOLD", "HW_CPU_X86_SSE"]
     placement_db.provider_traits_set(env["api"], "h1.node", ["COMPUTE_NODE"])
     assert pq.provider_detail(env["api"], env["rp"], "traits")["traits"] == ["COMPUTE_NODE"]
+
+
+def test_endpoint_consumers_and_project_usages_include_moves(env: dict) -> None:
+    from nova_lite.conductor.cells import CellDirectory
+    from nova_lite.conductor.placement import PlacementEndpoint
+
+    # The instance's mapping, as the API records it with its build request.
+    cells_db.build_request_create(env["api"], env["inst"], "p1", "u1", {}, {})
+    cells_db.build_request_delete(env["api"], env["inst"])
+    ep = PlacementEndpoint(env["api"], CellDirectory(env["api"], None))
+    mig = mig_db.migration_create(env["cell1"], {
+        "instance_uuid": env["inst"], "migration_type": "migration", "status": "migrating",
+        "source_compute": "h1", "dest_compute": "h1"})
+    placement_db.claim(env["api"], env["rp"], mig.uuid, {"VCPU": 1, "MEMORY_MB": 128})
+    got = ep.consumer_get(None, mig.uuid)
+    assert (got["project_id"], got["user_id"], got["consumer_type"]) == ("p1", "u1",
+                                                                         "MIGRATION")
+    assert ep.consumer_get(None, env["inst"])["consumer_type"] == "INSTANCE"
+    usages = ep.usages_for(None, "p1")
+    assert usages["all"] == {"VCPU": 2, "MEMORY_MB": 256} and usages["count"] == 2
+    assert usages["by_type"]["MIGRATION"] == {"count": 1,
+                                              "resources": {"VCPU": 1, "MEMORY_MB": 128}}
+    assert ep.usages_for(None, "p1", "someone-else")["count"] == 0

@@ -35,7 +35,7 @@ def show(req: PlacementRequest, consumer_uuid: str) -> Reply:
     if req.ver >= (1, 28) and c["allocations"]:
         body["consumer_generation"] = 1  # consumers are not versioned here: see docs
     if req.ver >= (1, 38) and c["allocations"]:
-        body["consumer_type"] = "INSTANCE"
+        body["consumer_type"] = c["consumer_type"]
     return Reply(200, body)
 
 

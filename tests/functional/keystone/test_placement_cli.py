@@ -5,6 +5,7 @@ by unmodified osc-placement against the real daemons: providers, inventories, us
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import subprocess
@@ -63,35 +64,56 @@ def ok(proc: subprocess.CompletedProcess) -> object:
     return json.loads(proc.stdout) if proc.stdout.strip() else None
 
 
+def osc_all(cloud: Cloud, commands: dict[str, tuple]) -> dict[str, object]:
+    """Independent osc calls at once (each is a second of client start-up)."""
+    with concurrent.futures.ThreadPoolExecutor(len(commands)) as pool:
+        futures = {k: pool.submit(osc, cloud, *cmd) for k, cmd in commands.items()}
+        return {k: ok(f.result()) for k, f in futures.items()}
+
+
 def _usage_matches(cloud: Cloud, providers: dict[str, str]) -> tuple[bool, str]:
     hyps = cloud.call("admin", "GET", "/os-hypervisors/detail").json()["hypervisors"]
+    shown = osc_all(cloud, {h["hypervisor_hostname"]: (
+        "resource", "provider", "usage", "show", providers[h["hypervisor_hostname"]],
+        "-f", "json") for h in hyps})
     seen = []
     for h in hyps:
-        rp = providers[h["hypervisor_hostname"]]
-        usage = {r["resource_class"]: r["usage"] for r in ok(osc(
-            cloud, "resource", "provider", "usage", "show", rp, "-f", "json"))}
+        usage = {r["resource_class"]: r["usage"] for r in shown[h["hypervisor_hostname"]]}
         want = {"VCPU": h["vcpus_used"], "MEMORY_MB": h["memory_mb_used"],
                 "DISK_GB": h["local_gb_used"]}
         seen.append((h["hypervisor_hostname"], usage, want))
-        if usage != want:
-            return False, repr(seen)
-    return True, repr(seen)
+    return all(u == w for _, u, w in seen), repr(seen)
 
 
 def test_osc_placement_reads_and_writes(cloud: Cloud, placement: str) -> None:
+    root = requests.get(placement, timeout=30)
+    assert root.json()["versions"][0]["max_version"] == "1.39"
+    anonymous = requests.get(f"{placement}/resource_providers", timeout=30)
+    assert anonymous.status_code == 401
+    assert anonymous.json()["errors"][0]["status"] == 401, anonymous.text
     rps = ok(osc(cloud, "resource", "provider", "list", "-f", "json"))
     providers = {p["name"]: p["uuid"] for p in rps}
     assert set(providers) == {"kc1", "kc2", "kc3"}, rps
-    kc3 = providers["kc3"]
-    shown = ok(osc(cloud, "resource", "provider", "show", kc3, "-f", "json"))
-    assert shown["name"] == "kc3" and shown["root_provider_uuid"] == kc3
-
-    inventory = {r["resource_class"]: r for r in ok(osc(
-        cloud, "resource", "provider", "inventory", "list", kc3, "-f", "json"))}
+    kc3, a1 = providers["kc3"], cloud.servers["a1"]
+    out = osc_all(cloud, {
+        "show": ("resource", "provider", "show", kc3, "-f", "json"),
+        "inventory": ("resource", "provider", "inventory", "list", kc3, "-f", "json"),
+        "allocation": ("resource", "provider", "allocation", "show", a1, "-f", "json"),
+        "candidates": ("allocation", "candidate", "list", "--resource", "VCPU=1",
+                       "-f", "json"),
+        "traits": ("resource", "provider", "trait", "list", kc3, "-f", "json"),
+        "create": ("trait", "create", "CUSTOM_PLACEMENT_TEST"),
+    })
+    assert out["show"]["name"] == "kc3" and out["show"]["root_provider_uuid"] == kc3
+    inventory = {r["resource_class"]: r for r in out["inventory"]}
     hyp = next(h for h in cloud.call("admin", "GET", "/os-hypervisors/detail").json()[
         "hypervisors"] if h["hypervisor_hostname"] == "kc3")
     assert inventory["VCPU"]["total"] == hyp["vcpus"] == 4
     assert inventory["MEMORY_MB"]["total"] == hyp["memory_mb"] == 4096
+    allocation = out["allocation"]
+    assert len(allocation) == 1 and allocation[0]["resources"]["VCPU"] == 1
+    assert allocation[0]["project_id"] == cloud.logins["member-a"].project_id
+    assert {c["resource provider"] for c in out["candidates"]} == set(providers.values())
 
     # Usages equal the hypervisors' (the computes report on their own period).
     deadline = time.monotonic() + 60
@@ -102,38 +124,25 @@ def test_osc_placement_reads_and_writes(cloud: Cloud, placement: str) -> None:
         assert time.monotonic() < deadline, seen
         time.sleep(1)
 
-    a1 = cloud.servers["a1"]
-    allocation = ok(osc(cloud, "resource", "provider", "allocation", "show", a1,
-                        "-f", "json"))
-    assert len(allocation) == 1 and allocation[0]["resources"]["VCPU"] == 1
-    assert allocation[0]["project_id"] == cloud.logins["member-a"].project_id
-
-    candidates = ok(osc(cloud, "allocation", "candidate", "list", "--resource", "VCPU=1",
-                        "-f", "json"))
-    assert {c["resource provider"] for c in candidates} == set(providers.values())
-
-    ok(osc(cloud, "trait", "create", "CUSTOM_PLACEMENT_TEST"))
-    current = [t["name"] for t in ok(osc(cloud, "resource", "provider", "trait", "list",
-                                         kc3, "-f", "json"))]
+    current = [t["name"] for t in out["traits"]]
     assert "COMPUTE_NODE" in current
     args = [a for t in current + ["CUSTOM_PLACEMENT_TEST"] for a in ("--trait", t)]
     ok(osc(cloud, "resource", "provider", "trait", "set", *args, kc3, "-f", "json"))
-    traits = [t["name"] for t in ok(osc(cloud, "resource", "provider", "trait", "list",
-                                        kc3, "-f", "json"))]
-    assert "CUSTOM_PLACEMENT_TEST" in traits
-    with_trait = ok(osc(cloud, "allocation", "candidate", "list", "--resource", "VCPU=1",
-                        "--required", "CUSTOM_PLACEMENT_TEST", "-f", "json"))
-    assert {c["resource provider"] for c in with_trait} == {kc3}
-
     agg = str(uuid.uuid4())
     gen = ok(osc(cloud, "resource", "provider", "show", kc3, "-f", "json"))["generation"]
     ok(osc(cloud, "resource", "provider", "aggregate", "set", "--aggregate", agg,
            "--generation", str(gen), kc3, "-f", "json"))
-    aggs = ok(osc(cloud, "resource", "provider", "aggregate", "list", kc3, "-f", "json"))
-    assert [a["uuid"] for a in aggs] == [agg]
-    members = ok(osc(cloud, "resource", "provider", "list", "--member-of", agg,
-                     "-f", "json"))
-    assert [p["uuid"] for p in members] == [kc3]
+    out = osc_all(cloud, {
+        "traits": ("resource", "provider", "trait", "list", kc3, "-f", "json"),
+        "with_trait": ("allocation", "candidate", "list", "--resource", "VCPU=1",
+                       "--required", "CUSTOM_PLACEMENT_TEST", "-f", "json"),
+        "aggs": ("resource", "provider", "aggregate", "list", kc3, "-f", "json"),
+        "members": ("resource", "provider", "list", "--member-of", agg, "-f", "json"),
+    })
+    assert "CUSTOM_PLACEMENT_TEST" in [t["name"] for t in out["traits"]]
+    assert {c["resource provider"] for c in out["with_trait"]} == {kc3}
+    assert [a["uuid"] for a in out["aggs"]] == [agg]
+    assert [p["uuid"] for p in out["members"]] == [kc3]
 
     # A member is refused (admin-only by default, as Placement's rules).
     denied = osc(cloud, "resource", "provider", "list", who="member-a")
