@@ -34,15 +34,15 @@ def _filters(req: wsgi.ApiRequest) -> dict:
     out: dict[str, Any] = {}
     names = _FILTERS + (("user_id", "project_id") if req.ver >= (2, 80) else ())
     for name in names:
-        values = [v for v in params.getall(name)]
+        values = params.getall(name)
         if values:
             out[name] = values if name == "status" else values[-1]
-    times = (("changes-since", (2, 59)), ("changes-before", (2, 66)))
-    for key, since in times:
+    times = {}
+    for key, since in (("changes-since", (2, 59)), ("changes-before", (2, 66))):
         if req.ver >= since and params.get(key):
-            out[key.replace("-", "_")] = common.parse_time(key, params[key]).isoformat()
-    if (out.get("changes_since") and out.get("changes_before")
-            and out["changes_before"] < out["changes_since"]):
+            times[key] = common.parse_time(key, params[key])
+            out[key.replace("-", "_")] = times[key].isoformat()
+    if len(times) == 2 and times["changes-before"] < times["changes-since"]:
         raise wsgi.bad_request("The value of changes-since must be less than or equal "
                                "to changes-before.")
     return out

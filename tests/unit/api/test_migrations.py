@@ -109,6 +109,10 @@ def test_changes_since_and_before(client, moves):
             "&changes-before=2026-01-02T00:00:00Z")
     resp = client.get(both, version="2.66")
     assert resp.status_int == 400 and "changes-since" in resp.json["badRequest"]["message"]
+    sub = ("/v2.1/os-migrations?changes-since=2026-01-02T00:00:00.500000%2B01:00"
+           "&changes-before=2026-01-01T23:00:00Z")  # the same instant, then half a second
+    assert client.get(sub, version="2.66").status_int == 400
+    assert client.get(sub.replace(".500000", ""), version="2.66").status_int == 200
     bad = client.get("/v2.1/os-migrations?changes-since=yesterday", version="2.59")
     assert bad.status_int == 400
 
