@@ -1,7 +1,8 @@
 """Cold migration in the conductor on real databases: the source claim passes to the
 migration and the destination claim (never the source host) to the server before the
 source host is told; a named host is checked first; no valid host answers at once and
-leaves the server as it was with its claim; operator searches over the records."""
+leaves the server as it was with its claim; a conductor that dies while scheduling
+leaves a move its restart settles; operator searches over the records."""
 
 from __future__ import annotations
 
@@ -217,3 +218,38 @@ def test_a_refused_request_leaves_no_visible_record(env, backend):
     assert len(mig_db.migration_list(env["cell1"], instance_uuid=inst.uuid)) == 2
     [shown] = cond.migration_search(_ctx(), {"instance_uuid": inst.uuid})
     assert shown.status == "pre-migrating" and shown.dest_compute == "h2"
+
+
+class _Crash(BaseException):
+    """The conductor process dying mid-call (nothing of it catches this)."""
+
+
+def test_conductor_crash_while_scheduling_is_settled_at_restart(env, backend):
+    import datetime
+
+    import sqlalchemy as sa
+
+    from nova_lite.db import engine as db_engine
+    from nova_lite.db import main_models as m
+
+    cond = env["cond"]
+    inst = _server(env, vm_state=states.STOPPED)
+
+    def crash(ctx, spec, uuids):
+        raise _Crash()
+
+    cond._scheduler.select_destinations = crash
+    with pytest.raises(_Crash):
+        cond.server_action(_ctx(), inst.uuid, "migrate", {"host": None})
+    (mig,) = mig_db.migration_list(env["cell1"], instance_uuid=inst.uuid)
+    assert mig.status == "pre-migrating" and _holders(env, "h1") == [mig.uuid]
+    assert cond.reconcile_moves() == 0  # too recent: maybe still being scheduled
+    old = datetime.datetime.utcnow() - datetime.timedelta(hours=1)
+    with db_engine.get_engine(env["cell1"]).begin() as conn:
+        conn.execute(sa.update(m.Migration).where(m.Migration.uuid == mig.uuid)
+                     .values(updated_at=old, created_at=old))
+    assert cond.reconcile_moves() == 1
+    got = inst_db.instance_get(env["cell1"], inst.uuid, "cell1")
+    assert (got.vm_state, got.task_state, got.host) == (states.STOPPED, None, "h1")
+    assert mig_db.migration_get(env["cell1"], mig.uuid).status == "error"
+    assert _holders(env, "h1") == [inst.uuid] and cond._compute.sent == []
