@@ -126,6 +126,27 @@ def test_osc_placement_reads_and_writes(cloud: Cloud, placement: str) -> None:
 
     current = [t["name"] for t in out["traits"]]
     assert "COMPUTE_NODE" in current
+    headers = {"X-Auth-Token": cloud.logins["admin"].token,
+               "OpenStack-API-Version": "placement 1.39"}
+    aggs = requests.get(f"{placement}/resource_providers/{kc3}/aggregates", headers=headers,
+                        timeout=30).json()["aggregates"]
+    try:
+        _traits_and_aggregates(cloud, kc3, current)
+    finally:  # kc3's traits and aggregates as they were, for the tests after this one
+        _restore(placement, headers, kc3, current, aggs)
+
+
+def _restore(placement: str, headers: dict, rp: str, traits: list[str], aggs: list[str]
+             ) -> None:
+    for path, body in (("aggregates", {"aggregates": aggs}), ("traits", {"traits": traits})):
+        url = f"{placement}/resource_providers/{rp}"
+        gen = requests.get(url, headers=headers, timeout=30).json()["generation"]
+        resp = requests.put(f"{url}/{path}", headers=headers, timeout=30,
+                            json={**body, "resource_provider_generation": gen})
+        assert resp.status_code == 200, resp.text
+
+
+def _traits_and_aggregates(cloud: Cloud, kc3: str, current: list[str]) -> None:
     args = [a for t in current + ["CUSTOM_PLACEMENT_TEST"] for a in ("--trait", t)]
     ok(osc(cloud, "resource", "provider", "trait", "set", *args, kc3, "-f", "json"))
     agg = str(uuid.uuid4())
