@@ -196,3 +196,39 @@ def test_api_under_gunicorn(dep, image, tmp_path):
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
         out.close()
+
+
+def test_placement_api_under_gunicorn(dep, tmp_path):
+    """nova_lite.wsgi.placement_api:application reaches the conductor's placement
+    namespace on the deployment's non-default exchange."""
+    port = harness.free_port()
+    env = dict(os.environ, OS_NOVA_LITE_CONFIG_DIR=os.path.dirname(dep.common_conf),
+               OS_NOVA_LITE_CONFIG_FILES=os.path.basename(dep.common_conf))
+    out = open(tmp_path / "gunicorn-placement.log", "wb")
+    proc = subprocess.Popen([os.path.join(harness.BIN, "gunicorn"), "-w", "1", "--threads",
+                             "2", "-b", f"127.0.0.1:{port}",
+                             "nova_lite.wsgi.placement_api:application"],
+                            env=env, stdout=out, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(url, timeout=2).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            assert time.monotonic() < deadline, (tmp_path / "gunicorn-placement.log"
+                                                 ).read_text()
+            time.sleep(0.3)
+        h = {"X-Auth-Token": "admin:admin", "OpenStack-API-Version": "placement 1.39"}
+        r = requests.get(url + "/resource_providers", headers=h, timeout=30)
+        assert r.status_code == 200, r.text
+        assert [p["name"] for p in r.json()["resource_providers"]] == ["oc1"]
+        assert r.headers["OpenStack-API-Version"] == "placement 1.39"
+        assert r.headers["x-openstack-request-id"].startswith("req-")
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+        out.close()
