@@ -96,7 +96,7 @@ class LiveMigrationMixin:
                                            expected_task_state=list(t.from_task_states),
                                            cell_name=cell["name"])
         except Exception:
-            mig_db.migration_update(url, mig.uuid, {"status": "error"})
+            mig_db.migration_update(url, mig.uuid, {"status": "error", "hidden": True})
             raise
         inst_db.action_start(url, inst.uuid, t.action_record, ctx.request_id, ctx.user_id,
                              ctx.project_id)

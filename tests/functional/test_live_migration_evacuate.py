@@ -165,3 +165,27 @@ def test_evacuate_a_killed_compute_then_restart_it(three_hosts, tmp_path):
     on_c3 = dep.get("/servers/detail?all_tenants=1&host=c3").json()["servers"]
     assert c3["running_vms"] == len(on_c3)
     assert not set(servers) & {s["id"] for s in on_c3}
+
+
+def test_source_killed_while_copying_rolls_back(three_hosts, tmp_path):
+    """SIGKILL of the source mid-copy: at its restart the server stays on it, the
+    destination removes what it prepared, the claim returns (the record ends in error)."""
+    dep = three_hosts
+    image = _image(dep, tmp_path)
+    sid = _boot(dep, image, "lm-kill", "c2", {"fake_live_migration_seconds": "60"})
+    _live_migrate(dep, sid, "c1")
+    _running(dep, sid)
+    dep.stop_proc("compute-c2", signal.SIGKILL)
+    assert _server(dep, sid)["OS-EXT-STS:task_state"] == "migrating"
+    dep.start_proc("compute-c2", "nova-lite-compute", dep.host_confs["c2"])
+    deadline = time.monotonic() + 60
+    while (s := _server(dep, sid))["OS-EXT-STS:task_state"] is not None:
+        assert time.monotonic() < deadline, s
+        time.sleep(0.2)
+    assert s["OS-EXT-SRV-ATTR:host"] == "c2"
+    assert _moves(dep, sid)[0]["status"] == "error"
+    accounting.assert_consistent(dep)
+    r = dep.delete(f"/servers/{sid}")
+    assert r.status_code == 204, r.text
+    dep.wait_gone([sid])
+    accounting.assert_consistent(dep)
