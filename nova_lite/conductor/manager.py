@@ -204,8 +204,9 @@ class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.Network
                                      local["uuid"] if local else None, inventories,
                                      uuid=node["uuid"])
         if "traits" in resources:
-            placement_db.provider_traits_set(self.api_url, values["hypervisor_hostname"],
-                                             list(resources["traits"]), keep_custom=True)
+            placement_db.provider_traits_set(
+                self.api_url, values["hypervisor_hostname"],
+                list(resources["traits"]) + self.disabled_trait(service_id), keep_custom=True)
         return node
 
     def instance_list_by_host(self, ctx: Any, host: str) -> list:

@@ -8,18 +8,21 @@ from API microversion 2.53, do not), so an id found in two cells is refused.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Optional
 
 from nova_lite import exception
 from nova_lite.conf import CONF
 from nova_lite.db import host_removal
 from nova_lite.db import instance_migrations as migrations_db
 from nova_lite.db import instances as inst_db
+from nova_lite.db import placement as placement_db
 from nova_lite.db import services as svc_db
 from nova_lite.objects.service import Service
 
 LOG = logging.getLogger(__name__)
 COMPUTE_BINARY = "nova-compute"
+# On a disabled compute service's providers, as Nova marks them (visible in Placement).
+DISABLED_TRAIT = "COMPUTE_STATUS_DISABLED"
 _MOVES_MESSAGE = ("Unable to delete compute service that has in-progress migrations. "
                   "Complete the migrations or delete the instances first.")
 
@@ -29,6 +32,24 @@ class ServicesMixin:
     cells: Any
     compute: Any
     scheduler: Any
+
+    def _changed(self, ctx: Any, svc: Service) -> Service:
+        """After an operator's change: the disabled trait follows the service, and the
+        schedulers hear of it."""
+        if svc.binary == COMPUTE_BINARY:
+            placement_db.host_trait_switch(self.api_url, svc.host, DISABLED_TRAIT,
+                                           bool(svc.disabled))
+        self._hosts_changed(ctx)
+        return svc
+
+    def disabled_trait(self, service_id: Optional[int]) -> list[str]:
+        """[DISABLED_TRAIT] when the local cell's service service_id is disabled: a
+        compute reporting its own traits must not drop the operator's mark."""
+        if service_id is None:
+            return []
+        svc = svc_db.service_find(self.cells.local_cell_url_or_first(),
+                                  CONF.service_down_time, None, service_id)
+        return [DISABLED_TRAIT] if svc is not None and svc.disabled else []
 
     def _hosts_changed(self, ctx: Any) -> None:
         """Schedulers re-read hosts before their next choice (they cache their view for
@@ -58,10 +79,9 @@ class ServicesMixin:
     def service_update(self, ctx: Any, service_id: int | str, values: dict) -> Service:
         """Set disabled / disabled_reason / forced_down of a service (id or uuid)."""
         cell, svc = self._locate_service(service_id)
-        svc = svc_db.service_update(cell["database_connection"], CONF.service_down_time,
-                                    cell["name"], svc.id, dict(values))
-        self._hosts_changed(ctx)
-        return svc
+        return self._changed(ctx, svc_db.service_update(
+            cell["database_connection"], CONF.service_down_time, cell["name"], svc.id,
+            dict(values)))
 
     def service_update_by_host(self, ctx: Any, host: str, binary: str, values: dict
                                ) -> Service:
@@ -71,10 +91,8 @@ class ServicesMixin:
             svc = svc_db.service_find_by_host(url, CONF.service_down_time, cell["name"],
                                               host, binary)
             if svc is not None:
-                svc = svc_db.service_update(url, CONF.service_down_time, cell["name"],
-                                            svc.id, dict(values))
-                self._hosts_changed(ctx)
-                return svc
+                return self._changed(ctx, svc_db.service_update(
+                    url, CONF.service_down_time, cell["name"], svc.id, dict(values)))
         raise exception.HostBinaryNotFound(host=host, binary=binary)
 
     def host_uptime(self, ctx: Any, host: str) -> str:

@@ -313,3 +313,27 @@ def consumer_allocations(session: Session, consumer_id: str) -> dict[str, dict[s
             .where(m.Allocation.consumer_id == consumer_id)):
         out.setdefault(uuid, {})[rc] = used
     return out
+
+
+@transactional
+def host_trait_switch(session: Session, host: str, trait: str, on: bool) -> int:
+    """Add (``on``) or remove ``trait`` on every provider of ``host``; return how many
+    changed (their generations move, as a Placement trait update's do)."""
+    rps = list(session.scalars(sa.select(m.ResourceProvider).where(
+        m.ResourceProvider.host == host)))
+    if not rps:
+        return 0
+    trait_id = _trait_ids(session, [trait])[trait]
+    have = set(session.scalars(sa.select(m.ResourceProviderTrait.resource_provider_id).where(
+        m.ResourceProviderTrait.trait_id == trait_id,
+        m.ResourceProviderTrait.resource_provider_id.in_([rp.id for rp in rps]))))
+    changed = [rp for rp in rps if (rp.id in have) != on]
+    for rp in changed:
+        if on:
+            session.add(m.ResourceProviderTrait(resource_provider_id=rp.id, trait_id=trait_id))
+        else:
+            session.execute(sa.delete(m.ResourceProviderTrait).where(
+                m.ResourceProviderTrait.resource_provider_id == rp.id,
+                m.ResourceProviderTrait.trait_id == trait_id))
+        rp.generation = m.ResourceProvider.generation + 1
+    return len(changed)

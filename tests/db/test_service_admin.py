@@ -63,6 +63,10 @@ def _svc(env: dict, host: str, binary: str = "nova-compute"):
     return svc_db.service_find_by_host(env["cell1"], 60, "cell1", host, binary)
 
 
+def _traits(env: dict, host: str) -> list[str]:
+    return placement_db.provider_summaries(env["api"], [host])[0]["traits"]
+
+
 def test_disable_and_force_down(env, backend):
     cond, h1 = env["cond"], _svc(env, "h1")
     got = cond.service_update(None, h1.uuid, {"disabled": True, "disabled_reason": "disk"})
@@ -71,6 +75,15 @@ def test_disable_and_force_down(env, backend):
     assert (got.forced_down, got.is_up, got.disabled_reason) == (True, False, "disk")
     assert cond.service_get(None, h1.id).forced_down is True
     assert cond.scheduler.told == 2  # each change reaches the schedulers' cached views
+    # Placement shows the mark Nova puts on a disabled host, and a compute reporting its
+    # own traits keeps it.
+    assert "COMPUTE_STATUS_DISABLED" in _traits(env, "h1")
+    assert "COMPUTE_STATUS_DISABLED" not in _traits(env, "h2")
+    assert cond.disabled_trait(h1.id) == ["COMPUTE_STATUS_DISABLED"]
+    assert cond.disabled_trait(_svc(env, "h2").id) == [] and cond.disabled_trait(None) == []
+    cond.service_update(None, h1.uuid, {"disabled": False, "disabled_reason": None})
+    assert "COMPUTE_STATUS_DISABLED" not in _traits(env, "h1")
+    cond.service_update(None, h1.uuid, {"disabled": True})
     with pytest.raises(exception.HostBinaryNotFound):
         cond.service_update_by_host(None, "nope", "nova-compute", {"disabled": True})
     with pytest.raises(exception.ServiceNotFound):
