@@ -183,13 +183,23 @@ def parse_bool(name: str, value: Any, empty_is: Optional[bool] = None) -> bool:
 
 
 _INT = re.compile(r"^-?[0-9]+$")
+# Integers a database column can hold (BIGINT; SQLite refuses anything wider).
+DB_INT_MAX = 2 ** 63 - 1
+
+
+def fits_db_int(n: int) -> bool:
+    return -DB_INT_MAX - 1 <= n <= DB_INT_MAX
 
 
 def parse_int(name: str, value: Any, minimum: Optional[int] = None) -> int:
+    """A query integer; one too wide for the database is clamped to the widest it
+    holds (a filter like minRam=10**20 then simply matches nothing)."""
     text = str(value).strip()
     if not _INT.match(text):
         raise wsgi.bad_request(f"{name} param must be an integer")
-    n = int(text)
+    digits = text.lstrip("-").lstrip("0") or "0"
+    n = int(digits) if len(digits) <= 19 else DB_INT_MAX + 1  # never int() 5,000 digits
+    n = max(-DB_INT_MAX - 1, -n) if text.startswith("-") else min(n, DB_INT_MAX)
     if minimum is not None and n < minimum:
         if minimum == 0:
             raise wsgi.bad_request(f"{name} param must be positive")

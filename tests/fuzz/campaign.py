@@ -106,6 +106,9 @@ def seed_ids(send: Any) -> dict[str, str]:
                "name": "fuzz-g", "policy": "anti-affinity"}}, "server_group"),
            "project": "proj-a", "quota_class": "default", "key": "k1", "tag": "tag1",
            "network": "private", "spec": "hw:cpu_policy", "request": None}
+    if not ids["server"] and ids["image"] and ids["flavor"]:
+        ids["server"] = post("/v2.1/servers", {"server": {
+            "name": "vm", "imageRef": ids["image"], "flavorRef": ids["flavor"]}}, "server")
     if ids["server"]:
         ids["request"] = get(f"/v2.1/servers/{ids['server']}/os-instance-actions",
                              "instanceActions", "request_id")
@@ -267,9 +270,11 @@ class Campaign:
         rng = self.rng
         schemas, params = self.learn(path, method, version, action)
         if self._ids is None or self.target is self._oracle:
-            self.target.reset()  # a deployment keeps its state: seeded once
-            self._ids = seed_ids(lambda *a: self._send(*a))
+            self.target.reset()  # a deployment keeps its state: seeded again only
+            self._ids = seed_ids(lambda *a: self._send(*a))  # after deletes
         ids = self._ids
+        if method == "DELETE":
+            self._ids = None
         self.hints = {"imageRef": ids["image"], "flavorRef": ids["flavor"], "host": "c1",
                       "group": ids["group"], "key_name": ids["keypair"],
                       "tenant": ids["project"], "networks": "none",

@@ -15,6 +15,7 @@ import webob
 
 ADMIN = "admin:admin"
 MEMBER = "alice:proj-a"
+CLOSED = 0  # the status recorded when a deployment closed the connection unanswered
 
 
 @dataclasses.dataclass
@@ -127,8 +128,16 @@ class Http:
             for k, v in headers.items():
                 conn.putheader(k, v.encode("latin-1", "replace"))
             conn.putheader("Content-Length", str(len(body or b"")))
-            conn.endheaders(body)
-            resp = conn.getresponse()
-            return Answer(resp.status, resp.read())
+            try:
+                conn.endheaders(body)
+            except ConnectionError:
+                pass  # the server answered (413) and closed before reading it all
+            if conn.sock is None:  # closed by the failed send
+                return Answer(CLOSED, b"")
+            try:
+                resp = conn.getresponse()
+                return Answer(resp.status, resp.read())
+            except (ConnectionError, http.client.HTTPException):
+                return Answer(CLOSED, b"")
         finally:
             conn.close()

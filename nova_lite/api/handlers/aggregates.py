@@ -27,10 +27,13 @@ def view(req: wsgi.ApiRequest, agg: Any, full: bool = True) -> dict:
 
 def _id(text: str) -> int:
     try:
-        return int(text)
+        n = int(text)
     except ValueError:
         raise wsgi.bad_request(f"Invalid aggregate id {text}: it must be an integer."
                                ) from None
+    if not validation.fits_db_int(n):  # no such row, and too wide to look up
+        raise wsgi.not_found(f"Aggregate {text} could not be found.")
+    return n
 
 
 def index(req: wsgi.ApiRequest) -> wsgi.Reply:

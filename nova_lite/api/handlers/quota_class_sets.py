@@ -9,6 +9,7 @@ from typing import Any, Optional
 
 from nova_lite import policy
 from nova_lite.api import validation, wsgi
+from nova_lite.api.handlers import quota_sets
 from nova_lite.api.schemas import quota_sets as schema
 
 RULE = "os_compute_api:os-quota-class-sets:%s"
@@ -32,10 +33,7 @@ def update(req: wsgi.ApiRequest, id: str) -> wsgi.Reply:
     body = validation.body(req, schema.quota_class_update(req.ver))
     if len(id) > 255:
         raise wsgi.bad_request("quota_class_name has a maximum length of 255 characters.")
-    values = {k: int(v) for k, v in body["quota_class_set"].items() if k != "networks"}
-    for name, limit in values.items():
-        if limit < -1:
-            raise wsgi.bad_request(f"Quota limit {limit} for {name} must be -1 (unlimited) "
-                                   "or greater.")
+    values = {k: quota_sets.parse_limit(k, v) for k, v in body["quota_class_set"].items()
+              if k != "networks"}
     result = req.conductor.quota_class_update(req.ctx, id, values)
     return wsgi.Reply(200, _body(req, None, result))

@@ -49,6 +49,20 @@ def defaults(req: wsgi.ApiRequest, id: str) -> wsgi.Reply:
     return wsgi.Reply(200, _body(req, id, req.conductor.quota_defaults(req.ctx)))
 
 
+def parse_limit(name: str, value: Any) -> int:
+    """A limit from a body the schema passed: a string of digits is not bounded by the
+    schema's maximum, so both ends are checked here (the column is a 32-bit INT)."""
+    text = str(value).strip()
+    limit = int(text) if len(text.lstrip("-")) <= 12 else schema.LIMIT["maximum"] + 1
+    if limit < -1:
+        raise wsgi.bad_request(f"Quota limit {limit} for {name} must be -1 (unlimited) "
+                               "or greater.")
+    if limit > schema.LIMIT["maximum"]:
+        raise wsgi.bad_request(f"Quota limit {text[:30]} for {name} must be less than or "
+                               f"equal to {schema.LIMIT['maximum']}.")
+    return limit
+
+
 def update(req: wsgi.ApiRequest, id: str) -> wsgi.Reply:
     policy.authorize(req.ctx, RULE % "update", {"project_id": id})
     body = validation.body(req, schema.quota_set_update(req.ver))
@@ -57,15 +71,8 @@ def update(req: wsgi.ApiRequest, id: str) -> wsgi.Reply:
     force = validation.parse_bool("force", quota_set.pop("force", False))
     if "networks" in quota_set:
         raise wsgi.bad_request("The networks quota is disabled")
-    values = {}
-    for name, value in quota_set.items():
-        if value is None or value == "":
-            continue
-        limit = int(value)
-        if limit < -1:
-            raise wsgi.bad_request(f"Quota limit {limit} for {name} must be -1 (unlimited) "
-                                   "or greater.")
-        values[name] = limit
+    values = {name: parse_limit(name, value) for name, value in quota_set.items()
+              if value is not None and value != ""}
     result = req.conductor.quota_update(req.ctx, id, user_id, values, force=force)
     return wsgi.Reply(200, _body(req, None, result))
 

@@ -146,6 +146,8 @@ def delete(req: wsgi.ApiRequest, id: str) -> wsgi.Reply:
         except ValueError:
             raise wsgi.bad_request("Invalid input received: id must be an integer"
                                    ) from None
+        if not validation.fits_db_int(service_id):
+            raise wsgi.not_found(f"Service {id} not found.")
     try:
         req.conductor.service_delete(req.ctx, service_id)
     except exception.ServiceNotFound:

@@ -35,3 +35,27 @@ def test_security_group_entry_without_a_name_asks_for_nothing(client, image_id):
     assert resp.json["server"]["security_groups"] == [{"name": "default"}]
     resp = client.get("/v2.1/servers?all_tenants=1", token=ADMIN)
     assert resp.status_int == 200
+
+
+BIG = "9" * 20  # wider than any database integer column (SQLite refuses to bind it)
+
+
+def test_ids_and_filters_too_wide_for_the_database(client):
+    assert client.get(f"/v2.1/os-aggregates/{BIG}").status_int == 404
+    assert client.delete(f"/v2.1/os-aggregates/{BIG}").status_int == 404
+    assert client.delete(f"/v2.1/os-services/{BIG}", version="2.52").status_int == 404
+    for query in (f"minRam={BIG}", f"minDisk={BIG}", "minRam=" + "9" * 5000,
+                  "limit=" + "9" * 5000):
+        resp = client.get(f"/v2.1/flavors?{query}")
+        assert resp.status_int == 200
+    assert client.get(f"/v2.1/flavors?minRam={BIG}").json["flavors"] == []
+
+
+@pytest.mark.parametrize("value", ["9" * 23, "2147483648", "9" * 5000, 2 ** 31])
+def test_quota_limit_wider_than_its_column_is_400(client, value):
+    for path, key in (("/v2.1/os-quota-sets/proj-a", "quota_set"),
+                      ("/v2.1/os-quota-class-sets/default", "quota_class_set")):
+        resp = client.put(path, {key: {"instances": value}})
+        assert resp.status_int == 400, resp.text
+    resp = client.put("/v2.1/os-quota-sets/proj-a", {"quota_set": {"instances": "2147483647"}})
+    assert resp.json["quota_set"]["instances"] == 2147483647
