@@ -20,19 +20,21 @@ from nova_lite.db.engine import transactional
 
 
 def _bump(session: Session, rp: m.ResourceProvider, expected: Optional[int]) -> int:
-    """Move the provider's generation on, from ``expected`` (None: whatever it is)."""
-    current = session.scalar(sa.select(m.ResourceProvider.generation).where(
-        m.ResourceProvider.id == rp.id))
-    if expected is not None and current != expected:
-        raise exception.ProviderGenerationConflict(uuid=rp.uuid, current=current,
+    """Move the provider's generation on with a compare-and-swap against the generation
+    read when ``rp`` was loaded, at the start of the caller's checks (and against
+    ``expected``, the client's, when given): a claim or any change committed since then
+    makes this a conflict instead of a write based on stale usage."""
+    seen = rp.generation
+    if expected is not None and expected != seen:
+        raise exception.ProviderGenerationConflict(uuid=rp.uuid, current=seen,
                                                    expected=expected)
     res = session.execute(sa.update(m.ResourceProvider).where(
-        m.ResourceProvider.id == rp.id, m.ResourceProvider.generation == current)
-        .values(generation=current + 1))
+        m.ResourceProvider.id == rp.id, m.ResourceProvider.generation == seen)
+        .values(generation=seen + 1).execution_options(synchronize_session=False))
     if res.rowcount != 1:
         raise exception.ProviderGenerationConflict(uuid=rp.uuid, current="newer",
-                                                   expected=expected)
-    return current + 1
+                                                   expected=seen)
+    return seen + 1
 
 
 @transactional
@@ -134,9 +136,10 @@ def allocations_replace(session: Session, consumer_id: str,
     amount}}); an empty dict drops them all. Capacity is checked on every provider
     (the consumer's own earlier allocations not counting), every provider touched moves
     its generation (from ``generations[uuid]`` when given)."""
-    old = {rp_id for rp_id in session.scalars(
-        sa.select(m.Allocation.resource_provider_id).distinct()
-        .where(m.Allocation.consumer_id == consumer_id))}
+    # Every provider touched is read (with its generation) before any check.
+    old = list(session.scalars(sa.select(m.ResourceProvider).where(
+        m.ResourceProvider.id.in_(sa.select(m.Allocation.resource_provider_id)
+                                  .where(m.Allocation.consumer_id == consumer_id)))))
     try:
         targets = {uuid: q.provider_row(session, uuid) for uuid in allocations}
     except exception.ResourceProviderNotFound as e:
@@ -156,9 +159,8 @@ def allocations_replace(session: Session, consumer_id: str,
             if inv is None or amount > inv["max_unit"] or \
                     int(used.get(rc) or 0) + amount > q.capacity(inv):
                 raise exception.AllocationCapacityExceeded(resource_class=rc, uuid=uuid)
-    touched = old | {rp.id for rp in targets.values()}
-    for rp in session.scalars(sa.select(m.ResourceProvider).where(
-            m.ResourceProvider.id.in_(touched))):
+    touched = {rp.id: rp for rp in old} | {rp.id: rp for rp in targets.values()}
+    for rp in touched.values():
         _bump(session, rp, (generations or {}).get(rp.uuid))
     session.execute(sa.delete(m.Allocation).where(m.Allocation.consumer_id == consumer_id))
     for uuid, resources in allocations.items():

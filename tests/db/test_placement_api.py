@@ -297,3 +297,22 @@ def test_method_not_allowed_and_unknown_path(env: Any) -> None:
     assert resp.status_int == 405
     bad = env.client.call("PUT", f"/resource_providers/{env.rp2}/traits", raw=b"{")
     assert bad.status_int == 400
+
+
+def test_a_claim_committed_during_a_write_makes_it_a_conflict(env: Any, backend: str
+                                                              ) -> None:
+    """The write's compare-and-swap is against the generation read before its checks."""
+    if backend == "sqlite":
+        pytest.skip("not applicable: SQLite runs one writing transaction at a time")
+    from nova_lite import exception
+    from nova_lite.db import engine as db_engine
+    from nova_lite.db import placement_query as pq
+    from nova_lite.db import placement_write as pw
+
+    with pytest.raises(exception.ProviderGenerationConflict):
+        with db_engine.session_scope(env.api_url) as session:
+            rp = pq.provider_row(session, env.rp2)  # read: the checks would start here
+            placement.claim(env.api_url, env.rp2, str(uuid.uuid4()), {"VCPU": 2})
+            pw._bump(session, rp, None)
+    # Nothing was written by the loser; the claim stands.
+    assert pq.provider_detail(env.api_url, env.rp2, "usages")["usages"]["VCPU"] == 2
