@@ -82,6 +82,11 @@ def test_service_and_hypervisor_commands(cloud: Cloud) -> None:
             "admin", "hypervisor", "list", "-f", "json")))}
     finally:
         if not retired:  # leave the shared deployment as it was
+            left = [s["id"] for s in cloud.call(
+                "admin", "GET", f"/servers?all_tenants=1&host={HOST}").json()["servers"]]
+            for server_id in left:
+                cloud.call("admin", "DELETE", f"/servers/{server_id}")
+            dep.wait_gone(left)
             dep.stop_proc(f"compute-{HOST}")
             for svc in cloud.call("admin", "GET", f"/os-services?host={HOST}",
                                   **{"OpenStack-API-Version": "compute 2.53"}
