@@ -57,6 +57,8 @@ class EvacuateMixin:
             return
         spec = instance_spec(inst)
         try:
+            # its ports come along: bound to this host (Neutron), then plugged here
+            spec.network_info = self._bind_ports_here(ctx, inst)  # type: ignore[attr-defined]
             image_meta = self.image_api.show(None, inst.image_ref) if inst.image_ref else {}
             self.driver.spawn(spec, image_meta)
             if target_state == states.STOPPED:

@@ -198,6 +198,11 @@ class LiveMigrationMixin:
         name = "post_live_migration_at_destination"
         failure: Optional[BaseException] = None
         try:
+            # the ports follow the guest: bound to this host from now on (Neutron)
+            self._bind_ports_here(ctx, inst)  # type: ignore[attr-defined]
+        except Exception:
+            LOG.exception("binding the ports of %s to %s failed", inst.uuid, self.host)
+        try:
             self.driver.post_live_migration_at_destination(
                 spec, paused=inst.vm_state == states.PAUSED)
         except Exception as err:

@@ -238,3 +238,31 @@ def test_a_restart_of_the_destination_mid_evacuation_fails_it(two):
     assert (inst.vm_state, inst.task_state, inst.host, mig.status) == (
         states.ERROR, None, "h1", "failed")
     assert h1.conductor.claims == [("return", inst.uuid, mig.uuid)]
+
+
+class _Ports:
+    """A network API whose ports follow the guest (bind_host)."""
+
+    enabled = True
+
+    def __init__(self) -> None:
+        self.bound: list[tuple] = []
+
+    def bind_host(self, uuid_, host, network_info):
+        self.bound.append((uuid_, host))
+        return [dict(v, bound_to=host) for v in network_info]
+
+
+def test_the_ports_follow_the_server(two):
+    from nova_lite.network import model as net_model
+
+    h1, h2 = two
+    inst = _running(h1)
+    inst.network_info = net_model.dumps([{"id": "port-1"}])
+    h2.network_api = _Ports()
+    call(h1, "live_migration", inst, _live(h1, inst), False)
+    assert h2.network_api.bound == [(inst.uuid, "h2")]
+    assert net_model.loads(inst.network_info)[0]["bound_to"] == "h2"
+    h1.network_api = _Ports()
+    call(h1, "evacuate_instance", inst, _evacuation(h2, inst, "h1"), states.ACTIVE, None)
+    assert h1.network_api.bound == [(inst.uuid, "h1")] and inst.host == "h1"
