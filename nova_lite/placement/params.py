@@ -117,6 +117,16 @@ def member_of(values: list[str], ver: Version) -> list[dict]:
     return out
 
 
+def uuid_value(value: str, name: str) -> str:
+    try:
+        uuidlib.UUID(value)
+    except ValueError:
+        raise bad_request(f"Invalid query string parameters: Failed validating 'format' "
+                          f"in schema['properties']['{name}']: '{value}' is not a "
+                          "'uuid'", BAD_VALUE) from None
+    return value
+
+
 def as_bool(name: str, value: str) -> bool:
     low = value.lower()
     if low in ("true", "1", "yes"):

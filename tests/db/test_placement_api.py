@@ -114,6 +114,10 @@ def test_provider_list_filters(env: Any) -> None:
     assert bad.status_int == 400
     assert bad.json["errors"][0]["code"] == "placement.query.bad_value"
     assert env.client.call("GET", "/resource_providers?bogus=1").status_int == 400
+    assert env.client.call("GET", "/resource_providers?uuid=nope").status_int == 400
+    assert names(f"in_tree={env.rp2}") == {"node2"}
+    assert names(f"in_tree={env.rp2}&uuid={env.rp1}") == set()
+    assert env.client.call("GET", "/resource_providers?in_tree=x").status_int == 400
 
 
 def test_inventories_replace_with_generation_check(env: Any) -> None:

@@ -40,7 +40,13 @@ def filters(req: PlacementRequest, allowed: tuple) -> dict:
         if name in names:
             out[name] = params.single(req.params, name)
     if "in_tree" in names and params.single(req.params, "in_tree") is not None:
-        out["uuid"] = params.single(req.params, "in_tree")  # every tree is one provider
+        tree = params.single(req.params, "in_tree")  # every tree is one provider here
+        if out.get("uuid") not in (None, tree):
+            out["uuid"] = "-"  # two different providers: nothing matches
+        else:
+            out["uuid"] = tree
+    if out.get("uuid") not in (None, "-"):
+        params.uuid_value(out["uuid"], "uuid" if "uuid" in req.params else "in_tree")
     if req.params.getall("member_of"):
         out["member_of"] = params.member_of(req.params.getall("member_of"), req.ver)
     resources = params.single(req.params, "resources") if "resources" in names else None
