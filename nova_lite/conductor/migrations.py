@@ -204,18 +204,22 @@ class MigrationsMixin:
     # -- start-up ----------------------------------------------------------------------
     def reconcile_moves(self) -> int:
         """At start-up: moves a crash of a conductor left unscheduled ('pre-migrating',
-        or 'accepted' for live migrations and evacuations, and not changed for
-        [conductor] build_request_retry_seconds) are aborted."""
+        or 'accepted' for live migrations and evacuations, 'queued' for a live migration
+        its source never started, and not changed for [conductor]
+        build_request_retry_seconds) are aborted."""
         ctx = nl_context.get_admin_context()
         count = 0
         for cell in self.cells.real_cells():
             url = cell["database_connection"]
             cutoff = datetime.utcnow() - timedelta(
                 seconds=CONF.conductor.build_request_retry_seconds)
-            for mig in mig_db.migration_list(url, status=["pre-migrating", "accepted"],
+            for mig in mig_db.migration_list(url, status=["pre-migrating", "accepted",
+                                                          "queued"],
                                              updated_before=cutoff):
                 if mig.dest_compute and mig.migration_type == "evacuation":
                     continue  # scheduled: its destination carries it on
+                # 'queued': a live migration whose source never took it up (the cast was
+                # lost with the conductor); the source's first step then finds it ended
                 LOG.warning("aborting move %s of %s, left unscheduled by a restart",
                             mig.uuid, mig.instance_uuid)
                 try:

@@ -187,12 +187,13 @@ def test_force_complete_needs_a_running_live_migration_of_a_migrating_server(env
         cond.live_migration_force_complete(_ctx(), inst.uuid, mig.id)
 
 
-def test_a_conductor_restart_aborts_an_unscheduled_live_migration(env, backend):
+@pytest.mark.parametrize("status", ["accepted", "queued"])
+def test_a_conductor_restart_aborts_an_unstarted_live_migration(env, backend, status):
     cond = env["cond"]
     inst = _server(env)
     mig = mig_db.migration_create(env["cell1"], {
         "instance_uuid": inst.uuid, "migration_type": "live-migration",
-        "status": "accepted", "source_compute": "h1", "source_node": "h1"})
+        "status": status, "source_compute": "h1", "source_node": "h1"})
     inst_db.instance_update(env["cell1"], inst.uuid, {"task_state": states.MIGRATING})
     assert cond.reconcile_moves() == 0  # too recent: maybe still being scheduled
     old = datetime.datetime.utcnow() - datetime.timedelta(hours=1)
@@ -202,6 +203,7 @@ def test_a_conductor_restart_aborts_an_unscheduled_live_migration(env, backend):
     assert cond.reconcile_moves() == 1
     got = _get(env, inst.uuid)
     assert (got.task_state, _move(env, inst.uuid).status) == (None, "error")
+    assert _holders(env, "h1") == [inst.uuid]
 
 
 # -- evacuate -----------------------------------------------------------------------------
