@@ -70,6 +70,17 @@ def main(argv: Optional[list[str]] = None) -> None:
                                   kwargs={"install_signal_handlers": False}, daemon=True,
                                   name="api")
     api_thread.start()
+    if CONF.embedded.placement_api:
+        from nova_lite.placement import app as placement_app
+
+        threading.Thread(target=server.serve, args=(CONF, placement_app.build_app(CONF)),
+                         kwargs={"install_signal_handlers": False, "what": "Placement API",
+                                 "bind": (CONF.placement_api.listen,
+                                          CONF.placement_api.listen_port,
+                                          CONF.placement_api.workers)},
+                         daemon=True, name="placement-api").start()
+        LOG.info("Placement API on http://%s:%s", CONF.placement_api.listen,
+                 CONF.placement_api.listen_port)
     LOG.info("nova-lite-all is up: API on http://%s:%s/v2.1", CONF.osapi_compute_listen,
              CONF.osapi_compute_listen_port)
     service.run_until_signalled(services)

@@ -11,6 +11,9 @@ opts = [
     cfg.BoolOpt("auto_setup", default=True,
                 help="Create and migrate the databases, map cell0 and cell1, add the "
                      "default flavors and discover hosts automatically."),
+    cfg.BoolOpt("placement_api", default=False,
+                help="Also serve the Placement API, on [placement_api] listen and "
+                     "listen_port."),
 ]
 
 

@@ -12,6 +12,7 @@ import subprocess
 import time
 
 import pytest
+import requests
 
 from tests.functional import harness
 
@@ -42,8 +43,10 @@ def test_daemon_notifies_ready_and_watchdog(tmp_path):
     sock.bind(sock_path)
     sock.settimeout(1.0)
     conf = tmp_path / "nova.conf"
+    placement_port = harness.free_port()  # nova-lite-all serves Placement too
     conf.write_text(f"[DEFAULT]\nosapi_compute_listen_port = {harness.free_port()}\n"
-                    f"state_path = {tmp_path / 'state'}\n")
+                    f"state_path = {tmp_path / 'state'}\n[embedded]\nplacement_api = true\n"
+                    f"[placement_api]\nlisten = 127.0.0.1\nlisten_port = {placement_port}\n")
     env = dict(os.environ, NOTIFY_SOCKET=sock_path, WATCHDOG_USEC="1000000",
                NOVA_LITE_STATE_PATH=str(tmp_path / "state"))
     env.pop("WATCHDOG_PID", None)
@@ -62,6 +65,9 @@ def test_daemon_notifies_ready_and_watchdog(tmp_path):
                 assert proc.poll() is None, (tmp_path / "all.log").read_text()[-3000:]
         assert any(m.startswith("READY=1") for m in got), got
         assert "WATCHDOG=1" in got, got
+        rps = requests.get(f"http://127.0.0.1:{placement_port}/resource_providers",
+                           headers={"X-Auth-Token": "admin:admin"}, timeout=30)
+        assert rps.status_code == 200 and len(rps.json()["resource_providers"]) == 1, rps.text
         proc.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and "STOPPING=1" not in got:
