@@ -266,3 +266,15 @@ def test_the_ports_follow_the_server(two):
     h1.network_api = _Ports()
     call(h1, "evacuate_instance", inst, _evacuation(h2, inst, "h1"), states.ACTIVE, None)
     assert h1.network_api.bound == [(inst.uuid, "h1")] and inst.host == "h1"
+
+
+def test_deleting_the_server_stops_the_copy(two):
+    h1, h2 = two
+    inst = _running(h1, metadata={"fake_live_migration_seconds": "20"})
+    mig = _live(h1, inst)
+    th = _in_background(h1, inst, mig)
+    h1.conductor.instances.pop(inst.uuid)  # deleted meanwhile
+    th.join(5)
+    assert not th.is_alive()
+    assert ("rollback_live_migration_at_destination", "h2") in h1.move_rpc.sent
+    assert mig.status == "running"  # the record went with the server (conductor side)
