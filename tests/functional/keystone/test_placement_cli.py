@@ -93,7 +93,9 @@ def test_osc_placement_reads_and_writes(cloud: Cloud, placement: str) -> None:
     assert anonymous.json()["errors"][0]["status"] == 401, anonymous.text
     rps = ok(osc(cloud, "resource", "provider", "list", "-f", "json"))
     providers = {p["name"]: p["uuid"] for p in rps}
-    assert set(providers) == {"kc1", "kc2", "kc3"}, rps
+    hypervisors = cloud.call("admin", "GET", "/os-hypervisors").json()["hypervisors"]
+    assert set(providers) == {h["hypervisor_hostname"] for h in hypervisors}, rps
+    assert "kc3" in providers
     kc3, a1 = providers["kc3"], cloud.servers["a1"]
     out = osc_all(cloud, {
         "show": ("resource", "provider", "show", kc3, "-f", "json"),
