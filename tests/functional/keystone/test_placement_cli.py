@@ -105,7 +105,11 @@ def test_osc_placement_reads_and_writes(cloud: Cloud, placement: str) -> None:
                        "-f", "json"),
         "traits": ("resource", "provider", "trait", "list", kc3, "-f", "json"),
         "create": ("trait", "create", "CUSTOM_PLACEMENT_TEST"),
+        "project": ("resource", "usage", "show", cloud.logins["member-a"].project_id,
+                    "-f", "json"),
     })
+    project = {r["resource_class"]: r["usage"] for r in out["project"]}
+    assert project["VCPU"] >= 1 and project["MEMORY_MB"] >= 128, project  # a1 at least
     assert out["show"]["name"] == "kc3" and out["show"]["root_provider_uuid"] == kc3
     inventory = {r["resource_class"]: r for r in out["inventory"]}
     hyp = next(h for h in cloud.call("admin", "GET", "/os-hypervisors/detail").json()[
