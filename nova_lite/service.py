@@ -100,6 +100,8 @@ def reload_config(_signum: int = 0, _frame: Any = None) -> None:
         CONF.mutate_config_files()
     except Exception:
         LOG.exception("re-reading the configuration failed; keeping the current one")
+    else:
+        LOG.info("configuration files re-read; changed mutable options applied")
 
 
 def run_until_signalled(services: list[Any], on_stop: Optional[Callable[[], None]] = None

@@ -196,6 +196,8 @@ class ComputeApp:
             if handler is None:
                 raise wsgi.HTTPError(405, "The method is not allowed for this resource.",
                                      [("Allow", ", ".join(sorted(methods)))])
+            LOG.debug("%s %s at %s: calling %s.%s", req.method, rest, microversion.to_str(ver),
+                      handler.__module__, handler.__name__)
             api_req = wsgi.ApiRequest(req, ctx, ver, self.conf, self.conductor, self.images,
                                       prefix, network=self.network)
             return wsgi.reply_response(handler(api_req, **match))

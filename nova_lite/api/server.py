@@ -1,7 +1,9 @@
 """Serving the API over HTTP with cheroot's threaded WSGI server (no eventlet).
 
 ``serve`` runs until SIGTERM/SIGINT and then stops accepting, finishing in-flight
-requests; ``make_server`` starts one on a free loopback port for tests.
+requests (for up to [DEFAULT] graceful_shutdown_timeout) before it returns, so the
+process does not exit under a request; ``make_server`` starts one on a free loopback
+port for tests.
 """
 
 from __future__ import annotations
@@ -37,14 +39,17 @@ def serve(conf: Any, app: Callable, install_signal_handlers: bool = True,
                                    conf.osapi_compute_listen_port,
                                    conf.osapi_compute_workers)
     server = _server(host, port, app, threads, reuse_port=reuse_port)
+    server.shutdown_timeout = getattr(conf, "graceful_shutdown_timeout", 60)
     stopping = threading.Event()
+    stopper = threading.Thread(target=server.stop, daemon=True, name="api-stop")
 
     def _stop(signum: int, _frame: Any) -> None:
         if not stopping.is_set():
             stopping.set()
-            LOG.info("Signal %d received: stopping the API server", signum)
+            LOG.info("Signal %d received: stopping the API server; in-flight requests "
+                     "finish first", signum)
             systemd.stopping()
-            threading.Thread(target=server.stop, daemon=True).start()
+            stopper.start()
 
     if install_signal_handlers:
         from nova_lite import service
@@ -62,6 +67,9 @@ def serve(conf: Any, app: Callable, install_signal_handlers: bool = True,
     finally:
         if not stopping.is_set():
             server.stop()
+        else:  # serve() returns as soon as it stops accepting: wait for the drain
+            stopper.join()
+            LOG.info("API server stopped")
 
 
 class RunningServer:

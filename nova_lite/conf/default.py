@@ -31,6 +31,10 @@ opts = [
                 help="Port the compute API listens on."),
     cfg.IntOpt("osapi_compute_workers", default=16, min=1,
                help="Threads of the API's WSGI server."),
+    cfg.IntOpt("graceful_shutdown_timeout", default=60, min=0,
+               help="Seconds a stopping API server (SIGTERM) lets the requests it is "
+                    "serving finish after it stopped accepting new connections; the "
+                    "connections still busy then are closed."),
     cfg.StrOpt("default_availability_zone", default="nova",
                help="Availability zone of compute hosts that no aggregate puts in one."),
     cfg.StrOpt("default_schedule_zone",

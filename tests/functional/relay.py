@@ -2,7 +2,9 @@
 
 Cutting it is an outage as the daemons see one (every connection reset, new ones
 refused) without touching the machine's shared services; restoring it lets them
-reconnect. Bounded: daemon threads, closed with the relay.
+reconnect. Holding it stalls every open connection without breaking any (a database
+that has stopped answering for a moment), so a request is in flight for as long as a
+test needs. Bounded: daemon threads, closed with the relay.
 """
 
 from __future__ import annotations
@@ -23,7 +25,16 @@ class Relay:
         self._lock = threading.Lock()
         self._conns: set[socket.socket] = set()
         self._listener: socket.socket | None = None
+        self._flowing = threading.Event()
+        self._flowing.set()
         self.restore()
+
+    def hold(self) -> None:
+        """Stop passing bytes either way; connections stay open."""
+        self._flowing.clear()
+
+    def release(self) -> None:
+        self._flowing.set()
 
     def restore(self) -> None:
         """Accept connections (again)."""
@@ -39,6 +50,7 @@ class Relay:
 
     def cut(self) -> None:
         """Refuse new connections and reset every open one."""
+        self._flowing.set()
         with self._lock:
             listener, self._listener = self._listener, None
             conns, self._conns = self._conns, set()
@@ -76,6 +88,7 @@ class Relay:
                 data = src.recv(65536)
                 if not data:
                     break
+                self._flowing.wait(timeout=120)
                 dst.sendall(data)
         except OSError:
             pass
