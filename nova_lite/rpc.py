@@ -8,6 +8,7 @@ themselves, so an RPC caller can catch e.g. NoValidHost.
 from __future__ import annotations
 
 import inspect
+import logging
 import threading
 from typing import Any, Optional
 
@@ -17,6 +18,8 @@ from oslo_config import cfg
 
 from nova_lite import context as nl_context
 from nova_lite.objects import base as obj_base
+
+LOG = logging.getLogger(__name__)
 
 ALLOWED_EXMODS = ["nova_lite.exception"]
 
@@ -111,6 +114,7 @@ class _UserErrorsExpected:
             if args and isinstance(args[0], nl_context.RequestContext):
                 # Log lines written while serving this call name the server it is about.
                 args[0].resource_uuid = _instance_uuid(kwargs)
+            LOG.debug("serving %s", name)
             try:
                 return attr(*args, **kwargs)
             except Exception as err:
