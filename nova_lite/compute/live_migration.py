@@ -47,7 +47,10 @@ class LiveMigrationMixin:
     def live_migration(self, ctx: Any, instance: Instance, migration: Any,
                        block_migration: bool) -> None:
         with self._lock(instance.uuid):  # type: ignore[attr-defined]
-            self._live_migrate(ctx, instance, migration, block_migration)
+            try:
+                self._live_migrate(ctx, instance, migration, block_migration)
+            finally:
+                self.__dict__.get("_live_aborts", set()).discard(migration.uuid)
 
     def _live_migrate(self, ctx: Any, inst: Instance, mig: Any, block: bool) -> None:
         event = f"compute_{states.get('live_migration').event}"
@@ -62,6 +65,8 @@ class LiveMigrationMixin:
         spec = self._spec(inst, inst.flavor)  # type: ignore[attr-defined]
         try:
             data = self.move_rpc.pre_live_migration(ctx, mig.dest_compute, inst, mig, block)
+            if self._abort_requested(mig.uuid):  # aborted while it was being prepared
+                raise virt_driver.LiveMigrationAborted("aborted before the copy")
             self.conductor.migration_step(ctx, inst.uuid, mig.uuid, {}, {"status": "running"},
                                           expected_task_state=states.MIGRATING,
                                           expected_status="preparing")
@@ -140,8 +145,14 @@ class LiveMigrationMixin:
             LOG.info("%s changed while its live migration was rolled back: %s", inst.uuid,
                      gone)
 
+    def _abort_requested(self, migration_uuid: str) -> bool:
+        aborts = self.__dict__.get("_live_aborts", set())
+        return migration_uuid in aborts
+
     def live_migration_abort(self, ctx: Any, instance: Instance, migration: Any) -> None:
-        """Stop the copy (no instance lock: live_migration holds it)."""
+        """Stop the copy, or (still 'preparing', 2.65) keep it from starting; no instance
+        lock: live_migration holds it."""
+        self.__dict__.setdefault("_live_aborts", set()).add(migration.uuid)
         try:
             self.driver.live_migration_abort(self._spec(  # type: ignore[attr-defined]
                 instance, instance.flavor))

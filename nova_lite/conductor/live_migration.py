@@ -171,11 +171,12 @@ class LiveMigrationMixin:
 
     def live_migration_abort(self, ctx: Any, instance_uuid: str, migration_id: int,
                              queued_too: bool = False) -> None:
-        """Abort a live migration: a running copy through its source; a queued one
-        (``queued_too``, 2.65) here at once, its claim back to the server."""
+        """Abort a live migration: a running copy through its source; from 2.65
+        (``queued_too``) a preparing one through its source too and a queued one here
+        at once, its claim back to the server."""
         cell, inst, mig = self._live_migration_of(ctx, instance_uuid, migration_id,
                                                   "abort live migration")
-        allowed = ("running", "queued") if queued_too else ("running",)
+        allowed = ("running", "queued", "preparing") if queued_too else ("running",)
         if mig.status not in allowed:
             raise exception.InvalidMigrationState(
                 migration_id=migration_id, instance_uuid=instance_uuid, state=mig.status,
@@ -183,7 +184,7 @@ class LiveMigrationMixin:
         url = cell["database_connection"]
         inst_db.action_start(url, inst.uuid, "live_migration_cancel", ctx.request_id,
                              ctx.user_id, ctx.project_id)
-        if mig.status == "running":
+        if mig.status != "queued":  # the source stops the copy or keeps it from starting
             self.compute.live_migration_abort(ctx, mig.source_compute, inst, mig)
             return
         try:

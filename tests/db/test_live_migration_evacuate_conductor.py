@@ -175,6 +175,12 @@ def test_abort_and_force_complete_of_a_running_one_go_to_the_source(env, backend
                                        ("live_migration_abort", "h1", mig.uuid)]
     with pytest.raises(exception.MigrationNotFoundForInstance):
         cond.live_migration_abort(_ctx(), inst.uuid, mig.id + 100)
+    # 2.65: a preparing one too, through its source
+    mig_db.migration_update(env["cell1"], mig.uuid, {"status": "preparing"})
+    with pytest.raises(exception.InvalidMigrationState):
+        cond.live_migration_abort(_ctx(), inst.uuid, mig.id)
+    cond.live_migration_abort(_ctx(), inst.uuid, mig.id, queued_too=True)
+    assert cond._compute.sent[-1] == ("live_migration_abort", "h1", mig.uuid)
 
 
 def test_force_complete_needs_a_running_live_migration_of_a_migrating_server(env, backend):

@@ -440,7 +440,8 @@ class FakeConductor:
                              queued_too: bool = False) -> None:
         self.calls.append(f"live_migration_abort:{queued_too}")
         inst, mig = self._live_move(ctx, instance_uuid, migration_id, "abort")
-        if mig.status not in (("running", "queued") if queued_too else ("running",)):
+        if mig.status not in (("running", "queued", "preparing") if queued_too
+                              else ("running",)):
             raise exception.InvalidMigrationState(
                 migration_id=migration_id, instance_uuid=instance_uuid, state=mig.status,
                 method="abort live migration")

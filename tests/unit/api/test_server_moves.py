@@ -127,13 +127,18 @@ def test_force_complete_and_abort_need_their_microversions(client, hosts):
                          version="2.23").status_int == 404
 
 
-def test_abort_of_a_queued_one_from_2_65(client, hosts):
+def test_abort_of_a_queued_or_preparing_one_from_2_65(client, hosts):
     inst = hosts.add_server(task_state=states.MIGRATING)
     mig = hosts.add_move(inst, "live-migration", "queued", "c2")
     resp = client.delete(migrations_url(inst, mig.id), token=ADMIN, version="2.64")
     assert resp.status_int == 400 and "queued" in resp.json["badRequest"]["message"]
     resp = client.delete(migrations_url(inst, mig.id), token=ADMIN, version="2.65")
     assert resp.status_int == 202
+    preparing = hosts.add_move(inst, "live-migration", "preparing", "c2")
+    assert client.delete(migrations_url(inst, preparing.id), token=ADMIN,
+                         version="2.64").status_int == 400
+    assert client.delete(migrations_url(inst, preparing.id), token=ADMIN,
+                         version="2.65").status_int == 202
 
 
 def test_force_complete_and_abort_errors(client, hosts):

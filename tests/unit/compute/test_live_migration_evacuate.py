@@ -278,3 +278,14 @@ def test_deleting_the_server_stops_the_copy(two):
     assert not th.is_alive()
     assert ("rollback_live_migration_at_destination", "h2") in h1.move_rpc.sent
     assert mig.status == "running"  # the record went with the server (conductor side)
+
+
+def test_an_abort_while_preparing_keeps_the_copy_from_starting(two):
+    h1, h2 = two
+    inst = _running(h1)
+    mig = _live(h1, inst)
+    h1.live_migration_abort(_ctx(), inst, mig)  # arrives before the copy runs (2.65)
+    call(h1, "live_migration", inst, mig, True)
+    assert (inst.task_state, inst.host, mig.status) == (None, "h1", "cancelled")
+    assert h1.conductor.claims == [("return", inst.uuid, mig.uuid)]
+    assert not h2.driver._incoming and _power(h1, inst) == virt_driver.RUNNING
