@@ -97,13 +97,19 @@ class NetworkingMixin:
     # -- external events ---------------------------------------------------------------------
     def external_instance_event(self, ctx: Any, events: list[dict]) -> None:
         """RPC cast from the conductor: Neutron's (or another service's) events for
-        instances on this host, [{"name", "server_uuid", "tag", "status"}]."""
+        instances on this host, [{"name", "server_uuid", "tag", "status"}].
+
+        Events someone waits for are delivered first: the rest may need an instance's
+        lock, which a build waiting for its network-vif-plugged (in the same batch, as
+        Neutron sends them) holds until that event arrives."""
+        rest = []
         for ev in events:
             uuid, name = ev["server_uuid"], ev["name"]
             tag, status = ev.get("tag") or "", ev.get("status") or "completed"
             LOG.info("instance %s: event %s %s %s", uuid, name, tag, status)
-            if self.events.deliver(uuid, name, tag, status):
-                continue
+            if not self.events.deliver(uuid, name, tag, status):
+                rest.append((uuid, name))
+        for uuid, name in rest:
             try:
                 if name == NETWORK_CHANGED or name == VIF_DELETED:
                     self._refresh_network_info(ctx, uuid)

@@ -194,7 +194,11 @@ def test_guests_get_dhcp_addresses_that_match_the_api_and_ping_each_other(env, n
         for name in ("a", "b", "c"):
             if all(k in seen for k in wanted if k[0] == name):
                 continue
-            if env.server(guests["ids"][name])["status"] != "ACTIVE":
+            server = env.server(guests["ids"][name])
+            if server["status"] == "ERROR":  # no use waiting for its console
+                pytest.fail(f"{name}: ERROR {server.get('fault')}\n"
+                            f"{env.dep.logs('compute-' + CHASSIS)[-4000:]}")
+            if server["status"] != "ACTIVE":
                 continue
             out = env.console(guests["ids"][name])
             for key, marker in wanted.items():

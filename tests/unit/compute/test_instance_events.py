@@ -58,3 +58,40 @@ def test_failed_event_and_deleted_instance_end_the_wait_at_once():
 def test_zero_timeout_does_not_wait():
     with InstanceEvents().wait_for_instance_event(U, [(PLUGGED, "p1")], 0):
         pass
+
+
+def test_a_batch_delivers_awaited_events_before_handling_the_rest():
+    """Neutron batches network-changed with network-vif-plugged; handling the first needs
+    the instance's lock, which the build waiting for the second holds."""
+    import contextlib
+
+    from nova_lite.compute.networking import NetworkingMixin
+
+    class Compute(NetworkingMixin):
+        def __init__(self) -> None:
+            self.events = InstanceEvents()
+            self.lock = threading.Lock()
+            self.refreshed: list[str] = []
+
+        @contextlib.contextmanager
+        def _lock(self, uuid):
+            with self.lock:
+                yield
+
+        def _refresh_network_info(self, ctx, uuid):
+            with self._lock(uuid):
+                self.refreshed.append(uuid)
+
+    compute = Compute()
+    batch = [{"name": "network-changed", "server_uuid": U, "tag": "p1"},
+             {"name": PLUGGED, "server_uuid": U, "tag": "p1", "status": "completed"}]
+    started = time.monotonic()
+    with compute._lock(U):  # the build holds the instance's lock while it waits
+        with compute.events.wait_for_instance_event(U, [(PLUGGED, "p1")], 10):
+            threading.Thread(target=compute.external_instance_event, args=(None, batch),
+                             daemon=True).start()
+    assert time.monotonic() - started < 5
+    deadline = time.monotonic() + 5
+    while not compute.refreshed and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert compute.refreshed == [U]  # handled once the build let go
