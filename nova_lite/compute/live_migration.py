@@ -182,11 +182,18 @@ class LiveMigrationMixin:
         event = "compute_pre_live_migration"
         self.conductor.action_event(ctx, instance.uuid, event, "start", self.host)
         try:
+            from nova_lite.compute import guest_access
+            from nova_lite.conf import CONF
+
             image_meta = (self.image_api.show(None, instance.image_ref)
                           if instance.image_ref else {})
-            data = self.driver.pre_live_migration(
-                self._spec(instance, instance.flavor),  # type: ignore[attr-defined]
-                block_migration, image_meta)
+            spec = self._spec(instance, instance.flavor)  # type: ignore[attr-defined]
+            # the config drive is made again here (a read-only disk the copy leaves out)
+            drive = guest_access.config_drive_files(self.conductor, ctx, instance,
+                                                    image_meta, CONF)
+            if drive is not None:
+                spec.extra["config_drive"] = drive
+            data = self.driver.pre_live_migration(spec, block_migration, image_meta)
         except Exception as err:
             LOG.exception("preparing %s for the live migration of %s failed", self.host,
                           instance.uuid)

@@ -1,9 +1,11 @@
 """Live migration with libvirt: migrateToURI3, peer to peer, with the disks copied along
 (block migration: VIR_MIGRATE_NON_SHARED_INC, since compute hosts share no
-instances_path). The destination prepares the guest's directory and an empty overlay
-over the same cached base image, so only the guest's own blocks travel. The domain
-arrives defined (PERSIST_DEST) and leaves the source undefined (UNDEFINE_SOURCE); its
-nova_lite metadata names the destination host, so that host recognises it as its own.
+instances_path). The destination prepares the guest's directory, an empty overlay over
+the same cached base image (only the guest's own blocks travel) and its config drive
+(read-only, left out of the copy), and names its instances_path, where the definition
+it receives points. The domain arrives defined (PERSIST_DEST) and leaves the source
+undefined (UNDEFINE_SOURCE); its nova_lite metadata names the destination host, so that
+host recognises it as its own.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import threading
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from nova_lite.virt import driver, imagecache
+from nova_lite.virt import configdrive, driver, imagecache
 from nova_lite.virt.driver import DriverError, InstanceSpec
 from nova_lite.virt.libvirt import config as vconfig
 
@@ -26,8 +28,14 @@ _STATS = ("memory_total", "memory_processed", "memory_remaining", "disk_total",
           "disk_processed", "disk_remaining")
 
 
-def dest_xml(domain_xml: str, dest_host: str) -> str:
-    """The domain's definition as the destination keeps it: owned by ``dest_host``."""
+def dest_xml(domain_xml: str, dest_host: str, source_path: str = "",
+             dest_path: str = "") -> str:
+    """The domain's definition as the destination keeps it: owned by ``dest_host``, its
+    files (disks, config drive, console log, kernel) under the destination's
+    instances_path."""
+    if source_path and dest_path and source_path != dest_path:
+        domain_xml = domain_xml.replace(source_path.rstrip("/") + "/",
+                                        dest_path.rstrip("/") + "/")
     root = ET.fromstring(domain_xml)
     for el in root.iter(f"{{{vconfig.METADATA_NS}}}host"):
         el.text = dest_host
@@ -51,6 +59,7 @@ class LiveMigrationMixin:
     host: str
     conf: Any
     _cache: Any
+    instances_path: str
 
     def _jobs(self) -> dict:
         """Copies running from this host, by instance uuid (abort and force complete
@@ -74,7 +83,11 @@ class LiveMigrationMixin:
                 base, meta = fetched[0]
                 fmt = "qcow2" if meta.get("disk_format") == "qcow2" else "raw"
                 _create_overlay(base, fmt, disk, instance.root_gb)
-        return {"dest_host": self.host, "block_migration": block_migration}
+            drive_files = configdrive.files_or_none(instance.extra.get("config_drive"))
+            if drive_files is not None:
+                configdrive.build_iso(drive_files, configdrive.drive_path(inst_dir))
+        return {"dest_host": self.host, "block_migration": block_migration,
+                "instances_path": self.instances_path}
 
     def live_migration(self, instance: InstanceSpec, dest_host: str, migrate_data: dict,
                        block_migration: bool, progress: driver.ProgressCallback) -> None:
@@ -84,7 +97,8 @@ class LiveMigrationMixin:
             xml = dom.XMLDesc(lv.VIR_DOMAIN_XML_MIGRATABLE)
         flags = (lv.VIR_MIGRATE_LIVE | lv.VIR_MIGRATE_PEER2PEER |
                  lv.VIR_MIGRATE_PERSIST_DEST | lv.VIR_MIGRATE_UNDEFINE_SOURCE)
-        params: dict = {lv.VIR_MIGRATE_PARAM_DEST_XML: dest_xml(xml, dest_host)}
+        params: dict = {lv.VIR_MIGRATE_PARAM_DEST_XML: dest_xml(
+            xml, dest_host, self.instances_path, migrate_data.get("instances_path", ""))}
         if block_migration:
             flags |= lv.VIR_MIGRATE_NON_SHARED_INC
             params[lv.VIR_MIGRATE_PARAM_MIGRATE_DISKS] = writable_disks(xml)

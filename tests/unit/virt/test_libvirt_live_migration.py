@@ -92,6 +92,7 @@ def drv(monkeypatch):
     d.conf = types.SimpleNamespace(libvirt=types.SimpleNamespace(
         live_migration_uri="qemu+tcp://%s/system", live_migration_bandwidth=0))
     d.dom = Domain()
+    d.instances_path = "/i"
     monkeypatch.setattr(lm, "PROGRESS_POLL", 0.01)
     d._get = lambda instance: d.dom
     return d
@@ -106,7 +107,8 @@ def _migrate_in_background(drv, block=True):
 
     def run():
         try:
-            drv.live_migration(SPEC, "dst", {}, block, seen.append)
+            drv.live_migration(SPEC, "dst", {"instances_path": "/var/lib/dst"}, block,
+                               seen.append)
         except Exception as err:
             out["error"] = err
     th = threading.Thread(target=run)
@@ -130,6 +132,9 @@ def test_block_migration_calls_migrate_to_uri3_and_reports_progress(drv):
     dest = ET.fromstring(params["destination_xml"])
     assert vconfig.metadata_host(ET.tostring(dest.find("metadata")[0],
                                              encoding="unicode")) == "dst"
+    # the destination's instances_path
+    assert [d.find("source").get("file") for d in dest.findall("./devices/disk")] == [
+        "/var/lib/dst/disk", "/var/lib/dst/disk.config"]
     assert seen[0] == {"memory_total": 100, "memory_processed": 40,
                        "memory_remaining": 60, "disk_total": 10, "disk_processed": 10,
                        "disk_remaining": 0}
@@ -187,7 +192,24 @@ def test_pre_live_migration_prepares_an_overlay_for_block_migration(drv, tmp_pat
     drv._cache = types.SimpleNamespace(
         fetch=lambda image_id: (f"/base/{image_id}", {"disk_format": "qcow2"}))
     data = drv.pre_live_migration(SPEC, True, {"properties": {}})
-    assert data == {"dest_host": "src", "block_migration": True}
+    assert data == {"dest_host": "src", "block_migration": True,
+                    "instances_path": str(tmp_path)}
     assert made == [("/base/img", "qcow2", str(tmp_path / "u-1" / "disk"), 1)]
     assert drv.pre_live_migration(SPEC, False, {})["block_migration"] is False
     assert len(made) == 1
+
+
+def test_pre_live_migration_makes_the_config_drive_again(drv, tmp_path, monkeypatch):
+    from nova_lite.virt import configdrive
+
+    built = []
+    monkeypatch.setattr(configdrive, "build_iso", lambda files, dest: built.append(
+        (list(files), dest)))
+    drv.instances_path = str(tmp_path)
+    drv._cache = types.SimpleNamespace(fetch=lambda image_id: ("/base/x", {}))
+    spec = driver.InstanceSpec("u-2", "instance-2", "vm", 1, 512, 1, "img",
+                               extra={"config_drive": [("openstack/latest/meta_data.json",
+                                                        b"{}")]})
+    drv.pre_live_migration(spec, False, {})
+    assert built == [([("openstack/latest/meta_data.json", b"{}")],
+                      configdrive.drive_path(str(tmp_path / "u-2")))]
