@@ -120,10 +120,27 @@ _FORMAT_HINTS = {
 _validators: dict[int, jsonschema.protocols.Validator] = {}
 
 
+def _numeric_strings(check: Any) -> Any:
+    """minimum/maximum that also bound a string of digits (the schemas take "512" as
+    well as 512, as Nova's do): without it "99999999999999999999999" passes a maximum
+    and reaches a database column too narrow for it."""
+    def bounded(validator: Any, bound: Any, instance: Any, schema: dict) -> Any:
+        if isinstance(instance, str):
+            try:
+                instance = float(instance)  # no digit-count limit, unlike int()
+            except ValueError:
+                return  # the pattern or type check reports it
+        yield from check(validator, bound, instance, schema)
+    return bounded
+
+
 def _validator(schema: dict) -> Any:
     v = _validators.get(id(schema))
     if v is None:
-        cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft4Validator)
+        base = jsonschema.validators.validator_for(schema, default=jsonschema.Draft4Validator)
+        cls = jsonschema.validators.extend(base, {
+            key: _numeric_strings(base.VALIDATORS[key]) for key in ("minimum", "maximum")
+            if key in base.VALIDATORS})
         v = cls(schema, format_checker=_checker)
         _validators[id(schema)] = v
     return v

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from typing import Any, Optional
 
 import webob
@@ -34,6 +35,8 @@ _FAULT_NAMES = {
 }
 
 JSON_TYPE = "application/json"
+# A JSON escape of a UTF-16 surrogate: valid in pairs, a lone one is not text.
+_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 class HTTPError(Exception):
@@ -114,6 +117,8 @@ class ApiRequest:
                 raise bad_request("Malformed request body")
             try:
                 self._body = json.loads(raw)
+                if _SURROGATE.search(raw):  # "\ud800" alone: text no database can store
+                    json.dumps(self._body, ensure_ascii=False).encode("utf-8")
             except (ValueError, RecursionError):  # RecursionError: nested too deep
                 raise bad_request("Malformed request body") from None
         return self._body

@@ -67,6 +67,9 @@ def update(req: wsgi.ApiRequest, id: str) -> wsgi.Reply:
     policy.authorize(req.ctx, RULE % "update", {"project_id": id})
     body = validation.body(req, schema.quota_set_update(req.ver))
     user_id = _user_id(req)
+    for what, value in (("project_id", id), ("user_id", user_id or "")):
+        if len(value) > 255:  # the width of the quota tables' columns
+            raise wsgi.bad_request(f"{what} has a maximum length of 255 characters.")
     quota_set = dict(body["quota_set"])
     force = validation.parse_bool("force", quota_set.pop("force", False))
     if "networks" in quota_set:

@@ -59,3 +59,31 @@ def test_quota_limit_wider_than_its_column_is_400(client, value):
         assert resp.status_int == 400, resp.text
     resp = client.put("/v2.1/os-quota-sets/proj-a", {"quota_set": {"instances": "2147483647"}})
     assert resp.json["quota_set"]["instances"] == 2147483647
+
+
+@pytest.mark.parametrize("field", ["ram", "vcpus", "disk", "swap"])
+def test_flavor_size_given_as_a_huge_string_is_400(client, field):
+    flavor = {"name": "big", "ram": "512", "vcpus": "1", "disk": "1", field: "9" * 23}
+    resp = client.post("/v2.1/flavors", {"flavor": flavor})
+    assert resp.status_int == 400, resp.text
+    assert "maximum" in resp.json["badRequest"]["message"]
+    flavor[field] = "9" * 5000
+    assert client.post("/v2.1/flavors", {"flavor": flavor}).status_int == 400
+
+
+def test_lone_surrogate_in_a_body_is_malformed_a_pair_is_text(client, conductor):
+    inst = conductor.add_server()
+    path = f"/v2.1/servers/{inst.uuid}/metadata"
+    resp = client.post(path, raw=b'{"metadata": {"a": "\\ud800"}}')
+    assert resp.status_int == 400
+    assert resp.json["badRequest"]["message"] == "Malformed request body"
+    resp = client.post(path, raw=b'{"metadata": {"a": "\\ud83d\\udca5"}}')
+    assert resp.status_int == 200 and resp.json["metadata"]["a"] == "\U0001f4a5"
+
+
+def test_quota_update_of_a_project_id_wider_than_its_column_is_400(client):
+    resp = client.put("/v2.1/os-quota-sets/" + "p" * 256, {"quota_set": {"cores": 3}})
+    assert resp.status_int == 400
+    resp = client.put("/v2.1/os-quota-sets/proj-a?user_id=" + "u" * 256,
+                      {"quota_set": {"cores": 3}})
+    assert resp.status_int == 400
