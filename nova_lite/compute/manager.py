@@ -88,6 +88,12 @@ def conductor_retry(fn: Any, *args: Any, retry_kwargs: Optional[dict] = None,
     return fn(*args, **kwargs)
 
 
+def _node_of(node: Optional[str], nodes: list[str]) -> str:
+    """The node of this host a server counts on: its own, or the first (a record
+    without one, or naming a node this host no longer has, still counts somewhere)."""
+    return node if node in nodes else nodes[0]
+
+
 class ComputeManager(networking.NetworkingMixin, ShelveMixin, SnapshotMixin, RescueMixin,
                      GuestCallsMixin, ResizeMixin, LiveMigrationMixin, EvacuateMixin,
                      RebuildMixin, ReclaimMixin):
@@ -313,44 +319,69 @@ class ComputeManager(networking.NetworkingMixin, ShelveMixin, SnapshotMixin, Res
 
     # -- periodic tasks -------------------------------------------------------------------------
     def update_available_resource(self, ctx: Any) -> None:
-        """Report this host's size and usage; creates the compute node on first run."""
-        res = self.driver.get_available_resource()
-        res["traits"] = sorted(set(res.get("traits") or ()) | {os_traits.COMPUTE_NODE})
+        """Report the size and usage of each node of this host (one, or many when the
+        driver manages many); creates their compute nodes on first run."""
+        started = time.monotonic()
+        nodes = self.driver.get_available_resources()
         instances = self.conductor.instance_list_by_host(ctx, self.host)
-        sizes = self._sizes_held_here(ctx, instances)
-        res.update({
-            "host_ip": CONF.my_ip,
-            "vcpus_used": sum(f.vcpus for f in sizes),
-            "memory_mb_used": sum(f.memory_mb for f in sizes),
-            "local_gb_used": sum(f.root_gb for f in sizes),
-            "running_vms": len(instances),
-            "cpu_allocation_ratio": CONF.cpu_allocation_ratio,
-            "ram_allocation_ratio": CONF.ram_allocation_ratio,
-            "disk_allocation_ratio": CONF.disk_allocation_ratio,
-            "reserved_host_memory_mb": CONF.reserved_host_memory_mb,
-            "reserved_host_disk_mb": CONF.reserved_host_disk_mb,
-        })
+        names = [n["hypervisor_hostname"] for n in nodes]
+        sizes = self._sizes_by_node(ctx, instances, names)
+        running = collections.Counter(_node_of(i.get("node"), names) for i in instances)
+        reports = []
+        for res in nodes:
+            name = res["hypervisor_hostname"]
+            held = sizes.get(name, [])
+            res = dict(res, traits=sorted(set(res.get("traits") or ())
+                                          | {os_traits.COMPUTE_NODE}))
+            res.update({
+                "host_ip": CONF.my_ip,
+                "vcpus_used": sum(f.vcpus for f in held),
+                "memory_mb_used": sum(f.memory_mb for f in held),
+                "local_gb_used": sum(f.root_gb for f in held),
+                "running_vms": running.get(name, 0),
+                "cpu_allocation_ratio": CONF.cpu_allocation_ratio,
+                "ram_allocation_ratio": CONF.ram_allocation_ratio,
+                "disk_allocation_ratio": CONF.disk_allocation_ratio,
+                "reserved_host_memory_mb": CONF.reserved_host_memory_mb,
+                "reserved_host_disk_mb": CONF.reserved_host_disk_mb,
+            })
+            reports.append(res)
         if self.service_id is None:
             return
-        self.conductor.compute_node_update(ctx, self.host, self.service_id, res)
+        if len(reports) == 1:
+            self.conductor.compute_node_update(ctx, self.host, self.service_id, reports[0])
+            return
+        self.conductor.compute_nodes_update(ctx, self.host, self.service_id, reports)
+        LOG.info("reported %d nodes in %.3f s", len(reports), time.monotonic() - started)
 
     def _sizes_held_here(self, ctx: Any, instances: list) -> list:
-        """What this host holds, as its claims count it: each instance's flavor, except
-        that a server on the move holds its old flavor on the source and its new one on
-        the destination (both, when they are the same host)."""
+        """What this host holds, as its claims count it (all its nodes together)."""
+        return [f for held in self._sizes_by_node(ctx, instances, [self.host]).values()
+                for f in held]
+
+    def _sizes_by_node(self, ctx: Any, instances: list, nodes: list[str]
+                       ) -> dict[str, list]:
+        """What each node of this host holds, as its claims count it: each instance's
+        flavor, except that a server on the move holds its old flavor on the source and
+        its new one on the destination (both, when they are the same node)."""
         moves = {m.instance_uuid: m for m in self.conductor.migration_list(
             ctx, host=self.host, in_progress=True)}
-        sizes = [i for i in instances if i.uuid not in moves]
+        out: dict[str, list] = collections.defaultdict(list)
+        for inst in instances:
+            if inst.uuid not in moves:
+                out[_node_of(inst.get("node"), nodes)].append(inst)
         for uuid, mig in moves.items():
             try:
                 inst = self.conductor.server_get(ctx, uuid)
             except exception.InstanceNotFound:
                 continue
             if mig.source_compute == self.host:
-                sizes.append(inst.get("old_flavor") or inst.flavor)
+                out[_node_of(mig.source_node, nodes)].append(
+                    inst.get("old_flavor") or inst.flavor)
             if mig.dest_compute == self.host:
-                sizes.append(inst.get("new_flavor") or inst.flavor)
-        return sizes
+                out[_node_of(mig.dest_node, nodes)].append(
+                    inst.get("new_flavor") or inst.flavor)
+        return out
 
     def sync_power_states(self, ctx: Any) -> None:
         """The database follows the hypervisor for guests nobody is operating on."""

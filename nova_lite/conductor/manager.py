@@ -52,10 +52,10 @@ class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.Network
                        ResizeMixin, LiveMigrationMixin, EvacuateMixin, RebuildMixin,
                        DeferredDeleteMixin, InstantActionsMixin, ServerTagsMixin,
                        ServicesMixin, ColdMigrateMixin):
-    """RPC API version 1.13 (see rpcapi.py). Server group and aggregate methods come
+    """RPC API version 1.14 (see rpcapi.py). Server group and aggregate methods come
     through TaskMixin, whose builds use them."""
 
-    target_version = "1.13"
+    target_version = "1.14"
 
     def __init__(self) -> None:
         self.api_url = CONF.api_database.connection
@@ -178,6 +178,17 @@ class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.Network
 
     def compute_node_update(self, ctx: Any, host: str, service_id: int, resources: dict) -> dict:
         """Record a compute node's resources and its provider's inventory."""
+        return self._node_update(host, service_id, resources, self.disabled_trait(service_id))
+
+    def compute_nodes_update(self, ctx: Any, host: str, service_id: int,
+                             resources: list) -> list:
+        """compute_node_update for each node of a service that manages many (one
+        message per periodic pass, not one per node)."""
+        disabled = self.disabled_trait(service_id)
+        return [self._node_update(host, service_id, r, disabled) for r in resources]
+
+    def _node_update(self, host: str, service_id: int, resources: dict,
+                     disabled: list) -> dict:
         values = {k: resources[k] for k in (
             "hypervisor_hostname", "hypervisor_type", "hypervisor_version", "cpu_info",
             "host_ip", "vcpus", "memory_mb", "local_gb", "vcpus_used", "memory_mb_used",
@@ -206,7 +217,7 @@ class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.Network
         if "traits" in resources:
             placement_db.provider_traits_set(
                 self.api_url, values["hypervisor_hostname"],
-                list(resources["traits"]) + self.disabled_trait(service_id), keep_custom=True)
+                list(resources["traits"]) + disabled, keep_custom=True)
         return node
 
     def instance_list_by_host(self, ctx: Any, host: str) -> list:

@@ -24,6 +24,7 @@ API version history:
          host_uptime
   1.12 - claim_resources(build_lease)
   1.13 - live_migration_force_complete, live_migration_abort
+  1.14 - compute_nodes_update
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from nova_lite.conf import CONF
 from nova_lite.context import RequestContext
 
 TOPIC = "conductor"
-VERSION = "1.13"
+VERSION = "1.14"
 
 
 class ConductorAPI:
@@ -247,6 +248,16 @@ class ConductorAPI:
                             resources: dict) -> dict:
         return self._call(ctx, "compute_node_update", host=host, service_id=service_id,
                           resources=resources)
+
+    def compute_nodes_update(self, ctx: RequestContext, host: str, service_id: int,
+                             resources: list[dict]) -> list[dict]:
+        """Every node of a compute service in one message (a conductor older than 1.14
+        gets one message per node)."""
+        if not self.client.can_send_version("1.14"):
+            return [self.compute_node_update(ctx, host, service_id, r) for r in resources]
+        return self.client.prepare(version="1.14", retry=self._retry).call(
+            ctx, "compute_nodes_update", host=host, service_id=service_id,
+            resources=resources)
 
     def instance_list_by_host(self, ctx: RequestContext, host: str) -> list:
         return self._call(ctx, "instance_list_by_host", host=host)

@@ -20,6 +20,11 @@ fake_opts = [
     cfg.IntOpt("vcpus", default=8, min=1, help="vCPUs the fake host reports."),
     cfg.IntOpt("memory_mb", default=16384, min=1, help="Memory (MiB) the fake host reports."),
     cfg.IntOpt("local_gb", default=200, min=1, help="Disk (GiB) the fake host reports."),
+    cfg.IntOpt("nodes", default=1, min=1, max=10000,
+               help="Nodes this compute service manages, each a compute node, resource "
+                    "provider and hypervisor of the [fake_driver] size (as one service "
+                    "manages many bare-metal nodes). The first is named after the host, "
+                    "the others <host>-n0001, <host>-n0002, ..."),
     cfg.FloatOpt("spawn_delay", default=0.0, min=0.0,
                  help="Seconds each fake spawn takes (to model slow hypervisors)."),
     cfg.FloatOpt("snapshot_delay", default=0.0, min=0.0,

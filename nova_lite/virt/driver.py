@@ -125,6 +125,11 @@ class ComputeDriver:
         has, e.g. CPU features; the compute service adds COMPUTE_NODE)."""
         raise NotImplementedError
 
+    def get_available_resources(self) -> list[dict]:
+        """Every node this service manages, each as get_available_resource() describes
+        it (one per host, except where a driver manages many, as the fake one can)."""
+        return [self.get_available_resource()]
+
     def list_instance_uuids(self) -> list[str]:
         """UUIDs of every guest present on the hypervisor."""
         raise NotImplementedError

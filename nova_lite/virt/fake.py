@@ -28,6 +28,11 @@ _AFTER = {"power_on": driver.RUNNING, "power_off": driver.SHUTDOWN, "pause": dri
           "reboot": driver.RUNNING}
 
 
+def node_name(host: str, index: int) -> str:
+    """Name of the index-th extra node of host (index >= 1)."""
+    return f"{host}-n{index:04d}"
+
+
 class FakeDriver(driver.ComputeDriver):
     def __init__(self, host: str, image_source: ImageSource, conf: Any) -> None:
         super().__init__(host, image_source, conf)
@@ -43,12 +48,21 @@ class FakeDriver(driver.ComputeDriver):
     def init_host(self, lifecycle_callback: Optional[LifecycleCallback] = None) -> None:
         self._callback = lifecycle_callback
 
-    def get_available_resource(self) -> dict:
+    def node_names(self) -> list[str]:
+        """The first node keeps the host's name, so one node is what it always was and
+        raising [fake_driver] nodes later keeps the servers already on it."""
+        n = self.conf.fake_driver.nodes
+        return [self.host] + [node_name(self.host, i) for i in range(1, n)]
+
+    def get_available_resource(self, nodename: Optional[str] = None) -> dict:
         fd = self.conf.fake_driver
         return {"vcpus": fd.vcpus, "memory_mb": fd.memory_mb, "local_gb": fd.local_gb,
                 "hypervisor_type": "fake", "hypervisor_version": 1000,
-                "hypervisor_hostname": self.host, "cpu_info": "{}",
+                "hypervisor_hostname": nodename or self.host, "cpu_info": "{}",
                 "traits": list(fd.traits)}
+
+    def get_available_resources(self) -> list[dict]:
+        return [self.get_available_resource(name) for name in self.node_names()]
 
     def list_instance_uuids(self) -> list[str]:
         with self._lock:
