@@ -102,15 +102,18 @@ class InProcess:
 
 
 class Http:
-    """A deployment at ``url`` (e.g. http://127.0.0.1:8774), every request with ``token``."""
+    """A deployment at ``url`` (e.g. http://127.0.0.1:8774): admin requests carry
+    ``token``, a project member's carry ``member_token`` (or ``token`` without one)."""
 
     watch = None
 
-    def __init__(self, url: str, token: str, timeout: float = 30) -> None:
+    def __init__(self, url: str, token: str, timeout: float = 30,
+                 member_token: Optional[str] = None) -> None:
         u = urllib.parse.urlsplit(url)
         self.host, self.port = u.hostname or "127.0.0.1", u.port or 80
         self.base = u.path.rstrip("/")
         self.token, self.timeout = token, timeout
+        self.member_token = member_token or token
 
     def reset(self) -> None:
         """A deployment keeps its state: nothing to reset."""
@@ -121,7 +124,8 @@ class Http:
     def send(self, method: str, path: str, headers: dict, body: Optional[bytes]) -> Answer:
         headers = dict(headers)
         if "X-Auth-Token" in headers:
-            headers["X-Auth-Token"] = self.token
+            headers["X-Auth-Token"] = (self.member_token if headers["X-Auth-Token"] == MEMBER
+                                       else self.token)
         conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
         try:
             conn.putrequest(method, self.base + path, skip_accept_encoding=True)
