@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import ipaddress
 import re
 import string
@@ -134,13 +135,28 @@ def _numeric_strings(check: Any) -> Any:
     return bounded
 
 
+@functools.cache
+def _end_anchored(pattern: str) -> re.Pattern:
+    """A schema pattern whose final ``$`` means the end of the text: Python's ``$`` also
+    matches before a final newline, so "^[0-9]*$" would let "\\n" through to int()."""
+    if pattern.endswith("$") and not pattern.endswith("\\$"):
+        pattern = pattern[:-1] + r"\Z"
+    return re.compile(pattern)
+
+
+def _pattern(validator: Any, pattern: str, instance: Any, schema: dict) -> Any:
+    if isinstance(instance, str) and not _end_anchored(pattern).search(instance):
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
 def _validator(schema: dict) -> Any:
     v = _validators.get(id(schema))
     if v is None:
         base = jsonschema.validators.validator_for(schema, default=jsonschema.Draft4Validator)
         cls = jsonschema.validators.extend(base, {
-            key: _numeric_strings(base.VALIDATORS[key]) for key in ("minimum", "maximum")
-            if key in base.VALIDATORS})
+            "pattern": _pattern,
+            **{key: _numeric_strings(base.VALIDATORS[key]) for key in ("minimum", "maximum")
+               if key in base.VALIDATORS}})
         v = cls(schema, format_checker=_checker)
         _validators[id(schema)] = v
     return v

@@ -87,3 +87,11 @@ def test_quota_update_of_a_project_id_wider_than_its_column_is_400(client):
     resp = client.put("/v2.1/os-quota-sets/proj-a?user_id=" + "u" * 256,
                       {"quota_set": {"cores": 3}})
     assert resp.status_int == 400
+
+
+@pytest.mark.parametrize("ram", ["\n", "512\n"])
+def test_a_final_newline_does_not_pass_a_digits_pattern(client, ram):
+    resp = client.post("/v2.1/flavors", {"flavor": {"name": "nl", "ram": ram, "vcpus": 1,
+                                                    "disk": 1}})
+    assert resp.status_int == 400, resp.text
+    assert "does not match" in resp.json["badRequest"]["message"]
