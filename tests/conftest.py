@@ -3,9 +3,15 @@
 Under ``CI=true`` every skip is turned into a failure (a missing MariaDB, RabbitMQ,
 libvirt or Keystone must fail the run, never shrink it quietly). A skip that is not about
 a missing service says so with a reason starting "not applicable", which CI accepts.
+
+Run in parallel (pytest-xdist ``--dist loadgroup``, as tox does), the tests that use the
+machine's single Keystone, Glance, Neutron and libvirt share one worker in their usual
+order, and each other functional module stays whole on one worker (its deployment is
+module-scoped); unit and database tests spread freely.
 """
 
 import os
+import pathlib
 
 import pytest
 
@@ -21,6 +27,20 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "libvirt: needs a real libvirtd with QEMU")
     config.addinivalue_line("markers", "keystone: needs a real Keystone")
     config.addinivalue_line("markers", "slow: takes more than a few seconds")
+
+
+FUNCTIONAL = pathlib.Path(__file__).parent / "functional"
+SHARED_SERVICES = ("keystone", "neutron", "libvirt")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        path = pathlib.Path(str(item.path))
+        if FUNCTIONAL not in path.parents:
+            continue
+        sub = path.relative_to(FUNCTIONAL).parts
+        group = "shared-services" if sub[0] in SHARED_SERVICES else "module-" + path.stem
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 def _skip_reason(longrepr: object) -> str:
