@@ -17,6 +17,7 @@ from nova_lite import exception
 from nova_lite.compute import states
 from nova_lite.conf import CONF
 from nova_lite.conductor.resize import SCHEDULE_EVENT
+from nova_lite.conductor.migrations import begin_move
 from nova_lite.db import instance_migrations as mig_db
 from nova_lite.db import instances as inst_db
 from nova_lite.db import services as svc_db
@@ -49,18 +50,10 @@ class ColdMigrateMixin:
             "user_id": ctx.user_id, "project_id": ctx.project_id})
         sysmeta = dict(inst.get("system_metadata") or {})
         sysmeta["old_vm_state"] = inst.vm_state
-        try:
-            inst = inst_db.instance_update(
-                url, inst.uuid, {"task_state": t.task_state, "old_flavor": inst.flavor,
-                                 "new_flavor": inst.flavor, "system_metadata": sysmeta},
-                expected_task_state=list(t.from_task_states), cell_name=cell["name"])
-        except Exception:
-            # refused (state, quota): the move never started, operators need not see it
-            mig_db.migration_update(url, mig.uuid, {"status": "error", "hidden": True})
-            raise
-        inst_db.action_start(url, inst.uuid, t.action_record, ctx.request_id, ctx.user_id,
-                             ctx.project_id)
-        inst_db.action_event(url, inst.uuid, ctx.request_id, SCHEDULE_EVENT, "start", None)
+        inst = begin_move(ctx, url, mig, t, SCHEDULE_EVENT, lambda: inst_db.instance_update(
+            url, inst.uuid, {"task_state": t.task_state, "old_flavor": inst.flavor,
+                             "new_flavor": inst.flavor, "system_metadata": sysmeta},
+            expected_task_state=list(t.from_task_states), cell_name=cell["name"]))
         try:
             self._schedule_move(ctx, cell, inst, mig,  # type: ignore[attr-defined]
                                 ignore_hosts=[inst.host],

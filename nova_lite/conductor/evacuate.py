@@ -17,6 +17,7 @@ from typing import Any, Optional
 
 from nova_lite import exception
 from nova_lite.compute import states
+from nova_lite.conductor.migrations import begin_move
 from nova_lite.db import instance_migrations as mig_db
 from nova_lite.db import instances as inst_db
 from nova_lite.objects.instance import Instance
@@ -54,16 +55,9 @@ class EvacuateMixin:
             "old_instance_type_id": inst.flavor.id, "new_instance_type_id": inst.flavor.id,
             "user_id": ctx.user_id, "project_id": ctx.project_id})
         orig_vm_state = inst.vm_state
-        try:
-            inst = inst_db.instance_update(url, inst.uuid, {"task_state": t.task_state},
-                                           expected_task_state=list(t.from_task_states),
-                                           cell_name=cell["name"])
-        except Exception:
-            mig_db.migration_update(url, mig.uuid, {"status": "error", "hidden": True})
-            raise
-        inst_db.action_start(url, inst.uuid, t.action_record, ctx.request_id, ctx.user_id,
-                             ctx.project_id)
-        inst_db.action_event(url, inst.uuid, ctx.request_id, SCHEDULE_EVENT, "start", None)
+        inst = begin_move(ctx, url, mig, t, SCHEDULE_EVENT, lambda: inst_db.instance_update(
+            url, inst.uuid, {"task_state": t.task_state},
+            expected_task_state=list(t.from_task_states), cell_name=cell["name"]))
         target = params.get("target_state") or (
             states.STOPPED if orig_vm_state == states.STOPPED else states.ACTIVE)
         self._build_pool.submit(self._evacuate_schedule_logged, ctx, cell, inst, mig, host,

@@ -17,6 +17,7 @@ from typing import Any, Optional
 from nova_lite import exception
 from nova_lite.compute import states
 from nova_lite.conductor import move_claims
+from nova_lite.conductor.migrations import begin_move
 from nova_lite.conf import CONF
 from nova_lite.db import cells as cells_db
 from nova_lite.db import instance_migrations as mig_db
@@ -91,16 +92,9 @@ class LiveMigrationMixin:
             "status": "accepted", "source_compute": inst.host, "source_node": inst.node,
             "old_instance_type_id": inst.flavor.id, "new_instance_type_id": inst.flavor.id,
             "user_id": ctx.user_id, "project_id": ctx.project_id})
-        try:
-            inst = inst_db.instance_update(url, inst.uuid, {"task_state": t.task_state},
-                                           expected_task_state=list(t.from_task_states),
-                                           cell_name=cell["name"])
-        except Exception:
-            mig_db.migration_update(url, mig.uuid, {"status": "error", "hidden": True})
-            raise
-        inst_db.action_start(url, inst.uuid, t.action_record, ctx.request_id, ctx.user_id,
-                             ctx.project_id)
-        inst_db.action_event(url, inst.uuid, ctx.request_id, SCHEDULE_EVENT, "start", None)
+        inst = begin_move(ctx, url, mig, t, SCHEDULE_EVENT, lambda: inst_db.instance_update(
+            url, inst.uuid, {"task_state": t.task_state},
+            expected_task_state=list(t.from_task_states), cell_name=cell["name"]))
         # Both hosts have their own instances_path: block migration is what "auto" means.
         block = params.get("block_migration", "auto")
         block = True if block in ("auto", None) else bool(block)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta, timezone
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from nova_lite import context as nl_context
 from nova_lite import exception
@@ -42,6 +42,23 @@ def _naive_utc(text: str) -> datetime:
     if when.tzinfo is not None:
         when = when.astimezone(timezone.utc).replace(tzinfo=None)
     return when
+
+
+def begin_move(ctx: Any, url: str, mig: Migration, transition: states.Transition,
+               schedule_event: str, update: Callable[[], Instance]) -> Instance:
+    """Every move's start: ``update`` sets the server's task state (and whatever else
+    the move records); when it is refused (state, lock, quota) the move never started
+    and its record is hidden from operators. Then the instance action and its
+    scheduling event begin."""
+    try:
+        inst = update()
+    except Exception:
+        mig_db.migration_update(url, mig.uuid, {"status": "error", "hidden": True})
+        raise
+    inst_db.action_start(url, inst.uuid, transition.action_record, ctx.request_id,
+                         ctx.user_id, ctx.project_id)
+    inst_db.action_event(url, inst.uuid, ctx.request_id, schedule_event, "start", None)
+    return inst
 
 
 class MigrationsMixin:

@@ -17,6 +17,7 @@ from typing import Any, Optional
 from nova_lite import exception
 from nova_lite.compute import states
 from nova_lite.conductor import move_claims
+from nova_lite.conductor.migrations import begin_move
 from nova_lite.conf import CONF
 from nova_lite.db import cells as cells_db
 from nova_lite.db import flavors as flavors_db
@@ -83,19 +84,11 @@ class ResizeMixin:
                   "memory_mb": max(old.memory_mb, new.memory_mb)}
         deltas = {k: v for k, v in (("cores", new.vcpus - old.vcpus),
                                     ("ram", new.memory_mb - old.memory_mb)) if v > 0}
-        try:
-            inst = self.quota.check_deltas(
-                ctx, inst.project_id, inst.user_id, deltas,
-                record=lambda _session: inst_db.instance_update(
-                    url, inst.uuid, values, expected_task_state=list(t.from_task_states),
-                    cell_name=cell["name"]))
-        except Exception:
-            # refused (state, quota): the move never started, operators need not see it
-            mig_db.migration_update(url, mig.uuid, {"status": "error", "hidden": True})
-            raise
-        inst_db.action_start(url, inst.uuid, t.action_record, ctx.request_id, ctx.user_id,
-                             ctx.project_id)
-        inst_db.action_event(url, inst.uuid, ctx.request_id, SCHEDULE_EVENT, "start", None)
+        inst = begin_move(ctx, url, mig, t, SCHEDULE_EVENT, lambda: self.quota.check_deltas(
+            ctx, inst.project_id, inst.user_id, deltas,
+            record=lambda _session: inst_db.instance_update(
+                url, inst.uuid, values, expected_task_state=list(t.from_task_states),
+                cell_name=cell["name"])))
         self._build_pool.submit(self._resize_schedule_logged, ctx, cell, inst, mig)
         return inst
 
