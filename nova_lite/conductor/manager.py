@@ -24,6 +24,7 @@ from nova_lite.conductor.services import ServicesMixin
 from nova_lite.conductor.shelve import ShelveTaskMixin
 from nova_lite.conductor.cells import CellDirectory
 from nova_lite.conductor.cold_migrate import ColdMigrateMixin
+from nova_lite.conductor.compute_nodes import ComputeNodesMixin
 from nova_lite.conductor.instant_actions import InstantActionsMixin
 from nova_lite.conductor.evacuate import EvacuateMixin
 from nova_lite.conductor.live_migration import LiveMigrationMixin
@@ -51,7 +52,7 @@ class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.Network
                        GuestCallsMixin, KeypairMixin, UsageMixin, MigrationsMixin,
                        ResizeMixin, LiveMigrationMixin, EvacuateMixin, RebuildMixin,
                        DeferredDeleteMixin, InstantActionsMixin, ServerTagsMixin,
-                       ServicesMixin, ColdMigrateMixin):
+                       ServicesMixin, ColdMigrateMixin, ComputeNodesMixin):
     """RPC API version 1.14 (see rpcapi.py). Server group and aggregate methods come
     through TaskMixin, whose builds use them."""
 
@@ -175,50 +176,6 @@ class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.Network
     def service_heartbeat(self, ctx: Any, host: str, binary: str, topic: str) -> int:
         return svc_db.service_heartbeat(self.cells.local_cell_url_or_first(), host, binary,
                                         topic)
-
-    def compute_node_update(self, ctx: Any, host: str, service_id: int, resources: dict) -> dict:
-        """Record a compute node's resources and its provider's inventory."""
-        return self._node_update(host, service_id, resources, self.disabled_trait(service_id))
-
-    def compute_nodes_update(self, ctx: Any, host: str, service_id: int,
-                             resources: list) -> list:
-        """compute_node_update for each node of a service that manages many (one
-        message per periodic pass, not one per node)."""
-        disabled = self.disabled_trait(service_id)
-        return [self._node_update(host, service_id, r, disabled) for r in resources]
-
-    def _node_update(self, host: str, service_id: int, resources: dict,
-                     disabled: list) -> dict:
-        values = {k: resources[k] for k in (
-            "hypervisor_hostname", "hypervisor_type", "hypervisor_version", "cpu_info",
-            "host_ip", "vcpus", "memory_mb", "local_gb", "vcpus_used", "memory_mb_used",
-            "local_gb_used", "running_vms")}
-        node = svc_db.compute_node_update(self.cells.local_cell_url_or_first(), host,
-                                          service_id, values)
-        local = self.cells.local_cell()
-        inventories = {
-            "VCPU": {"total": values["vcpus"], "reserved": CONF.reserved_host_cpus,
-                     "allocation_ratio": resources.get("cpu_allocation_ratio",
-                                                       CONF.cpu_allocation_ratio)},
-            "MEMORY_MB": {"total": values["memory_mb"],
-                          "reserved": resources.get("reserved_host_memory_mb",
-                                                    CONF.reserved_host_memory_mb),
-                          "allocation_ratio": resources.get("ram_allocation_ratio",
-                                                            CONF.ram_allocation_ratio)},
-            "DISK_GB": {"total": values["local_gb"],
-                        "reserved": (resources.get("reserved_host_disk_mb",
-                                                   CONF.reserved_host_disk_mb) + 1023) // 1024,
-                        "allocation_ratio": resources.get("disk_allocation_ratio",
-                                                          CONF.disk_allocation_ratio)},
-        }
-        placement_db.provider_ensure(self.api_url, values["hypervisor_hostname"], host,
-                                     local["uuid"] if local else None, inventories,
-                                     uuid=node["uuid"])
-        if "traits" in resources:
-            placement_db.provider_traits_set(
-                self.api_url, values["hypervisor_hostname"],
-                list(resources["traits"]) + disabled, keep_custom=True)
-        return node
 
     def instance_list_by_host(self, ctx: Any, host: str) -> list:
         cell = self.cells.local_cell()
