@@ -101,3 +101,32 @@ def test_a_move_between_nodes_holds_both_sizes_on_their_nodes(nodes):
     mgr.update_available_resource(_ctx())
     used = {r["hypervisor_hostname"]: r["vcpus_used"] for r in cond.batches[0]}
     assert used == {"h1": 0, "h1-n0001": 2, "h1-n0002": 1}
+
+
+class _CappedClient:
+    """An oslo.messaging client capped below 1.14 (a conductor not yet upgraded)."""
+
+    def __init__(self, cap_ok: bool) -> None:
+        self.cap_ok, self.calls = cap_ok, []
+
+    def can_send_version(self, version):
+        return self.cap_ok
+
+    def prepare(self, **kw):
+        return self
+
+    def call(self, ctx, method, **kw):
+        self.calls.append((method, len(kw.get("resources") or [1])))
+        return [{}] * len(kw["resources"]) if method == "compute_nodes_update" else {}
+
+
+@pytest.mark.parametrize("cap_ok, expected", [
+    (True, [("compute_nodes_update", 3)]),
+    (False, [("compute_node_update", 1)] * 3)])
+def test_rpc_client_batches_unless_the_conductor_is_older(cap_ok, expected):
+    from nova_lite.conductor import rpcapi
+
+    api = rpcapi.ConductorAPI.__new__(rpcapi.ConductorAPI)
+    api.client, api._retry = _CappedClient(cap_ok), None
+    api.compute_nodes_update(_ctx(), "h1", 3, [{"a": 1}, {"a": 2}, {"a": 3}])
+    assert api.client.calls == expected
