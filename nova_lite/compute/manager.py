@@ -88,6 +88,10 @@ def conductor_retry(fn: Any, *args: Any, retry_kwargs: Optional[dict] = None,
     return fn(*args, **kwargs)
 
 
+# Passes of a many-node report between two that send every node, changed or not.
+FULL_REPORT_EVERY = 10
+
+
 def _node_of(node: Optional[str], nodes: list[str]) -> str:
     """The node of this host a server counts on: its own, or the first (a record
     without one, or naming a node this host no longer has, still counts somewhere)."""
@@ -108,6 +112,10 @@ class ComputeManager(networking.NetworkingMixin, ShelveMixin, SnapshotMixin, Res
         self.driver = driver or virt_driver.load_driver(
             CONF.compute_driver, host, image_api.HostImageSource(self.image_api), CONF)
         self.service_id: Optional[int] = None
+        # The many-node report last taken by the conductor (see _report_nodes).
+        self._reported: dict[str, dict] = {}
+        self._reported_service: Optional[int] = None
+        self._report_passes = 0
         self._locks: dict[str, threading.Lock] = collections.defaultdict(threading.Lock)
         self._locks_guard = threading.Lock()
         self._init_networking()
@@ -351,8 +359,24 @@ class ComputeManager(networking.NetworkingMixin, ShelveMixin, SnapshotMixin, Res
         if len(reports) == 1:
             self.conductor.compute_node_update(ctx, self.host, self.service_id, reports[0])
             return
-        self.conductor.compute_nodes_update(ctx, self.host, self.service_id, reports)
-        LOG.info("reported %d nodes in %.3f s", len(reports), time.monotonic() - started)
+        self._report_nodes(ctx, reports, started)
+
+    def _report_nodes(self, ctx: Any, reports: list[dict], started: float) -> None:
+        """Send the nodes whose report changed since the conductor last took it; all of
+        them on the first pass of a service record and every FULL_REPORT_EVERY passes
+        (so rows an operator removed meanwhile come back)."""
+        self._report_passes += 1
+        last = self._reported
+        if (self._reported_service != self.service_id
+                or self._report_passes % FULL_REPORT_EVERY == 1):
+            last = {}
+        send = [r for r in reports if last.get(r["hypervisor_hostname"]) != r]
+        if send:
+            self.conductor.compute_nodes_update(ctx, self.host, self.service_id, send)
+        self._reported = {r["hypervisor_hostname"]: r for r in reports}
+        self._reported_service = self.service_id
+        LOG.info("reported %d nodes (%d changed) in %.3f s", len(reports), len(send),
+                 time.monotonic() - started)
 
     def _sizes_held_here(self, ctx: Any, instances: list) -> list:
         """What this host holds, as its claims count it (all its nodes together)."""

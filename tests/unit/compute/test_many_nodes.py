@@ -130,3 +130,22 @@ def test_rpc_client_batches_unless_the_conductor_is_older(cap_ok, expected):
     api.client, api._retry = _CappedClient(cap_ok), None
     api.compute_nodes_update(_ctx(), "h1", 3, [{"a": 1}, {"a": 2}, {"a": 3}])
     assert api.client.calls == expected
+
+
+def test_unchanged_nodes_are_not_sent_again_until_a_full_pass(nodes):
+    mgr = nodes(3)
+    cond = mgr.conductor
+    mgr.update_available_resource(_ctx())
+    mgr.update_available_resource(_ctx())  # nothing changed: no message
+    assert [len(b) for b in cond.batches] == [3]
+    inst = _instance(node="h1-n0002", vm_state=states.ACTIVE, task_state=None)
+    cond.instances[inst.uuid] = inst
+    mgr.update_available_resource(_ctx())  # only the node that changed
+    assert cond.batches[-1][0]["hypervisor_hostname"] == "h1-n0002"
+    assert [len(b) for b in cond.batches] == [3, 1]
+    mgr.service_id = 4  # a new service record (deleted and back): everything again
+    mgr.update_available_resource(_ctx())
+    assert [len(b) for b in cond.batches] == [3, 1, 3]
+    for _ in range(manager.FULL_REPORT_EVERY - 1):
+        mgr.update_available_resource(_ctx())
+    assert [len(b) for b in cond.batches] == [3, 1, 3, 3]
