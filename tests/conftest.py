@@ -33,6 +33,7 @@ FUNCTIONAL = pathlib.Path(__file__).parent / "functional"
 SHARED_SERVICES = ("keystone", "neutron", "libvirt")
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         path = pathlib.Path(str(item.path))

@@ -184,8 +184,11 @@ def _short(value: Any) -> str:
 def validate(schema: dict, body: Any) -> None:
     """Raise a 400 HTTPError naming the first problem if body does not match schema."""
     v = _validator(schema)
-    err: Optional[jsonschema.ValidationError] = jsonschema.exceptions.best_match(
-        v.iter_errors(body))
+    try:
+        err: Optional[jsonschema.ValidationError] = jsonschema.exceptions.best_match(
+            v.iter_errors(body))
+    except RecursionError:  # a body nested deeper than the schema walk can follow
+        raise wsgi.bad_request("Malformed request body") from None
     if err is not None:
         raise wsgi.bad_request(_message(err))
 

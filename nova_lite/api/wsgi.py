@@ -117,11 +117,34 @@ class ApiRequest:
                 raise bad_request("Malformed request body")
             try:
                 self._body = json.loads(raw)
+                if _depth_over(self._body, MAX_BODY_DEPTH):
+                    raise ValueError("nested too deep")
                 if _SURROGATE.search(raw):  # "\ud800" alone: text no database can store
                     json.dumps(self._body, ensure_ascii=False).encode("utf-8")
             except (ValueError, RecursionError):  # RecursionError: nested too deep
                 raise bad_request("Malformed request body") from None
         return self._body
+
+
+# No compute API body nests deeper than a few levels; validating or copying a deeper one
+# would recurse as deep as it goes, which is the client's choice.
+MAX_BODY_DEPTH = 32
+
+
+def _depth_over(value: Any, limit: int) -> bool:
+    """Whether lists and objects nest more than ``limit`` deep (walked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        elif not isinstance(item, list):
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in item
+                     if isinstance(child, (dict, list)))
+    return False
 
 
 def fault_response(code: int, message: str, headers: Optional[list] = None
