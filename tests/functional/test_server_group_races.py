@@ -5,8 +5,8 @@ two members on one host, an affinity group never gets two hosts."""
 from __future__ import annotations
 
 import collections
-import time
 import concurrent.futures
+import time
 from typing import Iterator
 
 import pytest
