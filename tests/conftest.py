@@ -5,9 +5,9 @@ libvirt or Keystone must fail the run, never shrink it quietly). A skip that is 
 a missing service says so with a reason starting "not applicable", which CI accepts.
 
 Run in parallel (pytest-xdist ``--dist loadgroup``, as tox does), the tests that use the
-machine's single Keystone, Glance, Neutron and libvirt share one worker in their usual
-order, and each other functional module stays whole on one worker (its deployment is
-module-scoped); unit and database tests spread freely.
+machine's single Keystone, Glance and Neutron share one worker in their usual order, the
+real libvirt guests another, and each other functional module stays whole on one worker
+(its deployment is module-scoped); unit and database tests spread freely.
 """
 
 import os
@@ -30,7 +30,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 FUNCTIONAL = pathlib.Path(__file__).parent / "functional"
-SHARED_SERVICES = ("keystone", "neutron", "libvirt")
+# Keystone's tests and Neutron's (which use the Keystone deployment's session fixture and
+# Keystone's catalog) share a worker; libvirt's real guests take another.
+SHARED_SERVICES = {"keystone": "keystone", "neutron": "keystone", "libvirt": "libvirt"}
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
@@ -40,7 +42,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if FUNCTIONAL not in path.parents:
             continue
         sub = path.relative_to(FUNCTIONAL).parts
-        group = "shared-services" if sub[0] in SHARED_SERVICES else "module-" + path.stem
+        group = SHARED_SERVICES.get(sub[0]) or "module-" + path.stem
         item.add_marker(pytest.mark.xdist_group(group))
 
 
