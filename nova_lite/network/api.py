@@ -89,19 +89,10 @@ class NoNetworkAPI:
         return None
 
     def bind_host(self, instance_uuid: str, host: str, network_info: list) -> list:
-        """Bind every port of the instance to ``host`` (unshelve on another host); the
-        refreshed cache (its VIFs inactive until the new host plugs them)."""
-        for port in self.client.list_ports(device_id=instance_uuid):
-            bound = self.client.update_port(port["id"], {BINDING_HOST: host})
-            if bound.get(BINDING_VIF_TYPE) in (model.VIF_TYPE_UNBOUND,
-                                               model.VIF_TYPE_BINDING_FAILED, None):
-                raise exception.PortBindingFailed(port_id=port["id"])
-        return self.refresh_network_info(instance_uuid, network_info)
+        return network_info  # no ports to bind
 
     def unbind_host(self, instance_uuid: str) -> None:
-        """The instance left its host (shelve offload): its ports stay its own, unbound."""
-        for port in self.client.list_ports(device_id=instance_uuid):
-            self.client.update_port(port["id"], {BINDING_HOST: None})
+        return None
 
     def refresh_network_info(self, instance_uuid: str, network_info: list) -> list:
         return network_info

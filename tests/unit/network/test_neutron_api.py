@@ -182,6 +182,7 @@ def test_no_network_backend():
     with pytest.raises(exception.Invalid):
         api.validate_request("p1", False, "auto", ["web"], 1)
     assert api.allocate_for_instance(INST, "p1", "h", "nova", {"networks": "auto"}) == []
+    assert api.bind_host(INST, "h2", []) == [] and api.unbind_host(INST) is None
 
 
 def test_port_quota_is_checked_before_anything_is_recorded(api, neutron):
