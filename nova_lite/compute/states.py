@@ -149,6 +149,19 @@ _SHUTDOWN_TIMEOUT = ConfValue("compute", "shutdown_timeout")
 # Where a snapshot may be taken from (Nova's createImage, createBackup).
 _SNAPSHOT_FROM = (ACTIVE, STOPPED, PAUSED, SUSPENDED)
 
+# resize: scheduled by the conductor (resize_prep), then the source host powers off and
+# hands the disk over, the destination starts the new guest. The server waits in
+# VERIFY_RESIZE for confirmResize or revertResize.
+_RESIZE_TRANSITION = Transition(
+    "resize", (ACTIVE, STOPPED), RESIZE_PREP, RESIZED, api_key="resize",
+    policy="os_compute_api:servers:resize", driver_call="migrate_disk_and_power_off",
+    event="resize_instance", steps=(RESIZE_MIGRATING, RESIZE_MIGRATED, RESIZE_FINISH),
+    step_calls=(Step(RESIZE_MIGRATING, "source", "migrate_disk_and_power_off",
+                     "resize_instance"),
+                Step(RESIZE_MIGRATED, "source", None, None),
+                Step(RESIZE_FINISH, "dest", "finish_migration", "finish_resize")),
+    on_restart="restarted_in_move")
+
 TRANSITIONS: dict[str, Transition] = {
     t.name: t
     for t in (
@@ -260,31 +273,11 @@ TRANSITIONS: dict[str, Transition] = {
                    driver_call="rebuild", event="rebuild_instance",
                    steps=(REBUILD_BLOCK_DEVICE_MAPPING, REBUILD_SPAWNING),
                    on_restart="restarted_in_rebuild"),
-        # -- resize: scheduled by the conductor (resize_prep), then the source host
-        #    powers off and hands the disk over, the destination starts the new guest.
-        #    The server waits in VERIFY_RESIZE for confirmResize or revertResize. ------
-        Transition("resize", (ACTIVE, STOPPED), RESIZE_PREP, RESIZED, api_key="resize",
-                   policy="os_compute_api:servers:resize",
-                   driver_call="migrate_disk_and_power_off", event="resize_instance",
-                   steps=(RESIZE_MIGRATING, RESIZE_MIGRATED, RESIZE_FINISH),
-                   step_calls=(Step(RESIZE_MIGRATING, "source", "migrate_disk_and_power_off",
-                                    "resize_instance"),
-                               Step(RESIZE_MIGRATED, "source", None, None),
-                               Step(RESIZE_FINISH, "dest", "finish_migration",
-                                    "finish_resize")),
-                   on_restart="restarted_in_move"),
+        _RESIZE_TRANSITION,
         # cold migration: a resize to the same flavor on another host, as in Nova (the
         # same task_states and steps; VERIFY_RESIZE, then confirmResize / revertResize)
-        Transition("migrate", (ACTIVE, STOPPED), RESIZE_PREP, RESIZED, api_key="migrate",
-                   policy="os_compute_api:os-migrate-server:migrate",
-                   driver_call="migrate_disk_and_power_off", event="resize_instance",
-                   steps=(RESIZE_MIGRATING, RESIZE_MIGRATED, RESIZE_FINISH),
-                   step_calls=(Step(RESIZE_MIGRATING, "source", "migrate_disk_and_power_off",
-                                    "resize_instance"),
-                               Step(RESIZE_MIGRATED, "source", None, None),
-                               Step(RESIZE_FINISH, "dest", "finish_migration",
-                                    "finish_resize")),
-                   on_restart="restarted_in_move"),
+        dataclasses.replace(_RESIZE_TRANSITION, name="migrate", api_key="migrate",
+                            policy="os_compute_api:os-migrate-server:migrate"),
         # ends ACTIVE, or STOPPED when the resized guest is off
         Transition("confirm_resize", (RESIZED,), RESIZE_CONFIRMING, ACTIVE,
                    api_key="confirmResize", policy="os_compute_api:servers:confirm_resize",
