@@ -195,6 +195,13 @@ class TaskMixin(ServerGroupMixin, AggregateMixin):
         inst.availability_zone = self._host_zone(sel.host)
         created = inst_db.instance_create_with_action(url, inst, cell["name"], ctx.request_id,
                                                       ctx.user_id, ctx.project_id)
+        if (created.host, created.node) != (inst.host, inst.node):
+            # An earlier attempt created the record, then died before handing it over:
+            # this attempt holds the build now, and its claim is on the host it chose.
+            created = inst_db.instance_update(
+                url, inst.uuid, {"host": inst.host, "node": inst.node,
+                                 "availability_zone": inst.availability_zone},
+                cell_name=cell["name"])
         try:
             cells_db.instance_mapping_set_cell(self.api_url, inst.uuid, sel.cell_uuid)
             if not cells_db.build_request_delete(self.api_url, inst.uuid):

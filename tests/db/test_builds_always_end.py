@@ -163,3 +163,19 @@ def test_a_superseded_attempt_leaves_the_build_to_its_successor(cells: dict) -> 
     assert [b["instance_uuid"] for b in cells_db.build_request_list(
         cells["api"], instance_uuids=[inst.uuid])] == [inst.uuid]
     assert placement_db.consumers_on_provider(cells["api"], "h1") == []
+
+
+def test_a_record_left_by_an_interrupted_attempt_follows_the_new_choice(cells: dict) -> None:
+    """The first attempt created the record on h0 and died before the hand-over; the
+    retry chose h1 and claimed there: the record, the build and the claim agree on h1."""
+    inst = _record(cells["api"])
+    earlier = inst_db.instance_create_with_action(
+        cells["cell1"], inst, "cell1",
+        "req-earlier", "u1", "p1")
+    inst_db.instance_update(cells["cell1"], inst.uuid, {"host": "h0", "node": "h0"})
+    assert earlier.uuid == inst.uuid
+    _t, compute = _run_build(cells, inst)
+    stored = inst_db.instance_get(cells["cell1"], inst.uuid)
+    assert (stored.host, stored.node) == ("h1", "h1")
+    assert compute.built == [inst.uuid]
+    assert cells_db.build_request_list(cells["api"], instance_uuids=[inst.uuid]) == []
