@@ -2,7 +2,8 @@
 compute host runs real guests (libvirt): a server created with a config drive and user
 data prints its uuid and user data on the console `openstack console log show` reads,
 and `openstack console url show --novnc` gives a URL that serves noVNC and whose
-websocket reaches the guest's VNC server.
+websocket reaches the guest's VNC server. Images come from the real Glance: `openstack
+server image create` of a running guest makes an active Glance image that boots again.
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ import pytest
 import requests
 
 from tests.functional import guest_console, harness
-from tests.functional.keystone.conftest import KeystoneEnv, login
+from tests.functional.keystone.conftest import GlanceEnv, KeystoneEnv, glance_delete, login
 from tests.functional.libvirt import conftest as lv
 
 pytestmark = [pytest.mark.keystone, pytest.mark.libvirt, pytest.mark.slow]
 
 REPO = lv.REPO
 BOOT_TIMEOUT = 180
+MARKER = "NOVA-LITE-GUEST-UP"  # what the test guest prints once booted
 
 
 class CliCloud:
@@ -34,16 +36,17 @@ class CliCloud:
     clouds.yaml, so the shared Keystone catalog (and its lock) is left alone."""
 
     def __init__(self, dep: harness.Deployment, keystone: KeystoneEnv, image_id: str,
-                 proxy_port: int) -> None:
+                 proxy_port: int, glance_url: str) -> None:
         import yaml
 
         self.dep, self.keystone, self.image_id = dep, keystone, image_id
+        self.glance_url = glance_url
         self.proxy = f"http://127.0.0.1:{proxy_port}"
         with open(keystone.clouds_yaml) as f:
             clouds = yaml.safe_load(f)
         for cloud in clouds["clouds"].values():
             cloud["compute_endpoint_override"] = f"{dep.url}/v2.1"
-            cloud["image_endpoint_override"] = f"{dep.url}/v2.1"
+            cloud["image_endpoint_override"] = glance_url
         self.clouds_yaml = os.path.join(dep.workdir, "clouds.yaml")
         with open(self.clouds_yaml, "w") as f:
             yaml.safe_dump(clouds, f)
@@ -63,7 +66,7 @@ class CliCloud:
 
 
 @pytest.fixture(scope="module")
-def cli_cloud(keystone: KeystoneEnv) -> Iterator[CliCloud]:
+def cli_cloud(keystone: KeystoneEnv, glance: GlanceEnv) -> Iterator[CliCloud]:
     if not harness.mariadb_available():
         pytest.skip("MariaDB is not reachable on 127.0.0.1:3306")
     if not harness.rabbit_available():
@@ -80,7 +83,8 @@ def cli_cloud(keystone: KeystoneEnv) -> Iterator[CliCloud]:
         workdir, {host: {}}, auth_strategy="keystone", authtoken=keystone.authtoken(),
         extra_conf=f"[DEFAULT]\ninstance_name_template = nlk-{suffix}-%08x\n"
                    f"[vnc]\nnovncproxy_host = 127.0.0.1\nnovncproxy_port = {proxy_port}\n"
-                   f"novncproxy_base_url = http://127.0.0.1:{proxy_port}/vnc_lite.html\n",
+                   f"novncproxy_base_url = http://127.0.0.1:{proxy_port}/vnc_lite.html\n"
+                   + keystone.glance_conf() + f"endpoint_override = {glance.url}\n",
         host_conf={host: f"[DEFAULT]\ncompute_driver = libvirt.LibvirtDriver\n"
                          f"[libvirt]\nvirt_type = {virt_type}\nconnection_uri = {lv.URI}\n"})
     dep.token = login(keystone, "admin").token
@@ -96,7 +100,7 @@ def cli_cloud(keystone: KeystoneEnv) -> Iterator[CliCloud]:
         assert proc.returncode == 0, proc.stderr[-3000:]
         env = lv.ApiEnv(dep, host, proc.stdout.strip().splitlines()[-1], virt_type)
         dep.start_proc("novncproxy", "nova-lite-novncproxy")
-        yield CliCloud(dep, keystone, env.image_id, proxy_port)
+        yield CliCloud(dep, keystone, env.image_id, proxy_port, glance.url)
     finally:
         dep.teardown()
         if env is not None:
@@ -144,3 +148,37 @@ def test_config_drive_user_data_console_log_and_novnc(cli_cloud: CliCloud, tmp_p
 
     c.cli("member-a", "server", "delete", "--wait", sid)
     assert guest_console.ws_open(c.proxy, f"/?token={token}")[0] == 403
+
+
+def _console_shows(c: CliCloud, sid: str, marker: str) -> str:
+    log = ""
+    deadline = time.monotonic() + BOOT_TIMEOUT
+    while time.monotonic() < deadline:
+        log = c.cli("member-a", "console", "log", "show", sid)
+        if marker in log:
+            return log
+        time.sleep(2)
+    raise AssertionError(f"{marker!r} not on the console of {sid}:\n{log[-2000:]}")
+
+
+def test_snapshot_in_glance_boots_again(cli_cloud: CliCloud):
+    c = cli_cloud
+    first = json.loads(c.cli(
+        "member-a", "server", "create", "--flavor", "m1.nano", "--image", c.image_id,
+        "--nic", "none", "--wait", "-f", "json", "osc-snap-source", timeout=BOOT_TIMEOUT))
+    _console_shows(c, first["id"], MARKER)
+    name = f"osc-snap-{os.urandom(4).hex()}"  # a leftover of an earlier run never matches
+    snap = json.loads(c.cli("member-a", "server", "image", "create", "--name", name,
+                            "--wait", "-f", "json", first["id"], timeout=BOOT_TIMEOUT))
+    try:
+        shown = json.loads(c.cli("member-a", "image", "show", "-f", "json", snap["id"]))
+        assert shown["status"] == "active"
+        assert name in c.cli("member-a", "image", "list", "-f", "value", "-c", "Name")
+        again = json.loads(c.cli(
+            "member-a", "server", "create", "--flavor", "m1.nano", "--image", name,
+            "--nic", "none", "--wait", "-f", "json", "osc-from-snap", timeout=BOOT_TIMEOUT))
+        assert again["status"] == "ACTIVE"
+        _console_shows(c, again["id"], MARKER)  # the snapshot's content booted
+        c.cli("member-a", "server", "delete", "--wait", again["id"], first["id"])
+    finally:
+        glance_delete(c.glance_url, login(c.keystone, "admin").token, snap["id"])
