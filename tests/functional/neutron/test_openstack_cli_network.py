@@ -1,29 +1,47 @@
-"""Unmodified python-openstackclient, Keystone, the real Neutron and nova_lite together.
+"""Unmodified python-openstackclient, Keystone, the real Neutron, Glance, libvirt and
+nova_lite together.
 
-A member creates a network and a subnet, boots a server on it (``--network NET --wait``),
-sees its address in ``server show``, adds and removes a port and a security group. The
-compute host runs the fake driver (no guest to wait for) under the OVN chassis' name, so
-Neutron really binds its ports.
+A member creates a network, a subnet and a key pair, boots a real guest on the network
+with the key, a config drive and user data (``--network NET --key-name K --config-drive
+true --user-data F --wait``), sees its address in ``server show`` and, in ``console log
+show``, the guest's own DHCP address, its uuid read from the metadata and its key; ``console
+url show --novnc`` gives a URL that serves noVNC and reaches the guest's VNC server; then
+adds and removes a port and a security group. The compute host runs under the OVN
+chassis' name, so Neutron really binds its ports, and the API listens where Neutron sends
+its events.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import pathlib
+import shutil
 import subprocess
+import sys
+import tempfile
 import time
 import uuid
 from typing import Any, Iterator
 
 import pytest
+import requests
 
-from tests.functional import harness
+from tests.functional import guest_console, harness
 from tests.functional.keystone.conftest import (Cloud, _setup_glance, _setup_keystone,
                                                 catalog_lock, glance_delete, login)
-from tests.functional.neutron.conftest import CHASSIS, neutron_lock, nova_neutron_conf
+from tests.functional.neutron.conftest import (CHASSIS, EVENTS_PORT, REPO, neutron_lock,
+                                               nova_neutron_conf)
+
+libvirt = pytest.importorskip("libvirt")
+URI = "qemu:///system"
+BOOT_TIMEOUT = 240
+KEY_COMMENT = "nova-lite-osc@example"
 
 # The module's deployment waits for the Neutron and catalog locks other tests may hold,
 # and every CLI start costs seconds: more than the default per-test timeout.
-pytestmark = [pytest.mark.keystone, pytest.mark.slow, pytest.mark.timeout(1800)]
+pytestmark = [pytest.mark.keystone, pytest.mark.libvirt, pytest.mark.slow,
+              pytest.mark.timeout(1800)]
 
 
 def _ok(proc: subprocess.CompletedProcess) -> str:
@@ -36,18 +54,38 @@ def _json(proc: subprocess.CompletedProcess) -> Any:
 
 
 @pytest.fixture(scope="module")
-def net_cloud(neutron_stack: str, keystone_env: Any, tmp_path_factory: pytest.TempPathFactory
-              ) -> Iterator[Cloud]:
+def net_cloud(neutron_stack: str, keystone_env: Any) -> Iterator[Cloud]:
+    from tests.functional.libvirt.conftest import _require_libvirtd
+
     if not harness.mariadb_available() or not harness.rabbit_available():
         pytest.skip("MariaDB or RabbitMQ is not reachable")
-    workdir = tmp_path_factory.mktemp("neutron-cli")
+    _require_libvirtd()
+    from nova_lite.virt.libvirt import host as vhost
+
+    virt_type = "kvm" if vhost.kvm_usable()[0] else "qemu"
+    # where QEMU (libvirt-qemu) can reach the instance files
+    workdir = pathlib.Path(tempfile.mkdtemp(prefix="nova-lite-neutron-cli-", dir="/var/tmp"))
+    os.chmod(workdir, 0o755)
+    suffix = workdir.name.rsplit("-", 1)[-1][-6:].lower()
     policy_file = workdir / "policy.yaml"
     policy_file.write_text("{}\n")
+    proxy_port = harness.free_port()
     dep = harness.Deployment(
         str(workdir), {CHASSIS: {}}, auth_strategy="keystone",
         authtoken=keystone_env.authtoken(),
-        extra_conf=f"[oslo_policy]\npolicy_file = {policy_file}\n"
-                   + nova_neutron_conf(keystone_env) + keystone_env.glance_conf())
+        # Neutron's events carry its admin token, which this Keystone-backed API refuses
+        # (tests/functional/neutron/test_guests_on_neutron.py waits for them, on noauth2):
+        # here a guest starts once the plug wait of 10 s is over.
+        extra_conf=f"[DEFAULT]\ninstance_name_template = nlo-{suffix}-%08x\n"
+                   "vif_plugging_timeout = 10\nvif_plugging_is_fatal = False\n"
+                   f"[oslo_policy]\npolicy_file = {policy_file}\n"
+                   f"[vnc]\nnovncproxy_host = 127.0.0.1\nnovncproxy_port = {proxy_port}\n"
+                   f"novncproxy_base_url = http://127.0.0.1:{proxy_port}/vnc_lite.html\n"
+                   + nova_neutron_conf(keystone_env) + keystone_env.glance_conf(),
+        host_conf={CHASSIS: f"[DEFAULT]\ncompute_driver = libvirt.LibvirtDriver\n"
+                            f"[libvirt]\nvirt_type = {virt_type}\nconnection_uri = {URI}\n"})
+    dep.port, dep.url = EVENTS_PORT, f"http://127.0.0.1:{EVENTS_PORT}"  # Neutron's events
+    dep.proxy = f"http://127.0.0.1:{proxy_port}"
     logins = {who: login(keystone_env, who) for who in keystone_env.accounts}
     dep.token = logins["admin"].token
     with neutron_lock(), catalog_lock():
@@ -59,18 +97,38 @@ def net_cloud(neutron_stack: str, keystone_env: Any, tmp_path_factory: pytest.Te
             assert proc.returncode == 0, proc.stderr[-2000:]
             glance_url = proc.stdout.strip().splitlines()[-1]
             dep.setup()
-            disk = workdir / "disk.raw"
-            disk.write_bytes(b"\0" * 4096)
-            image = dep.manage("image", "import", "--name", f"neutron-cli-image-{dep.run_id}",
-                               str(disk))
-            image_id = image.stdout.strip().splitlines()[-1]
+            built = subprocess.run(
+                [sys.executable, str(REPO / "tools" / "build-test-image"), "--config-file",
+                 dep.common_conf, "--name", f"neutron-cli-{dep.run_id}", "--work-dir",
+                 os.environ.get("NOVA_LITE_TEST_IMAGE_CACHE",
+                                "/var/cache/nova-lite/test-image")],
+                capture_output=True, text=True, timeout=600,
+                env={**os.environ, "PATH": harness.BIN + os.pathsep + os.environ["PATH"]})
+            assert built.returncode == 0, built.stderr[-3000:]
+            image_id = built.stdout.strip().splitlines()[-1]
+            dep.start_proc("novncproxy", "nova-lite-novncproxy")
             _setup_keystone(f"{dep.url}/v2.1")
             yield Cloud(dep, keystone_env, image_id, policy_file, logins)
         finally:
             dep.teardown()
+            _destroy_guests(f"nlo-{suffix}-")
+            shutil.rmtree(workdir, ignore_errors=True)
             if image_id and glance_url:
                 glance_delete(glance_url, login(keystone_env, "admin").token, image_id)
             _setup_keystone(None)
+
+
+def _destroy_guests(prefix: str) -> None:
+    """Guests of this module's deployment a failed test left running."""
+    conn = libvirt.open(URI)
+    try:
+        for dom in conn.listAllDomains(0):
+            if dom.name().startswith(prefix):
+                if dom.isActive():
+                    dom.destroy()
+                dom.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE)
+    finally:
+        conn.close()
 
 
 def _wait_port(cloud: Cloud, port: str, device_id: str, timeout: float = 60) -> dict:
@@ -83,18 +141,29 @@ def _wait_port(cloud: Cloud, port: str, device_id: str, timeout: float = 60) -> 
         time.sleep(1)
 
 
-def test_network_server_port_and_security_group_with_openstackclient(net_cloud: Cloud):
+def test_network_server_port_and_security_group_with_openstackclient(net_cloud: Cloud,
+                                                                     tmp_path):
     cloud = net_cloud
     tag = uuid.uuid4().hex[:6]
     net, sub, sg, port = f"nl-net-{tag}", f"nl-sub-{tag}", f"nl-sg-{tag}", f"nl-port-{tag}"
     cleanup = [("subnet", sub), ("network", net)]
+    key, user_data = f"nl-key-{tag}", tmp_path / "user-data"
+    user_data.write_text("NOVA-LITE-USER-DATA-FROM-OSC on a network\n")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", KEY_COMMENT, "-f",
+                    str(tmp_path / "id")], check=True, timeout=60)
     try:
         network = _json(cloud.cli("member-a", "network", "create", net, "-f", "json"))
         _ok(cloud.cli("member-a", "subnet", "create", "--network", net, "--subnet-range",
                       "10.43.0.0/28", sub, "-f", "json"))
+        _ok(cloud.cli("member-a", "keypair", "create", "--public-key",
+                      str(tmp_path / "id.pub"), key, "-f", "json"))
+        cleanup.append(("keypair", key))
+        started = time.monotonic()
         server = _json(cloud.cli("member-a", "server", "create", "--flavor", "m1.nano",
-                                 "--image", cloud.image_id, "--network", net, "--wait",
-                                 "-f", "json", f"vm-{tag}", timeout=300))
+                                 "--image", cloud.image_id, "--network", net, "--key-name",
+                                 key, "--config-drive", "true", "--user-data",
+                                 str(user_data), "--wait", "-f", "json", f"vm-{tag}",
+                                 timeout=300))
         sid = server["id"]
         cleanup.insert(0, ("server", sid))
         assert server["status"] == "ACTIVE"
@@ -104,8 +173,30 @@ def test_network_server_port_and_security_group_with_openstackclient(net_cloud: 
         created_port = _json(cloud.cli("member-a", "port", "list", "--server", sid,
                                        "-f", "json"))
         assert len(created_port) == 1
-        assert created_port[0]["Fixed IP Addresses"][0]["ip_address"] in json.dumps(
-            addresses)
+        address = created_port[0]["Fixed IP Addresses"][0]["ip_address"]
+        assert address in json.dumps(addresses)
+
+        # The guest's own view, through openstackclient: its DHCP address, its uuid from
+        # the metadata on its config drive, its key and the user data.
+        wanted = [f"NOVA-LITE-GUEST-IP eth0 {address}/", f"NOVA-LITE-CONFIG-DRIVE uuid={sid}",
+                  f"key={key} comment={KEY_COMMENT}",
+                  "NOVA-LITE-USER-DATA NOVA-LITE-USER-DATA-FROM-OSC on a network"]
+        log, deadline = "", time.monotonic() + BOOT_TIMEOUT
+        while time.monotonic() < deadline and not all(w in log for w in wanted):
+            log = _ok(cloud.cli("member-a", "console", "log", "show", sid))
+            time.sleep(2)
+        assert all(w in log for w in wanted), ([w for w in wanted if w not in log],
+                                               log[-3000:])
+        print(f"\nserver create --network --wait -> address, metadata and key on the "
+              f"console: {time.monotonic() - started:.1f} s")
+        url = _json(cloud.cli("member-a", "console", "url", "show", "--novnc", sid,
+                              "-f", "json"))["url"]
+        assert url.startswith(cloud.dep.proxy + "/vnc_lite.html?path=%3Ftoken%3D"), url
+        page = requests.get(url, timeout=30)
+        assert page.status_code == 200 and "noVNC" in page.text
+        token = url.rsplit("%3D", 1)[1]
+        status, greeting = guest_console.ws_open(cloud.dep.proxy, f"/?token={token}")
+        assert status == 101 and greeting.startswith(b"RFB 003.008"), (status, greeting)
 
         _ok(cloud.cli("member-a", "port", "create", "--network", net, port, "-f", "json"))
         cleanup.insert(1, ("port", port))
