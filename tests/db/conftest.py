@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from nova_lite.db import api_models, bootstrap, main_models
+from nova_lite.db import cells as cells_db
 from nova_lite.db import engine as db_engine
 
 MYSQL = dict(host="127.0.0.1", port=3306, user="root", password="")
@@ -147,3 +148,12 @@ def api_url(migrated_db: Callable[[str], str]) -> str:
 def cell_url(migrated_db: Callable[[str], str]) -> str:
     """A cell (main) database at head, with no rows."""
     return migrated_db("main")
+
+
+@pytest.fixture
+def mapped_cells(api_url: str, migrated_db: Callable[[str], str]) -> dict:
+    """cell0 mapped and one cell, "cell1", created: their URLs and cell1's uuid."""
+    cell0, cell1 = migrated_db("main"), migrated_db("main")
+    bootstrap.map_cell0(api_url, cell0)
+    c1 = cells_db.cell_create(api_url, "cell1", "rabbit://h/", cell1)
+    return {"cell0": cell0, "cell1": cell1, "cell1_uuid": c1["uuid"]}

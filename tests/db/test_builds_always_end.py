@@ -11,7 +11,6 @@ import pytest
 from nova_lite import context, exception
 from nova_lite.conductor import tasks
 from nova_lite.conductor.cells import CellDirectory
-from nova_lite.db import bootstrap
 from nova_lite.db import cells as cells_db
 from nova_lite.db import instances as inst_db
 from nova_lite.db import placement as placement_db
@@ -48,11 +47,8 @@ class _Tasks(tasks.TaskMixin):
 
 
 @pytest.fixture
-def cells(api_url: str, migrated_db) -> dict:
-    cell0, cell1 = migrated_db("main"), migrated_db("main")
-    bootstrap.map_cell0(api_url, cell0)
-    c1 = cells_db.cell_create(api_url, "cell1", "rabbit://h/", cell1)
-    return {"api": api_url, "cell0": cell0, "cell1": cell1, "cell1_uuid": c1["uuid"]}
+def cells(api_url: str, mapped_cells: dict) -> dict:
+    return {"api": api_url, **mapped_cells}
 
 
 def _record(api_url: str, **values) -> tuple:

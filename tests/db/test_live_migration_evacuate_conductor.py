@@ -20,8 +20,6 @@ from nova_lite.conductor.evacuate import EvacuateMixin
 from nova_lite.conductor.live_migration import LiveMigrationMixin
 from nova_lite.conductor.migrations import MigrationsMixin
 from nova_lite.conf import CONF
-from nova_lite.db import bootstrap
-from nova_lite.db import cells as cells_db
 from nova_lite.db import engine as db_engine
 from nova_lite.db import instance_migrations as mig_db
 from nova_lite.db import instances as inst_db
@@ -60,17 +58,15 @@ class _Conductor(tasks.TaskMixin, MigrationsMixin, LiveMigrationMixin, EvacuateM
 
 
 @pytest.fixture
-def env(api_url: str, migrated_db) -> dict:
-    cell0, cell1 = migrated_db("main"), migrated_db("main")
-    bootstrap.map_cell0(api_url, cell0)
-    c1 = cells_db.cell_create(api_url, "cell1", "rabbit://h/", cell1)
+def env(api_url: str, mapped_cells: dict) -> dict:
+    cell1 = mapped_cells["cell1"]
     for host in HOSTS:
         sid = svc_db.service_heartbeat(cell1, host, "nova-compute", "compute")
         svc_db.compute_node_update(cell1, host, sid, node_values(host))
     cond = _Conductor(api_url)
-    cond._scheduler = _Scheduler(c1["uuid"], api_url)
+    cond._scheduler = _Scheduler(mapped_cells["cell1_uuid"], api_url)
     cond._compute = _Compute()
-    return {"api": api_url, "cell1": cell1, "cell1_uuid": c1["uuid"], "cond": cond}
+    return {"api": api_url, "cell1": cell1, "cell1_uuid": mapped_cells["cell1_uuid"], "cond": cond}
 
 
 def _get(env: dict, uuid_: str):

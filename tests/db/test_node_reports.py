@@ -8,8 +8,6 @@ import pytest
 from nova_lite.conductor.cells import CellDirectory
 from nova_lite.conductor.compute_nodes import ComputeNodesMixin
 from nova_lite.conductor.services import ServicesMixin
-from nova_lite.db import bootstrap
-from nova_lite.db import cells as cells_db
 from nova_lite.db import placement as placement_db
 from nova_lite.db import services as svc_db
 from tests.db.test_cells_instances import node_values
@@ -22,10 +20,8 @@ class _Conductor(ComputeNodesMixin, ServicesMixin):
 
 
 @pytest.fixture
-def env(api_url: str, migrated_db) -> dict:
-    cell0, cell1 = migrated_db("main"), migrated_db("main")
-    bootstrap.map_cell0(api_url, cell0)
-    cells_db.cell_create(api_url, "cell1", "rabbit://h/", cell1)
+def env(api_url: str, mapped_cells: dict) -> dict:
+    cell1 = mapped_cells["cell1"]
     sid = svc_db.service_heartbeat(cell1, "m1", "nova-compute", "compute")
     return {"api": api_url, "cell1": cell1, "cond": _Conductor(api_url), "sid": sid}
 

@@ -10,7 +10,6 @@ import uuid
 import pytest
 
 from nova_lite.cmd import manage_placement as mp
-from nova_lite.db import bootstrap
 from nova_lite.db import cells as cells_db
 from nova_lite.db import instance_migrations as mig_db
 from nova_lite.db import instances as inst_db
@@ -24,19 +23,17 @@ INV = {rc: {"total": total, "reserved": 0, "allocation_ratio": 1.0}
 
 
 @pytest.fixture
-def env(api_url: str, migrated_db) -> dict:
-    cell0, cell1 = migrated_db("main"), migrated_db("main")
-    bootstrap.map_cell0(api_url, cell0)
-    c1 = cells_db.cell_create(api_url, "cell1", "rabbit://h/", cell1)
+def env(api_url: str, mapped_cells: dict) -> dict:
+    cell1 = mapped_cells["cell1"]
     sid = svc_db.service_heartbeat(cell1, "h1", "nova-compute", "compute")
     node = svc_db.compute_node_update(cell1, "h1", sid, node_values("h1.node"))
-    rp = placement_db.provider_ensure(api_url, "h1.node", "h1", c1["uuid"], INV,
+    rp = placement_db.provider_ensure(api_url, "h1.node", "h1", mapped_cells["cell1_uuid"], INV,
                                       uuid=node["uuid"])
     inst = new_instance(host="h1", node="h1.node", vm_state="active", task_state=None)
     inst_db.instance_create(cell1, inst, "cell1")
     placement_db.claim(api_url, rp, inst.uuid, {"VCPU": 1, "MEMORY_MB": 128})
     return {"api": api_url, "cell1": cell1, "rp": rp, "inst": inst.uuid,
-            "cell_uuid": c1["uuid"]}
+            "cell_uuid": mapped_cells["cell1_uuid"]}
 
 
 def test_audit_clean_deployment_exits_0(env: dict, capsys) -> None:

@@ -14,7 +14,6 @@ from nova_lite.conductor.cells import CellDirectory
 from nova_lite.conductor.services import ServicesMixin
 from nova_lite.db import aggregates as aggregates_db
 from nova_lite.db import api_models
-from nova_lite.db import bootstrap
 from nova_lite.db import cells as cells_db
 from nova_lite.db import discovery
 from nova_lite.db import engine as db_engine
@@ -43,14 +42,12 @@ class _Conductor(ServicesMixin):
 
 
 @pytest.fixture
-def env(api_url: str, migrated_db) -> dict:
-    cell0, cell1 = migrated_db("main"), migrated_db("main")
-    bootstrap.map_cell0(api_url, cell0)
-    c1 = cells_db.cell_create(api_url, "cell1", "rabbit://h/", cell1)
+def env(api_url: str, mapped_cells: dict) -> dict:
+    cell1 = mapped_cells["cell1"]
     for host in ("h1", "h2"):
         sid = svc_db.service_heartbeat(cell1, host, "nova-compute", "compute")
         node = svc_db.compute_node_update(cell1, host, sid, node_values(f"{host}.node"))
-        placement_db.provider_ensure(api_url, f"{host}.node", host, c1["uuid"], INV,
+        placement_db.provider_ensure(api_url, f"{host}.node", host, mapped_cells["cell1_uuid"], INV,
                                      uuid=node["uuid"])
     svc_db.service_heartbeat(cell1, "ctl", "nova-scheduler", "scheduler")
     discovery.discover_hosts(api_url)

@@ -14,7 +14,6 @@ from nova_lite.compute import states
 from nova_lite.conductor import tasks
 from nova_lite.conductor.cells import CellDirectory
 from nova_lite.conductor.shelve import ShelveTaskMixin
-from nova_lite.db import bootstrap
 from nova_lite.db import cells as cells_db
 from nova_lite.db import instances as inst_db
 from nova_lite.db import placement as placement_db
@@ -60,16 +59,14 @@ class _Conductor(tasks.TaskMixin, ShelveTaskMixin):
 
 
 @pytest.fixture
-def env(api_url: str, migrated_db) -> dict:
-    cell0, cell1 = migrated_db("main"), migrated_db("main")
-    bootstrap.map_cell0(api_url, cell0)
-    c1 = cells_db.cell_create(api_url, "cell1", "rabbit://h/", cell1)
+def env(api_url: str, mapped_cells: dict) -> dict:
+    cell1 = mapped_cells["cell1"]
     for host in ("h1", "h2"):
         svc_db.service_heartbeat(cell1, host, "nova-compute", "compute")
     cond = _Conductor(api_url)
-    cond._scheduler = _Scheduler(c1["uuid"], api_url)
+    cond._scheduler = _Scheduler(mapped_cells["cell1_uuid"], api_url)
     cond._compute = _Compute()
-    return {"api": api_url, "cell1": cell1, "cell1_uuid": c1["uuid"], "cond": cond}
+    return {"api": api_url, "cell1": cell1, "cell1_uuid": mapped_cells["cell1_uuid"], "cond": cond}
 
 
 def _server(env: dict, vm_state: str, host=None, task_state=None, **values):
