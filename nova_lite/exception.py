@@ -407,6 +407,41 @@ class SourceHostUnavailable(Conflict):
     msg_fmt = "Service is unavailable at this time."
 
 
+# -- volumes (Cinder) -------------------------------------------------------------------------
+
+class VolumeNotFound(NotFound):
+    msg_fmt = "Volume %(volume_id)s could not be found."
+
+
+class VolumeAttachmentNotFound(NotFound):
+    msg_fmt = "Volume attachment %(attachment_id)s could not be found."
+
+
+class SnapshotNotFound(NotFound):
+    msg_fmt = "Snapshot %(snapshot_id)s could not be found."
+
+
+class InvalidVolume(Invalid):
+    msg_fmt = "Invalid volume: %(reason)s"
+
+
+class InvalidInput(Invalid):
+    msg_fmt = "Invalid input received: %(reason)s"
+
+
+class VolumeDriverNotFound(Invalid):
+    msg_fmt = "Could not find a handler for %(driver_type)s volume."
+
+
+class CinderConnectionFailed(NovaLiteException):
+    msg_fmt = "Connection to cinder host failed: %(reason)s"
+    code = 503
+
+
+class VolumesUnavailable(Invalid):
+    msg_fmt = "Volumes are not available: this deployment has no block storage service."
+
+
 # -- the Placement API's errors: each names Placement's error ``code`` (1.23) ----------
 class PlacementError(NovaLiteException):
     placement_code = "placement.undefined_code"

@@ -12,6 +12,7 @@ from oslo_reports import opts as oslo_reports_opts
 
 from nova_lite.conf import (
     api,
+    cinder,
     compute,
     conductor,
     console,
@@ -32,7 +33,7 @@ from nova_lite.conf import (
 CONF = cfg.CONF
 
 _MODULES = (default, api, database, conductor, scheduler, compute, image, libvirt, embedded,
-            keystone, metadata, console, quota, network, shelve, placement_api)
+            keystone, metadata, console, quota, network, shelve, placement_api, cinder)
 
 for _mod in _MODULES:
     _mod.register_opts(CONF)
