@@ -12,6 +12,7 @@ from typing import Any, Optional
 
 from nova_lite import exception
 from nova_lite.conductor import guest_access, network_tasks, tasks
+from nova_lite.conductor.block_devices import BlockDevicesMixin
 from nova_lite.conductor.deferred_delete import DeferredDeleteMixin
 from nova_lite.conductor.flavor_extras import FlavorExtrasMixin
 from nova_lite.conductor.keypairs import KeypairMixin
@@ -52,11 +53,11 @@ class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.Network
                        GuestCallsMixin, KeypairMixin, UsageMixin, MigrationsMixin,
                        ResizeMixin, LiveMigrationMixin, EvacuateMixin, RebuildMixin,
                        DeferredDeleteMixin, InstantActionsMixin, ServerTagsMixin,
-                       ServicesMixin, ColdMigrateMixin, ComputeNodesMixin):
-    """RPC API version 1.14 (see rpcapi.py). Server group and aggregate methods come
+                       ServicesMixin, ColdMigrateMixin, ComputeNodesMixin, BlockDevicesMixin):
+    """RPC API version 1.15 (see rpcapi.py). Server group and aggregate methods come
     through TaskMixin, whose builds use them."""
 
-    target_version = "1.14"
+    target_version = "1.15"
 
     def __init__(self) -> None:
         self.api_url = CONF.api_database.connection

@@ -25,6 +25,8 @@ API version history:
   1.12 - claim_resources(build_lease)
   1.13 - live_migration_force_complete, live_migration_abort
   1.14 - compute_nodes_update
+  1.15 - bdm_create, bdm_list_by_instance, bdm_list_by_instances, bdm_get_by_volume,
+         bdm_update, bdm_destroy
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from nova_lite.conf import CONF
 from nova_lite.context import RequestContext
 
 TOPIC = "conductor"
-VERSION = "1.14"
+VERSION = "1.15"
 
 
 class ConductorAPI:
@@ -493,3 +495,34 @@ class ConductorAPI:
 
     def server_groups_of(self, ctx: RequestContext, instance_uuid: str) -> list:
         return self._call(ctx, "server_groups_of", instance_uuid=instance_uuid)
+
+    # -- block device mappings (1.15) ------------------------------------------------------
+    def bdm_create(self, ctx: RequestContext, instance_uuid: str, values: dict,
+                   uuid: Optional[str] = None) -> Any:
+        """A new BlockDeviceMapping of the instance from ``values`` (its writable fields);
+        with ``uuid``, a replay returns the mapping the first call made."""
+        return self._call(ctx, "bdm_create", instance_uuid=instance_uuid, values=values,
+                          uuid=uuid)
+
+    def bdm_list_by_instance(self, ctx: RequestContext, instance_uuid: str) -> Any:
+        """The instance's BlockDeviceMappingList, boot disk first."""
+        return self._call(ctx, "bdm_list_by_instance", instance_uuid=instance_uuid)
+
+    def bdm_list_by_instances(self, ctx: RequestContext, instance_uuids: list) -> dict:
+        """{instance uuid: [BlockDeviceMapping]} in one call."""
+        return self._call(ctx, "bdm_list_by_instances", instance_uuids=instance_uuids)
+
+    def bdm_get_by_volume(self, ctx: RequestContext, volume_id: str,
+                          instance_uuid: Optional[str] = None) -> Any:
+        """The live mapping of a volume (VolumeBDMNotFound if it has none)."""
+        return self._call(ctx, "bdm_get_by_volume", volume_id=volume_id,
+                          instance_uuid=instance_uuid)
+
+    def bdm_update(self, ctx: RequestContext, instance_uuid: str, bdm_uuid: str,
+                   values: dict) -> Any:
+        """Set fields of a mapping; the mapping after (BDMNotFound if gone)."""
+        return self._call(ctx, "bdm_update", instance_uuid=instance_uuid, bdm_uuid=bdm_uuid,
+                          values=values)
+
+    def bdm_destroy(self, ctx: RequestContext, instance_uuid: str, bdm_uuid: str) -> None:
+        return self._call(ctx, "bdm_destroy", instance_uuid=instance_uuid, bdm_uuid=bdm_uuid)

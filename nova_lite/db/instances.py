@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from nova_lite import exception
-from nova_lite.db import instance_tags
+from nova_lite.db import block_devices, instance_tags
 from nova_lite.db import main_models as m
 from nova_lite.db.engine import transactional
 from nova_lite.objects.instance import Instance, InstanceFault
@@ -267,6 +267,7 @@ def instance_destroy(session: Session, uuid: str) -> bool:
         sa.update(m.Instance).where(m.Instance.uuid == uuid, m.Instance.deleted == 0)
         .values(deleted=m.Instance.id, deleted_at=now, terminated_at=now,
                 vm_state="deleted", task_state=None, power_state=0))
+    block_devices.destroy_of_instance(session, uuid)
     return res.rowcount > 0
 
 

@@ -243,3 +243,38 @@ class InstanceExtra(MainBase):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     instance_uuid: Mapped[str] = mapped_column(String(36), unique=True)
     keypairs: Mapped[str | None] = mapped_column(Text)
+
+
+class BlockDeviceMapping(TimestampMixin, SoftDeleteMixin, MainBase):
+    """A disk of an instance and where it comes from (Nova's block_device_mapping): the
+    image root, a Cinder volume (existing, or made by nova from an image, a snapshot or
+    nothing), or a local ephemeral or swap disk. ``connection_info`` is the JSON Cinder
+    returned for the volume's attachment on the instance's host."""
+
+    __tablename__ = "block_device_mapping"
+    __table_args__ = (
+        Index("block_device_mapping_instance_uuid_idx", "instance_uuid"),
+        Index("block_device_mapping_volume_id_idx", "volume_id"),
+        Index("block_device_mapping_instance_uuid_device_name_idx", "instance_uuid",
+              "device_name"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    instance_uuid: Mapped[str] = mapped_column(String(36))
+    source_type: Mapped[str | None] = mapped_column(String(255))
+    destination_type: Mapped[str | None] = mapped_column(String(255))
+    device_name: Mapped[str | None] = mapped_column(String(255))
+    device_type: Mapped[str | None] = mapped_column(String(255))
+    disk_bus: Mapped[str | None] = mapped_column(String(255))
+    boot_index: Mapped[int | None] = mapped_column(Integer)
+    guest_format: Mapped[str | None] = mapped_column(String(255))
+    volume_id: Mapped[str | None] = mapped_column(String(36))
+    snapshot_id: Mapped[str | None] = mapped_column(String(36))
+    image_id: Mapped[str | None] = mapped_column(String(36))
+    volume_size: Mapped[int | None] = mapped_column(Integer)
+    volume_type: Mapped[str | None] = mapped_column(String(255))
+    delete_on_termination: Mapped[bool] = mapped_column(Boolean, default=False)
+    no_device: Mapped[bool] = mapped_column(Boolean, default=False)
+    attachment_id: Mapped[str | None] = mapped_column(String(36))
+    connection_info: Mapped[str | None] = mapped_column(MediumText)
+    tag: Mapped[str | None] = mapped_column(String(255))

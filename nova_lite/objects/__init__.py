@@ -6,6 +6,6 @@ it (de)serializes RPC messages.
 
 
 def register_all() -> None:
-    from nova_lite.objects import (aggregate, compute_node, flavor, instance,  # noqa: F401
-                                   instance_action, instance_group, keypair, migration,
-                                   provider, request_spec, service)
+    from nova_lite.objects import (aggregate, block_device, compute_node,  # noqa: F401
+                                   flavor, instance, instance_action, instance_group,
+                                   keypair, migration, provider, request_spec, service)

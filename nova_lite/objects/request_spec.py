@@ -2,6 +2,7 @@
 
 import re
 
+from oslo_utils import versionutils
 from oslo_versionedobjects import fields
 
 from nova_lite.objects import base
@@ -14,7 +15,8 @@ _TRAIT = re.compile(r"^trait[a-zA-Z0-9_-]*:([A-Z0-9_]+)$")
 @base.register
 class RequestSpec(base.NovaLiteObject):
     # 1.1: instance_group, scheduler_hints
-    VERSION = "1.1"
+    # 1.2: block_device_mappings, is_bfv
+    VERSION = "1.2"
     fields = {
         "instance_uuid": fields.UUIDField(),
         "project_id": fields.StringField(),
@@ -27,19 +29,32 @@ class RequestSpec(base.NovaLiteObject):
         "force_hosts": fields.ListOfStringsField(),
         "instance_group": fields.ObjectField("InstanceGroup", nullable=True),
         "scheduler_hints": fields.DictOfListOfStringsField(default={}),
+        # The server's disks as requested (created in its cell with the server), and
+        # whether its root disk is a volume (then it claims no local disk for it).
+        "block_device_mappings": fields.ListOfObjectsField("BlockDeviceMapping",
+                                                           default=[]),
+        "is_bfv": fields.BooleanField(default=False),
     }
+
+    def obj_make_compatible(self, primitive: dict, target_version: str) -> None:
+        super().obj_make_compatible(primitive, target_version)
+        if versionutils.convert_version_to_tuple(target_version) < (1, 2):
+            primitive.pop("block_device_mappings", None)
+            primitive.pop("is_bfv", None)
 
     def _extra_specs(self) -> dict:
         return dict(self.flavor.get("extra_specs") or {})
 
     def resources(self) -> dict:
         """Resource classes and amounts one instance of this spec consumes: the flavor's
-        sizes, overridden by its ``resources:RC=N`` extra specs (0 drops a class)."""
+        sizes (without the root disk of a volume-backed server, as Nova), overridden by
+        its ``resources:RC=N`` extra specs (0 drops a class)."""
         flavor = self.flavor
+        root_gb = 0 if self.get("is_bfv") else flavor.root_gb
         out = {
             "VCPU": flavor.vcpus,
             "MEMORY_MB": flavor.memory_mb,
-            "DISK_GB": flavor.root_gb + flavor.ephemeral_gb + (flavor.swap + 1023) // 1024,
+            "DISK_GB": root_gb + flavor.ephemeral_gb + (flavor.swap + 1023) // 1024,
         }
         for key, value in self._extra_specs().items():
             m = _RESOURCES.match(key)

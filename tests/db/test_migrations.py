@@ -24,7 +24,7 @@ SCHEMAS = {
                                              "compute_nodes", "instance_actions",
                                              "instance_actions_events", "tags", "migrations",
                                              "console_auth_tokens", "instance_info_caches",
-                                             "instance_extra"}),
+                                             "instance_extra", "block_device_mapping"}),
 }
 
 

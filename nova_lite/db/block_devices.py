@@ -1,0 +1,129 @@
+"""Block device mappings of instances in a cell database (Nova's block_device_mapping).
+
+Rows are soft-deleted (deleted = id) when a volume is detached or the instance goes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Iterable, Optional
+
+import sqlalchemy as sa
+from oslo_utils import uuidutils
+from sqlalchemy.orm import Session
+
+from nova_lite import exception
+from nova_lite.db import main_models as m
+from nova_lite.db.engine import transactional
+from nova_lite.objects.block_device import BlockDeviceMapping
+
+# What a caller may set; id, uuid, instance_uuid and timestamps are the database's.
+WRITABLE = frozenset((
+    "source_type", "destination_type", "device_name", "device_type", "disk_bus",
+    "boot_index", "guest_format", "volume_id", "snapshot_id", "image_id", "volume_size",
+    "volume_type", "delete_on_termination", "no_device", "attachment_id",
+    "connection_info", "tag"))
+
+
+def to_object(row: m.BlockDeviceMapping) -> BlockDeviceMapping:
+    values = {name: getattr(row, name) for name in BlockDeviceMapping.fields}
+    values["delete_on_termination"] = bool(values["delete_on_termination"])
+    values["no_device"] = bool(values["no_device"])
+    return BlockDeviceMapping.from_dict(values)
+
+
+def _live(q: sa.Select) -> sa.Select:
+    return q.where(m.BlockDeviceMapping.deleted == 0)
+
+
+def _checked(values: dict) -> dict:
+    unknown = set(values) - WRITABLE
+    if unknown:
+        raise exception.Invalid(
+            message=f"Unknown block device mapping fields: {', '.join(sorted(unknown))}")
+    return values
+
+
+def add(session: Session, instance_uuid: str, values: dict,
+        uuid: Optional[str] = None) -> m.BlockDeviceMapping:
+    """Insert one mapping within the caller's transaction."""
+    row = m.BlockDeviceMapping(uuid=uuid or uuidutils.generate_uuid(),
+                               instance_uuid=instance_uuid, **_checked(dict(values)))
+    session.add(row)
+    session.flush()
+    return row
+
+
+@transactional
+def bdm_create(session: Session, instance_uuid: str, values: dict,
+               uuid: Optional[str] = None) -> BlockDeviceMapping:
+    """A new mapping for the instance; with ``uuid``, an existing live row of that uuid is
+    returned unchanged (a replayed create)."""
+    if uuid:
+        row = session.scalars(_live(sa.select(m.BlockDeviceMapping).where(
+            m.BlockDeviceMapping.uuid == uuid))).first()
+        if row is not None:
+            return to_object(row)
+    return to_object(add(session, instance_uuid, values, uuid))
+
+
+@transactional
+def bdm_list(session: Session, instance_uuids: Iterable[str]
+             ) -> dict[str, list[BlockDeviceMapping]]:
+    """The live mappings of each instance, boot disk first then in creation order."""
+    uuids = list(instance_uuids)
+    out: dict[str, list[BlockDeviceMapping]] = {u: [] for u in uuids}
+    if not uuids:
+        return out
+    rows = session.scalars(_live(sa.select(m.BlockDeviceMapping).where(
+        m.BlockDeviceMapping.instance_uuid.in_(uuids))).order_by(m.BlockDeviceMapping.id))
+    for row in rows:
+        out[row.instance_uuid].append(to_object(row))
+    for bdms in out.values():
+        bdms.sort(key=lambda b: (b.boot_index is None or b.boot_index < 0,
+                                 b.boot_index or 0))
+    return out
+
+
+@transactional
+def bdm_get_by_volume(session: Session, volume_id: str,
+                      instance_uuid: Optional[str] = None) -> BlockDeviceMapping:
+    """The live mapping of a volume (on that instance); VolumeBDMNotFound otherwise."""
+    q = _live(sa.select(m.BlockDeviceMapping).where(
+        m.BlockDeviceMapping.volume_id == volume_id))
+    if instance_uuid is not None:
+        q = q.where(m.BlockDeviceMapping.instance_uuid == instance_uuid)
+    row = session.scalars(q.order_by(m.BlockDeviceMapping.id.desc())).first()
+    if row is None:
+        raise exception.VolumeBDMNotFound(volume_id=volume_id)
+    return to_object(row)
+
+
+@transactional
+def bdm_update(session: Session, bdm_uuid: str, values: dict) -> BlockDeviceMapping:
+    """Change a live mapping's fields; the mapping after (BDMNotFound if none)."""
+    row = session.scalars(_live(sa.select(m.BlockDeviceMapping).where(
+        m.BlockDeviceMapping.uuid == bdm_uuid)).with_for_update()).first()
+    if row is None:
+        raise exception.BDMNotFound(id=bdm_uuid)
+    for key, value in _checked(dict(values)).items():
+        setattr(row, key, value)
+    session.flush()
+    return to_object(row)
+
+
+@transactional
+def bdm_destroy(session: Session, bdm_uuid: str) -> bool:
+    """Soft-delete a mapping; False if there was no live one."""
+    res = session.execute(sa.update(m.BlockDeviceMapping).where(
+        m.BlockDeviceMapping.uuid == bdm_uuid, m.BlockDeviceMapping.deleted == 0)
+        .values(deleted=m.BlockDeviceMapping.id, deleted_at=datetime.utcnow()))
+    return res.rowcount > 0
+
+
+def destroy_of_instance(session: Session, instance_uuid: str) -> None:
+    """Soft-delete every mapping of an instance, within the caller's transaction."""
+    session.execute(sa.update(m.BlockDeviceMapping).where(
+        m.BlockDeviceMapping.instance_uuid == instance_uuid,
+        m.BlockDeviceMapping.deleted == 0)
+        .values(deleted=m.BlockDeviceMapping.id, deleted_at=datetime.utcnow()))

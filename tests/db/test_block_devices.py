@@ -1,0 +1,122 @@
+"""Block device mappings in a cell database and through the conductor: create (replay
+safe), list boot disk first, look up by volume, update, destroy, gone with the instance,
+and the mappings of a server still being scheduled read from its request spec."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+from nova_lite import context, exception
+from nova_lite.conductor.block_devices import BlockDevicesMixin
+from nova_lite.conductor.cells import CellDirectory
+from nova_lite.db import block_devices as bdm_db
+from nova_lite.db import cells as cells_db
+from nova_lite.db import instances as inst_db
+from nova_lite.objects import block_device
+from nova_lite.objects.block_device import BlockDeviceMapping, BlockDeviceMappingList
+from nova_lite.objects.request_spec import RequestSpec
+from tests.db.test_cells_instances import new_instance
+
+VOL = {"source_type": "volume", "destination_type": "volume", "boot_index": None,
+       "device_name": "/dev/vdb", "delete_on_termination": False}
+
+
+def test_bdm_roundtrip(cell_url: str) -> None:
+    inst = inst_db.instance_create(cell_url, new_instance(), "cell1")
+    vol_id = str(uuid.uuid4())
+    data = bdm_db.bdm_create(cell_url, inst.uuid, dict(VOL, volume_id=vol_id, tag="t"))
+    root = bdm_db.bdm_create(cell_url, inst.uuid, {
+        "source_type": "image", "destination_type": "volume", "boot_index": 0,
+        "image_id": str(uuid.uuid4()), "volume_size": 1, "delete_on_termination": True})
+    listed = bdm_db.bdm_list(cell_url, [inst.uuid, "nope"])
+    assert [b.uuid for b in listed[inst.uuid]] == [root.uuid, data.uuid]
+    assert listed["nope"] == []
+    assert block_device.volume_backed(listed[inst.uuid])
+    assert data.tag == "t" and data.delete_on_termination is False and data.id
+
+    again = bdm_db.bdm_create(cell_url, inst.uuid, dict(VOL, volume_id="other"),
+                              uuid=data.uuid)
+    assert again.volume_id == vol_id  # a replay returns the first row
+
+    assert bdm_db.bdm_get_by_volume(cell_url, vol_id).uuid == data.uuid
+    assert bdm_db.bdm_get_by_volume(cell_url, vol_id, inst.uuid).uuid == data.uuid
+    with pytest.raises(exception.VolumeBDMNotFound):
+        bdm_db.bdm_get_by_volume(cell_url, vol_id, str(uuid.uuid4()))
+
+    info = {"driver_volume_type": "rbd", "data": {"name": "volumes/volume-x"}}
+    upd = bdm_db.bdm_update(cell_url, data.uuid, {"attachment_id": "a" * 36,
+                                                  "connection_info": json.dumps(info)})
+    assert upd.connection() == info and upd.attachment_id == "a" * 36
+    with pytest.raises(exception.Invalid):
+        bdm_db.bdm_update(cell_url, data.uuid, {"instance_uuid": "x"})
+
+    assert bdm_db.bdm_destroy(cell_url, data.uuid)
+    assert not bdm_db.bdm_destroy(cell_url, data.uuid)
+    with pytest.raises(exception.VolumeBDMNotFound):
+        bdm_db.bdm_get_by_volume(cell_url, vol_id)
+    with pytest.raises(exception.BDMNotFound):
+        bdm_db.bdm_update(cell_url, data.uuid, {"tag": "u"})
+
+    inst_db.instance_destroy(cell_url, inst.uuid)
+    assert bdm_db.bdm_list(cell_url, [inst.uuid])[inst.uuid] == []
+
+
+class _Conductor(BlockDevicesMixin):
+    def __init__(self, api_url: str) -> None:
+        self.api_url = api_url
+        self.cells = CellDirectory(api_url, None)
+
+
+def test_conductor_methods(api_url: str, mapped_cells: dict) -> None:
+    ctx = context.get_admin_context()
+    cond = _Conductor(api_url)
+    cell1 = mapped_cells["cell1"]
+    inst = inst_db.instance_create(cell1, new_instance(), "cell1")
+    cells_db.build_request_create(api_url, inst.uuid, "p1", "u1", inst.obj_to_primitive(),
+                                  RequestSpec(flavor=inst.flavor).obj_to_primitive())
+    cells_db.instance_mapping_set_cell(api_url, inst.uuid, mapped_cells["cell1_uuid"])
+    cells_db.build_request_delete(api_url, inst.uuid)
+
+    vol_id = str(uuid.uuid4())
+    made = cond.bdm_create(ctx, inst.uuid, dict(VOL, volume_id=vol_id))
+    assert isinstance(cond.bdm_list_by_instance(ctx, inst.uuid), BlockDeviceMappingList)
+    assert [b.uuid for b in cond.bdm_list_by_instance(ctx, inst.uuid)] == [made.uuid]
+    assert cond.bdm_get_by_volume(ctx, vol_id).uuid == made.uuid
+    assert cond.bdm_get_by_volume(ctx, vol_id, inst.uuid).uuid == made.uuid
+    assert cond.bdm_update(ctx, inst.uuid, made.uuid, {"tag": "x"}).tag == "x"
+    assert [b.tag for b in cond.bdm_list_by_instances(ctx, [inst.uuid])[inst.uuid]] == ["x"]
+    cond.bdm_destroy(ctx, inst.uuid, made.uuid)
+    with pytest.raises(exception.VolumeBDMNotFound):
+        cond.bdm_get_by_volume(ctx, vol_id)
+
+    # A build request: its mappings are the ones its request spec carries.
+    pending = new_instance()
+    bdm = BlockDeviceMapping(uuid=str(uuid.uuid4()), instance_uuid=pending.uuid,
+                             source_type="image", destination_type="volume", boot_index=0,
+                             volume_size=1, delete_on_termination=True)
+    spec = RequestSpec(instance_uuid=pending.uuid, project_id="p1", user_id="u1",
+                       flavor=pending.flavor, image_id=None, availability_zone=None,
+                       num_instances=1, ignore_hosts=[], force_hosts=[],
+                       block_device_mappings=[bdm], is_bfv=True)
+    cells_db.build_request_create(api_url, pending.uuid, "p1", "u1",
+                                  pending.obj_to_primitive(), spec.obj_to_primitive())
+    assert [b.uuid for b in cond.bdm_list_by_instance(ctx, pending.uuid)] == [bdm.uuid]
+    with pytest.raises(exception.InstanceInvalidState):
+        cond.bdm_create(ctx, pending.uuid, VOL)
+
+
+def test_request_spec_of_volume_backed_server_claims_no_root_disk() -> None:
+    from nova_lite.objects.flavor import Flavor
+
+    flavor = Flavor(vcpus=1, memory_mb=64, root_gb=10, ephemeral_gb=2, swap=512,
+                    extra_specs={})
+    spec = RequestSpec(flavor=flavor)
+    assert spec.resources()["DISK_GB"] == 13
+    spec.is_bfv = True
+    assert spec.resources()["DISK_GB"] == 3
+    data = {"is_bfv": True, "block_device_mappings": []}
+    RequestSpec(is_bfv=True).obj_make_compatible(data, "1.1")
+    assert data == {}
