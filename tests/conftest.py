@@ -30,9 +30,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 FUNCTIONAL = pathlib.Path(__file__).parent / "functional"
-# Keystone's tests and Neutron's (which use the Keystone deployment's session fixture and
+# Keystone's tests, Neutron's and Cinder's (which use the Keystone deployment's fixtures and
 # Keystone's catalog) share a worker; libvirt's real guests take another.
-SHARED_SERVICES = {"keystone": "keystone", "neutron": "keystone", "libvirt": "libvirt"}
+SHARED_SERVICES = {"keystone": "keystone", "neutron": "keystone", "cinder": "keystone",
+                   "libvirt": "libvirt"}
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups

@@ -28,7 +28,7 @@ from nova_lite.api.handlers import (aggregates, availability_zones, console_auth
                                     server_moves, server_password, server_tags, servers,
                                     services, simple_tenant_usage, versions)
 from nova_lite.api.handlers import image_metadata
-from nova_lite.api.handlers import migrations, server_migrations
+from nova_lite.api.handlers import migrations, server_migrations, volume_attachments
 
 LOG = logging.getLogger(__name__)
 
@@ -53,6 +53,11 @@ ROUTES: tuple[tuple[str, dict[str, Callable]], ...] = (
                                                 "DELETE": interfaces.delete}),
     ("/servers/{server_id}/os-security-groups", {"GET": security_groups.index}),
     ("/os-server-external-events", {"POST": server_external_events.create}),
+    ("/servers/{server_id}/os-volume_attachments", {"GET": volume_attachments.index,
+                                                    "POST": volume_attachments.create}),
+    ("/servers/{server_id}/os-volume_attachments/{id}", {
+        "GET": volume_attachments.show, "PUT": volume_attachments.update,
+        "DELETE": volume_attachments.delete}),
     ("/servers/{server_id}/metadata", {"GET": server_metadata.index,
                                        "POST": server_metadata.create,
                                        "PUT": server_metadata.update_all}),
@@ -131,11 +136,12 @@ class ComputeApp:
     """Dispatches /v2.1 requests to handlers; serves the version documents."""
 
     def __init__(self, conf: Any, conductor_api: Any, image_api: Any,
-                 network_api: Any = None) -> None:
+                 network_api: Any = None, volume_api: Any = None) -> None:
         self.conf = conf
         self.conductor = conductor_api
         self.images = image_api
         self.network = network_api
+        self.volumes = volume_api
         self.mapper = routes.Mapper()
         for n, (path, _methods) in enumerate(ROUTES):
             self.mapper.connect(path, _route=n)
@@ -199,7 +205,8 @@ class ComputeApp:
             LOG.debug("%s %s at %s: calling %s.%s", req.method, rest, microversion.to_str(ver),
                       handler.__module__, handler.__name__)
             api_req = wsgi.ApiRequest(req, ctx, ver, self.conf, self.conductor, self.images,
-                                      prefix, network=self.network)
+                                      prefix, network=self.network,
+                                      volumes=self.volumes)
             return wsgi.reply_response(handler(api_req, **match))
         except wsgi.HTTPError as e:
             return wsgi.fault_response(e.code, e.message, e.headers)
@@ -238,7 +245,7 @@ class ComputeApp:
 
 
 def build_app(conf: Any, conductor_api: Any = None, image_api: Any = None,
-              network_api: Any = None) -> Callable:
+              network_api: Any = None, volume_api: Any = None) -> Callable:
     """The complete API WSGI callable. Real backends are made from conf when not given."""
     if conductor_api is None:
         from nova_lite.api.flavor_cache import FlavorCachingConductor
@@ -255,7 +262,11 @@ def build_app(conf: Any, conductor_api: Any = None, image_api: Any = None,
 
         network_api = (network_mod.get_network_api(conf) if hasattr(conf, "neutron")
                        else network_mod.NoNetworkAPI())
-    app = ComputeApp(conf, conductor_api, image_api, network_api)
+    if volume_api is None and hasattr(conf, "cinder"):
+        from nova_lite import volume
+
+        volume_api = volume.get_api(conf)
+    app = ComputeApp(conf, conductor_api, image_api, network_api, volume_api)
     from nova_lite.api import healthcheck, middleware
 
     return middleware.build_pipeline(

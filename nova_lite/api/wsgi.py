@@ -68,11 +68,11 @@ class ApiRequest:
     """What a handler needs about one request, resolved once by the app."""
 
     __slots__ = ("req", "ctx", "ver", "conf", "conductor", "images", "project_prefix",
-                 "_body", "network")
+                 "_body", "network", "volumes")
 
     def __init__(self, req: webob.Request, ctx: RequestContext, ver: microversion.Version,
                  conf: Any, conductor: Any, images: Any, project_prefix: str,
-                 network: Any = None) -> None:
+                 network: Any = None, volumes: Any = None) -> None:
         self.req = req
         self.ctx = ctx
         self.ver = ver
@@ -80,6 +80,7 @@ class ApiRequest:
         self.conductor = conductor
         self.images = images
         self.network = network  # nova_lite.network.api backend (None: no networking)
+        self.volumes = volumes  # nova_lite.volume API (None: no Cinder configured)
         # "/<project_id>" when the URL carried one, so links echo the caller's style.
         self.project_prefix = project_prefix
         self._body: Any = None

@@ -25,6 +25,7 @@ from nova_lite.compute.guest_calls import GuestCallsMixin
 from nova_lite.compute.rescue import RescueMixin
 from nova_lite.compute.shelve import ShelveMixin
 from nova_lite.compute.snapshot import SnapshotMixin
+from nova_lite.compute.volumes import VolumesMixin
 from nova_lite.compute.deferred_delete import ReclaimMixin
 from nova_lite.compute.evacuate import EvacuateMixin
 from nova_lite.compute.live_migration import LiveMigrationMixin
@@ -100,10 +101,10 @@ def _node_of(node: Optional[str], nodes: list[str]) -> str:
 
 class ComputeManager(networking.NetworkingMixin, ShelveMixin, SnapshotMixin, RescueMixin,
                      GuestCallsMixin, ResizeMixin, LiveMigrationMixin, EvacuateMixin,
-                     RebuildMixin, ReclaimMixin):
-    """RPC API version 1.6 (see rpcapi.py)."""
+                     RebuildMixin, ReclaimMixin, VolumesMixin):
+    """RPC API version 1.7 (see rpcapi.py)."""
 
-    target_version = "1.6"
+    target_version = "1.7"
 
     def __init__(self, host: str, conductor: Any = None, driver: Any = None) -> None:
         self.host = host
@@ -141,6 +142,10 @@ class ComputeManager(networking.NetworkingMixin, ShelveMixin, SnapshotMixin, Res
                 self._reconcile(ctx, inst)
             except Exception:
                 LOG.exception("could not reconcile instance %s", inst.uuid)
+        try:
+            self._reconcile_volumes(ctx, instances)
+        except Exception:
+            LOG.exception("could not reconcile the volume attachments of %s", self.host)
         for uuid in set(self.driver.list_instance_uuids()) - known:
             LOG.warning("destroying guest %s: no live instance record for it", uuid)
             self.driver.destroy(virt_driver.InstanceSpec(uuid, f"instance-{uuid}", "", 0, 0,

@@ -11,6 +11,7 @@ API version history:
   1.6 - live_migration, pre_live_migration (call), post_live_migration_at_destination,
         rollback_live_migration_at_destination, live_migration_abort,
         live_migration_force_complete; evacuate_instance
+  1.7 - attach_volume (call), detach_volume
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from nova_lite.conf import CONF
 from nova_lite.context import RequestContext
 
 TOPIC = "compute"
-VERSION = "1.6"
+VERSION = "1.7"
 UPTIME_TIMEOUT = 10
 
 
@@ -183,3 +184,15 @@ class ComputeAPI:
         self._v16(host).cast(ctx, "evacuate_instance", instance=instance,
                              migration=migration, target_state=target_state,
                              admin_password=admin_password)
+
+    # -- volumes (1.7) ------------------------------------------------------------------
+    def attach_volume(self, ctx: RequestContext, host: str, instance: Any, bdm: Any) -> Any:
+        """Connect the mapping's volume (its attachment reserved) to the guest; the
+        mapping after (device name, connection_info)."""
+        return self.client.prepare(server=host, version="1.7").call(
+            ctx, "attach_volume", instance=instance, bdm=bdm)
+
+    def detach_volume(self, ctx: RequestContext, host: str, instance: Any, bdm: Any) -> None:
+        """Unplug the mapping's volume, delete its attachment and the mapping."""
+        self.client.prepare(server=host, version="1.7").cast(
+            ctx, "detach_volume", instance=instance, bdm=bdm)

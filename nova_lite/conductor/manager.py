@@ -33,6 +33,7 @@ from nova_lite.conductor.migrations import MigrationsMixin
 from nova_lite.conductor.placement import PlacementEndpoint
 from nova_lite.conductor.rebuild import RebuildMixin
 from nova_lite.conductor.resize import ResizeMixin
+from nova_lite.conductor.volume_tasks import VolumeTasksMixin
 from nova_lite.conf import CONF
 from nova_lite.db import aggregates as aggregates_db
 from nova_lite.db import cells as cells_db
@@ -53,11 +54,12 @@ class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.Network
                        GuestCallsMixin, KeypairMixin, UsageMixin, MigrationsMixin,
                        ResizeMixin, LiveMigrationMixin, EvacuateMixin, RebuildMixin,
                        DeferredDeleteMixin, InstantActionsMixin, ServerTagsMixin,
-                       ServicesMixin, ColdMigrateMixin, ComputeNodesMixin, BlockDevicesMixin):
-    """RPC API version 1.15 (see rpcapi.py). Server group and aggregate methods come
+                       ServicesMixin, ColdMigrateMixin, ComputeNodesMixin, BlockDevicesMixin,
+                       VolumeTasksMixin):
+    """RPC API version 1.16 (see rpcapi.py). Server group and aggregate methods come
     through TaskMixin, whose builds use them."""
 
-    target_version = "1.15"
+    target_version = "1.16"
 
     def __init__(self) -> None:
         self.api_url = CONF.api_database.connection

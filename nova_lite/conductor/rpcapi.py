@@ -27,6 +27,7 @@ API version history:
   1.14 - compute_nodes_update
   1.15 - bdm_create, bdm_list_by_instance, bdm_list_by_instances, bdm_get_by_volume,
          bdm_update, bdm_destroy
+  1.16 - server_attach_volume, server_detach_volume, server_update_volume
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from nova_lite.conf import CONF
 from nova_lite.context import RequestContext
 
 TOPIC = "conductor"
-VERSION = "1.15"
+VERSION = "1.16"
 
 
 class ConductorAPI:
@@ -526,3 +527,23 @@ class ConductorAPI:
 
     def bdm_destroy(self, ctx: RequestContext, instance_uuid: str, bdm_uuid: str) -> None:
         return self._call(ctx, "bdm_destroy", instance_uuid=instance_uuid, bdm_uuid=bdm_uuid)
+
+    # -- volume attach and detach (1.16) ---------------------------------------------------
+    def server_attach_volume(self, ctx: RequestContext, uuid: str, volume_id: str,
+                             attachment_id: str, device: Optional[str] = None,
+                             tag: Optional[str] = None,
+                             delete_on_termination: bool = False) -> Any:
+        """Record and connect a volume the caller reserved (``attachment_id``); the
+        server's new BlockDeviceMapping."""
+        return self._call(ctx, "server_attach_volume", uuid=uuid, volume_id=volume_id,
+                          attachment_id=attachment_id, device=device, tag=tag,
+                          delete_on_termination=delete_on_termination)
+
+    def server_detach_volume(self, ctx: RequestContext, uuid: str, volume_id: str) -> None:
+        """Start disconnecting a volume (VolumeBDMNotFound when it is not attached)."""
+        return self._call(ctx, "server_detach_volume", uuid=uuid, volume_id=volume_id)
+
+    def server_update_volume(self, ctx: RequestContext, uuid: str, volume_id: str,
+                             delete_on_termination: bool) -> Any:
+        return self._call(ctx, "server_update_volume", uuid=uuid, volume_id=volume_id,
+                          delete_on_termination=delete_on_termination)

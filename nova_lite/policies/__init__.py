@@ -39,6 +39,7 @@ from nova_lite.policies import (
     shelve,
     snapshots,
     simple_tenant_usage,
+    volumes_attachments,
 )
 
 _MODULES = (
@@ -72,6 +73,7 @@ _MODULES = (
     aggregates,
     placement,
     server_moves,
+    volumes_attachments,
 )
 
 

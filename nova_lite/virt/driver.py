@@ -181,6 +181,25 @@ class ComputeDriver:
         """Unplug one VIF; a VIF the guest does not have is not an error."""
         raise DriverError("this hypervisor cannot detach interfaces")
 
+    def get_volume_connector(self, instance: InstanceSpec) -> dict:
+        """This host as Cinder's attachment_update wants it (os-brick's connector keys)."""
+        return {"host": self.host, "ip": getattr(self.conf, "my_ip", "127.0.0.1"),
+                "platform": "x86_64", "os_type": "linux", "multipath": False,
+                "do_local_attach": False}
+
+    def attach_volume(self, instance: InstanceSpec, connection_info: dict,
+                      mountpoint: str, serial: str) -> str:
+        """Hot-plug a Cinder volume (its connection_info: driver_volume_type and data)
+        into the guest at ``mountpoint`` (e.g. /dev/vdb) or the next free device, with
+        ``serial`` (the volume id) as the disk's serial; the device it got."""
+        raise DriverError("this hypervisor cannot attach volumes")
+
+    def detach_volume(self, instance: InstanceSpec, connection_info: dict,
+                      mountpoint: str, serial: str) -> None:
+        """Unplug the volume whose serial is ``serial``; one the guest does not have is
+        not an error."""
+        raise DriverError("this hypervisor cannot detach volumes")
+
     def get_vnc_console(self, instance: InstanceSpec) -> dict:
         """{"host", "port"} of the guest's VNC server, as the console proxy reaches it;
         ConsoleUnavailable when the guest has none."""

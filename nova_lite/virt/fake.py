@@ -163,6 +163,33 @@ class FakeDriver(driver.ComputeDriver):
             if guest is not None:
                 guest["vifs"] = [v for v in guest["vifs"] if v["id"] != vif["id"]]
 
+    def attach_volume(self, instance: InstanceSpec, connection_info: dict,
+                      mountpoint: str, serial: str) -> str:
+        with self._lock:
+            guest = self._guests.get(instance.uuid)
+            if guest is None:
+                raise driver.DriverError(f"guest {instance.name} does not exist")
+            volumes = guest.setdefault("volumes", {})
+            used = {v["mountpoint"] for v in volumes.values()}
+            if mountpoint in used:
+                mountpoint = next(f"/dev/vd{c}" for c in "bcdefghijklmnopqrstuvwxyz"
+                                  if f"/dev/vd{c}" not in used)
+            volumes[serial] = {"connection_info": dict(connection_info),
+                               "mountpoint": mountpoint}
+            return mountpoint
+
+    def detach_volume(self, instance: InstanceSpec, connection_info: dict,
+                      mountpoint: str, serial: str) -> None:
+        with self._lock:
+            guest = self._guests.get(instance.uuid)
+            if guest is not None:
+                guest.setdefault("volumes", {}).pop(serial, None)
+
+    def volumes_of(self, uuid: str) -> dict[str, dict]:
+        """Test hook: {serial: {"connection_info", "mountpoint"}} of the guest's volumes."""
+        with self._lock:
+            return dict(self._guests[uuid].get("volumes") or {})
+
     def vifs_of(self, uuid: str) -> list[dict]:
         """Test hook: the VIFs plugged into the guest."""
         with self._lock:

@@ -28,6 +28,7 @@ from nova_lite.virt.libvirt import vif as vvif
 from nova_lite.virt.libvirt.guest_access import GuestAccessMixin
 from nova_lite.virt.libvirt.guest_images import GuestImagesMixin
 from nova_lite.virt.libvirt.live_migration import LiveMigrationMixin
+from nova_lite.virt.libvirt.volume import LibvirtVolumeMixin
 
 LOG = logging.getLogger(__name__)
 
@@ -77,7 +78,7 @@ def _wait(predicate: Callable[[], bool], timeout: float) -> bool:
 
 
 class LibvirtDriver(GuestImagesMixin, GuestAccessMixin, LiveMigrationMixin,
-                    driver.ComputeDriver):
+                    LibvirtVolumeMixin, driver.ComputeDriver):
     def __init__(self, host: str, image_source: ImageSource, conf: Any) -> None:
         super().__init__(host, image_source, conf)
         self._lv = vhost.require_libvirt()

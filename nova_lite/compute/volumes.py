@@ -1,0 +1,159 @@
+"""The compute host's side of volume attach and detach, as Nova's attachments flow.
+
+The API has reserved the volume (a Cinder attachment without a connector) and the
+conductor has recorded the mapping (BDM, with its attachment id). Here the host gives
+Cinder its connector (attachment_update: Cinder exports the volume and answers its
+connection_info), saves the connection_info in the mapping, plugs the disk into the
+guest and completes the attachment (the volume becomes in-use). Any failure undoes what
+was done, so no attachment stays reserved: the disk is unplugged and the attachment
+deleted (the conductor then removes the mapping). Detach is the reverse: unplug, delete
+the attachment, remove the mapping.
+
+A restart finds the attaches it interrupted: a mapping of a server on this host whose
+attachment Cinder does not have as attached is unplugged, deleted and removed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from typing import Any
+
+from nova_lite import exception, volume
+from nova_lite.conf import CONF
+
+LOG = logging.getLogger(__name__)
+
+ATTACHED = "attached"
+
+
+class VolumesMixin:
+    """Mixed into ComputeManager (which provides host, conductor, driver, _lock)."""
+
+    host: str
+    conductor: Any
+    driver: Any
+    _volume_api: Any = None
+
+    @property
+    def volume_api(self) -> Any:
+        if self._volume_api is None:
+            api = volume.get_api(CONF)
+            if api is None:
+                raise exception.VolumesUnavailable()
+            self._volume_api = api
+        return self._volume_api
+
+    def attach_volume(self, ctx: Any, instance: Any, bdm: Any) -> Any:
+        """RPC call: connect the mapping's volume to the guest; the mapping after."""
+        event = "compute_attach_volume"
+        with self._lock(instance.uuid):  # type: ignore[attr-defined]
+            self.conductor.action_event(ctx, instance.uuid, event, "start", self.host)
+            try:
+                inst = self.conductor.server_get(ctx, instance.uuid)
+                bdm = self._attach_volume(ctx, inst, bdm)
+            except Exception as err:
+                self.conductor.action_event(ctx, instance.uuid, event, "finish", self.host,
+                                            "Error", str(err))
+                raise
+            self.conductor.action_event(ctx, instance.uuid, event, "finish", self.host,
+                                        "Success")
+            return bdm
+
+    def _attach_volume(self, ctx: Any, inst: Any, bdm: Any) -> Any:
+        from nova_lite.compute.manager import instance_spec
+
+        api, spec = self.volume_api, instance_spec(inst)
+        plugged = None
+        try:
+            connector = self.driver.get_volume_connector(spec)
+            att = api.attachment_update(ctx, bdm.attachment_id, connector, bdm.device_name)
+            info = att["connection_info"]
+            bdm = self.conductor.bdm_update(ctx, inst.uuid, bdm.uuid,
+                                            {"connection_info": json.dumps(info)})
+            plugged = self.driver.attach_volume(spec, info, bdm.device_name, bdm.volume_id)
+            if plugged != bdm.device_name:
+                bdm = self.conductor.bdm_update(ctx, inst.uuid, bdm.uuid,
+                                                {"device_name": plugged})
+            api.attachment_complete(ctx, bdm.attachment_id)
+        except Exception:
+            LOG.exception("instance %s: attaching volume %s failed", inst.uuid,
+                          bdm.volume_id)
+            if plugged is not None:
+                with contextlib.suppress(Exception):
+                    self.driver.detach_volume(spec, {}, plugged, bdm.volume_id)
+            self._delete_attachment(ctx, bdm)
+            raise
+        LOG.info("instance %s: volume %s attached at %s", inst.uuid, bdm.volume_id,
+                 bdm.device_name)
+        return bdm
+
+    def _delete_attachment(self, ctx: Any, bdm: Any) -> None:
+        try:
+            self.volume_api.attachment_delete(ctx, bdm.attachment_id)
+        except exception.VolumeAttachmentNotFound:
+            pass
+        except Exception:
+            LOG.exception("could not delete attachment %s of volume %s",
+                          bdm.attachment_id, bdm.volume_id)
+
+    def detach_volume(self, ctx: Any, instance: Any, bdm: Any) -> None:
+        """RPC cast: unplug the mapping's volume, delete its attachment and mapping."""
+        from nova_lite.compute.manager import instance_spec
+
+        event = "compute_detach_volume"
+        with self._lock(instance.uuid):  # type: ignore[attr-defined]
+            self.conductor.action_event(ctx, instance.uuid, event, "start", self.host)
+            try:
+                inst = self.conductor.server_get(ctx, instance.uuid)
+                self.driver.detach_volume(instance_spec(inst), bdm.connection() or {},
+                                          bdm.device_name, bdm.volume_id)
+                if bdm.attachment_id:
+                    self.volume_api.attachment_delete(ctx, bdm.attachment_id)
+            except exception.VolumeAttachmentNotFound:
+                pass
+            except Exception as err:
+                LOG.exception("instance %s: detaching volume %s failed", instance.uuid,
+                              bdm.volume_id)
+                self.conductor.action_event(ctx, instance.uuid, event, "finish",
+                                            self.host, "Error", str(err))
+                return
+            self.conductor.bdm_destroy(ctx, instance.uuid, bdm.uuid)
+            LOG.info("instance %s: volume %s detached", instance.uuid, bdm.volume_id)
+            self.conductor.action_event(ctx, instance.uuid, event, "finish", self.host,
+                                        "Success")
+
+    def _reconcile_volumes(self, ctx: Any, instances: list) -> None:
+        """Undo the attaches a restart interrupted (mappings of idle servers here whose
+        Cinder attachment is missing or not attached)."""
+        idle = [i for i in instances if i.task_state is None and i.vm_state != "building"]
+        if not idle or not volume.configured(CONF):
+            return
+        from nova_lite.compute.manager import instance_spec
+
+        by_uuid = {i.uuid: i for i in idle}
+        mappings = self.conductor.bdm_list_by_instances(ctx, list(by_uuid))
+        for uuid, bdms in mappings.items():
+            for bdm in bdms:
+                if bdm.get("destination_type") != "volume" or bdm.get("boot_index") == 0 \
+                        or not bdm.get("attachment_id"):
+                    continue
+                try:
+                    status = self.volume_api.attachment_get(ctx, bdm.attachment_id)["status"]
+                except exception.VolumeAttachmentNotFound:
+                    status = None
+                except Exception:
+                    LOG.exception("instance %s: cannot check attachment %s", uuid,
+                                  bdm.attachment_id)
+                    continue
+                if status == ATTACHED:
+                    continue
+                LOG.warning("instance %s: attach of volume %s was interrupted (attachment "
+                            "%s); undoing it", uuid, bdm.volume_id, status or "gone")
+                with contextlib.suppress(Exception):
+                    self.driver.detach_volume(instance_spec(by_uuid[uuid]), {},
+                                              bdm.device_name, bdm.volume_id)
+                if status is not None:
+                    self._delete_attachment(ctx, bdm)
+                self.conductor.bdm_destroy(ctx, uuid, bdm.uuid)

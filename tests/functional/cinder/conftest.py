@@ -1,0 +1,156 @@
+"""The machine's real Cinder (Ceph RBD, tools/setup-cinder) behind the real Keystone, and
+a nova_lite deployment whose compute host runs real guests (libvirt) that attach its
+volumes.
+
+The deployment is in Keystone's catalog as the compute endpoint for as long as this
+directory's tests run (under the catalog lock), because Cinder asks Nova there before it
+lets a user delete an attachment. nova_lite finds Cinder through the catalog, as Nova
+does ([cinder] catalog_info's default), with the seeded ``nova`` service user.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any, Iterator
+
+import pytest
+import requests
+
+from tests.functional import harness
+from tests.functional.keystone import conftest as ks
+from tests.functional.keystone.conftest import glance, keystone  # noqa: F401 (fixtures)
+from tests.functional.libvirt import conftest as lv
+
+REPO = pathlib.Path(__file__).resolve().parents[3]
+SETUP = REPO / "tools" / "setup-cinder"
+SETUP_TIMEOUT = 1200
+ACCESS_LOG = os.path.join(os.environ.get("CINDER_STATE", "/var/lib/nova-lite-cinder"),
+                          "log", "access.log")
+
+
+@pytest.fixture(scope="session")
+def cinder_url(keystone: ks.KeystoneEnv) -> str:  # noqa: F811
+    """Install (once) and start Ceph and Cinder; skips only without a package index
+    outside CI."""
+    try:
+        proc = subprocess.run([str(SETUP), "start"], capture_output=True, text=True,
+                              timeout=SETUP_TIMEOUT, check=False)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"tools/setup-cinder took more than {SETUP_TIMEOUT}s")
+    if proc.returncode != 0:
+        tail = "\n".join(proc.stderr.strip().splitlines()[-10:])
+        if "the package index is unreachable" in proc.stderr and not os.environ.get("CI"):
+            pytest.skip(f"Cinder cannot be installed: no package index:\n{tail}")
+        pytest.fail(f"tools/setup-cinder failed:\n{tail}")
+    return proc.stdout.strip().splitlines()[-1]
+
+
+def cinder_conf(keystone_env: ks.KeystoneEnv) -> str:
+    """nova_lite's [cinder] section: the service user; Cinder from the catalog."""
+    user = keystone_env.service_user
+    return (f"[cinder]\nauth_type = password\nauth_url = {keystone_env.auth_url}\n"
+            f"username = {user.username}\npassword = {user.password}\n"
+            f"project_name = {user.project_name}\nuser_domain_name = Default\n"
+            "project_domain_name = Default\n")
+
+
+@dataclasses.dataclass
+class VolumeCloud:
+    """The deployment, its libvirt host and image, and openstackclient as each user."""
+
+    dep: harness.Deployment
+    keystone: ks.KeystoneEnv
+    env: lv.ApiEnv
+    cinder_url: str
+
+    @property
+    def image_id(self) -> str:
+        return self.env.image_id
+
+    def run(self, who: str, *args: str, timeout: float = 240) -> subprocess.CompletedProcess:
+        cloud = self.keystone.accounts[who].cloud
+        return subprocess.run([self.keystone.openstack_cli, "--os-cloud", cloud, *args],
+                              env=self.keystone.env(cloud), capture_output=True, text=True,
+                              timeout=timeout, check=False)
+
+    def cli(self, who: str, *args: str, timeout: float = 240) -> str:
+        proc = self.run(who, *args, timeout=timeout)
+        assert proc.returncode == 0, f"{args}\n{proc.stdout}\n{proc.stderr}"
+        return proc.stdout
+
+    def compute(self, who: str, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """``who``'s request to the compute API (/v2.1<path>), latest microversion."""
+        token = ks.login(self.keystone, who).token
+        return requests.request(method, f"{self.dep.url}/v2.1{path}", timeout=60,
+                                headers={"X-Auth-Token": token,
+                                         "OpenStack-API-Version": "compute latest"},
+                                **kwargs)
+
+    def wait_volume(self, who: str, volume_id: str, status: str,
+                    timeout: float = 90) -> dict:
+        import json
+
+        deadline = time.monotonic() + timeout
+        vol: dict = {}
+        while time.monotonic() < deadline:
+            vol = json.loads(self.cli(who, "volume", "show", volume_id, "-f", "json"))
+            if vol["status"] == status:
+                return vol
+            if vol["status"] == "error":
+                break
+            time.sleep(0.5)
+        raise AssertionError(f"volume {volume_id} is {vol.get('status')}, not {status}")
+
+
+@pytest.fixture(scope="package")
+def volume_cloud(keystone: ks.KeystoneEnv, glance: ks.GlanceEnv,  # noqa: F811
+                 cinder_url: str) -> Iterator[VolumeCloud]:
+    if not harness.mariadb_available():
+        pytest.skip("MariaDB is not reachable on 127.0.0.1:3306")
+    if not harness.rabbit_available():
+        pytest.skip("RabbitMQ is not reachable on 127.0.0.1:5672")
+    lv._require_libvirtd()
+    from nova_lite.virt.libvirt import host as vhost
+
+    virt_type = "kvm" if vhost.kvm_usable()[0] else "qemu"
+    workdir = tempfile.mkdtemp(prefix="nova-lite-volumes-", dir="/var/tmp")
+    os.chmod(workdir, 0o755)  # QEMU (libvirt-qemu) reads the instance files
+    suffix = os.path.basename(workdir).rsplit("-", 1)[-1].lower()
+    host = f"kv-{suffix}"
+    dep = harness.Deployment(
+        workdir, {host: {}}, auth_strategy="keystone", authtoken=keystone.authtoken(),
+        extra_conf=f"[DEFAULT]\ninstance_name_template = nlv-{suffix}-%08x\n"
+                   + keystone.glance_conf() + f"endpoint_override = {glance.url}\n"
+                   + cinder_conf(keystone),
+        host_conf={host: f"[DEFAULT]\ncompute_driver = libvirt.LibvirtDriver\n"
+                         f"[libvirt]\nvirt_type = {virt_type}\nconnection_uri = {lv.URI}\n"})
+    dep.token = ks.login(keystone, "admin").token
+    env = None
+    with ks.catalog_lock():
+        try:
+            dep.setup()
+            proc = subprocess.run(
+                [sys.executable, os.path.join(REPO, "tools", "build-test-image"),
+                 "--config-file", dep.common_conf, "--work-dir",
+                 os.environ.get("NOVA_LITE_TEST_IMAGE_CACHE",
+                                "/var/cache/nova-lite/test-image")],
+                capture_output=True, text=True, timeout=600,
+                env={**os.environ, "PATH": harness.BIN + os.pathsep + os.environ["PATH"]})
+            assert proc.returncode == 0, proc.stderr[-3000:]
+            env = lv.ApiEnv(dep, host, proc.stdout.strip().splitlines()[-1], virt_type)
+            ks._setup_keystone(f"{dep.url}/v2.1")  # where Cinder asks about attachments
+            yield VolumeCloud(dep, keystone, env, cinder_url)
+        finally:
+            dep.teardown()
+            if env is not None:
+                env.destroy_leftovers()
+                env.conn.close()
+            shutil.rmtree(workdir, ignore_errors=True)
+            ks._setup_keystone(None)
