@@ -179,6 +179,15 @@ class DatabaseUnavailable(ServiceUnavailable):
                "shortly. (%(reason)s)")
 
 
+class CellsUnavailable(ServiceUnavailable):
+    """A list could not include the servers of cells whose database is down, and
+    [api] list_records_by_skipping_down_cells says not to skip them: Nova's 500."""
+
+    msg_fmt = ("Cell(s) %(cells)s did not respond; their servers cannot be listed. "
+               "(%(reason)s)")
+    code = 500
+
+
 class ResourceClaimConflict(Conflict):
     msg_fmt = "Resource provider %(provider)s changed concurrently or lacks capacity."
 

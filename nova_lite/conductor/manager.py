@@ -32,6 +32,7 @@ from nova_lite.conductor.live_migration import LiveMigrationMixin
 from nova_lite.conductor.migrations import MigrationsMixin
 from nova_lite.conductor.placement import PlacementEndpoint
 from nova_lite.conductor.rebuild import RebuildMixin
+from nova_lite.conductor.server_lists import ServerListMixin
 from nova_lite.conductor.resize import ResizeMixin
 from nova_lite.conductor.volume_tasks import VolumeTasksMixin
 from nova_lite.conf import CONF
@@ -55,11 +56,11 @@ class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.Network
                        ResizeMixin, LiveMigrationMixin, EvacuateMixin, RebuildMixin,
                        DeferredDeleteMixin, InstantActionsMixin, ServerTagsMixin,
                        ServicesMixin, ColdMigrateMixin, ComputeNodesMixin, BlockDevicesMixin,
-                       VolumeTasksMixin):
-    """RPC API version 1.16 (see rpcapi.py). Server group and aggregate methods come
+                       VolumeTasksMixin, ServerListMixin):
+    """RPC API version 1.17 (see rpcapi.py). Server group and aggregate methods come
     through TaskMixin, whose builds use them."""
 
-    target_version = "1.16"
+    target_version = "1.17"
 
     def __init__(self) -> None:
         self.api_url = CONF.api_database.connection
@@ -96,8 +97,19 @@ class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.Network
             raise exception.InstanceNotFound(instance_id=uuid)
         return cell
 
-    def server_get(self, ctx: Any, uuid: str, read_deleted: bool = False) -> Instance:
-        """A server; with read_deleted, a deleted one too (its action history, 2.21)."""
+    def server_get(self, ctx: Any, uuid: str, read_deleted: bool = False,
+                   down_cell_minimal: bool = False) -> Instance:
+        """A server; with read_deleted, a deleted one too (its action history, 2.21);
+        with down_cell_minimal, what the API database knows of it when its cell's
+        database does not answer (2.69) instead of DatabaseUnavailable."""
+        if down_cell_minimal:
+            try:
+                return self.server_get(ctx, uuid)
+            except exception.DatabaseUnavailable:
+                cell = self.cells.instance_cell(uuid)
+                if cell is None:
+                    raise
+                return self._down_cell_server(uuid, cell)
         if read_deleted:
             try:
                 return self.server_get(ctx, uuid)
@@ -115,37 +127,6 @@ class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.Network
             if cell is None:
                 raise exception.InstanceNotFound(instance_id=uuid)
         return inst_db.instance_get(cell["database_connection"], uuid, cell["name"])
-
-    def server_list(self, ctx: Any, project_id: Optional[str], filters: dict,
-                    limit: Optional[int], marker: Optional[str]) -> list:
-        """Servers of a project (None = all) across build requests and every cell,
-        newest first, then paged by marker/limit."""
-        filters = dict(filters or {})
-        servers: list[Instance] = []
-        if not filters.get("host"):
-            for br in cells_db.build_request_list(self.api_url, project_id=project_id):
-                inst = Instance.obj_from_primitive(br["instance"])
-                if _matches(inst, filters):
-                    servers.append(inst)
-        cell_limit = None
-        if limit is not None and not marker:
-            cell_limit = limit
-        for cell in self.cells.all():
-            servers.extend(inst_db.instance_list(
-                cell["database_connection"], cell["name"], project_id,
-                dict(filters, limit=cell_limit)))
-        # A server scheduled while we were reading can appear twice: keep the cell copy.
-        seen: dict[str, Instance] = {}
-        for inst in servers:
-            if inst.uuid not in seen or inst.cell_name is not None:
-                seen[inst.uuid] = inst
-        result = sorted(seen.values(), key=lambda i: (i.created_at, i.uuid), reverse=True)
-        if marker:
-            idx = next((n for n, i in enumerate(result) if i.uuid == marker), None)
-            if idx is None:
-                raise exception.Invalid(message=f"marker [{marker}] not found")
-            result = result[idx + 1:]
-        return result[:limit] if limit is not None else result
 
     def instance_actions(self, ctx: Any, uuid: str, request_id: Optional[str] = None,
                          read_deleted: bool = False) -> list:
@@ -262,28 +243,6 @@ class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.Network
                         build_lease: Optional[str] = None) -> int:
         return placement_db.claim(self.api_url, provider_uuid, consumer_id, resources,
                                   required_traits, forbidden_traits, build_lease)
-
-
-def _matches(inst: Instance, filters: dict) -> bool:
-    """Apply list filters to a build request (cell rows are filtered in SQL)."""
-    if filters.get("vm_state") and inst.vm_state not in filters["vm_state"]:
-        return False
-    if filters.get("uuids") is not None and inst.uuid not in filters["uuids"]:
-        return False
-    if filters.get("image") and inst.image_ref != filters["image"]:
-        return False
-    if filters.get("flavor_id") and inst.flavor.flavorid != filters["flavor_id"]:
-        return False
-    tags = set(inst.get("tags") or ())
-    if filters.get("tags") and not set(filters["tags"]) <= tags:
-        return False
-    if filters.get("tags-any") and not set(filters["tags-any"]) & tags:
-        return False
-    if filters.get("not-tags") and set(filters["not-tags"]) <= tags:
-        return False
-    if filters.get("not-tags-any") and set(filters["not-tags-any"]) & tags:
-        return False
-    return True
 
 
 def _discover(api_url: str) -> list:

@@ -28,6 +28,7 @@ API version history:
   1.15 - bdm_create, bdm_list_by_instance, bdm_list_by_instances, bdm_get_by_volume,
          bdm_update, bdm_destroy
   1.16 - server_attach_volume, server_detach_volume, server_update_volume
+  1.17 - server_list(sort, down_cells); server_get(down_cell_minimal)
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from nova_lite.conf import CONF
 from nova_lite.context import RequestContext
 
 TOPIC = "conductor"
-VERSION = "1.16"
+VERSION = "1.17"
 
 
 class ConductorAPI:
@@ -161,13 +162,19 @@ class ConductorAPI:
                 return found
             time.sleep(1)
 
-    def server_get(self, ctx: RequestContext, uuid: str, read_deleted: bool = False) -> Any:
+    def server_get(self, ctx: RequestContext, uuid: str, read_deleted: bool = False,
+                   down_cell_minimal: bool = False) -> Any:
+        if down_cell_minimal:
+            return self._call(ctx, "server_get", uuid=uuid, down_cell_minimal=True)
         return self._call(ctx, "server_get", uuid=uuid, read_deleted=read_deleted)
 
     def server_list(self, ctx: RequestContext, project_id: Optional[str], filters: dict,
-                    limit: Optional[int], marker: Optional[str]) -> list:
+                    limit: Optional[int], marker: Optional[str],
+                    sort: Optional[list] = None, down_cells: str = "skip") -> list:
+        """``sort``: [[field, descending], ...]; ``down_cells``: minimal, skip or error
+        (see conductor.server_lists)."""
         return self._call(ctx, "server_list", project_id=project_id, filters=filters,
-                          limit=limit, marker=marker)
+                          limit=limit, marker=marker, sort=sort, down_cells=down_cells)
 
     def server_update(self, ctx: RequestContext, uuid: str, values: dict) -> Any:
         return self._call(ctx, "server_update", uuid=uuid, values=values)

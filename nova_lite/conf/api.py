@@ -16,6 +16,11 @@ opts = [
                     "[DEFAULT] osapi_compute_workers threads; the default is the number of "
                     "CPUs, since one process is bound by one core. Under uwsgi or gunicorn "
                     "(nova_lite.wsgi.osapi_compute:application) their own setting applies."),
+    cfg.BoolOpt("list_records_by_skipping_down_cells", default=True,
+                help="When a cell database does not answer, server lists leave its "
+                     "servers out (True) or fail with a 500 (False). From microversion "
+                     "2.69 an unfiltered, unsorted, unpaged list shows them as minimal "
+                     "records (status UNKNOWN) whatever this says."),
     cfg.FloatOpt("flavor_cache_seconds", default=5.0, min=0.0,
                  help="Seconds this API process reuses flavors it read; 0 disables."),
 ]

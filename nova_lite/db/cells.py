@@ -151,6 +151,7 @@ def instance_mapping_get(session: Session, instance_uuid: str) -> dict:
         raise exception.InstanceNotFound(instance_id=instance_uuid)
     im, cell = res
     return {"instance_uuid": im.instance_uuid, "project_id": im.project_id,
+            "user_id": im.user_id, "created_at": im.created_at,
             "queued_for_delete": im.queued_for_delete,
             "cell": cell_to_dict(cell) if cell is not None else None}
 
@@ -173,3 +174,20 @@ def instance_mapping_destroy(session: Session, instance_uuid: str) -> None:
     """Forget a server entirely: mapping, build request and request spec."""
     for model in (m.BuildRequest, m.RequestSpec, m.InstanceMapping):
         session.execute(sa.delete(model).where(model.instance_uuid == instance_uuid))
+
+
+@transactional
+def instance_mappings_in_cell(session: Session, cell_uuid: str, project_id: Optional[str],
+                              limit: Optional[int] = None) -> list[dict]:
+    """What the API database knows of a cell's live servers (for a cell whose database
+    is down): uuid, project, user and when it was accepted, newest first."""
+    im = m.InstanceMapping
+    q = sa.select(im).join(m.CellMapping, m.CellMapping.id == im.cell_id).where(
+        m.CellMapping.uuid == cell_uuid, sa.not_(im.queued_for_delete))
+    if project_id is not None:
+        q = q.where(im.project_id == project_id)
+    q = q.order_by(im.created_at.desc(), im.instance_uuid.desc())
+    if limit is not None:
+        q = q.limit(limit)
+    return [{"instance_uuid": r.instance_uuid, "project_id": r.project_id,
+             "user_id": r.user_id, "created_at": r.created_at} for r in session.scalars(q)]

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from nova_lite import exception
-from nova_lite.db import block_devices, instance_tags
+from nova_lite.db import block_devices, instance_paging, instance_tags
 from nova_lite.db import main_models as m
 from nova_lite.db.engine import transactional
 from nova_lite.objects.instance import Instance, InstanceFault
@@ -273,9 +273,13 @@ def instance_destroy(session: Session, uuid: str) -> bool:
 
 @transactional
 def instance_list(session: Session, cell_name: Optional[str], project_id: Optional[str] = None,
-                  filters: Optional[dict] = None) -> list[Instance]:
-    """Instances in this cell, newest first, with their latest fault."""
+                  filters: Optional[dict] = None, sort: Optional[list] = None,
+                  after: Optional[dict] = None) -> list[Instance]:
+    """Instances in this cell with their latest fault, in ``sort`` order (see
+    instance_paging; newest first by default), only those after the marker values
+    ``after`` when given."""
     filters = filters or {}
+    order = instance_paging.normalize(sort)
     q = sa.select(m.Instance)
     if not filters.get("deleted"):
         q = q.where(m.Instance.deleted == 0)
@@ -297,7 +301,9 @@ def instance_list(session: Session, cell_name: Optional[str], project_id: Option
     if filters.get("image"):
         q = q.where(m.Instance.image_ref == filters["image"])
     q = instance_tags.tag_filters(q, filters)
-    q = q.order_by(m.Instance.created_at.desc(), m.Instance.id.desc())
+    if after is not None:
+        q = instance_paging.after(q, order, after)
+    q = instance_paging.order_by(q, order)
     if filters.get("limit") is not None:
         q = q.limit(filters["limit"])
     rows = list(session.scalars(q))

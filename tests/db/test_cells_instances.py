@@ -75,7 +75,8 @@ def test_build_request_lifecycle(api_url: str) -> None:
     assert cells_db.request_spec_get(api_url, a.uuid)["instance_uuid"] == a.uuid
 
     mapping = cells_db.instance_mapping_get(api_url, a.uuid)
-    assert mapping == {"instance_uuid": a.uuid, "project_id": "p1",
+    assert mapping.pop("created_at") is not None
+    assert mapping == {"instance_uuid": a.uuid, "project_id": "p1", "user_id": "u1",
                        "queued_for_delete": False, "cell": None}
 
     future = datetime.utcnow() + timedelta(minutes=5)

@@ -59,7 +59,8 @@ class InProcess:
                                             "container_format": "bare",
                                             "visibility": "public"})
         self.conf = types.SimpleNamespace(
-            api=types.SimpleNamespace(auth_strategy="noauth2", max_limit=1000),
+            api=types.SimpleNamespace(auth_strategy="noauth2", max_limit=1000,
+                                      list_records_by_skipping_down_cells=True),
             default_availability_zone="nova", default_schedule_zone=None,
             internal_service_availability_zone="internal")
         self.watch = _Watch()

@@ -134,16 +134,32 @@ def _list_servers(req: wsgi.ApiRequest, detail: bool) -> list:
                        ("launch_index", "launch_index")):
         if key in opts:
             post.append(_field_filter(field, opts[key]))
-    sort = _sort_params(req)
-
+    sort = [[field, descending] for field, descending in _sort_params(req)] or None
+    down_cells = _down_cells_mode(req, opts)
     limit, marker = common.limit_and_marker(req)
-    if not post and not sort:
-        return req.conductor.server_list(ctx, project_id, filters, limit, marker)
-    servers = req.conductor.server_list(ctx, project_id, filters, None, None)
+    if not post:  # the conductor sorts and pages in each cell's query
+        return req.conductor.server_list(ctx, project_id, filters, limit, marker,
+                                         sort=sort, down_cells=down_cells)
+    servers = req.conductor.server_list(ctx, project_id, filters, None, None, sort=sort,
+                                        down_cells=down_cells)
     servers = [i for i in servers if all(p(i) for p in post)]
-    if sort:
-        servers = _sorted(servers, sort)
     return common.paginate(servers, limit, marker, key=lambda i: i.uuid)
+
+
+# Query parameters a 2.69 list may carry and still show down cells' servers as minimal
+# records (Nova's rule: what is known of them is their project and that they live).
+_DOWN_CELL_PARAMS = frozenset(("all_tenants", "project_id", "tenant_id", "deleted"))
+
+
+def _down_cells_mode(req: wsgi.ApiRequest, opts: dict) -> str:
+    """minimal, skip or error: what the list does with a cell whose database is down.
+    Minimal records need 2.69 and a list without filters, sorting or paging (their
+    servers cannot be matched, ordered or placed after a marker); otherwise [api]
+    list_records_by_skipping_down_cells decides."""
+    if req.ver >= (2, 69) and not set(req.params) - _DOWN_CELL_PARAMS and not (
+            "deleted" in opts and validation.parse_bool("deleted", opts["deleted"])):
+        return "minimal"
+    return "skip" if req.conf.api.list_records_by_skipping_down_cells else "error"
 
 
 def _ip_filter(pattern: str, version: int) -> Callable[[Any], bool]:
@@ -201,20 +217,6 @@ def _sort_params(req: wsgi.ApiRequest) -> list[tuple[str, bool]]:
     return out
 
 
-def _sorted(servers: list, sort: list[tuple[str, bool]]) -> list:
-    def key_of(field: str) -> Callable[[Any], Any]:
-        def key(inst: Any) -> Any:
-            value = inst.get(field)
-            if isinstance(value, datetime.datetime) and value.tzinfo is None:
-                value = value.replace(tzinfo=datetime.timezone.utc)
-            return (value is not None, value if value is not None else 0)
-        return key
-
-    for field, descending in reversed(sort):  # stable sorts, least significant first
-        servers = sorted(servers, key=key_of(field), reverse=descending)
-    return servers
-
-
 def _time_filter(when: datetime.datetime, since: bool) -> Callable[[Any], bool]:
     def check(inst: Any) -> bool:
         changed = inst.updated_at or inst.created_at
@@ -244,7 +246,12 @@ def detail(req: wsgi.ApiRequest) -> wsgi.Reply:
 
 
 def show(req: wsgi.ApiRequest, id: str) -> wsgi.Reply:
-    inst = get_server(req, id)
+    if req.ver >= (2, 69):  # a server of a cell that is down: Nova's minimal record
+        inst = req.conductor.server_get(req.ctx, id, down_cell_minimal=True)
+        if not req.ctx.is_admin and inst.project_id != req.ctx.project_id:
+            raise exception.InstanceNotFound(instance_id=id)
+    else:
+        inst = get_server(req, id)
     policy.authorize(req.ctx, RULE % "show", _target(inst))
     return wsgi.Reply(200, {"server": ServerView(req).show(inst, groups=True)})
 

@@ -32,6 +32,11 @@ def allowed(ctx: Any, rule: str) -> bool:
         return bool(ctx.is_admin)
 
 
+def is_minimal(inst: Any) -> bool:
+    """A record of a server whose cell database is down (2.69): no state is known."""
+    return not hasattr(inst, "_obj_vm_state")
+
+
 def _f(obj: Any, name: str, default: Any = None) -> Any:
     """A versioned object's field without lazy-loading (unset -> default)."""
     return getattr(obj, "_obj_" + name, default)
@@ -119,11 +124,34 @@ class ServerView:
     # -- whole servers -----------------------------------------------------------------
     def basic(self, inst: Any) -> dict:
         uuid = _f(inst, "uuid")
+        if is_minimal(inst):
+            return {"id": uuid, "status": "UNKNOWN", "links": self.links(uuid)}
         return {"id": uuid, "name": _f(inst, "display_name"), "links": self.links(uuid)}
+
+    def _minimal(self, inst: Any, groups: bool) -> dict:
+        """A server of a cell whose database is down (2.69): what the API database
+        knows. A list's record carries the project and creation time; a show's
+        (groups=True) adds the user, image, flavor, zone and server groups."""
+        s = self.basic(inst)
+        s["tenant_id"] = _f(inst, "project_id")
+        s["created"] = common.isotime(_f(inst, "created_at"))
+        if not groups:
+            return s
+        s["user_id"] = _f(inst, "user_id") or "UNKNOWN"
+        s["image"] = self._image(inst)
+        s["flavor"] = self._flavor(_f(inst, "flavor"))
+        s["OS-EXT-AZ:availability_zone"] = _f(inst, "availability_zone") or "UNKNOWN"
+        s["OS-EXT-STS:power_state"] = 0
+        if self.ver >= (2, 71):
+            s["server_groups"] = list(self.req.conductor.server_groups_of(
+                self.req.ctx, s["id"]))
+        return s
 
     def show(self, inst: Any, extended: bool = True, groups: bool = False) -> dict:
         """One server. extended=False is Nova's reduced view (update below 2.75);
         groups adds server_groups (show, update and rebuild only, from 2.71)."""
+        if is_minimal(inst):
+            return self._minimal(inst, groups)
         ver = self.ver
         uuid = _f(inst, "uuid")
         vm_state = _f(inst, "vm_state")

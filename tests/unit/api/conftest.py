@@ -60,8 +60,8 @@ class Client:
 
 @pytest.fixture
 def conf() -> Any:
-    return types.SimpleNamespace(api=types.SimpleNamespace(auth_strategy="noauth2",
-                                                           max_limit=1000),
+    return types.SimpleNamespace(api=types.SimpleNamespace(
+        auth_strategy="noauth2", max_limit=1000, list_records_by_skipping_down_cells=True),
                                  default_availability_zone="nova",
                                  default_schedule_zone=None,
                                  internal_service_availability_zone="internal")

@@ -11,6 +11,7 @@ import uuid as uuidlib
 from typing import Any, Optional
 
 from nova_lite import exception
+from nova_lite.db import instance_paging
 from nova_lite.network import model as net_model
 from nova_lite.compute import states
 from nova_lite.objects.aggregate import Aggregate
@@ -175,7 +176,8 @@ class FakeConductor:
                                         traceback="Traceback: boom", host="c1",
                                         details=None)]))
 
-    def server_get(self, ctx: Any, uuid: str, read_deleted: bool = False) -> Instance:
+    def server_get(self, ctx: Any, uuid: str, read_deleted: bool = False,
+                   down_cell_minimal: bool = False) -> Instance:
         self.calls.append("server_get")
         inst = self.servers.get(uuid)
         if inst is None or (inst.deleted and not read_deleted):
@@ -183,8 +185,10 @@ class FakeConductor:
         return inst
 
     def server_list(self, ctx: Any, project_id: Optional[str], filters: dict,
-                    limit: Optional[int], marker: Optional[str]) -> list:
+                    limit: Optional[int], marker: Optional[str],
+                    sort: Optional[list] = None, down_cells: str = "skip") -> list:
         self.calls.append("server_list")
+        self.last_list = {"sort": sort, "down_cells": down_cells, "limit": limit}
         out = []
         for inst in self.servers.values():
             if project_id is not None and inst.project_id != project_id:
@@ -211,7 +215,7 @@ class FakeConductor:
                     or filters.get("not-tags-any") and set(filters["not-tags-any"]) & tags):
                 continue
             out.append(inst)
-        out.sort(key=lambda i: (i.created_at, i.uuid), reverse=True)
+        out.sort(key=instance_paging.sort_key(instance_paging.normalize(sort)))
         if marker:
             idx = next((n for n, i in enumerate(out) if i.uuid == marker), None)
             if idx is None:

@@ -1,0 +1,159 @@
+"""Server lists across cells, as Nova's multi-cell list builds them.
+
+Each source (the build requests of the API database, then every cell database) yields
+its servers already in the requested order and, with a marker, only those after it:
+the marker server is read once from whichever cell (or build request) holds it, and its
+sort values become a keyset condition in every cell's query, each limited to the page
+size. The sorted sources are then merged (heapq.merge) and cut to the page.
+
+A cell whose database does not answer is, per the caller's ``down_cells``: ``minimal``
+(2.69: the servers the API database maps to it, as records with only uuid, project,
+user and creation time), ``skip`` (left out) or ``error`` (CellsUnavailable, a 500).
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+from typing import Any, Iterable, Optional
+
+from nova_lite import exception
+from nova_lite.db import cells as cells_db
+from nova_lite.db import instance_paging as paging
+from nova_lite.db import instances as inst_db
+from nova_lite.objects.instance import Instance
+from nova_lite.objects.request_spec import RequestSpec
+
+LOG = logging.getLogger(__name__)
+
+DOWN_CELL_MODES = ("minimal", "skip", "error")
+
+
+class ServerListMixin:
+    """Mixed into ConductorManager (which provides api_url, cells and server_get)."""
+
+    api_url: str
+    cells: Any
+
+    def server_list(self, ctx: Any, project_id: Optional[str], filters: dict,
+                    limit: Optional[int], marker: Optional[str],
+                    sort: Optional[list] = None, down_cells: str = "skip") -> list:
+        """Servers of a project (None = all) across build requests and every cell in
+        ``sort`` order ([[field, descending], ...]; newest first by default), the page
+        after ``marker`` of at most ``limit``."""
+        if down_cells not in DOWN_CELL_MODES:
+            raise exception.Invalid(reason=f"down_cells must be one of {DOWN_CELL_MODES}")
+        try:
+            order = paging.normalize([tuple(s) for s in sort or ()])
+        except ValueError as err:
+            raise exception.Invalid(reason=str(err)) from err
+        filters = dict(filters or {})
+        after = None
+        if marker:
+            after = paging.marker_values(self._marker_server(ctx, marker), order)
+        key = paging.sort_key(order)
+        in_cells: list[list[Instance]] = []
+        down: list[dict] = []
+        for cell in self.cells.all():
+            try:
+                in_cells.append(inst_db.instance_list(
+                    cell["database_connection"], cell["name"], project_id,
+                    dict(filters, limit=limit), sort=order, after=after))
+            except exception.DatabaseUnavailable as err:
+                LOG.warning("cell %s (%s) is down: %s", cell["name"], cell["uuid"], err)
+                down.append(dict(cell, reason=str(err)))
+        seen = {i.uuid for part in in_cells for i in part}
+        pending = []
+        if not filters.get("host"):
+            for br in cells_db.build_request_list(self.api_url, project_id=project_id):
+                inst = Instance.obj_from_primitive(br["instance"])
+                # A server scheduled while we were reading: keep its cell copy.
+                if inst.uuid not in seen and _matches(inst, filters) and (
+                        after is None or key(inst) > key(after)):
+                    pending.append(inst)
+        pending.sort(key=key)
+        merged = _take(heapq.merge(pending, *in_cells, key=key), limit)
+        if down and down_cells == "error":
+            raise exception.CellsUnavailable(
+                cells=", ".join(c["uuid"] for c in down),
+                reason="; ".join(c["reason"] for c in down))
+        if down and down_cells == "minimal":
+            room = None if limit is None else limit - len(merged)
+            merged.extend(self._down_cell_servers(down, project_id, room))
+        return merged
+
+    def _marker_server(self, ctx: Any, marker: str) -> Any:
+        """The marker's server, read in whichever cell holds it (or its build request);
+        400 when there is none."""
+        try:
+            return self.server_get(ctx, marker)
+        except exception.InstanceNotFound:
+            raise exception.Invalid(message=f"marker [{marker}] not found") from None
+
+    def _down_cell_servers(self, down: list[dict], project_id: Optional[str],
+                           room: Optional[int]) -> list[Instance]:
+        out: list[Instance] = []
+        for cell in down:
+            if room is not None and room <= 0:
+                break
+            for m in cells_db.instance_mappings_in_cell(self.api_url, cell["uuid"],
+                                                        project_id, room):
+                out.append(_minimal(m["instance_uuid"], m["project_id"], m["user_id"],
+                                    m["created_at"], cell["name"]))
+            if room is not None:
+                room = room - len(out)
+        return out
+
+    def _down_cell_server(self, uuid: str, cell: dict) -> Instance:
+        """Nova's 2.69 construct for a server in a cell that does not answer: what the
+        API database knows from its mapping and request spec."""
+        mapping = cells_db.instance_mapping_get(self.api_url, uuid)
+        spec = RequestSpec.obj_from_primitive(cells_db.request_spec_get(self.api_url, uuid))
+        inst = _minimal(uuid, mapping["project_id"], mapping["user_id"] or spec.user_id,
+                        mapping["created_at"], cell["name"])
+        inst.image_ref = spec.image_id
+        inst.flavor = spec.flavor
+        inst.availability_zone = spec.availability_zone
+        inst.power_state = 0
+        return inst
+
+
+def _minimal(uuid: str, project_id: str, user_id: Optional[str], created_at: Any,
+             cell_name: Optional[str]) -> Instance:
+    """A server record with only what the API database holds; ``vm_state`` stays unset,
+    which is how views recognise it (status UNKNOWN)."""
+    inst = Instance(uuid=uuid, project_id=project_id, user_id=user_id,
+                    created_at=created_at, cell_name=cell_name)
+    inst.obj_reset_changes()
+    return inst
+
+
+def _take(items: Iterable[Instance], limit: Optional[int]) -> list[Instance]:
+    out = []
+    for inst in items:
+        if limit is not None and len(out) >= limit:
+            break
+        out.append(inst)
+    return out
+
+
+def _matches(inst: Instance, filters: dict) -> bool:
+    """Apply list filters to a build request (cell rows are filtered in SQL)."""
+    if filters.get("vm_state") and inst.vm_state not in filters["vm_state"]:
+        return False
+    if filters.get("uuids") is not None and inst.uuid not in filters["uuids"]:
+        return False
+    if filters.get("image") and inst.image_ref != filters["image"]:
+        return False
+    if filters.get("flavor_id") and inst.flavor.flavorid != filters["flavor_id"]:
+        return False
+    tags = set(inst.get("tags") or ())
+    if filters.get("tags") and not set(filters["tags"]) <= tags:
+        return False
+    if filters.get("tags-any") and not set(filters["tags-any"]) & tags:
+        return False
+    if filters.get("not-tags") and set(filters["not-tags"]) <= tags:
+        return False
+    if filters.get("not-tags-any") and set(filters["not-tags-any"]) & tags:
+        return False
+    return True
