@@ -25,6 +25,9 @@ ALLOWED_EXMODS = ["nova_lite.exception"]
 
 _lock = threading.Lock()
 _transport: Optional[messaging.Transport] = None
+_conf: Optional[cfg.ConfigOpts] = None
+# Transports to other cells' message buses (the super conductor's casts to their hosts).
+_cell_transports: dict[str, messaging.Transport] = {}
 _notification_transport = None
 
 
@@ -51,8 +54,9 @@ class RequestContextSerializer(messaging.Serializer):
 
 def init(conf: cfg.ConfigOpts) -> None:
     """Create the process's transport from [DEFAULT] transport_url."""
-    global _transport
+    global _transport, _conf
     with _lock:
+        _conf = conf
         if _transport is None:
             _transport = messaging.get_rpc_transport(
                 conf, url=conf.transport_url, allowed_remote_exmods=ALLOWED_EXMODS)
@@ -64,6 +68,9 @@ def cleanup() -> None:
         if _transport is not None:
             _transport.cleanup()
             _transport = None
+        for transport in _cell_transports.values():
+            transport.cleanup()
+        _cell_transports.clear()
 
 
 def get_transport() -> messaging.Transport:
@@ -72,11 +79,26 @@ def get_transport() -> messaging.Transport:
     return _transport
 
 
+def get_transport_for(url: Optional[str]) -> messaging.Transport:
+    """The transport to ``url`` (a cell mapping's transport_url): this process's own
+    when it is None or [DEFAULT] transport_url, else one more, made once and kept."""
+    own = get_transport()
+    if not url or _conf is None or url == _conf.transport_url:
+        return own
+    with _lock:
+        transport = _cell_transports.get(url)
+        if transport is None:
+            transport = _cell_transports[url] = messaging.get_rpc_transport(
+                _conf, url=url, allowed_remote_exmods=ALLOWED_EXMODS)
+        return transport
+
+
 def get_client(topic: str, version: str, version_cap: Optional[str] = None,
-               timeout: Optional[int] = None, server: Optional[str] = None) -> Any:
+               timeout: Optional[int] = None, server: Optional[str] = None,
+               transport: Optional[messaging.Transport] = None) -> Any:
     target = messaging.Target(topic=topic, version=version, server=server)
     return messaging.get_rpc_client(
-        get_transport(), target, version_cap=version_cap, timeout=timeout,
+        transport or get_transport(), target, version_cap=version_cap, timeout=timeout,
         serializer=RequestContextSerializer())
 
 

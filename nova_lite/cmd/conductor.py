@@ -45,9 +45,18 @@ def _run(slot: int) -> None:
     # Wait here (max_retries x retry_interval) for a database that is still starting.
     engine.get_engine(CONF.api_database.connection, wait=True)
     common.start_rpc()
-    svc = build_service(reconciles=slot == 0)
+    svc = build_service(reconciles=slot == 0 and not _cell_conductor())
     svc.start()
     service.run_until_signalled([svc])
+
+
+def _cell_conductor() -> bool:
+    """A cell conductor (see CellDirectory.serves_one_cell) leaves build retries to the
+    super conductor, which alone reaches the scheduler."""
+    from nova_lite.conductor.cells import CellDirectory
+
+    cells = CellDirectory(CONF.api_database.connection, CONF.database.connection)
+    return cells.serves_one_cell(CONF.transport_url)
 
 
 def main(argv: Optional[list[str]] = None) -> None:

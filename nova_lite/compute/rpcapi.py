@@ -16,7 +16,7 @@ API version history:
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from nova_lite import rpc
 from nova_lite.conf import CONF
@@ -28,12 +28,30 @@ UPTIME_TIMEOUT = 10
 
 
 class ComputeAPI:
-    def __init__(self) -> None:
-        self.client = rpc.get_client(TOPIC, VERSION, version_cap=VERSION,
-                                     timeout=CONF.rpc_response_timeout)
+    def __init__(self, transport_url_of: Optional[Callable[[str], Optional[str]]] = None
+                 ) -> None:
+        """``transport_url_of(host)``: the message bus of the host's cell (the super
+        conductor reaches each cell's computes on their cell's transport, as mapped by
+        cell_v2); None, or no function: this process's own bus."""
+        self._transport_url_of = transport_url_of
+        self._clients: dict[Optional[str], Any] = {}
+        self.client = self._client_on(None)
+
+    def _client_on(self, url: Optional[str]) -> Any:
+        client = self._clients.get(url)
+        if client is None:
+            client = self._clients[url] = rpc.get_client(
+                TOPIC, VERSION, version_cap=VERSION, timeout=CONF.rpc_response_timeout,
+                transport=rpc.get_transport_for(url))
+        return client
+
+    def _client(self, host: str) -> Any:
+        if self._transport_url_of is None:
+            return self.client
+        return self._client_on(self._transport_url_of(host))
 
     def _prepare(self, host: str) -> Any:
-        return self.client.prepare(server=host)
+        return self._client(host).prepare(server=host)
 
     def build_and_run_instance(self, ctx: RequestContext, host: str, instance: Any) -> None:
         self._prepare(host).cast(ctx, "build_and_run_instance", instance=instance)
@@ -54,12 +72,12 @@ class ComputeAPI:
 
     def get_host_uptime(self, ctx: RequestContext, host: str) -> str:
         """A quick question: a host that does not answer in UPTIME_TIMEOUT is down."""
-        return self.client.prepare(server=host, version="1.5", timeout=UPTIME_TIMEOUT).call(
+        return self._client(host).prepare(server=host, version="1.5", timeout=UPTIME_TIMEOUT).call(
             ctx, "get_host_uptime")
 
     def get_vnc_console(self, ctx: RequestContext, host: str, instance: Any) -> dict:
         """{"host", "port", "access_url_base"} of the guest's VNC server."""
-        return self.client.prepare(server=host, version="1.1").call(
+        return self._client(host).prepare(server=host, version="1.1").call(
             ctx, "get_vnc_console", instance=instance)
 
     # -- networking ---------------------------------------------------------------------
@@ -82,11 +100,11 @@ class ComputeAPI:
     def set_admin_password(self, ctx: RequestContext, host: str, instance: Any,
                            password: str) -> None:
         """Set the guest's password and wait: 409 errors come back to the caller."""
-        self.client.prepare(server=host, version="1.3").call(
+        self._client(host).prepare(server=host, version="1.3").call(
             ctx, "set_admin_password", instance=instance, password=password)
 
     def get_diagnostics(self, ctx: RequestContext, host: str, instance: Any) -> dict:
-        return self.client.prepare(server=host, version="1.3").call(
+        return self._client(host).prepare(server=host, version="1.3").call(
             ctx, "get_diagnostics", instance=instance)
 
     # -- rebuild ------------------------------------------------------------------------
@@ -137,7 +155,7 @@ class ComputeAPI:
 
     # -- live migration -------------------------------------------------------------------
     def _v16(self, host: str) -> Any:
-        return self.client.prepare(server=host, version="1.6")
+        return self._client(host).prepare(server=host, version="1.6")
 
     def live_migration(self, ctx: RequestContext, host: str, instance: Any, migration: Any,
                        block_migration: bool) -> None:

@@ -10,6 +10,8 @@ from nova_lite import exception
 from nova_lite.db import cells as cells_db
 
 CACHE_SECONDS = 30.0
+# An unmapped host is looked up again at most this often (discover_hosts maps it).
+HOST_RELOAD_SECONDS = 2.0
 
 
 class CellDirectory:
@@ -22,6 +24,8 @@ class CellDirectory:
         self._cells: list[dict] = []
         self._loaded = 0.0
         self._instance_cells: dict[str, dict] = {}
+        self._host_cells: dict[str, str] = {}
+        self._hosts_loaded = float("-inf")
 
     def _refresh(self, force: bool = False) -> list[dict]:
         with self._lock:
@@ -81,3 +85,32 @@ class CellDirectory:
 
     def forget_instance(self, instance_uuid: str) -> None:
         self._instance_cells.pop(instance_uuid, None)
+
+    def transport_url_of(self, host: str) -> Optional[str]:
+        """The message bus of a compute host's cell (None while the host is unmapped):
+        where this conductor casts to it."""
+        cell_uuid = self._host_cells.get(host)
+        if cell_uuid is None and time.monotonic() - self._hosts_loaded > HOST_RELOAD_SECONDS:
+            with self._lock:
+                self._host_cells = {m["host"]: m["cell_uuid"]
+                                    for m in cells_db.host_mapping_list(self.api_url)}
+                self._hosts_loaded = time.monotonic()
+            cell_uuid = self._host_cells.get(host)
+        if cell_uuid is None:
+            return None
+        try:
+            return self.by_uuid(cell_uuid)["transport_url"]
+        except exception.CellMappingNotFound:
+            return None
+
+    def serves_one_cell(self, transport_url: Optional[str]) -> bool:
+        """Whether this conductor is a cell conductor (Nova's split layout): its
+        [database] is a cell's, on that cell's own message bus, and another cell has a
+        different one. Such a conductor serves its cell's computes; scheduling and the
+        retries of interrupted builds belong to the super conductor on the top bus."""
+        local = self.local_cell()
+        if local is None or local["uuid"] == cells_db.CELL0_UUID:
+            return False
+        if local["transport_url"] != transport_url:
+            return False
+        return any(c["transport_url"] != transport_url for c in self.real_cells())

@@ -143,17 +143,19 @@ class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.Network
 
     def service_list(self, ctx: Any, binary: Optional[str] = None,
                      host: Optional[str] = None) -> list:
+        """Services of every cell that answers (a cell whose database is down is left
+        out: its hosts look down to the scheduler and the views)."""
         out = []
         for cell in self.cells.real_cells():
-            out.extend(svc_db.service_list(cell["database_connection"], CONF.service_down_time,
-                                           cell["name"], binary, host))
+            out.extend(_unless_down(cell, svc_db.service_list, CONF.service_down_time,
+                                    cell["name"], binary, host))
         return out
 
     def compute_node_list(self, ctx: Any) -> list:
         out = []
         for cell in self.cells.real_cells():
-            out.extend(svc_db.compute_node_list(cell["database_connection"],
-                                                CONF.service_down_time, cell["name"]))
+            out.extend(_unless_down(cell, svc_db.compute_node_list, CONF.service_down_time,
+                                    cell["name"]))
         return out
 
     # -- services and compute nodes --------------------------------------------------------
@@ -243,6 +245,16 @@ class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.Network
                         build_lease: Optional[str] = None) -> int:
         return placement_db.claim(self.api_url, provider_uuid, consumer_id, resources,
                                   required_traits, forbidden_traits, build_lease)
+
+
+def _unless_down(cell: dict, read: Any, *args: Any) -> list:
+    """read(cell URL, *args), or nothing when the cell's database does not answer."""
+    try:
+        return read(cell["database_connection"], *args)
+    except exception.DatabaseUnavailable as err:
+        LOG.warning("cell %s (%s) is down, leaving it out: %s", cell["name"], cell["uuid"],
+                    err)
+        return []
 
 
 def _discover(api_url: str) -> list:

@@ -61,7 +61,7 @@ class TaskMixin(ServerGroupMixin, AggregateMixin):
     @property
     def compute(self) -> compute_rpcapi.ComputeAPI:
         if self._compute is None:
-            self._compute = compute_rpcapi.ComputeAPI()
+            self._compute = compute_rpcapi.ComputeAPI(self.cells.transport_url_of)
         return self._compute
 
     def _forget(self, uuid: str, cell_url: Optional[str] = None) -> None:
