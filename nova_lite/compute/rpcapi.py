@@ -207,10 +207,10 @@ class ComputeAPI:
     def attach_volume(self, ctx: RequestContext, host: str, instance: Any, bdm: Any) -> Any:
         """Connect the mapping's volume (its attachment reserved) to the guest; the
         mapping after (device name, connection_info)."""
-        return self.client.prepare(server=host, version="1.7").call(
+        return self._client(host).prepare(server=host, version="1.7").call(
             ctx, "attach_volume", instance=instance, bdm=bdm)
 
     def detach_volume(self, ctx: RequestContext, host: str, instance: Any, bdm: Any) -> None:
         """Unplug the mapping's volume, delete its attachment and the mapping."""
-        self.client.prepare(server=host, version="1.7").cast(
+        self._client(host).prepare(server=host, version="1.7").cast(
             ctx, "detach_volume", instance=instance, bdm=bdm)
