@@ -41,6 +41,7 @@ from nova_lite.db import cells as cells_db
 from nova_lite.db import flavors as flavors_db
 from nova_lite.db import instances as inst_db
 from nova_lite.db import placement as placement_db
+from nova_lite.db import placement_bulk
 from nova_lite.db import services as svc_db
 from nova_lite.objects.provider import ProviderSummary
 from nova_lite.objects.instance import Instance
@@ -57,10 +58,10 @@ class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.Network
                        DeferredDeleteMixin, InstantActionsMixin, ServerTagsMixin,
                        ServicesMixin, ColdMigrateMixin, ComputeNodesMixin, BlockDevicesMixin,
                        VolumeTasksMixin, ServerListMixin):
-    """RPC API version 1.17 (see rpcapi.py). Server group and aggregate methods come
+    """RPC API version 1.18 (see rpcapi.py). Server group and aggregate methods come
     through TaskMixin, whose builds use them."""
 
-    target_version = "1.17"
+    target_version = "1.18"
 
     def __init__(self) -> None:
         self.api_url = CONF.api_database.connection
@@ -221,22 +222,42 @@ class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.Network
     # -- for the scheduler -----------------------------------------------------------------
     def provider_summaries(self, ctx: Any) -> list:
         """Every compute node's capacity, usage, cell and service status, in one answer."""
+        summaries = placement_db.provider_summaries(self.api_url)
+        hosts = self._scheduling_hosts(ctx, {p["host"] for p in summaries})
+        return [ProviderSummary(
+            uuid=p["uuid"], name=p["name"], host=p["host"], generation=p["generation"],
+            resources=p["resources"], traits=p["traits"], **hosts[p["host"]])
+            for p in summaries]
+
+    def provider_summaries_changed(self, ctx: Any, known: dict) -> dict:
+        """1.18: the scheduler's host view brought up to date. ``known``: provider uuid
+        -> generation the caller holds. {"providers": [the summary of each provider
+        changed or new, as plain dicts], "gone": [known uuids no longer there],
+        "hosts": {host: its cell, service status, zone and aggregate metadata}} (the
+        host part, small and partly time-dependent, always whole)."""
+        current = placement_db.provider_generations(self.api_url)
+        changed = [u for u, (gen, _h) in current.items() if known.get(u) != gen]
+        providers = placement_db.provider_summaries(self.api_url, uuids=changed) \
+            if changed else []
+        hosts = self._scheduling_hosts(ctx, {h for _g, h in current.values()})
+        return {"providers": providers, "gone": [u for u in known if u not in current],
+                "hosts": hosts}
+
+    def _scheduling_hosts(self, ctx: Any, only: set) -> dict:
+        """host -> what the scheduler's filters read of it besides its providers."""
         mapped = {m["host"]: m["cell_uuid"] for m in cells_db.host_mapping_list(self.api_url)}
         services = {s.host: s for s in self.service_list(ctx, binary=COMPUTE_BINARY)}
         zones, metadata = aggregates_db.host_views(self.api_url)
-        out = []
-        for p in placement_db.provider_summaries(self.api_url):
-            svc = services.get(p["host"])
-            out.append(ProviderSummary(
-                uuid=p["uuid"], name=p["name"], host=p["host"],
-                cell_uuid=mapped.get(p["host"]), generation=p["generation"],
-                resources=p["resources"], service_up=bool(svc and svc.is_up),
-                service_disabled=bool(svc and svc.disabled),
-                service_disabled_reason=svc.disabled_reason if svc else None,
-                service_forced_down=bool(svc and svc.forced_down),
-                traits=p["traits"],
-                availability_zone=zones.get(p["host"], CONF.default_availability_zone),
-                aggregate_metadata=metadata.get(p["host"], {})))
+        out = {}
+        for host in only:
+            svc = services.get(host)
+            out[host] = {
+                "cell_uuid": mapped.get(host), "service_up": bool(svc and svc.is_up),
+                "service_disabled": bool(svc and svc.disabled),
+                "service_disabled_reason": svc.disabled_reason if svc else None,
+                "service_forced_down": bool(svc and svc.forced_down),
+                "availability_zone": zones.get(host, CONF.default_availability_zone),
+                "aggregate_metadata": metadata.get(host, {})}
         return out
 
     def claim_resources(self, ctx: Any, provider_uuid: str, consumer_id: str,
@@ -245,6 +266,14 @@ class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.Network
                         build_lease: Optional[str] = None) -> int:
         return placement_db.claim(self.api_url, provider_uuid, consumer_id, resources,
                                   required_traits, forbidden_traits, build_lease)
+
+    def claim_resources_many(self, ctx: Any, claims: list, resources: dict,
+                             required_traits: Optional[list] = None,
+                             forbidden_traits: Optional[list] = None,
+                             build_lease: Optional[str] = None) -> list:
+        """1.18: claims of one request's instances in one transaction (see rpcapi)."""
+        return placement_bulk.claim_many(self.api_url, [tuple(c) for c in claims], resources,
+                                       required_traits, forbidden_traits, build_lease)
 
 
 def _unless_down(cell: dict, read: Any, *args: Any) -> list:

@@ -29,18 +29,19 @@ API version history:
          bdm_update, bdm_destroy
   1.16 - server_attach_volume, server_detach_volume, server_update_volume
   1.17 - server_list(sort, down_cells); server_get(down_cell_minimal)
+  1.18 - claim_resources_many, provider_summaries_changed
 """
 
 from __future__ import annotations
 
 from typing import Any, Optional
 
-from nova_lite import rpc
+from nova_lite import exception, rpc
 from nova_lite.conf import CONF
 from nova_lite.context import RequestContext
 
 TOPIC = "conductor"
-VERSION = "1.17"
+VERSION = "1.18"
 
 
 class ConductorAPI:
@@ -425,6 +426,17 @@ class ConductorAPI:
     def provider_summaries(self, ctx: RequestContext) -> list:
         return self._call(ctx, "provider_summaries")
 
+    def provider_summaries_changed(self, ctx: RequestContext, known: dict) -> dict:
+        """The providers whose generation is not the one ``known`` (uuid -> generation)
+        gives, those gone, and every host's status (ConductorManager's docstring). A
+        conductor older than 1.18 sends every provider."""
+        if not self.client.can_send_version("1.18"):
+            from nova_lite.scheduler.host_state import changes_from_summaries
+
+            return changes_from_summaries(self.provider_summaries(ctx), known)
+        return self.client.prepare(version="1.18", retry=self._retry).call(
+            ctx, "provider_summaries_changed", known=known)
+
     def claim_resources(self, ctx: RequestContext, provider_uuid: str, consumer_id: str,
                         resources: dict, required_traits: Optional[list] = None,
                         forbidden_traits: Optional[list] = None,
@@ -436,6 +448,34 @@ class ConductorAPI:
                           consumer_id=consumer_id, resources=resources,
                           required_traits=required_traits, forbidden_traits=forbidden_traits,
                           build_lease=build_lease)
+
+    def claim_resources_many(self, ctx: RequestContext, claims: list, resources: dict,
+                             required_traits: Optional[list] = None,
+                             forbidden_traits: Optional[list] = None,
+                             build_lease: Optional[str] = None) -> list:
+        """Claim ``resources`` for each [provider_uuid, consumer_id] of ``claims`` in one
+        call, each claim atomic as claim_resources's; per claim None (claimed) or the
+        name of the conflict refusing it. ClaimSuperseded claims none. A conductor
+        older than 1.18 gets one claim_resources call per claim."""
+        if not self.client.can_send_version("1.18"):
+            out: list = []
+            for provider_uuid, consumer_id in claims:
+                try:
+                    self.claim_resources(ctx, provider_uuid, consumer_id, resources,
+                                         required_traits, forbidden_traits, build_lease)
+                    out.append(None)
+                except exception.ClaimSuperseded:
+                    for (_p, done), err in zip(claims, out):
+                        if err is None:
+                            self.release_resources(ctx, done)
+                    raise
+                except exception.ResourceClaimConflict as err:
+                    out.append(type(err).__name__)
+            return out
+        return self.client.prepare(version="1.18", retry=self._retry).call(
+            ctx, "claim_resources_many", claims=claims, resources=resources,
+            required_traits=required_traits, forbidden_traits=forbidden_traits,
+            build_lease=build_lease)
 
     # -- server metadata and tags ----------------------------------------------------------
     def server_metadata_update(self, ctx: RequestContext, uuid: str, metadata: dict,

@@ -129,11 +129,24 @@ def _traits_of(session: Session, rp_ids: list[int]) -> dict[int, list[str]]:
 
 
 @transactional
-def provider_summaries(session: Session, hosts: Optional[list[str]] = None) -> list[dict]:
-    """Every provider with inventory, current usage and traits, in one pass."""
+def provider_generations(session: Session) -> dict[str, tuple[int, str]]:
+    """uuid -> (generation, host) of every provider: the generation moves with every
+    change of what a provider offers or holds (its claims' compare-and-swap relies on
+    that), so it tells a reader which of the providers it knows changed."""
+    return {u: (g, h) for u, g, h in session.execute(sa.select(
+        m.ResourceProvider.uuid, m.ResourceProvider.generation, m.ResourceProvider.host))}
+
+
+@transactional
+def provider_summaries(session: Session, hosts: Optional[list[str]] = None,
+                       uuids: Optional[list[str]] = None) -> list[dict]:
+    """Every provider (of ``hosts``, or ``uuids``) with inventory, current usage and
+    traits, in one pass."""
     q = sa.select(m.ResourceProvider)
     if hosts is not None:
         q = q.where(m.ResourceProvider.host.in_(hosts))
+    if uuids is not None:
+        q = q.where(m.ResourceProvider.uuid.in_(uuids))
     rps = {rp.id: rp for rp in session.scalars(q)}
     if not rps:
         return []

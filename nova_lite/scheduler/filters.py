@@ -14,6 +14,13 @@ UNITS = {"VCPU": "vCPUs", "MEMORY_MB": "MiB of RAM", "DISK_GB": "GiB of disk"}
 
 class BaseFilter:
     name = "BaseFilter"
+    # A dynamic filter's answer changes with claims (usage, a group's members); a static
+    # one's only with the host view, so the scheduler keeps its answers per view.
+    dynamic = False
+
+    def applies(self, request: HostRequest) -> bool:
+        """False when this filter passes every host for this request."""
+        return True
 
     def reject_reason(self, host: ProviderSummary, request: HostRequest) -> Optional[str]:
         """None if the host passes, else a short reason."""
@@ -43,6 +50,7 @@ class ResourceFilter(BaseFilter):
     """The host must have room for every requested resource class."""
 
     name = "ResourceFilter"
+    dynamic = True
 
     def reject_reason(self, host: ProviderSummary, request: HostRequest) -> Optional[str]:
         for rc, amount in request.resources.items():
@@ -58,6 +66,9 @@ class TraitsFilter(BaseFilter):
     """The host must have every trait the flavor requires and none it forbids."""
 
     name = "TraitsFilter"
+
+    def applies(self, request: HostRequest) -> bool:
+        return bool(request.required_traits or request.forbidden_traits)
 
     def reject_reason(self, host: ProviderSummary, request: HostRequest) -> Optional[str]:
         if not request.required_traits and not request.forbidden_traits:
@@ -77,6 +88,9 @@ class AvailabilityZoneFilter(BaseFilter):
 
     name = "AvailabilityZoneFilter"
 
+    def applies(self, request: HostRequest) -> bool:
+        return bool(request.availability_zone)
+
     def reject_reason(self, host: ProviderSummary, request: HostRequest) -> Optional[str]:
         wanted = request.availability_zone
         if wanted and host.get("availability_zone") != wanted:
@@ -91,6 +105,9 @@ class AggregateInstanceExtraSpecsFilter(BaseFilter):
 
     name = "AggregateInstanceExtraSpecsFilter"
 
+    def applies(self, request: HostRequest) -> bool:
+        return bool(request.extra_specs)
+
     def reject_reason(self, host: ProviderSummary, request: HostRequest) -> Optional[str]:
         if not request.extra_specs:
             return None
@@ -103,6 +120,10 @@ class ServerGroupAntiAffinityFilter(BaseFilter):
     (1 by default) members already are."""
 
     name = "ServerGroupAntiAffinityFilter"
+    dynamic = True
+
+    def applies(self, request: HostRequest) -> bool:
+        return request.policy == "anti-affinity"
 
     def reject_reason(self, host: ProviderSummary, request: HostRequest) -> Optional[str]:
         if request.policy != "anti-affinity":
@@ -119,6 +140,10 @@ class ServerGroupAffinityFilter(BaseFilter):
     """A member of an affinity group goes where the other members are."""
 
     name = "ServerGroupAffinityFilter"
+    dynamic = True
+
+    def applies(self, request: HostRequest) -> bool:
+        return request.policy == "affinity" and bool(request.group_hosts)
 
     def reject_reason(self, host: ProviderSummary, request: HostRequest) -> Optional[str]:
         if request.policy != "affinity" or not request.group_hosts:

@@ -7,19 +7,20 @@ scheduler processes stay correct too (a lost race moves on to the next host).
 
 from __future__ import annotations
 
+import heapq
 import logging
 import random
 import threading
 import time
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 from nova_lite import exception
 from nova_lite.conductor import rpcapi as conductor_rpcapi
 from nova_lite.conf import CONF
-from nova_lite.objects.provider import ProviderSummary
 from nova_lite.objects.request_spec import RequestSpec, Selection
 from nova_lite.scheduler import filters as filters_mod
 from nova_lite.scheduler import weights
+from nova_lite.scheduler.host_state import HostState, HostView, OwnClaims
 from nova_lite.scheduler.request import HostRequest
 
 LOG = logging.getLogger(__name__)
@@ -37,21 +38,27 @@ class SchedulerManager:
         if unknown:
             raise ValueError(f"unknown scheduler weighers: {', '.join(sorted(unknown))}")
         self._lock = threading.Lock()
-        self._hosts: list[ProviderSummary] = []
+        self._view = HostView({}, {})
         self._hosts_at = 0.0
+        self._static: dict[tuple, list[int]] = {}
+        self._own = OwnClaims()
 
     def _view_age(self) -> float:
         return time.monotonic() - self._hosts_at if self._hosts_at else float("inf")
 
-    def _host_view(self, ctx: Any, refresh: bool = False) -> list[ProviderSummary]:
+    def _host_view(self, ctx: Any, refresh: bool = False) -> HostView:
         """Hosts with capacity and usage, re-read from the conductor when older than
         [scheduler] host_view_max_age. Between reads this scheduler's own claims are
         applied locally, so a burst of requests spreads out without a round trip each;
         the claim in the database stays the authority."""
         if refresh or self._view_age() > CONF.scheduler.host_view_max_age:
-            self._hosts = self.conductor.provider_summaries(ctx)
+            read_at = time.monotonic()
+            self._view = self._view.changed(self.conductor.provider_summaries_changed(
+                ctx, self._view.known()))
+            self._own.reapply(self._view, read_at)
             self._hosts_at = time.monotonic()
-        return self._hosts
+            self._static.clear()
+        return self._view
 
     def hosts_changed(self, ctx: Any) -> None:
         """Fanout cast: the operator changed a compute service; the cached view must
@@ -63,67 +70,182 @@ class SchedulerManager:
                             ) -> list[Selection]:
         """``build_lease``: the build attempt's lease, carried by each claim, so a claim
         reaching the database after its attempt was replaced is refused (ClaimSuperseded,
-        raised at once: nothing of this call is the attempt's to release any more)."""
+        raised at once: nothing of this call is the attempt's to release any more).
+
+        Several instances are chosen together on the view and claimed in one conductor
+        call (each claim still atomic, checked in the database); an instance whose claim
+        lost a race is chosen again on its own."""
         request = HostRequest.from_spec(request_spec)
         selections: list[Selection] = []
+        todo = list(instance_uuids)
+        attempts = CONF.scheduler.max_attempts
         try:
-            for uuid in instance_uuids:
+            if len(todo) > 1 and CONF.scheduler.host_view_max_age > 0:
+                selections, todo = self._select_batch(ctx, request_spec, request, todo,
+                                                      build_lease)
+                attempts -= 1
+            for uuid in todo:
                 selections.append(self._select_one(ctx, request_spec, request, uuid,
-                                                   build_lease))
+                                                   build_lease, attempts))
         except exception.NoValidHost:
             for sel in selections:  # all or nothing
                 self.conductor.release_resources(ctx, sel.instance_uuid)
             raise
-        return selections
+        order = {u: i for i, u in enumerate(instance_uuids)}
+        return sorted(selections, key=lambda sel: order[sel.instance_uuid])
+
+    def _choose(self, ctx: Any, spec: RequestSpec, request: HostRequest, attempt: int,
+                reread: bool = True) -> Iterator[HostState]:
+        """The hosts passing every filter, best first (NoValidHost saying why if none):
+        the best host_subset_size in random order, then the others (ranked only if the
+        claims on the best were refused). ``reread``: when none passes, decide again on
+        a fresh view (not while the view holds choices not claimed yet)."""
+        view = self._host_view(ctx, refresh=attempt > 0)
+        passed = self._filter(view, spec, request)
+        if not passed and reread and self._view_age() > 0:
+            # The cached view may miss freed capacity: decide on fresh data.
+            view = self._host_view(ctx, refresh=True)
+            passed = self._filter(view, spec, request)
+        if not passed:
+            raise exception.NoValidHost(reason=explain(
+                view.hosts, self._rejections(view.hosts, spec, request),
+                request.resources))
+        totals = weights.view_totals(view, passed, CONF.filter_scheduler.weighers, CONF,
+                                     request)
+        return _best_first(view, passed, totals, CONF.filter_scheduler.host_subset_size)
+
+    def _select_batch(self, ctx: Any, spec: RequestSpec, request: HostRequest,
+                      uuids: list[str], build_lease: Optional[str]
+                      ) -> tuple[list[Selection], list[str]]:
+        """Choose a host for each instance on the local view, then claim them all in one
+        conductor call; (selections claimed, instances left to choose again)."""
+        resources = request.resources
+        chosen: list[tuple[str, HostState, int]] = []
+        with self._lock:
+            for uuid in uuids:
+                try:
+                    host = next(self._choose(ctx, spec, request, 0, reread=not chosen))
+                except exception.NoValidHost:
+                    if not chosen:
+                        raise
+                    break  # the rest are chosen one by one, on fresh data if need be
+                chosen.append((uuid, host, self._own.take(self._view, host, resources)))
+                request.placed(host.host)
+        t0 = time.monotonic()
+        try:
+            results = self.conductor.claim_resources_many(
+                ctx, [[host.uuid, uuid] for uuid, host, _t in chosen], resources,
+                required_traits=request.required_traits or None,
+                forbidden_traits=request.forbidden_traits or None, build_lease=build_lease)
+        except BaseException:
+            with self._lock:  # nothing was claimed
+                for _u, _h, token in chosen:
+                    self._own.settle(self._view, token, False, 0)
+            raise
+        selections, left = [], [u for u in uuids[len(chosen):]]
+        now = time.monotonic()
+        with self._lock:
+            for (uuid, host, token), error in zip(chosen, results):
+                self._own.settle(self._view, token, error is None, now)
+                if error is None:
+                    selections.append(_selection(uuid, host))
+                    continue
+                LOG.debug("claim of %s on %s refused (%s)", uuid, host.name, error)
+                request.unplace(host.host)
+                if error != "GroupPolicyConflict":
+                    self._hosts_at = 0.0  # the view missed someone else's claim
+                left.append(uuid)
+        LOG.info("%d instance(s) scheduled in one claim call (%.0f ms), %d left",
+                 len(selections), (time.monotonic() - t0) * 1000, len(left))
+        return selections, left
 
     def _select_one(self, ctx: Any, spec: RequestSpec, request: HostRequest, uuid: str,
-                    build_lease: Optional[str] = None) -> Selection:
+                    build_lease: Optional[str] = None, attempts: Optional[int] = None
+                    ) -> Selection:
         resources = request.resources
         fence = {"build_lease": build_lease} if build_lease else {}
-        with self._lock:
-            for attempt in range(CONF.scheduler.max_attempts):
-                hosts = self._host_view(ctx, refresh=attempt > 0)
-                passed, rejections = self._filter(hosts, spec, request)
-                if not passed and self._view_age() > 0:
-                    # The cached view may miss freed capacity: decide on fresh data.
-                    hosts = self._host_view(ctx, refresh=True)
-                    passed, rejections = self._filter(hosts, spec, request)
-                if not passed:
-                    raise exception.NoValidHost(
-                        reason=explain(hosts, rejections, resources))
-                ranked = weights.weigh_hosts(passed, CONF.filter_scheduler.weighers, CONF,
-                                             request)
-                subset = ranked[:CONF.filter_scheduler.host_subset_size]
-                random.shuffle(subset)
-                for _w, host in subset + ranked[len(subset):]:
-                    t0 = time.monotonic()
-                    try:
-                        self.conductor.claim_resources(
-                            ctx, host.uuid, uuid, resources,
-                            required_traits=request.required_traits or None,
-                            forbidden_traits=request.forbidden_traits or None, **fence)
-                    except exception.GroupPolicyConflict:
-                        # Another scheduler placed a member meanwhile.
-                        LOG.debug("claim on %s refused by the server group", host.name)
-                        if request.policy == "anti-affinity":
+        for attempt in range(CONF.scheduler.max_attempts if attempts is None else attempts):
+            with self._lock:
+                ranked = self._choose(ctx, spec, request, attempt)
+                host: Optional[HostState] = next(ranked)
+                token = self._own.take(self._view, host, resources)
+                request.placed(host.host)
+            while host is not None:
+                # The choice is counted in the view before the claim (OwnClaims), so a
+                # request choosing meanwhile (the lock is not held across the claim)
+                # sees the host taken.
+                t0 = time.monotonic()
+                try:
+                    self.conductor.claim_resources(
+                        ctx, host.uuid, uuid, resources,
+                        required_traits=request.required_traits or None,
+                        forbidden_traits=request.forbidden_traits or None, **fence)
+                except exception.ResourceClaimConflict as err:
+                    with self._lock:
+                        self._own.settle(self._view, token, False, 0)
+                        request.unplace(host.host)
+                        if not isinstance(err, exception.GroupPolicyConflict):
+                            LOG.debug("claim on %s lost a race; trying the next host",
+                                      host.name)
+                            self._hosts_at = 0.0
+                        elif request.policy == "anti-affinity":
+                            # Another scheduler placed a member there meanwhile.
                             request.placed(host.host)
-                        continue
-                    except exception.ResourceClaimConflict:
-                        LOG.debug("claim on %s lost a race; trying the next host", host.name)
-                        self._hosts_at = 0.0
-                        continue
-                    _consume(host, resources)
-                    request.placed(host.host)
-                    LOG.info("instance %s scheduled to %s (claim %.0f ms)", uuid, host.name,
-                             (time.monotonic() - t0) * 1000)
-                    return Selection(instance_uuid=uuid, host=host.host, nodename=host.name,
-                                     provider_uuid=host.uuid, cell_uuid=host.cell_uuid)
-            raise exception.NoValidHost(
-                reason="every suitable host was claimed by concurrent requests; retry")
+                        host = next(ranked, None)
+                        if host is not None:
+                            token = self._own.take(self._view, host, resources)
+                            request.placed(host.host)
+                    continue
+                except BaseException:
+                    with self._lock:
+                        self._own.settle(self._view, token, False, 0)
+                        request.unplace(host.host)
+                    raise
+                with self._lock:
+                    self._own.settle(self._view, token, True, time.monotonic())
+                LOG.info("instance %s scheduled to %s (claim %.0f ms)", uuid, host.name,
+                         (time.monotonic() - t0) * 1000)
+                return _selection(uuid, host)
+        raise exception.NoValidHost(
+            reason="every suitable host was claimed by concurrent requests; retry")
 
-    def _filter(self, hosts: list[ProviderSummary], spec: RequestSpec, request: HostRequest
-                ) -> tuple[list[ProviderSummary], dict[str, str]]:
-        passed, rejections = [], {}
+    def _static_pass(self, view: HostView, spec: RequestSpec, request: HostRequest
+                     ) -> list[int]:
+        """Indices of the hosts passing the request's static filters (and ignore/force
+        hosts), kept per host view: their answers change only when it is read again."""
+        ignore = tuple(spec.ignore_hosts or ()) if spec.obj_attr_is_set("ignore_hosts") \
+            else ()
+        force = tuple(spec.force_hosts or ()) if spec.obj_attr_is_set("force_hosts") else ()
+        flts = [f for f in self.filters if not f.dynamic and f.applies(request)]
+        key = (ignore, force, request.static_key(), tuple(f.name for f in flts))
+        passed = self._static.get(key)
+        if passed is None:
+            if len(self._static) > 64:
+                self._static.clear()
+            passed = [h.index for h in view.hosts
+                      if h.host not in ignore and (not force or h.host in force)
+                      and all(f.reject_reason(h, request) is None for f in flts)]
+            self._static[key] = passed
+        return passed
+
+    def _filter(self, view: HostView, spec: RequestSpec, request: HostRequest
+                ) -> list[int]:
+        """Indices of the hosts passing every filter, in name order."""
+        passed = self._static_pass(view, spec, request)
+        dynamic = [f for f in self.filters if f.dynamic and f.applies(request)]
+        if any(f.name == "ResourceFilter" for f in dynamic):
+            passed = view.fitting(passed, request.resources)
+        others = [f for f in dynamic if f.name != "ResourceFilter"]
+        if others:
+            passed = [i for i in passed
+                      if all(f.reject_reason(view.hosts[i], request) is None
+                             for f in others)]
+        return passed
+
+    def _rejections(self, hosts: list[HostState], spec: RequestSpec, request: HostRequest
+                    ) -> dict[str, str]:
+        """Why each rejected host was (the first filter refusing it), for NoValidHost."""
+        rejections = {}
         for host in hosts:
             if spec.obj_attr_is_set("ignore_hosts") and host.host in spec.ignore_hosts:
                 rejections[host.name] = "ignored by the request"
@@ -137,20 +259,29 @@ class SchedulerManager:
                 if reason:
                     rejections[host.name] = f"{flt.name}: {reason}"
                     break
-            else:
-                passed.append(host)
-        return passed, rejections
+        return rejections
 
 
-def _consume(host: ProviderSummary, resources: dict) -> None:
-    res = dict(host.resources)
-    for rc, amount in resources.items():
-        if rc in res:
-            res[rc] = dict(res[rc], used=res[rc]["used"] + amount)
-    host.resources = res
+def _best_first(view: HostView, passed: list[int], totals: list[float], subset: int
+                ) -> Iterator[HostState]:
+    """Ties keep name order (sorts are stable), as weigh_hosts ranks them."""
+    top = heapq.nlargest(subset, range(len(passed)), key=totals.__getitem__)
+    picks = list(top)
+    random.shuffle(picks)
+    for j in picks:
+        yield view.hosts[passed[j]]
+    taken = set(top)
+    for j in sorted(range(len(passed)), key=totals.__getitem__, reverse=True):
+        if j not in taken:
+            yield view.hosts[passed[j]]
 
 
-def explain(hosts: list[ProviderSummary], rejections: dict[str, str], resources: dict) -> str:
+def _selection(uuid: str, host: HostState) -> Selection:
+    return Selection(instance_uuid=uuid, host=host.host, nodename=host.name,
+                     provider_uuid=host.uuid, cell_uuid=host.cell_uuid)
+
+
+def explain(hosts: list, rejections: dict[str, str], resources: dict) -> str:
     """One sentence an operator can act on: how many hosts, and what each lacked."""
     if not hosts:
         return ("There are no compute hosts: start nova-lite-compute and run "

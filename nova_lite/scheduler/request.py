@@ -33,6 +33,18 @@ class HostRequest:
     def policy(self) -> Optional[str]:
         return self.group.policy if self.group is not None else None
 
+    def static_key(self) -> tuple:
+        """What the static filters read of this request (hashable)."""
+        return (tuple(self.required_traits), tuple(self.forbidden_traits),
+                self.availability_zone, tuple(sorted(self.extra_specs.items())))
+
+    def unplace(self, host: str) -> None:
+        """Undo placed(host): the claim there was refused."""
+        if self.group is not None and self.group_hosts.get(host):
+            self.group_hosts[host] -= 1
+            if not self.group_hosts[host]:
+                del self.group_hosts[host]
+
     def placed(self, host: str) -> None:
         """Record that a member of this request's group now holds a claim on host."""
         if self.group is not None:

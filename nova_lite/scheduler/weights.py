@@ -3,7 +3,7 @@ soft server-group policies pull members together or push them apart."""
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 from nova_lite.objects.provider import ProviderSummary
 from nova_lite.scheduler.request import HostRequest
@@ -33,6 +33,11 @@ class ResourceWeigher(BaseWeigher):
 
     def raw(self, host: ProviderSummary, request: Optional[HostRequest]) -> float:
         return host.free(self.resource_class)
+
+    def weigh(self, hosts: list[ProviderSummary], request: Optional[HostRequest] = None
+              ) -> list[float]:
+        rc = self.resource_class
+        return _normalise([h.free(rc) for h in hosts])
 
 
 class RAMWeigher(ResourceWeigher):
@@ -77,14 +82,42 @@ ALL_WEIGHERS = {w.__name__: w for w in (RAMWeigher, CPUWeigher,
 
 
 def weigh_hosts(hosts: list[ProviderSummary], names: list[str], conf: object,
-                request: Optional[HostRequest] = None
+                request: Optional[HostRequest] = None, by_name: bool = False
                 ) -> list[tuple[float, ProviderSummary]]:
-    """Hosts with their total weight, best first."""
+    """Hosts with their total weight, best first (ties: by name). ``by_name``: the hosts
+    are in name order already, so a stable sort on the weight alone keeps the ties'."""
     totals = [0.0] * len(hosts)
     for name in names:
         weigher = ALL_WEIGHERS[name]()
         mult = getattr(conf.filter_scheduler, weigher.multiplier_opt)
+        if not mult:
+            continue
         for i, w in enumerate(weigher.weigh(hosts, request)):
             totals[i] += mult * w
-    ranked = sorted(zip(totals, hosts), key=lambda p: (-p[0], p[1].name))
-    return ranked
+    if by_name:
+        order = sorted(range(len(hosts)), key=totals.__getitem__, reverse=True)
+        return [(totals[i], hosts[i]) for i in order]
+    return sorted(zip(totals, hosts), key=lambda p: (-p[0], p[1].name))
+
+
+def view_totals(view: Any, indices: list[int], names: list[str], conf: object,
+                request: Optional[HostRequest] = None) -> list[float]:
+    """weigh_hosts's total weight of each host ``view.hosts[i]`` for i in ``indices``
+    (not empty), the resource weighers reading the view's free lists directly."""
+    totals = [0.0] * len(indices)
+    hosts = None
+    for name in names:
+        cls = ALL_WEIGHERS[name]
+        mult = getattr(conf.filter_scheduler, cls.multiplier_opt)
+        if not mult:
+            continue
+        if issubclass(cls, ResourceWeigher):
+            free = view.free.get(cls.resource_class)
+            raw = [free[i] for i in indices] if free is not None else [0.0] * len(indices)
+            weights = _normalise(raw)
+        else:
+            if hosts is None:
+                hosts = [view.hosts[i] for i in indices]
+            weights = cls().weigh(hosts, request)
+        totals = [t + mult * w for t, w in zip(totals, weights)]
+    return totals

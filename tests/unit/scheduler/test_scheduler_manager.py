@@ -13,6 +13,7 @@ objects.register_all()
 from nova_lite.objects.flavor import Flavor  # noqa: E402
 from nova_lite.objects.provider import ProviderSummary  # noqa: E402
 from nova_lite.objects.request_spec import RequestSpec  # noqa: E402
+from nova_lite.scheduler.host_state import changes_from_summaries  # noqa: E402
 from nova_lite.scheduler.manager import SchedulerManager  # noqa: E402
 
 CELL = str(uuid.uuid4())
@@ -28,6 +29,7 @@ class FakeConductor:
         self.claims: list[tuple[str, str]] = []  # (host, consumer) of successful claims
         self.released: list[str] = []
         self.summary_calls = 0
+        self.many_calls: list[int] = []  # claims per claim_resources_many call
 
     def add_host(self, name: str, vcpus: int = 8, ram: int = 8192, disk: int = 100,
                  cell: str | None = CELL, up: bool = True, disabled: bool = False) -> str:
@@ -50,6 +52,9 @@ class FakeConductor:
                        for rc, (t, r, a) in p["inv"].items()})
             for p in self.providers.values()]
 
+    def provider_summaries_changed(self, ctx: Any, known: dict) -> dict:
+        return changes_from_summaries(self.provider_summaries(ctx), known)
+
     def claim_resources(self, ctx: Any, provider_uuid: str, consumer_id: str,
                         resources: dict, required_traits: list | None = None,
                         forbidden_traits: list | None = None,
@@ -66,6 +71,19 @@ class FakeConductor:
         p["generation"] += 1
         self.claims.append((p["name"], consumer_id))
         return p["generation"]
+
+    def claim_resources_many(self, ctx: Any, claims: list, resources: dict,
+                             **kwargs: Any) -> list:
+        """As the conductor's: each claim on its own, a refusal named, not raised."""
+        self.many_calls.append(len(claims))
+        out: list = []
+        for rp, consumer in claims:
+            try:
+                self.claim_resources(ctx, rp, consumer, resources, **kwargs)
+                out.append(None)
+            except exception.ResourceClaimConflict as err:
+                out.append(type(err).__name__)
+        return out
 
     def release_resources(self, ctx: Any, consumer_id: str) -> None:
         self.released.append(consumer_id)
@@ -277,3 +295,77 @@ def test_hosts_changed_drops_the_cached_view(conductor, set_conf) -> None:
     with pytest.raises(exception.NoValidHost) as err:
         scheduler.select_destinations(None, spec(), uuids(1))
     assert "compute service is disabled" in str(err.value)
+
+
+def test_a_batch_is_chosen_on_the_view_and_claimed_in_one_call(conductor, scheduler
+                                                                ) -> None:
+    for name in ("c1", "c2", "c3"):
+        conductor.add_host(name)
+    ids = uuids(6)
+    sels = scheduler.select_destinations(None, spec(), ids)
+    assert conductor.many_calls == [6] and conductor.summary_calls == 1
+    assert [s.instance_uuid for s in sels] == ids
+    assert sorted(conductor.host_of(u) for u in ids) == ["c1", "c1", "c2", "c2", "c3", "c3"]
+
+
+def test_a_refused_claim_of_a_batch_is_chosen_again_alone(conductor, scheduler) -> None:
+    """The claim lost a race with another scheduler: that instance is chosen again on a
+    fresh view; the others' claims stand."""
+    for name in ("c1", "c2"):
+        conductor.add_host(name)
+    conductor.races = ["c1"]
+    ids = uuids(4)
+    sels = scheduler.select_destinations(None, spec(), ids)
+    assert [s.instance_uuid for s in sels] == ids
+    assert all(conductor.host_of(u) == s.host for u, s in zip(ids, sels))
+    assert conductor.many_calls == [4] and conductor.summary_calls == 2
+    assert len(conductor.claims) == 4 and conductor.released == []
+
+
+def test_a_batch_short_of_room_claims_what_fits_then_releases_it(conductor, scheduler
+                                                                  ) -> None:
+    conductor.add_host("c1", ram=4096)
+    ids = uuids(3)  # two of 2 GiB fit
+    with pytest.raises(exception.NoValidHost, match="insufficient MEMORY_MB"):
+        scheduler.select_destinations(None, spec(ram=2048), ids)
+    assert conductor.many_calls == [2]
+    assert sorted(conductor.released) == sorted(ids[:2]) and conductor.allocations == {}
+
+
+def test_static_filter_answers_follow_a_new_view(conductor, set_conf) -> None:
+    """Answers kept per view (here: a host's cell) are asked again on the next read."""
+    set_conf("host_view_max_age", 3600, "scheduler")
+    rp = conductor.add_host("c1", cell=None)
+    scheduler = SchedulerManager(conductor=conductor)
+    with pytest.raises(exception.NoValidHost, match="not mapped to a cell"):
+        scheduler.select_destinations(None, spec(), uuids(1))
+    conductor.providers[rp]["cell"] = CELL  # discover_hosts mapped it
+    scheduler.hosts_changed(None)
+    [sel] = scheduler.select_destinations(None, spec(), uuids(1))
+    assert sel.host == "c1"
+
+
+def test_concurrent_requests_claim_at_the_same_time_on_different_hosts(conductor,
+                                                                        scheduler) -> None:
+    """The view is taken before the claim and the lock is not held across it: two
+    requests' claims are in flight together, and they chose different hosts."""
+    import threading
+
+    for name in ("c1", "c2"):
+        conductor.add_host(name)
+    both = threading.Barrier(2, timeout=10)
+    real_claim = conductor.claim_resources
+
+    def claim(*args: Any, **kwargs: Any) -> int:
+        both.wait()  # would time out if the claims were serialised
+        return real_claim(*args, **kwargs)
+
+    conductor.claim_resources = claim
+    results: list = []
+    threads = [threading.Thread(target=lambda: results.append(
+        scheduler.select_destinations(None, spec(), uuids(1))[0].host)) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert sorted(results) == ["c1", "c2"]
