@@ -3,7 +3,8 @@
 fast and always works (unless told to fail through instance metadata: ``fake_spawn_error``
 makes spawns fail, ``fake_resize_error`` = migrate|finish|confirm|revert makes that step of
 a move fail, ``fake_live_migration_error`` = pre|migrate makes that step of a live migration
-fail, ``fake_live_migration_seconds`` makes its copy take that long).
+fail, ``fake_live_migration_seconds`` makes its copy take that long, and
+``fake_volume_attach_hang`` makes a volume attach never return, as on a host that dies).
 
 Images are real, though: a spawn downloads the image (and its kernel and ramdisk) into
 this host's image cache exactly as the libvirt driver does, so image transfer, checksum
@@ -165,6 +166,8 @@ class FakeDriver(driver.ComputeDriver):
 
     def attach_volume(self, instance: InstanceSpec, connection_info: dict,
                       mountpoint: str, serial: str) -> str:
+        if instance.extra.get("metadata", {}).get("fake_volume_attach_hang"):
+            time.sleep(3600)  # a host that dies mid-attach (tests kill it here)
         with self._lock:
             guest = self._guests.get(instance.uuid)
             if guest is None:

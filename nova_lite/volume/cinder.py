@@ -9,8 +9,9 @@ a reservation that never got a connector).
 Where Cinder is: ``[cinder] endpoint_template`` (``%(project_id)s`` is the caller's
 project), else the catalog entry ``catalog_info`` names, found with the ``[cinder]``
 service user. Who asks: the user whose token the RequestContext carries, with the
-service user's token beside it (so Cinder accepts a user token that expired during a
-long operation), or the service user alone when no user token is at hand.
+service user's token beside it as the service token (so Cinder accepts a user token that
+expired during a long operation, and trusts attachment deletes as Nova's), or the service
+user's token as both when no user token is at hand.
 """
 
 from __future__ import annotations
@@ -167,13 +168,19 @@ class API:
             return None
 
     def _auth(self, ctx: Any) -> Any:
+        """The user's token with the service user's as the service token; the service
+        user's as both without a user token (Cinder trusts attachment deletes that carry
+        a service token as Nova's, and asks Nova about the others)."""
         token = getattr(ctx, "auth_token", None) if ctx is not None else None
+        service = self.session.auth
         if not (token and self.user_tokens):
-            return None  # the session's own (service user) auth
+            if service is None:
+                return None
+            return service_token.ServiceTokenAuthWrapper(service, service)
         user = token_endpoint.Token(None, token)
-        if self.session.auth is None:
+        if service is None:
             return user
-        return service_token.ServiceTokenAuthWrapper(user, self.session.auth)
+        return service_token.ServiceTokenAuthWrapper(user, service)
 
     def _request(self, ctx: Any, method: str, path: str, **kwargs: Any) -> Any:
         rid = getattr(ctx, "global_request_id", None) or getattr(ctx, "request_id", None)

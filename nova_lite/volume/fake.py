@@ -16,7 +16,7 @@ from typing import Any, Optional
 from nova_lite import exception
 from nova_lite.volume import cinder
 
-SECRET_UUID = "00000000-0000-4000-8000-00000000ce9f"
+SECRET_UUID = "7c6e3e52-1c2b-4f0a-9d3e-ce9f5ec2e7a1"  # tools/setup-cinder's
 
 
 class API:

@@ -76,6 +76,7 @@ def test_without_a_user_token_the_service_user_asks(http):
     http.get(f"{CINDER}/{SERVICE_PROJECT}/volumes/{VOL}", json={"volume": {"id": VOL}})
     catalog_client().get(None, VOL)
     assert http.request_history[-1].headers["X-Auth-Token"] == "service-token"
+    assert http.request_history[-1].headers["X-Service-Token"] == "service-token"
 
 
 def test_noauth_contexts_do_not_send_their_tokens(http):
