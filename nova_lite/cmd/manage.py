@@ -1,7 +1,7 @@
 """nova-lite-manage: the operator's set-up commands, named as nova-manage names them.
 
 Exit codes follow nova-manage: 0 success, 1 a required setting is missing or a check
-failed, 2 the thing already exists (create_cell).
+failed, 2 the thing already exists (create_cell); update_cell has its own.
 """
 
 from __future__ import annotations
@@ -39,6 +39,14 @@ def _add_parsers(subparsers: object) -> None:
     cc.add_argument("--database_connection", "--database-connection",
                     dest="cell_database_connection")
     cc.add_argument("--verbose", action="store_true")
+    uc = cs.add_parser("update_cell")
+    uc.add_argument("--cell_uuid", "--cell-uuid", dest="cell_uuid", required=True)
+    uc.add_argument("--name", dest="cell_name")
+    uc.add_argument("--transport-url", "--transport_url", dest="cell_transport_url")
+    uc.add_argument("--database_connection", "--database-connection",
+                    dest="cell_database_connection")
+    uc.add_argument("--disable", action="store_true")
+    uc.add_argument("--enable", action="store_true")
     lc = cs.add_parser("list_cells")
     lc.add_argument("--verbose", action="store_true")
     dh = cs.add_parser("discover_hosts")
@@ -178,6 +186,8 @@ def cmd_cell_v2(args: object) -> int:
         if args.verbose:
             print(cell["uuid"])
         return 0
+    if action == "update_cell":
+        return _update_cell(api_url, args)
     if action == "list_cells":
         rows = [[c["name"] or "", c["uuid"],
                  c["transport_url"] if args.verbose else _mask(c["transport_url"]),
@@ -213,6 +223,49 @@ def cmd_cell_v2(args: object) -> int:
         return rc
     print(f"unknown cell_v2 command {action}", file=sys.stderr)
     return 1
+
+
+def _update_cell(api_url: str, args: object) -> int:
+    """nova-manage's update_cell and its exit codes: 1 no such cell, 2 not stored, 3 the
+    transport and database are another cell's, 4 --enable with --disable, 5 cell0
+    enabled or disabled. A URL not given is [DEFAULT] transport_url / [database]
+    connection, else the cell's own."""
+    from nova_lite.db import cells as cells_db
+
+    if args.enable and args.disable:
+        print("Cell cannot be disabled and enabled at same time.")
+        return 4
+    cells = cells_db.cell_list(api_url)
+    cell = next((c for c in cells if c["uuid"] == args.cell_uuid), None)
+    if cell is None:
+        print(f"Cell with uuid {args.cell_uuid} was not found.")
+        return 1
+    if (args.enable or args.disable) and cell["uuid"] == cells_db.CELL0_UUID:
+        print("Cell0 cannot be disabled.")
+        return 5
+    values: dict = {
+        "transport_url": args.cell_transport_url or CONF.transport_url or cell["transport_url"],
+        "database_connection": (args.cell_database_connection or CONF.database.connection
+                                or cell["database_connection"])}
+    if cell["uuid"] == cells_db.CELL0_UUID and not args.cell_transport_url:
+        values["transport_url"] = cell["transport_url"]  # cell0 has no message bus
+    if args.cell_name:
+        values["name"] = args.cell_name
+    if args.enable or args.disable:
+        values["disabled"] = bool(args.disable)
+    for other in cells:
+        if other["uuid"] != cell["uuid"] and (
+                other["transport_url"], other["database_connection"]) == (
+                values["transport_url"], values["database_connection"]):
+            print("The specified transport_url and/or database_connection combination "
+                  f"already exists for another cell with uuid {other['uuid']}.")
+            return 3
+    try:
+        cells_db.cell_update(api_url, cell["uuid"], values)
+    except Exception as err:  # noqa: BLE001 - nova-manage's "could not be set"
+        print(f"Unable to update CellMapping: {err}")
+        return 2
+    return 0
 
 
 def cmd_image(args: object) -> int:

@@ -244,15 +244,18 @@ class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.Network
                 "hosts": hosts}
 
     def _scheduling_hosts(self, ctx: Any, only: set) -> dict:
-        """host -> what the scheduler's filters read of it besides its providers."""
+        """host -> what the scheduler's filters read of it besides its providers (a host
+        of a disabled cell has no cell: the scheduler places nothing there)."""
         mapped = {m["host"]: m["cell_uuid"] for m in cells_db.host_mapping_list(self.api_url)}
+        disabled = {c["uuid"] for c in self.cells.all() if c["disabled"]}
         services = {s.host: s for s in self.service_list(ctx, binary=COMPUTE_BINARY)}
         zones, metadata = aggregates_db.host_views(self.api_url)
         out = {}
         for host in only:
             svc = services.get(host)
             out[host] = {
-                "cell_uuid": mapped.get(host), "service_up": bool(svc and svc.is_up),
+                "cell_uuid": None if mapped.get(host) in disabled else mapped.get(host),
+                "service_up": bool(svc and svc.is_up),
                 "service_disabled": bool(svc and svc.disabled),
                 "service_disabled_reason": svc.disabled_reason if svc else None,
                 "service_forced_down": bool(svc and svc.forced_down),

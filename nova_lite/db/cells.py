@@ -40,6 +40,20 @@ def cell_create(session: Session, name: Optional[str], transport_url: str,
 
 
 @transactional
+def cell_update(session: Session, uuid: str, values: dict) -> Optional[dict]:
+    """Set name, transport_url, database_connection and/or disabled of a cell; None if
+    there is no such cell."""
+    row = session.scalars(sa.select(m.CellMapping).where(m.CellMapping.uuid == uuid)).first()
+    if row is None:
+        return None
+    for key in ("name", "transport_url", "database_connection", "disabled"):
+        if key in values:
+            setattr(row, key, values[key])
+    session.flush()
+    return cell_to_dict(row)
+
+
+@transactional
 def host_mapping_list(session: Session) -> list[dict]:
     q = sa.select(m.HostMapping.host, m.CellMapping.uuid, m.CellMapping.name).join(
         m.CellMapping, m.CellMapping.id == m.HostMapping.cell_id)

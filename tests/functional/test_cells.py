@@ -260,3 +260,18 @@ def test_two_cells_boot_list_page_and_survive_a_down_cell(two_cells, tmp_path_fa
             break
         assert time.monotonic() < deadline, r.text
         time.sleep(0.5)
+
+
+
+def test_update_cell_renames_a_cell(two_cells):
+    """The command line (its exit codes are tested in tests/db/test_cell_layout.py)."""
+    dep = two_cells
+    res = dep.manage("cell_v2", "update_cell", "--cell_uuid", dep.cell2_uuid, "--name",
+                     "cell-two", "--transport-url", dep.cell_transport("cell2"),
+                     "--database_connection", dep.cell_db("cell2"), check=False)
+    assert res.returncode == 0, res.stdout + res.stderr
+    from nova_lite.db import cells as cells_db
+
+    cells = {c["uuid"]: c for c in cells_db.cell_list(dep.db_url("_api"))}
+    assert cells[dep.cell2_uuid]["name"] == "cell-two"
+    assert cells[dep.cell2_uuid]["disabled"] is False
