@@ -102,9 +102,9 @@ def _node_of(node: Optional[str], nodes: list[str]) -> str:
 class ComputeManager(networking.NetworkingMixin, ShelveMixin, SnapshotMixin, RescueMixin,
                      GuestCallsMixin, ResizeMixin, LiveMigrationMixin, EvacuateMixin,
                      RebuildMixin, ReclaimMixin, VolumesMixin):
-    """RPC API version 1.7 (see rpcapi.py)."""
+    """RPC API version 1.8 (see rpcapi.py)."""
 
-    target_version = "1.7"
+    target_version = "1.8"
 
     def __init__(self, host: str, conductor: Any = None, driver: Any = None) -> None:
         self.host = host

@@ -12,6 +12,7 @@ API version history:
         rollback_live_migration_at_destination, live_migration_abort,
         live_migration_force_complete; evacuate_instance
   1.7 - attach_volume (call), detach_volume
+  1.8 - swap_volume (call)
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from nova_lite.conf import CONF
 from nova_lite.context import RequestContext
 
 TOPIC = "compute"
-VERSION = "1.7"
+VERSION = "1.8"
 UPTIME_TIMEOUT = 10
 
 
@@ -214,3 +215,11 @@ class ComputeAPI:
         """Unplug the mapping's volume, delete its attachment and the mapping."""
         self._client(host).prepare(server=host, version="1.7").cast(
             ctx, "detach_volume", instance=instance, bdm=bdm)
+
+    def swap_volume(self, ctx: RequestContext, host: str, instance: Any, bdm: Any,
+                    new_volume_id: str, new_attachment_id: str) -> Any:
+        """Copy the guest's disk of the mapping's volume onto the new volume (reserved
+        with ``new_attachment_id``) and use that from now on; the mapping after."""
+        return self._client(host).prepare(server=host, version="1.8").call(
+            ctx, "swap_volume", instance=instance, bdm=bdm, new_volume_id=new_volume_id,
+            new_attachment_id=new_attachment_id)

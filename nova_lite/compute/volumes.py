@@ -90,13 +90,16 @@ class VolumesMixin:
         return bdm
 
     def _delete_attachment(self, ctx: Any, bdm: Any) -> None:
+        self._delete_attachment_id(ctx, bdm.attachment_id, bdm.volume_id)
+
+    def _delete_attachment_id(self, ctx: Any, attachment_id: str, volume_id: str) -> None:
         try:
-            self.volume_api.attachment_delete(ctx, bdm.attachment_id)
+            self.volume_api.attachment_delete(ctx, attachment_id)
         except exception.VolumeAttachmentNotFound:
             pass
         except Exception:
-            LOG.exception("could not delete attachment %s of volume %s",
-                          bdm.attachment_id, bdm.volume_id)
+            LOG.exception("could not delete attachment %s of volume %s", attachment_id,
+                          volume_id)
 
     def detach_volume(self, ctx: Any, instance: Any, bdm: Any) -> None:
         """RPC cast: unplug the mapping's volume, delete its attachment and mapping."""
@@ -123,6 +126,45 @@ class VolumesMixin:
             LOG.info("instance %s: volume %s detached", instance.uuid, bdm.volume_id)
             self.conductor.action_event(ctx, instance.uuid, event, "finish", self.host,
                                         "Success")
+
+    def swap_volume(self, ctx: Any, instance: Any, bdm: Any, new_volume_id: str,
+                    new_attachment_id: str) -> Any:
+        """RPC call: export the new volume here, have the driver copy the guest's disk
+        onto it and switch to it, complete its attachment and delete the old one; the
+        mapping after. A failure deletes the new attachment; the guest keeps the old."""
+        from nova_lite.compute.manager import instance_spec
+
+        event = "compute_swap_volume"
+        with self._lock(instance.uuid):  # type: ignore[attr-defined]
+            self.conductor.action_event(ctx, instance.uuid, event, "start", self.host)
+            api = self.volume_api
+            try:
+                inst = self.conductor.server_get(ctx, instance.uuid)
+                spec = instance_spec(inst)
+                att = api.attachment_update(ctx, new_attachment_id,
+                                            self.driver.get_volume_connector(spec),
+                                            bdm.device_name)
+                info = att["connection_info"]
+                self.driver.swap_volume(spec, bdm.connection() or {}, info, bdm.device_name,
+                                        bdm.volume_id, new_volume_id)
+                api.attachment_complete(ctx, new_attachment_id)
+            except Exception as err:
+                LOG.exception("instance %s: swapping volume %s for %s failed",
+                              instance.uuid, bdm.volume_id, new_volume_id)
+                self._delete_attachment_id(ctx, new_attachment_id, new_volume_id)
+                self.conductor.action_event(ctx, instance.uuid, event, "finish", self.host,
+                                            "Error", str(err))
+                raise
+            old_attachment, old_volume = bdm.attachment_id, bdm.volume_id
+            bdm = self.conductor.bdm_update(ctx, inst.uuid, bdm.uuid, {
+                "volume_id": new_volume_id, "attachment_id": new_attachment_id,
+                "connection_info": json.dumps(info)})
+            self._delete_attachment_id(ctx, old_attachment, old_volume)
+            LOG.info("instance %s: volume %s swapped for %s", inst.uuid, old_volume,
+                     new_volume_id)
+            self.conductor.action_event(ctx, instance.uuid, event, "finish", self.host,
+                                        "Success")
+            return bdm
 
     def _reconcile_volumes(self, ctx: Any, instances: list) -> None:
         """Undo the attaches a restart interrupted (mappings of idle servers here whose

@@ -58,10 +58,10 @@ class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.Network
                        DeferredDeleteMixin, InstantActionsMixin, ServerTagsMixin,
                        ServicesMixin, ColdMigrateMixin, ComputeNodesMixin, BlockDevicesMixin,
                        VolumeTasksMixin, ServerListMixin):
-    """RPC API version 1.18 (see rpcapi.py). Server group and aggregate methods come
+    """RPC API version 1.19 (see rpcapi.py). Server group and aggregate methods come
     through TaskMixin, whose builds use them."""
 
-    target_version = "1.18"
+    target_version = "1.19"
 
     def __init__(self) -> None:
         self.api_url = CONF.api_database.connection

@@ -30,6 +30,7 @@ API version history:
   1.16 - server_attach_volume, server_detach_volume, server_update_volume
   1.17 - server_list(sort, down_cells); server_get(down_cell_minimal)
   1.18 - claim_resources_many, provider_summaries_changed
+  1.19 - server_swap_volume
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from nova_lite.conf import CONF
 from nova_lite.context import RequestContext
 
 TOPIC = "conductor"
-VERSION = "1.18"
+VERSION = "1.19"
 
 
 class ConductorAPI:
@@ -594,3 +595,10 @@ class ConductorAPI:
                              delete_on_termination: bool) -> Any:
         return self._call(ctx, "server_update_volume", uuid=uuid, volume_id=volume_id,
                           delete_on_termination=delete_on_termination)
+
+    def server_swap_volume(self, ctx: RequestContext, uuid: str, volume_id: str,
+                           new_volume_id: str, new_attachment_id: str) -> Any:
+        """Have the server's host move a volume's disk onto a new volume the caller
+        reserved; the mapping after."""
+        return self._call(ctx, "server_swap_volume", uuid=uuid, volume_id=volume_id,
+                          new_volume_id=new_volume_id, new_attachment_id=new_attachment_id)

@@ -1,4 +1,4 @@
-"""Conductor tasks of volume attach and detach on a server (rpcapi 1.16).
+"""Conductor tasks of volume attach, detach and swap on a server (rpcapi 1.16, 1.19).
 
 The API has already reserved the volume in Cinder (an attachment without a connector);
 the conductor checks the server can take it, records the mapping with the attachment
@@ -96,3 +96,14 @@ class VolumeTasksMixin:
         bdm = self.bdm_get_by_volume(ctx, volume_id, uuid)  # type: ignore[attr-defined]
         return self.bdm_update(ctx, uuid, bdm.uuid, {  # type: ignore[attr-defined]
             "delete_on_termination": bool(delete_on_termination)})
+
+    def server_swap_volume(self, ctx: Any, uuid: str, volume_id: str, new_volume_id: str,
+                           new_attachment_id: str) -> Any:
+        """Have the server's host move the volume's disk onto a new volume the caller
+        reserved; the mapping after (on failure the host has deleted the reservation)."""
+        bdm = self.bdm_get_by_volume(ctx, volume_id, uuid)  # type: ignore[attr-defined]
+        if bdm.get("boot_index") == 0:
+            raise exception.Invalid("Swapping the root volume is not supported")
+        inst = self._volume_instance(ctx, uuid, "swap_volume")
+        return self.compute.swap_volume(ctx, inst.host, inst, bdm, new_volume_id,
+                                        new_attachment_id)

@@ -200,6 +200,13 @@ class ComputeDriver:
         not an error."""
         raise DriverError("this hypervisor cannot detach volumes")
 
+    def swap_volume(self, instance: InstanceSpec, old_connection_info: dict,
+                    new_connection_info: dict, mountpoint: str, old_serial: str,
+                    new_serial: str) -> None:
+        """Copy the guest's disk of the old volume onto the new one (exported here) and
+        switch the guest to it, at the same device."""
+        raise DriverError("this hypervisor cannot swap volumes")
+
     def get_vnc_console(self, instance: InstanceSpec) -> dict:
         """{"host", "port"} of the guest's VNC server, as the console proxy reaches it;
         ConsoleUnavailable when the guest has none."""

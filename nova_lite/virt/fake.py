@@ -188,6 +188,16 @@ class FakeDriver(driver.ComputeDriver):
             if guest is not None:
                 guest.setdefault("volumes", {}).pop(serial, None)
 
+    def swap_volume(self, instance: InstanceSpec, old_connection_info: dict,
+                    new_connection_info: dict, mountpoint: str, old_serial: str,
+                    new_serial: str) -> None:
+        with self._lock:
+            guest = self._guests.get(instance.uuid)
+            if guest is None or old_serial not in guest.get("volumes", {}):
+                raise driver.DriverError(f"guest {instance.name} has no volume {old_serial}")
+            old = guest["volumes"].pop(old_serial)
+            guest["volumes"][new_serial] = dict(old, connection_info=dict(new_connection_info))
+
     def volumes_of(self, uuid: str) -> dict[str, dict]:
         """Test hook: {serial: {"connection_info", "mountpoint"}} of the guest's volumes."""
         with self._lock:

@@ -1,5 +1,6 @@
 """/servers/{id}/os-volume_attachments: the Cinder volumes of a server; attach, detach,
-change (2.85) and swap.
+change (2.85) and swap (admin: the new volume is reserved, the host copies the disk onto
+it and switches the guest to it, and the old volume is released).
 
 Attach follows Nova: the volume is looked up as the caller (a volume the caller cannot
 see is a 404, as one that does not exist), checked (already attached to this server, not
@@ -129,14 +130,22 @@ def update(req: wsgi.ApiRequest, server_id: str, id: str) -> wsgi.Reply:
                                                body["delete_on_termination"])
         return wsgi.Reply(202)
     inst = _server(req, server_id, "swap")
+    api = _volumes(req)
     _attached(req, inst, id)
     if new_id == id:
         raise wsgi.bad_request(f"Volume {id} cannot be swapped for itself.")
-    _volumes(req).get(req.ctx, new_id)  # VolumeNotFound: 404
-    raise exception.Conflict(
-        f"Swapping volume {id} of server {inst.uuid} for volume {new_id} is not "
-        "supported by this deployment (no compute driver here can copy a live disk "
-        "between volumes).")
+    _check_state(inst, "swap_volume")
+    new = api.get(req.ctx, new_id)  # VolumeNotFound: 404
+    cinder.check_attach(new, inst.uuid)
+    api.check_availability_zone(new, inst.get("availability_zone"))
+    attachment = api.attachment_create(req.ctx, new_id, inst.uuid)
+    try:
+        req.conductor.server_swap_volume(req.ctx, inst.uuid, id, new_id, attachment["id"])
+    except BaseException:
+        with contextlib.suppress(Exception):
+            api.attachment_delete(req.ctx, attachment["id"])
+        raise
+    return wsgi.Reply(202)
 
 
 def delete(req: wsgi.ApiRequest, server_id: str, id: str) -> wsgi.Reply:

@@ -23,6 +23,8 @@ SUPPORTED = ("rbd",)
 # Seconds a live guest has to release an unplugged disk (it must acknowledge the PCI
 # unplug; libvirt keeps the device until it does).
 DETACH_TIMEOUT = 30
+# Seconds a block copy of a swapped volume may take.
+SWAP_TIMEOUT = 300
 _DEVICES = [f"vd{c}" for c in "bcdefghijklmnopqrstuvwxyz"]
 
 
@@ -84,11 +86,22 @@ def free_device(domain_xml: str, wanted: Optional[str]) -> str:
     raise exception.DriverFailure(reason="the guest has no free disk device name")
 
 
-def find_disk(domain_xml: str, serial: str) -> Optional[ET.Element]:
+def find_disk(domain_xml: str, serial: str, source: Optional[str] = None
+              ) -> Optional[ET.Element]:
+    """The disk whose serial is ``serial``, or whose network source is ``source`` (a
+    swapped disk keeps the serial of the volume it was copied from while it runs)."""
     for disk in _disks(domain_xml):
         if (disk.findtext("serial") or "") == serial:
             return disk
+    for disk in _disks(domain_xml):
+        src = disk.find("source")
+        if source and src is not None and src.get("name") == source:
+            return disk
     return None
+
+
+def _source(connection_info: dict) -> Optional[str]:
+    return (connection_info.get("data") or {}).get("name")
 
 
 class LibvirtVolumeMixin:
@@ -116,23 +129,76 @@ class LibvirtVolumeMixin:
             dom = self._lookup(instance)  # type: ignore[attr-defined]
             if dom is None:
                 return
-            flags = lv.VIR_DOMAIN_AFFECT_CONFIG
-            persistent = find_disk(dom.XMLDesc(lv.VIR_DOMAIN_XML_INACTIVE), serial)
-            live = find_disk(dom.XMLDesc(0), serial) if dom.isActive() else None
+            source = _source(connection_info)
+            persistent = find_disk(dom.XMLDesc(lv.VIR_DOMAIN_XML_INACTIVE), serial, source)
+            live = find_disk(dom.XMLDesc(0), serial, source) if dom.isActive() else None
             if persistent is None and live is None:
                 return
             if persistent is not None:
                 dom.detachDeviceFlags(ET.tostring(persistent, encoding="unicode"),
                                       lv.VIR_DOMAIN_AFFECT_CONFIG)
             if live is not None:
-                flags = lv.VIR_DOMAIN_AFFECT_LIVE
-                dom.detachDeviceFlags(ET.tostring(live, encoding="unicode"), flags)
-                self._wait_released(dom, serial)
+                dom.detachDeviceFlags(ET.tostring(live, encoding="unicode"),
+                                      lv.VIR_DOMAIN_AFFECT_LIVE)
+                self._wait_released(dom, serial, source)
         LOG.info("volume %s detached from %s", serial, instance.name)
 
-    def _wait_released(self, dom: Any, serial: str) -> None:
+    def swap_volume(self, instance: Any, old_connection_info: dict,
+                    new_connection_info: dict, mountpoint: str, old_serial: str,
+                    new_serial: str) -> None:
+        """A running guest mirrors the disk onto the new volume (QEMU's block copy) and
+        pivots to it; the definition then names the new volume."""
+        lv = self._lv
+        kind = new_connection_info.get("driver_volume_type")
+        if kind not in SUPPORTED:
+            raise exception.VolumeDriverNotFound(driver_type=kind)
+        what = f"swapping volume {old_serial} of {instance.name} for {new_serial}"
+        with self._errors(what):  # type: ignore[attr-defined]
+            dom = self._get(instance)  # type: ignore[attr-defined]
+            source = _source(old_connection_info)
+            if dom.isActive():
+                disk = find_disk(dom.XMLDesc(0), old_serial, source)
+                if disk is None:
+                    raise exception.DriverFailure(reason=f"the guest has no volume "
+                                                         f"{old_serial}")
+                dev = disk.find("target").get("dev")
+                dom.blockCopy(dev, disk_xml(new_connection_info, dev, new_serial), None,
+                              lv.VIR_DOMAIN_BLOCK_COPY_REUSE_EXT
+                              | lv.VIR_DOMAIN_BLOCK_COPY_TRANSIENT_JOB)
+                self._wait_mirrored(dom, dev)
+                dom.blockJobAbort(dev, lv.VIR_DOMAIN_BLOCK_JOB_ABORT_PIVOT)
+                deadline = time.monotonic() + DETACH_TIMEOUT
+                while dom.blockJobInfo(dev, 0):
+                    if time.monotonic() > deadline:
+                        raise exception.DriverFailure(reason="the pivot did not finish")
+                    time.sleep(0.2)
+            old = find_disk(dom.XMLDesc(lv.VIR_DOMAIN_XML_INACTIVE), old_serial, source)
+            if old is not None:
+                dev = old.find("target").get("dev")
+                dom.detachDeviceFlags(ET.tostring(old, encoding="unicode"),
+                                      lv.VIR_DOMAIN_AFFECT_CONFIG)
+                dom.attachDeviceFlags(disk_xml(new_connection_info, dev, new_serial),
+                                      lv.VIR_DOMAIN_AFFECT_CONFIG)
+        LOG.info("volume %s of %s swapped for %s", old_serial, instance.name, new_serial)
+
+    def _wait_mirrored(self, dom: Any, dev: str) -> None:
+        """Until the copy has caught up (the job is ready to pivot)."""
+        deadline = time.monotonic() + SWAP_TIMEOUT
+        while True:
+            info = dom.blockJobInfo(dev, 0)
+            if not info:
+                raise exception.DriverFailure(reason="the block copy stopped")
+            if info.get("end") and info.get("cur") == info.get("end"):
+                return
+            if time.monotonic() > deadline:
+                dom.blockJobAbort(dev, 0)
+                raise exception.DriverFailure(
+                    reason=f"the block copy did not finish within {SWAP_TIMEOUT}s")
+            time.sleep(0.5)
+
+    def _wait_released(self, dom: Any, serial: str, source: Optional[str]) -> None:
         deadline = time.monotonic() + DETACH_TIMEOUT
-        while find_disk(dom.XMLDesc(0), serial) is not None:
+        while find_disk(dom.XMLDesc(0), serial, source) is not None:
             if time.monotonic() > deadline:
                 raise exception.DriverFailure(
                     reason=f"the guest did not release volume {serial} within "

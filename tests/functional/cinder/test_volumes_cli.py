@@ -1,6 +1,7 @@
 """Unmodified python-openstackclient attaches a real Cinder volume (Ceph RBD) to a real
 guest and detaches it: `volume create`, `server add volume`, `server volume list`,
-`volume show` (in-use, then available), `server remove volume`. The guest prints the
+`volume show` (in-use, then available), a swap onto another volume (admin, the
+compute API), `server remove volume`. The guest prints the
 serial of each disk as it appears and goes, so the test sees the volume inside it. A
 volume in use elsewhere and another project's volume are refused; Cinder's own check
 before a user deletes an attachment asks this deployment, which says it is attached.
@@ -58,6 +59,8 @@ def test_attach_and_detach_a_volume_with_openstackclient(volume_cloud: VolumeClo
                            "osc-vol"))["id"]
     bid = json.loads(c.cli("member-b", "volume", "create", "--size", "1", "-f", "json",
                            "osc-vol-b"))["id"]
+    vid2 = json.loads(c.cli("member-a", "volume", "create", "--size", "1", "-f", "json",
+                            "osc-vol-2"))["id"]
     try:
         c.wait_volume("member-a", vid, "available")
         c.wait_volume("member-b", bid, "available")
@@ -92,22 +95,38 @@ def test_attach_and_detach_a_volume_with_openstackclient(volume_cloud: VolumeClo
                      "delete", attachment_id)
         assert proc.returncode != 0 and "409" in proc.stderr, proc.stderr
 
+        # Swap (admin): the running guest's disk is copied onto the second volume.
+        c.wait_volume("member-a", vid2, "available")
         t0 = time.monotonic()
-        c.cli("member-a", "server", "remove", "volume", sid, vid)
+        resp = c.compute("admin", "PUT", f"/servers/{sid}/os-volume_attachments/{vid}",
+                         json={"volumeAttachment": {"volumeId": vid2}})
+        assert resp.status_code == 202, resp.text
+        c.wait_volume("member-a", vid2, "in-use")
         c.wait_volume("member-a", vid, "available")
+        swap_s = time.monotonic() - t0
+        listed = json.loads(c.cli("member-a", "server", "volume", "list", sid, "-f", "json"))
+        assert [(a["Volume ID"], a["Device"]) for a in listed] == [(vid2, "/dev/vdb")]
+
+        t0 = time.monotonic()
+        c.cli("member-a", "server", "remove", "volume", sid, vid2)
+        c.wait_volume("member-a", vid2, "available")
         detach_s = time.monotonic() - t0
+        # the guest still knows the disk by the serial it was plugged in with
         _console_has(c, sid, f"{DISK_MARKER}-GONE vdb={vid[:20]}")
-        gone = c.compute("member-a", "GET", f"/servers/{sid}/os-volume_attachments/{vid}")
+        gone = c.compute("member-a", "GET", f"/servers/{sid}/os-volume_attachments/{vid2}")
         assert gone.status_code == 404, gone.text
         assert json.loads(c.cli("member-a", "server", "volume", "list", sid,
                                 "-f", "json")) == []
-        print(f"\nattach (server add volume -> in-use): {attach_s:.1f} s; detach (server "
-              f"remove volume -> available): {detach_s:.1f} s; nova_lite's Cinder calls "
-              f"per attach: {len(calls)}: {calls}")
+        print(f"\nattach (server add volume -> in-use): {attach_s:.1f} s; swap (PUT -> "
+              f"new in-use, old available): {swap_s:.1f} s; detach (server remove volume "
+              f"-> available): {detach_s:.1f} s; nova_lite's Cinder calls per attach: "
+              f"{len(calls)}: {calls}")
     finally:
-        if c.run("member-a", "server", "remove", "volume", sid, vid).returncode == 0:
-            c.wait_volume("member-a", vid, "available")
+        for volume_id in (vid, vid2):
+            if c.run("member-a", "server", "remove", "volume", sid, volume_id).returncode == 0:
+                c.wait_volume("member-a", volume_id, "available")
         for server in servers:
             c.run("member-a", "server", "delete", "--wait", server)
         c.run("member-a", "volume", "delete", vid)
+        c.run("member-a", "volume", "delete", vid2)
         c.run("member-b", "volume", "delete", bid)

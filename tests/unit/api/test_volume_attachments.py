@@ -63,6 +63,17 @@ class VolumeConductor(FakeConductor):
         self.volumes.attachment_delete(ctx, bdm.attachment_id)
         self.bdms.remove(bdm)
 
+    def server_swap_volume(self, ctx: Any, uuid: str, volume_id: str, new_volume_id: str,
+                           new_attachment_id: str) -> Any:
+        bdm = self.bdm_get_by_volume(ctx, volume_id, uuid)
+        if self.fail_connect:
+            raise exception.VolumeDriverNotFound(driver_type="iscsi")
+        self.volumes.attachment_update(ctx, new_attachment_id, {"host": "c1"})
+        self.volumes.attachment_complete(ctx, new_attachment_id)
+        self.volumes.attachment_delete(ctx, bdm.attachment_id)
+        bdm.volume_id, bdm.attachment_id = new_volume_id, new_attachment_id
+        return bdm
+
     def server_update_volume(self, ctx: Any, uuid: str, volume_id: str,
                              delete_on_termination: bool) -> Any:
         bdm = self.bdm_get_by_volume(ctx, volume_id, uuid)
@@ -156,8 +167,18 @@ def test_update_and_swap(vclient, vconductor, volumes):
     assert vconductor.bdms[0].delete_on_termination is True
     body = {"volumeAttachment": {"volumeId": new}}
     assert vclient.put(PATH % sid + "/" + vid, body, token=ALICE).status_int == 403
-    resp = vclient.put(PATH % sid + "/" + vid, body, token=ADMIN)
-    assert resp.status_int == 409 and "not supported" in resp.text
+    vconductor.fail_connect = True
+    assert vclient.put(PATH % sid + "/" + vid, body, token=ADMIN).status_int == 400
+    assert volumes.get(A, new)["status"] == "available"
+    vconductor.fail_connect = False
+    assert vclient.put(PATH % sid + "/" + vid, body, token=ADMIN).status_int == 202
+    assert (volumes.get(A, vid)["status"], volumes.get(A, new)["status"]) == \
+        ("available", "in-use")
+    listed = vclient.get(PATH % sid, token=ALICE).json["volumeAttachments"]
+    assert [a["volumeId"] for a in listed] == [new]
+    resp = vclient.put(PATH % sid + "/" + vid, {"volumeAttachment": {"volumeId": new}},
+                       token=ADMIN)  # vid is no longer attached here
+    assert resp.status_int == 404
 
 
 def test_without_cinder_volumes_are_refused(client, conductor):

@@ -106,3 +106,26 @@ def test_restart_undoes_an_interrupted_attach(setup):
     assert volumes.get(ctx, half_vol["id"])["status"] == "available"
     assert volumes.get(ctx, done_vol["id"])["status"] == "in-use"
     assert list(cond.bdms) == [done.uuid]
+
+
+def test_swap_moves_the_disk_to_the_new_volume_and_releases_the_old(setup, monkeypatch):
+    mgr, cond, volumes, inst, ctx = setup
+    old_vol, bdm = _reserve(cond, volumes, inst, ctx)
+    mgr.attach_volume(ctx, inst, bdm)
+    new_vol = volumes.create(ctx, 1, "n")
+    att = volumes.attachment_create(ctx, new_vol["id"], inst.uuid)
+    out = mgr.swap_volume(ctx, inst, cond.bdms[bdm.uuid], new_vol["id"], att["id"])
+    assert (out.volume_id, out.attachment_id) == (new_vol["id"], att["id"])
+    assert volumes.get(ctx, old_vol["id"])["status"] == "available"
+    assert volumes.get(ctx, new_vol["id"])["status"] == "in-use"
+    assert list(mgr.driver.volumes_of(inst.uuid)) == [new_vol["id"]]
+    # a swap that fails leaves the new volume free and the guest on the old one
+    other = volumes.create(ctx, 1, "o")
+    att = volumes.attachment_create(ctx, other["id"], inst.uuid)
+    def stuck(*args):
+        raise exception.DriverFailure(reason="the block copy stopped")
+    monkeypatch.setattr(mgr.driver, "swap_volume", stuck)
+    with pytest.raises(exception.DriverFailure):
+        mgr.swap_volume(ctx, inst, cond.bdms[bdm.uuid], other["id"], att["id"])
+    mgr.driver.volumes_of(inst.uuid)[new_vol["id"]]  # still there
+    assert volumes.get(ctx, other["id"])["status"] == "available"
