@@ -45,7 +45,7 @@ def post_batch(c: Any, name: str, image: str, flavor: str, count: int) -> str:
     return r.json()["reservation_id"]
 
 
-def wait_reservations(c: Any, rids: list[str], count: int, poll: float = 0.5) -> int:
+def wait_reservations(c: Any, rids: list[str], count: int, poll: float = 1.0) -> int:
     """Wait until every server of the reservations is ACTIVE or ERROR; how many ERROR."""
     pending = set(rids)
     errors = 0
@@ -107,8 +107,7 @@ def run(c: Any, image: str, flavor: str, nodes: int, servers: int, batch: int,
         print(f"seeding {left} more through the API (4 x max_count={batch} in flight): "
               f"{rate:.1f} servers/s, {time.perf_counter() - t0:.0f} s ({errors} ERROR; "
               f"{load()})")
-    total = len(get_json(c, "/servers?limit=100000")["servers"])
-    print(f"# {total} servers; {load()}")
+    print(f"# {whole_list(c, 1000)} servers; {load()}")
     t, page = timed(lambda: get_json(c, "/servers/detail?limit=1000"))
     print(f"GET /servers/detail?limit=1000 (first page), median : {t * 1000:.0f} ms "
           f"({len(page['servers'])} servers; goal < 200 ms; {load()})")

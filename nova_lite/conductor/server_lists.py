@@ -147,6 +147,12 @@ def _matches(inst: Instance, filters: dict) -> bool:
         return False
     if filters.get("flavor_id") and inst.flavor.flavorid != filters["flavor_id"]:
         return False
+    if any(str(inst.get(column)) != value
+           for column, value in (filters.get("columns") or {}).items()):
+        return False
+    if filters.get("name_contains") and (
+            filters["name_contains"].lower() not in (inst.display_name or "").lower()):
+        return False
     tags = set(inst.get("tags") or ())
     if filters.get("tags") and not set(filters["tags"]) <= tags:
         return False

@@ -300,6 +300,12 @@ def instance_list(session: Session, cell_name: Optional[str], project_id: Option
         q = q.where(m.Instance.flavor.like(f'%"flavorid": "{filters["flavor_id"]}"%'))
     if filters.get("image"):
         q = q.where(m.Instance.image_ref == filters["image"])
+    for column, value in (filters.get("columns") or {}).items():
+        q = q.where(getattr(m.Instance, column) == value)
+    if filters.get("name_contains"):
+        escaped = (filters["name_contains"].replace("!", "!!").replace("%", "!%")
+                   .replace("_", "!_"))
+        q = q.where(m.Instance.display_name.like(f"%{escaped}%", escape="!"))
     q = instance_tags.tag_filters(q, filters)
     if after is not None:
         q = instance_paging.after(q, order, after)

@@ -45,6 +45,22 @@ def get_server(req: wsgi.ApiRequest, server_id: str, read_deleted: bool = False)
 
 # -- list -----------------------------------------------------------------------------
 
+# Exact-match filters on text columns of the same name, applied in SQL.
+SQL_EQUAL_FIELDS = ("reservation_id", "user_id", "key_name", "availability_zone",
+                    "hostname", "node")
+_REGEX_SPECIALS = frozenset(".^$*+?{}[]\\|()")
+
+
+def _literal_part(pattern: str) -> Optional[str]:
+    """The text every match of ``pattern`` contains when it is a plain string, perhaps
+    anchored (``^web-1$``); None for a real regular expression."""
+    text = pattern[1:] if pattern.startswith("^") else pattern
+    text = text[:-1] if text.endswith("$") else text
+    if not text or any(c in _REGEX_SPECIALS for c in text):
+        return None
+    return text
+
+
 def _field_filter(field: str, value: Any) -> Callable[[Any], bool]:
     return lambda inst: str(getattr(inst, field)) == value
 
@@ -117,6 +133,9 @@ def _list_servers(req: wsgi.ApiRequest, detail: bool) -> list:
     if name:
         rx = UserPattern(name, "name")
         post.append(lambda i: bool(rx.search(i.display_name or "")))
+        literal = _literal_part(name)
+        if literal:  # narrows the rows read; the pattern itself decides
+            filters["name_contains"] = literal
     for key, version in (("ip", 4), ("ip6", 6)):
         if key in opts:
             post.append(_ip_filter(opts[key], version))
@@ -126,11 +145,12 @@ def _list_servers(req: wsgi.ApiRequest, detail: bool) -> list:
     if "locked" in opts and ver >= (2, 73):
         locked = validation.parse_bool("locked", opts["locked"])
         post.append(lambda i: bool(i.locked) == locked)
-    for key, field in (("reservation_id", "reservation_id"), ("user_id", "user_id"),
-                       ("key_name", "key_name"), ("availability_zone", "availability_zone"),
-                       ("vm_state", "vm_state"), ("task_state", "task_state"),
-                       ("power_state", "power_state"), ("hostname", "hostname"),
-                       ("node", "node"), ("description", "display_description"),
+    columns = {key: opts[key] for key in SQL_EQUAL_FIELDS if key in opts}
+    if columns:  # in each cell's query, so the page limit still applies there
+        filters["columns"] = columns
+    for key, field in (("vm_state", "vm_state"), ("task_state", "task_state"),
+                       ("power_state", "power_state"),
+                       ("description", "display_description"),
                        ("launch_index", "launch_index")):
         if key in opts:
             post.append(_field_filter(field, opts[key]))

@@ -208,6 +208,11 @@ class FakeConductor:
                 continue
             if filters.get("host") and inst.host != filters["host"]:
                 continue
+            if any(str(inst.get(c)) != v for c, v in (filters.get("columns") or {}).items()):
+                continue
+            if filters.get("name_contains") and (
+                    filters["name_contains"].lower() not in (inst.display_name or "").lower()):
+                continue
             tags = set(inst.get("tags") or ())
             if (filters.get("tags") and not set(filters["tags"]) <= tags
                     or filters.get("tags-any") and not set(filters["tags-any"]) & tags
