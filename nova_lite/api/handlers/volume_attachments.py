@@ -84,7 +84,11 @@ def show(req: wsgi.ApiRequest, server_id: str, id: str) -> wsgi.Reply:
     return wsgi.Reply(200, {"volumeAttachment": _view(req, _attached(req, inst, id))})
 
 
-def _check_state(inst: Any, action: str) -> None:
+def _check_state(req: wsgi.ApiRequest, inst: Any, action: str) -> None:
+    """Before Cinder is asked anything: a locked server (unless admin) or one in a
+    state that cannot take the change is a 409."""
+    if inst.get("locked") and not req.ctx.is_admin:
+        raise exception.InstanceIsLocked(instance_uuid=inst.uuid)
     if inst.vm_state not in VOLUME_VM_STATES or inst.get("task_state") is not None:
         attr, state = (("task_state", inst.task_state) if inst.get("task_state") is not None
                        else ("vm_state", inst.vm_state))
@@ -98,7 +102,7 @@ def create(req: wsgi.ApiRequest, server_id: str) -> wsgi.Reply:
     api = _volumes(req)
     att = body["volumeAttachment"]
     volume_id = att["volumeId"]
-    _check_state(inst, "attach_volume")
+    _check_state(req, inst, "attach_volume")
     vol = api.get(req.ctx, volume_id)  # VolumeNotFound: 404
     cinder.check_attach(vol, inst.uuid)
     api.check_availability_zone(vol, inst.get("availability_zone"))
@@ -134,7 +138,7 @@ def update(req: wsgi.ApiRequest, server_id: str, id: str) -> wsgi.Reply:
     _attached(req, inst, id)
     if new_id == id:
         raise wsgi.bad_request(f"Volume {id} cannot be swapped for itself.")
-    _check_state(inst, "swap_volume")
+    _check_state(req, inst, "swap_volume")
     new = api.get(req.ctx, new_id)  # VolumeNotFound: 404
     cinder.check_attach(new, inst.uuid)
     api.check_availability_zone(new, inst.get("availability_zone"))
@@ -151,7 +155,7 @@ def update(req: wsgi.ApiRequest, server_id: str, id: str) -> wsgi.Reply:
 def delete(req: wsgi.ApiRequest, server_id: str, id: str) -> wsgi.Reply:
     inst = _server(req, server_id, "delete")
     _volumes(req)
-    _check_state(inst, "detach_volume")
+    _check_state(req, inst, "detach_volume")
     try:
         req.conductor.server_detach_volume(req.ctx, inst.uuid, id)
     except exception.VolumeBDMNotFound:

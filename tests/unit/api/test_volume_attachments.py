@@ -145,6 +145,9 @@ def test_refusals(vclient, vconductor, volumes):
     assert _attach(vclient, stopped, theirs, token=ADMIN).status_int == 409
     resp = vclient.delete(PATH % sid + "/" + theirs, token=ALICE)
     assert resp.status_int == 404
+    locked = vconductor.add_server(locked=True).uuid
+    assert _attach(vclient, locked, str(uuidlib.uuid4())).status_int == 409
+    assert volumes.attachments.keys() == {vconductor.bdms[0].attachment_id}
 
 
 def test_a_failed_connect_releases_the_reservation(vclient, vconductor, volumes):
