@@ -105,9 +105,16 @@ class Relay:
 
 
 def _reset(sock: socket.socket) -> None:
-    """Close with a reset (SO_LINGER 0), as a peer that vanished does."""
+    """End the connection at once, as a peer that vanished does: a close with a reset
+    (SO_LINGER 0), after a shutdown. A close alone would not end it while a pump thread
+    is blocked reading the socket (the read keeps it open), and the database would keep
+    that session, with its transaction and row locks, alive for hours."""
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    try:
         sock.close()
     except OSError:
         pass
