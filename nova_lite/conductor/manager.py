@@ -7,7 +7,7 @@ lives in ``tasks.py``. Every method takes the caller's RequestContext first.
 from __future__ import annotations
 
 import logging
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 
 from nova_lite import exception
@@ -146,18 +146,12 @@ class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.Network
                      host: Optional[str] = None) -> list:
         """Services of every cell that answers (a cell whose database is down is left
         out: its hosts look down to the scheduler and the views)."""
-        out = []
-        for cell in self.cells.real_cells():
-            out.extend(_unless_down(cell, svc_db.service_list, CONF.service_down_time,
-                                    cell["name"], binary, host))
-        return out
+        return _from_cells(self.cells.real_cells(), lambda cell: svc_db.service_list(
+            cell["database_connection"], CONF.service_down_time, cell["name"], binary, host))
 
     def compute_node_list(self, ctx: Any) -> list:
-        out = []
-        for cell in self.cells.real_cells():
-            out.extend(_unless_down(cell, svc_db.compute_node_list, CONF.service_down_time,
-                                    cell["name"]))
-        return out
+        return _from_cells(self.cells.real_cells(), lambda cell: svc_db.compute_node_list(
+            cell["database_connection"], CONF.service_down_time, cell["name"]))
 
     # -- services and compute nodes --------------------------------------------------------
     def service_heartbeat(self, ctx: Any, host: str, binary: str, topic: str) -> int:
@@ -279,14 +273,22 @@ class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.Network
                                        required_traits, forbidden_traits, build_lease)
 
 
-def _unless_down(cell: dict, read: Any, *args: Any) -> list:
-    """read(cell URL, *args), or nothing when the cell's database does not answer."""
-    try:
-        return read(cell["database_connection"], *args)
-    except exception.DatabaseUnavailable as err:
-        LOG.warning("cell %s (%s) is down, leaving it out: %s", cell["name"], cell["uuid"],
-                    err)
-        return []
+def _from_cells(cells: list[dict], read: Callable[[dict], list]) -> list:
+    """read(cell) for every cell, leaving out a cell whose database does not answer;
+    when none answers, DatabaseUnavailable (an empty answer would tell the scheduler and
+    the API "no hosts" where the truth is "unknown")."""
+    out: list = []
+    down: list[exception.DatabaseUnavailable] = []
+    for cell in cells:
+        try:
+            out.extend(read(cell))
+        except exception.DatabaseUnavailable as err:
+            LOG.warning("cell %s (%s) is down, leaving it out: %s", cell["name"],
+                        cell["uuid"], err)
+            down.append(err)
+    if down and len(down) == len(cells):
+        raise down[-1]
+    return out
 
 
 def _discover(api_url: str) -> list:

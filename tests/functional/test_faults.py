@@ -1,6 +1,7 @@
 """Faults on real services, each during a burst of boots: the message bus and the database
 cut (a TCP relay between the daemons and the machine's RabbitMQ / MariaDB, never the
-shared services themselves; a cut ends both sides' connections, as a restart does), kill -9 of the conductor, the scheduler, a compute and the API, a compute host whose
+shared services themselves; a cut ends both sides' connections, as a restart does),
+kill -9 of the conductor, the scheduler, a compute and the API, a compute host whose
 process stops (SIGSTOP), a graceful stop (SIGTERM drains) and a reload (SIGHUP).
 
 After each: every server the API accepted is ACTIVE, or ERROR with a fault; no claim is
