@@ -21,6 +21,7 @@ import os_traits
 from nova_lite import context as nl_context
 from nova_lite import exception, rpc
 from nova_lite.compute import guest_access, networking, states
+from nova_lite.compute.boot_volumes import BootVolumesMixin
 from nova_lite.compute.guest_calls import GuestCallsMixin
 from nova_lite.compute.rescue import RescueMixin
 from nova_lite.compute.shelve import ShelveMixin
@@ -101,7 +102,7 @@ def _node_of(node: Optional[str], nodes: list[str]) -> str:
 
 class ComputeManager(networking.NetworkingMixin, ShelveMixin, SnapshotMixin, RescueMixin,
                      GuestCallsMixin, ResizeMixin, LiveMigrationMixin, EvacuateMixin,
-                     RebuildMixin, ReclaimMixin, VolumesMixin):
+                     RebuildMixin, ReclaimMixin, VolumesMixin, BootVolumesMixin):
     """RPC API version 1.8 (see rpcapi.py)."""
 
     target_version = "1.8"
@@ -159,6 +160,7 @@ class ComputeManager(networking.NetworkingMixin, ShelveMixin, SnapshotMixin, Res
             LOG.warning("build of %s was interrupted; marking it ERROR", inst.uuid)
             self.driver.destroy(instance_spec(inst))
             self._deallocate_network(ctx, inst)
+            self._release_volumes(ctx, inst, failed_build=True)
             self._fail(ctx, inst, exception.NovaLiteException(
                 "Build interrupted by a restart of nova-compute on " + self.host),
                 vm_state=states.ERROR, release=True)
@@ -201,7 +203,13 @@ class ComputeManager(networking.NetworkingMixin, ShelveMixin, SnapshotMixin, Res
                                                     CONF)
             if drive is not None:
                 spec.extra["config_drive"] = drive
+            devices = self._prep_block_devices(ctx, inst, spec)
+            if devices:
+                spec.extra["block_devices"] = devices
+                if not inst.image_ref:  # booted from a volume: its image's properties
+                    image_meta = self._root_volume_image_meta(ctx, devices)
             self.driver.spawn(spec, image_meta)
+            self._complete_attachments(ctx, devices)
         except Exception as err:
             LOG.exception("build of %s failed", inst.uuid)
             try:
@@ -209,6 +217,7 @@ class ComputeManager(networking.NetworkingMixin, ShelveMixin, SnapshotMixin, Res
             except Exception:
                 LOG.exception("clean-up after failed build of %s failed", inst.uuid)
             self._deallocate_network(ctx, inst)
+            self._release_volumes(ctx, inst, failed_build=True)
             self._fail(ctx, inst, err, vm_state=states.ERROR, release=True, event=event,
                        expected_task_state=states.SPAWNING)
             return
@@ -245,6 +254,7 @@ class ComputeManager(networking.NetworkingMixin, ShelveMixin, SnapshotMixin, Res
             return
         LOG.info("instance %s: destroyed on %s", inst.uuid, self.host)
         self._deallocate_network(ctx, inst)
+        self._release_volumes(ctx, inst, failed_build=False)
         self.conductor.action_event(ctx, inst.uuid, event, "finish", self.host, "Success")
         self.conductor.instance_destroy(ctx, inst.uuid)
 

@@ -4,18 +4,53 @@ its requested mappings in its request spec; they reach its cell with it."""
 
 from __future__ import annotations
 
+import logging
+import uuid as uuidlib
 from typing import Any, Optional
 
-from nova_lite import exception
+from nova_lite import exception, volume
+from nova_lite.compute.boot_volumes import release_volumes
+from nova_lite.conf import CONF
 from nova_lite.db import block_devices as bdm_db
 from nova_lite.db import cells as cells_db
-from nova_lite.objects.block_device import BlockDeviceMapping, BlockDeviceMappingList
+from nova_lite.objects.block_device import (BlockDeviceMapping, BlockDeviceMappingList,
+                                            volume_backed)
 from nova_lite.objects.request_spec import RequestSpec
+
+LOG = logging.getLogger(__name__)
+
+
+# Actions that would rebuild, move or copy a local root disk: refused for a server
+# whose root is a volume (nothing here moves or snapshots a root volume yet).
+NOT_FOR_VOLUME_BACKED = frozenset((
+    "resize", "migrate", "live_migration", "evacuate", "shelve", "shelveOffload", "rescue",
+    "createImage", "createBackup", "rebuild"))
+
+
+def for_instance(template: list, instance_uuid: str) -> list:
+    """Copies of a create request's mappings for one of its servers, each with a uuid
+    derived from the template's and the server's (the same on every replay)."""
+    out = []
+    for bdm in template:
+        copy = bdm.obj_clone()
+        copy.instance_uuid = instance_uuid
+        if bdm.instance_uuid != instance_uuid:
+            copy.uuid = str(uuidlib.uuid5(uuidlib.UUID(bdm.uuid), instance_uuid))
+        out.append(copy)
+    return out
 
 
 class BlockDevicesMixin:
     api_url: str
     cells: Any
+    _volume_api: Any = None
+
+    @property
+    def volume_api(self) -> Any:
+        """The Cinder client [cinder] describes (None without one)."""
+        if self._volume_api is None:
+            self._volume_api = volume.get_api(CONF)
+        return self._volume_api
 
     def _bdm_cell_url(self, instance_uuid: str) -> str:
         cell = self.cells.instance_cell(instance_uuid)
@@ -24,6 +59,51 @@ class BlockDevicesMixin:
                 action="change block devices", instance_uuid=instance_uuid,
                 attr="vm_state", state="building")
         return cell["database_connection"]
+
+    def _create_bdms_in_cell(self, url: str, instance_uuid: str) -> None:
+        """Record in the cell the mappings a server asked for (from its request spec),
+        when it is created there; replay-safe."""
+        for bdm in self._bdms_of_spec(instance_uuid):
+            values = {k: v for k, v in bdm.to_dict().items() if k in bdm_db.WRITABLE}
+            bdm_db.bdm_create(url, instance_uuid, values, bdm.uuid)
+
+    def _release_reserved_volumes(self, ctx: Any, instance_uuid: str) -> None:
+        """Delete the Cinder attachments that reserved existing volumes for a server
+        that never reached a host (buried in cell0, or deleted while scheduling)."""
+        reserved = [b for b in self._bdms_of_spec(instance_uuid) if b.get("attachment_id")]
+        if not reserved:
+            return
+        api = self.volume_api
+        if api is None:
+            LOG.error("volumes reserved for %s cannot be released: no [cinder]",
+                      instance_uuid)
+            return
+        for bdm in reserved:
+            try:
+                api.attachment_delete(ctx, bdm.attachment_id)
+            except exception.VolumeAttachmentNotFound:
+                pass
+            except Exception:
+                LOG.exception("could not release volume %s reserved for %s",
+                              bdm.volume_id, instance_uuid)
+
+    def _release_volumes_of(self, ctx: Any, url: str, instance_uuid: str) -> None:
+        """A server deleted without its host: its attachments and delete_on_termination
+        volumes go as the host would have released them."""
+        bdms = [b for b in bdm_db.bdm_list(url, [instance_uuid])[instance_uuid]
+                if b.destination_type == "volume"]
+        if not bdms:
+            return
+        if self.volume_api is None:
+            LOG.error("the volumes of %s cannot be released: no [cinder]", instance_uuid)
+            return
+        release_volumes(ctx, self.volume_api, bdms)
+
+    def _refuse_if_volume_backed(self, url: str, instance_uuid: str, action: str) -> None:
+        if volume_backed(bdm_db.bdm_list(url, [instance_uuid])[instance_uuid]):
+            raise exception.Invalid(
+                message=f"Cannot '{action}' instance {instance_uuid}: it is booted from a "
+                        "volume, which this deployment does not support for this action.")
 
     def bdm_create(self, ctx: Any, instance_uuid: str, values: dict,
                    uuid: Optional[str] = None) -> BlockDeviceMapping:
@@ -40,6 +120,10 @@ class BlockDevicesMixin:
         cell = self.cells.instance_cell(instance_uuid)
         if cell is not None:
             return bdm_db.bdm_list(cell["database_connection"], [instance_uuid])[instance_uuid]
+        return self._bdms_of_spec(instance_uuid)
+
+    def _bdms_of_spec(self, instance_uuid: str) -> list:
+        """The mappings a server asked for, from its request spec."""
         try:
             spec = RequestSpec.obj_from_primitive(
                 cells_db.request_spec_get(self.api_url, instance_uuid))
@@ -48,21 +132,16 @@ class BlockDevicesMixin:
         return list(spec.get("block_device_mappings") or [])
 
     def bdm_list_by_instances(self, ctx: Any, instance_uuids: list[str]) -> dict:
-        """{instance uuid: [mappings]} for many instances at once (server lists)."""
-        out: dict[str, list] = {}
-        by_url: dict[str, list[str]] = {}
-        for uuid in instance_uuids:
-            try:
-                cell = self.cells.instance_cell(uuid)
-            except exception.InstanceNotFound:
-                out[uuid] = []
-                continue
-            if cell is None:
-                out[uuid] = self._bdms_of(uuid)
-            else:
-                by_url.setdefault(cell["database_connection"], []).append(uuid)
-        for url, uuids in by_url.items():
-            out.update(bdm_db.bdm_list(url, uuids))
+        """{instance uuid: [mappings]} for many instances at once (server views): one
+        query per cell, whichever cell each is in (none yet for a build request)."""
+        out: dict[str, list] = {u: [] for u in instance_uuids}
+        if not instance_uuids:
+            return out
+        for cell in self.cells.real_cells():
+            for uuid, bdms in bdm_db.bdm_list(cell["database_connection"],
+                                              instance_uuids).items():
+                if bdms:
+                    out[uuid] = bdms
         return out
 
     def bdm_get_by_volume(self, ctx: Any, volume_id: str,

@@ -12,7 +12,6 @@ from typing import Any, Callable, Optional
 
 from nova_lite import exception
 from nova_lite.conductor import guest_access, network_tasks, tasks
-from nova_lite.conductor.block_devices import BlockDevicesMixin
 from nova_lite.conductor.deferred_delete import DeferredDeleteMixin
 from nova_lite.conductor.flavor_extras import FlavorExtrasMixin
 from nova_lite.conductor.keypairs import KeypairMixin
@@ -56,10 +55,10 @@ class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.Network
                        GuestCallsMixin, KeypairMixin, UsageMixin, MigrationsMixin,
                        ResizeMixin, LiveMigrationMixin, EvacuateMixin, RebuildMixin,
                        DeferredDeleteMixin, InstantActionsMixin, ServerTagsMixin,
-                       ServicesMixin, ColdMigrateMixin, ComputeNodesMixin, BlockDevicesMixin,
-                       VolumeTasksMixin, ServerListMixin):
-    """RPC API version 1.19 (see rpcapi.py). Server group and aggregate methods come
-    through TaskMixin, whose builds use them."""
+                       ServicesMixin, ColdMigrateMixin, ComputeNodesMixin, VolumeTasksMixin,
+                       ServerListMixin):
+    """RPC API version 1.19 (see rpcapi.py). Server group, aggregate and block device
+    mapping methods come through TaskMixin, whose builds use them."""
 
     target_version = "1.19"
 

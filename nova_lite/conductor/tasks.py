@@ -24,6 +24,7 @@ from nova_lite.db import placement as placement_db
 from nova_lite.db import services as svc_db
 from nova_lite.objects.instance import Instance
 from nova_lite.objects.request_spec import RequestSpec
+from nova_lite.conductor import block_devices
 from nova_lite.conductor.aggregates import AggregateMixin
 from nova_lite.conductor.server_groups import ServerGroupMixin
 from nova_lite.scheduler import rpcapi as scheduler_rpcapi
@@ -38,9 +39,9 @@ UPDATABLE = {"display_name", "display_description", "hostname", "metadata", "acc
              "access_ip_v6"}
 
 
-class TaskMixin(ServerGroupMixin, AggregateMixin):
-    """Builds, deletes and actions; a build also records the server's group membership
-    and the zone of the host it lands on."""
+class TaskMixin(ServerGroupMixin, AggregateMixin, block_devices.BlockDevicesMixin):
+    """Builds, deletes and actions; a build also records the server's group membership,
+    the zone of the host it lands on and its block device mappings."""
 
     api_url: str
     cells: Any
@@ -92,6 +93,8 @@ class TaskMixin(ServerGroupMixin, AggregateMixin):
             for inst in instances[:n]:
                 spec = request_spec.obj_clone()
                 spec.instance_uuid = inst.uuid
+                spec.block_device_mappings = block_devices.for_instance(
+                    request_spec.get("block_device_mappings") or [], inst.uuid)
                 cells_db.add_build_request(session, inst.uuid, inst.project_id,
                                            inst.user_id, inst.obj_to_primitive(),
                                            spec.obj_to_primitive())
@@ -195,6 +198,7 @@ class TaskMixin(ServerGroupMixin, AggregateMixin):
         inst.availability_zone = self._host_zone(sel.host)
         created = inst_db.instance_create_with_action(url, inst, cell["name"], ctx.request_id,
                                                       ctx.user_id, ctx.project_id)
+        self._create_bdms_in_cell(url, inst.uuid)
         if (created.host, created.node) != (inst.host, inst.node):
             # An earlier attempt created the record, then died before handing it over:
             # this attempt holds the build now, and its claim is on the host it chose.
@@ -243,6 +247,7 @@ class TaskMixin(ServerGroupMixin, AggregateMixin):
                 ctx.project_id, failure=(code, f"{message} (some of the server's values "
                                                "could not be stored)", event))
         cells_db.instance_mapping_set_cell(self.api_url, inst.uuid, cell0["uuid"])
+        self._release_reserved_volumes(ctx, inst.uuid)
         # A server in cell0 holds no claim, whatever an earlier attempt left.
         placement_db.release(self.api_url, inst.uuid)
         if not cells_db.build_request_delete(self.api_url, inst.uuid):
@@ -288,6 +293,7 @@ class TaskMixin(ServerGroupMixin, AggregateMixin):
     def server_delete(self, ctx: Any, uuid: str) -> None:
         cell = self.cells.instance_cell(uuid)
         if cell is None:
+            self._release_reserved_volumes(ctx, uuid)
             if cells_db.build_request_delete(self.api_url, uuid):
                 cells_db.instance_mapping_destroy(self.api_url, uuid)
                 placement_db.release(self.api_url, uuid)
@@ -332,6 +338,7 @@ class TaskMixin(ServerGroupMixin, AggregateMixin):
         removes any leftover guest when it comes back (see ComputeManager.init_host)."""
         inst_db.action_start(url, inst.uuid, "delete", ctx.request_id, ctx.user_id,
                              ctx.project_id)
+        self._release_volumes_of(ctx, url, inst.uuid)
         inst_db.instance_destroy(url, inst.uuid)
         inst_db.action_finish(url, inst.uuid, ctx.request_id)
         self._forget_guest_access(url, inst.uuid)  # type: ignore[attr-defined]
@@ -349,6 +356,8 @@ class TaskMixin(ServerGroupMixin, AggregateMixin):
                                                  attr="vm_state", state=states.BUILDING)
         inst = inst_db.instance_get(cell["database_connection"], uuid, cell["name"])
         t = states.check_allowed(action, inst, ctx)
+        if action in block_devices.NOT_FOR_VOLUME_BACKED:
+            self._refuse_if_volume_backed(cell["database_connection"], uuid, action)
         starter = getattr(self, f"_start_{action}", None)
         if starter is not None:
             return starter(ctx, cell, inst, t, params)

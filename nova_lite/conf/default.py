@@ -64,6 +64,15 @@ opts = [
                help="When above 0, deleting a server only powers it off (SOFT_DELETED, "
                     "its resources kept, `restore` brings it back); compute hosts delete "
                     "soft-deleted servers for good after this many seconds."),
+    cfg.IntOpt("max_local_block_devices", default=3, min=-1,
+               help="Most block device mappings with destination_type local a server "
+                    "may have (the image root counts); -1: no limit. Checked by the API."),
+    cfg.IntOpt("block_device_allocate_retries", default=60, min=0,
+               help="Times a compute host checks again whether a volume it asked Cinder "
+                    "to create for a server being built is available before the build "
+                    "fails."),
+    cfg.IntOpt("block_device_allocate_retries_interval", default=3, min=0,
+               help="Seconds between those checks."),
 ]
 
 

@@ -77,9 +77,14 @@ class FakeDriver(driver.ComputeDriver):
         if delay:
             time.sleep(delay)
         drive = instance.extra.get("config_drive")
+        devices = instance.extra.get("block_devices") or []
         with self._lock:
-            self._guests[instance.uuid] = dict(self._new_guest(instance),
-                                               config_drive=dict(drive) if drive else None)
+            self._guests[instance.uuid] = dict(
+                self._new_guest(instance), config_drive=dict(drive) if drive else None,
+                volumes={d["serial"]: {"connection_info": dict(d["connection_info"]),
+                                       "mountpoint": "/dev/" + d["device_name"],
+                                       "boot_index": d.get("boot_index")}
+                         for d in devices})
 
     def _new_guest(self, instance: InstanceSpec) -> dict:
         """A guest just booted (caller holds the lock)."""

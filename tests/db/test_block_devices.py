@@ -120,3 +120,50 @@ def test_request_spec_of_volume_backed_server_claims_no_root_disk() -> None:
     data = {"is_bfv": True, "block_device_mappings": []}
     RequestSpec(is_bfv=True).obj_make_compatible(data, "1.1")
     assert data == {}
+
+
+def test_requested_mappings_reach_the_cell_and_reservations_are_released(
+        api_url: str, mapped_cells: dict) -> None:
+    from nova_lite.conductor.block_devices import for_instance
+    from nova_lite.volume import fake as fake_volume
+
+    ctx = context.get_admin_context()
+    cond = _Conductor(api_url)
+    cond._volume_api = volumes = fake_volume.API()
+    vol = volumes.create(ctx, 1, "root")
+    first, second = new_instance(), new_instance()
+    template = [BlockDeviceMapping(
+        uuid=str(uuid.uuid4()), instance_uuid=first.uuid, source_type="volume",
+        destination_type="volume", boot_index=0, volume_id=vol["id"],
+        attachment_id=volumes.attachment_create(ctx, vol["id"], first.uuid)["id"])]
+    mine, theirs = for_instance(template, first.uuid), for_instance(template, second.uuid)
+    assert mine[0].uuid == template[0].uuid and theirs[0].uuid != template[0].uuid
+    assert for_instance(template, second.uuid)[0].uuid == theirs[0].uuid  # stable
+    for inst, bdms in ((first, mine), (second, theirs)):
+        spec = RequestSpec(instance_uuid=inst.uuid, flavor=inst.flavor, project_id="p1",
+                           block_device_mappings=bdms, is_bfv=True)
+        cells_db.build_request_create(api_url, inst.uuid, "p1", "u1",
+                                      inst.obj_to_primitive(), spec.obj_to_primitive())
+
+    cell1 = mapped_cells["cell1"]
+    inst_db.instance_create(cell1, first, "cell1")
+    cond._create_bdms_in_cell(cell1, first.uuid)
+    cond._create_bdms_in_cell(cell1, first.uuid)  # a replay adds nothing
+    rows = bdm_db.bdm_list(cell1, [first.uuid])[first.uuid]
+    assert [(b.uuid, b.volume_id, b.boot_index) for b in rows] == [
+        (mine[0].uuid, vol["id"], 0)]
+
+    assert volumes.get(ctx, vol["id"])["status"] == "reserved"
+    cond._release_reserved_volumes(ctx, first.uuid)
+    assert volumes.get(ctx, vol["id"])["status"] == "available"
+    cond._release_reserved_volumes(ctx, first.uuid)  # already gone: no error
+
+
+def test_actions_refused_for_volume_backed_servers(api_url: str, mapped_cells: dict) -> None:
+    cond = _Conductor(api_url)
+    cell1 = mapped_cells["cell1"]
+    inst = inst_db.instance_create(cell1, new_instance(), "cell1")
+    cond._refuse_if_volume_backed(cell1, inst.uuid, "resize")  # no mappings: fine
+    bdm_db.bdm_create(cell1, inst.uuid, dict(VOL, boot_index=0, volume_id="v"))
+    with pytest.raises(exception.Invalid, match="booted from a volume"):
+        cond._refuse_if_volume_backed(cell1, inst.uuid, "createImage")

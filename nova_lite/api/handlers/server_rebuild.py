@@ -13,7 +13,7 @@ import secrets
 import string
 from typing import Any
 
-from nova_lite import policy
+from nova_lite import exception, policy
 from nova_lite.api import validation, wsgi
 from nova_lite.api.handlers import keypairs as keypairs_handler
 from nova_lite.api.handlers import servers
@@ -48,6 +48,26 @@ def _check_fits(flavor: Any, image: dict) -> None:
                 raise wsgi.bad_request(
                     "Flavor's disk is too small for requested image. Flavor disk is "
                     f"{disk} bytes, image is {size} bytes.")
+
+
+def _refuse_volume_backed(req: wsgi.ApiRequest, id: str, image_id: str) -> None:
+    """A volume-backed server is not re-imaged: another image is Nova's 400 (before
+    2.93); the same image too, as nothing here rebuilds a guest around its volume."""
+    root = req.conductor.bdm_list_by_instance(req.ctx, id).root()
+    if root is None or root.destination_type != "volume":
+        return
+    original = root.image_id
+    if original is None and root.volume_id and req.volumes is not None:
+        try:
+            vol = req.volumes.get(req.ctx, root.volume_id)
+            original = (vol.get("volume_image_metadata") or {}).get("image_id")
+        except exception.NovaLiteException:
+            original = None
+    if original != image_id:
+        raise wsgi.bad_request(f"Image {image_id} is unacceptable: Unable to rebuild with "
+                               "a different image for a volume-backed server.")
+    raise wsgi.bad_request("Rebuilding a volume-backed server is not supported by this "
+                           "deployment (its root volume cannot be re-imaged).")
 
 
 def _password(length: int = 12) -> str:
@@ -90,6 +110,7 @@ def rebuild(req: wsgi.ApiRequest, id: str, body: dict) -> wsgi.Reply:
     if rb.get("personality"):
         raise wsgi.bad_request("Personality files are not supported.")
     image = _image(req, rb["imageRef"])
+    _refuse_volume_backed(req, id, image["id"])
     _check_fits(inst.flavor, image)
     values = _values(req, rb, image)
     preserve = rb.get("preserve_ephemeral", False)

@@ -13,8 +13,10 @@ import string
 import uuid as uuidlib
 from typing import Any, Callable, Optional
 
+from oslo_utils import strutils
+
 from nova_lite import exception, policy
-from nova_lite.api import common, network_request, validation, wsgi
+from nova_lite.api import block_device_request, common, network_request, validation, wsgi
 from nova_lite.api.handlers import availability_zones, flavors, server_groups
 from nova_lite.api.handlers import keypairs as keypairs_handler
 from nova_lite.api.schemas import servers as schema
@@ -294,29 +296,27 @@ def _count(value: Any) -> int:
     return int(value) if value is not None else 0
 
 
-def _root_image_bdm(server: dict) -> Optional[str]:
-    """The image of a block device mapping that only restates an image-backed root disk
-    (openstackclient sends one with every ``--image``); None for any other mapping."""
-    bdms = server.get("block_device_mapping_v2")
-    if server.get("block_device_mapping") or not isinstance(bdms, list) or len(bdms) != 1:
-        return None
-    bdm = bdms[0]
-    if not isinstance(bdm, dict) or bdm.get("source_type") != "image" \
-            or bdm.get("destination_type", "local") != "local" \
-            or str(bdm.get("boot_index")) != "0" or not bdm.get("uuid"):
-        return None
-    return str(bdm["uuid"])
-
-
-def _check_image(req: wsgi.ApiRequest, server: dict) -> dict:
+def _check_image(req: wsgi.ApiRequest, server: dict, bdms: Optional[list] = None) -> dict:
+    """The image the server boots from: imageRef's, else the root mapping's (an image
+    restated as the root disk, or the image metadata of a root volume, whose image id
+    is then "": the server is booted from a volume)."""
     image_ref = server.get("imageRef")
-    bdm_image = _root_image_bdm(server)
-    if bdm_image is not None and (not image_ref or _ref_id(image_ref) == bdm_image):
-        image_ref = bdm_image
-    elif server.get("block_device_mapping") or server.get("block_device_mapping_v2"):
-        raise wsgi.bad_request("Block device mapping is not supported: volumes are not "
-                               "available yet.")
+    bdms = bdms or []
+    root = block_device_request.root_of(bdms)
+    if root is not None and (root["source_type"], root["destination_type"]) == (
+            "image", "local"):
+        if not image_ref:
+            image_ref = root["image_id"]
+        elif _ref_id(image_ref) != root["image_id"]:
+            raise block_device_request.invalid(
+                "The image of the root mapping (boot_index 0) is not imageRef.")
+    elif root is not None and root["destination_type"] == "volume" and not image_ref:
+        return _volume_root_image(req, root)
+    elif root is not None:
+        block_device_request.check_supported([root])
     if not image_ref:
+        if bdms:
+            block_device_request.check_boot_sequence(bdms)
         raise wsgi.bad_request("Missing imageRef attribute")
     image = _get_image(req, _ref_id(image_ref))
     if str(image.get("status", "active")).lower() != "active":
@@ -337,6 +337,34 @@ def _check_image(req: wsgi.ApiRequest, server: dict) -> dict:
     return image
 
 
+def _volume_root_image(req: wsgi.ApiRequest, root: dict) -> dict:
+    """The image a root volume comes from, as an image dict whose id is "" (Nova's
+    image_ref of a server booted from a volume): the image itself for an image source,
+    a volume's image metadata, nothing for a snapshot."""
+    if root["source_type"] == "image":
+        try:
+            image = req.images.show(req.ctx, root["image_id"])
+        except (exception.ImageNotFound, exception.ImageNotAuthorized):
+            raise block_device_request.invalid(
+                f"failed to get image {root['image_id']}.") from None
+        if str(image.get("status", "active")).lower() != "active":
+            raise wsgi.bad_request(f"Image {image['id']} is not active.")
+        return dict(image, id="")
+    if root["source_type"] == "volume":
+        vol = block_device_request._volume(req.ctx, req.volumes, root)
+        if not strutils.bool_from_string(vol.get("bootable", "true")):
+            raise exception.InvalidBDM(
+                message=f"Block Device {root['volume_id']} is not bootable.")
+        meta = dict(vol.get("volume_image_metadata") or {})
+        base = {k: meta.pop(k) for k in ("min_ram", "min_disk", "disk_format",
+                                         "container_format", "size") if k in meta}
+        meta.pop("image_id", None)
+        meta.pop("image_name", None)
+        meta.pop("checksum", None)
+        return dict(base, id="", properties=meta)
+    return {"id": "", "properties": {}}
+
+
 def _get_image(req: wsgi.ApiRequest, image_id: str) -> dict:
     """The image as the caller may see it (Glance applies visibility to their token)."""
     try:
@@ -347,7 +375,8 @@ def _get_image(req: wsgi.ApiRequest, image_id: str) -> dict:
         raise wsgi.bad_request(e.format_message()) from None
 
 
-def _check_flavor(req: wsgi.ApiRequest, server: dict, image: dict) -> Any:
+def _check_flavor(req: wsgi.ApiRequest, server: dict, image: dict,
+                  volume_backed: bool = False) -> Any:
     flavor_id = _ref_id(server["flavorRef"])
     try:
         flavor = req.conductor.flavor_get(req.ctx, flavor_id)
@@ -357,7 +386,7 @@ def _check_flavor(req: wsgi.ApiRequest, server: dict, image: dict) -> Any:
         raise wsgi.bad_request(f"Flavor {flavor_id} could not be found.")
     if flavor.memory_mb < int(image.get("min_ram") or 0):
         raise wsgi.bad_request("Flavor's memory is too small for requested image.")
-    if flavor.root_gb:
+    if flavor.root_gb and not volume_backed:  # a root volume has its own size
         disk = flavor.root_gb * GiB
         min_disk = int(image.get("min_disk") or 0) * GiB
         if min_disk > disk:
@@ -433,11 +462,14 @@ def create(req: wsgi.ApiRequest) -> wsgi.Reply:
             reason=f"at most {MAX_SERVERS_PER_REQUEST} servers per request")
     if server.get("hostname") and max_count > 1:
         raise wsgi.bad_request("Cannot set the hostname of more than one server.")
-    image = _check_image(req, server)
-    flavor = _check_flavor(req, server, image)
+    bdms = block_device_request.parse(server)
+    image = _check_image(req, server, bdms)
+    volume_backed = block_device_request.volume_backed(bdms)
+    flavor = _check_flavor(req, server, image, volume_backed)
     net_request = network_request.from_body(req, server, max_count)
     tags = server.get("tags") or []
     az, force_hosts = _placement(req, server)
+    bdms = block_device_request.check_all(req, bdms, image, flavor, az, max_count)
     key_name, keypairs = None, None
     if server.get("key_name"):
         keypair = keypairs_handler.for_server(req, server["key_name"])
@@ -474,13 +506,20 @@ def create(req: wsgi.ApiRequest) -> wsgi.Reply:
             created_at=now, updated_at=None, deleted=False, deleted_at=None, fault=None,
             cell_name=None, network_request=net_request, network_info=None))
     spec = RequestSpec(instance_uuid=instances[0].uuid, project_id=ctx.project_id,
-                       user_id=ctx.user_id, flavor=flavor, image_id=image["id"],
+                       user_id=ctx.user_id, flavor=flavor, image_id=image["id"] or None,
                        availability_zone=az, num_instances=max_count, ignore_hosts=[],
                        force_hosts=force_hosts, instance_group=_group(req, body),
-                       scheduler_hints={})
+                       scheduler_hints={}, is_bfv=volume_backed,
+                       block_device_mappings=block_device_request.objects(bdms,
+                                                                        instances[0].uuid))
     if spec.instance_group is not None:
         spec.scheduler_hints = {"group": [spec.instance_group.uuid]}
-    req.conductor.server_create(ctx, instances, spec, min_count=min_count)
+    reserved = block_device_request.reserve(req, spec.block_device_mappings)
+    try:
+        req.conductor.server_create(ctx, instances, spec, min_count=min_count)
+    except Exception:
+        block_device_request.unreserve(req, reserved)
+        raise
     if return_rid:
         return wsgi.Reply(202, {"reservation_id": reservation_id})
     first = instances[0]

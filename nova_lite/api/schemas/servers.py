@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 
 from nova_lite.api.microversion import Version
+from nova_lite.api.schemas import block_devices
 
 NAME = {"type": "string", "minLength": 1, "maxLength": 255, "format": "name"}
 DESCRIPTION = {"type": ["string", "null"], "minLength": 0, "maxLength": 255,
@@ -37,7 +38,6 @@ NETWORK_LIST = {
         "additionalProperties": False,
     },
 }
-BDM_V2 = {"type": "array", "items": {"type": "object"}}
 SECURITY_GROUPS = {
     "type": "array",
     "items": {"type": "object",
@@ -71,8 +71,8 @@ _CREATE_BASE = {
                 "accessIPv6": {"type": "string", "format": "ipv6"},
                 "personality": {"type": "array", "items": {"type": "object"}},
                 "availability_zone": {"type": "string", "minLength": 1, "maxLength": 255},
-                "block_device_mapping": {"type": "array", "items": {"type": "object"}},
-                "block_device_mapping_v2": BDM_V2,
+                "block_device_mapping": block_devices.LEGACY,
+                "block_device_mapping_v2": block_devices.V2,
                 "config_drive": {"type": ["boolean", "string"]},
                 "key_name": {"type": "string", "minLength": 1, "maxLength": 255},
                 "min_count": POSITIVE_INT,
@@ -105,24 +105,29 @@ def _derive(base: dict, add: dict | None = None, drop: tuple = (), required: tup
 
 
 CREATE_V219 = _derive(_CREATE_BASE, {"description": DESCRIPTION})
+CREATE_V232 = _derive(CREATE_V219, {"block_device_mapping_v2": block_devices.V2_TAGGED})
 CREATE_V237 = _derive(CREATE_V219, {
     "networks": {"oneOf": [NETWORK_LIST, {"type": "string", "enum": ["none", "auto"]}]},
 }, required=("networks",))
-CREATE_V252 = _derive(CREATE_V237, {"tags": TAGS})
+CREATE_V242 = _derive(CREATE_V237, {"block_device_mapping_v2": block_devices.V2_TAGGED})
+CREATE_V252 = _derive(CREATE_V242, {"tags": TAGS})
 CREATE_V257 = _derive(CREATE_V252, drop=("personality",))
 CREATE_V263 = _derive(CREATE_V257, {
     "trusted_image_certificates": {"type": ["array", "null"], "minItems": 1,
                                    "maxItems": 50, "uniqueItems": True,
                                    "items": {"type": "string", "minLength": 1}},
 })
-CREATE_V274 = _derive(CREATE_V263, {
+CREATE_V267 = _derive(CREATE_V263, {
+    "block_device_mapping_v2": block_devices.V2_VOLUME_TYPE})
+CREATE_V274 = _derive(CREATE_V267, {
     "host": HOSTNAME, "hypervisor_hostname": HOSTNAME,
 })
 CREATE_V290 = _derive(CREATE_V274, {"hostname": HOSTNAME})
 
 _CREATE_BY_VERSION: list[tuple[Version, dict]] = [
-    ((2, 90), CREATE_V290), ((2, 74), CREATE_V274), ((2, 63), CREATE_V263),
-    ((2, 57), CREATE_V257), ((2, 52), CREATE_V252), ((2, 37), CREATE_V237),
+    ((2, 90), CREATE_V290), ((2, 74), CREATE_V274), ((2, 67), CREATE_V267),
+    ((2, 63), CREATE_V263), ((2, 57), CREATE_V257), ((2, 52), CREATE_V252),
+    ((2, 42), CREATE_V242), ((2, 37), CREATE_V237), ((2, 32), CREATE_V232),
     ((2, 19), CREATE_V219), ((2, 1), _CREATE_BASE),
 ]
 

@@ -58,6 +58,7 @@ class ServerView:
         self.ext_attrs = allowed(ctx, EXTENDED_ATTRS_RULE)
         self.host_status = ver >= (2, 16) and allowed(ctx, HOST_STATUS_RULE)
         self._host_states: Optional[dict] = None
+        self._volumes: dict[str, list] = {}  # instance uuid -> its volume mappings
         self._servers_url = req.url("servers")
         self._servers_bookmark = req.bookmark("servers")
         self._flavors_bookmark = req.bookmark("flavors")
@@ -206,7 +207,7 @@ class ServerView:
         s["OS-EXT-STS:vm_state"] = vm_state
         s["OS-EXT-STS:task_state"] = task_state
         s["OS-EXT-STS:power_state"] = _f(inst, "power_state", 0)
-        s["os-extended-volumes:volumes_attached"] = []
+        s["os-extended-volumes:volumes_attached"] = self._volumes_attached(uuid)
         if self.ext_attrs:
             s["OS-EXT-SRV-ATTR:host"] = host
             s["OS-EXT-SRV-ATTR:hypervisor_hostname"] = _f(inst, "node")
@@ -233,4 +234,26 @@ class ServerView:
         return [self.basic(i) for i in servers]
 
     def detail(self, servers: list) -> list[dict]:
+        self._load_volumes([i.uuid for i in servers])
         return [self.show(i) for i in servers]
+
+    def _load_volumes(self, uuids: list[str]) -> None:
+        """The volume mappings of these servers, in one conductor call."""
+        missing = [u for u in uuids if u not in self._volumes]
+        if missing:
+            self._volumes.update(self.req.conductor.bdm_list_by_instances(self.req.ctx,
+                                                                          missing))
+
+    def _volumes_attached(self, uuid: str) -> list[dict]:
+        """os-extended-volumes:volumes_attached: each volume's id, and from 2.3 whether
+        it goes with the server."""
+        self._load_volumes([uuid])
+        out = []
+        for bdm in self._volumes.get(uuid) or []:
+            if bdm.destination_type != "volume" or not bdm.volume_id:
+                continue
+            item = {"id": bdm.volume_id}
+            if self.ver >= (2, 3):
+                item["delete_on_termination"] = bool(bdm.delete_on_termination)
+            out.append(item)
+        return out

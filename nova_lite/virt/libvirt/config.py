@@ -40,6 +40,10 @@ class GuestConfig:
     vnc_listen: Optional[str] = None  # address of a VNC server for the guest's display
     # <interface> elements of the guest's NICs (nova_lite.virt.libvirt.vif)
     interfaces: list = dataclasses.field(default_factory=list)
+    # The <disk> of a root volume (booted from volume): disk_path is then unused.
+    root_disk: Optional[ET.Element] = None
+    # <disk> elements of the volumes attached at build, after the config drive.
+    volume_disks: list = dataclasses.field(default_factory=list)
 
 
 def metadata_host(metadata_xml: str) -> str:
@@ -118,10 +122,13 @@ def build_domain(cfg: GuestConfig) -> ET.Element:
     _sub(dom, "on_crash", "destroy")
 
     devices = _sub(dom, "devices")
-    disk = _sub(devices, "disk", type="file", device="disk")
-    _sub(disk, "driver", name="qemu", type="qcow2")
-    _sub(disk, "source", file=cfg.disk_path)
-    _sub(disk, "target", dev=_DISK_DEV[cfg.disk_bus], bus=cfg.disk_bus)
+    if cfg.root_disk is not None:
+        devices.append(cfg.root_disk)
+    else:
+        disk = _sub(devices, "disk", type="file", device="disk")
+        _sub(disk, "driver", name="qemu", type="qcow2")
+        _sub(disk, "source", file=cfg.disk_path)
+        _sub(disk, "target", dev=_DISK_DEV[cfg.disk_bus], bus=cfg.disk_bus)
     if cfg.disk_bus == "scsi":
         _sub(devices, "controller", type="scsi", index="0", model="virtio-scsi")
 
@@ -132,6 +139,7 @@ def build_domain(cfg: GuestConfig) -> ET.Element:
         _sub(drive, "source", file=cfg.config_drive_path)
         _sub(drive, "target", dev="vdb", bus="virtio")
         _sub(drive, "readonly")
+    devices.extend(cfg.volume_disks)
 
     for interface in cfg.interfaces:
         devices.append(interface)

@@ -25,6 +25,7 @@ from nova_lite.virt.driver import DriverError, ImageSource, InstanceSpec, Lifecy
 from nova_lite.virt.libvirt import config as vconfig
 from nova_lite.virt.libvirt import host as vhost
 from nova_lite.virt.libvirt import vif as vvif
+from nova_lite.virt.libvirt import volume as vvolume
 from nova_lite.virt.libvirt.guest_access import GuestAccessMixin
 from nova_lite.virt.libvirt.guest_images import GuestImagesMixin
 from nova_lite.virt.libvirt.live_migration import LiveMigrationMixin
@@ -227,8 +228,10 @@ class LibvirtDriver(GuestImagesMixin, GuestAccessMixin, LiveMigrationMixin,
     # --- spawn / destroy -----------------------------------------------------------
 
     def spawn(self, instance: InstanceSpec, image_meta: dict) -> None:
-        if not instance.image_id:
-            raise DriverError("booting without an image is not supported")
+        devices = instance.extra.get("block_devices") or []
+        root_volume = any(d.get("boot_index") == 0 for d in devices)
+        if not instance.image_id and not root_volume:
+            raise DriverError("booting without an image or a root volume is not supported")
         disk_format = image_meta.get("disk_format") or "raw"
         if disk_format in ("aki", "ari"):
             raise DriverError(f"image {instance.image_id} is a kernel or ramdisk image, "
@@ -247,16 +250,18 @@ class LibvirtDriver(GuestImagesMixin, GuestAccessMixin, LiveMigrationMixin,
         try:
             with self._errors(f"creating {instance.name}"):
                 os.makedirs(inst_dir, mode=0o755, exist_ok=True)
+                root_image = None if root_volume else instance.image_id
                 imagecache.ImageCache.record_usage(
-                    inst_dir, [i for i in (instance.image_id, kernel_id, ramdisk_id) if i])
-                base, meta = self._cache.fetch(instance.image_id)
-                disk = os.path.join(inst_dir, "disk")
-                base_format = "qcow2" if meta.get("disk_format") == "qcow2" else "raw"
-                _create_overlay(base, base_format, disk, instance.root_gb)
+                    inst_dir, [i for i in (root_image, kernel_id, ramdisk_id) if i])
+                if root_image:
+                    base, meta = self._cache.fetch(root_image)
+                    disk = os.path.join(inst_dir, "disk")
+                    base_format = "qcow2" if meta.get("disk_format") == "qcow2" else "raw"
+                    _create_overlay(base, base_format, disk, instance.root_gb)
                 drive_files = configdrive.files_or_none(instance.extra.get("config_drive"))
                 if drive_files is not None:
                     configdrive.build_iso(drive_files, configdrive.drive_path(inst_dir))
-                self._start_plugged(instance, self._define(instance, props))
+                self._start_plugged(instance, self._define(instance, props, devices))
         except DriverError:
             LOG.warning("spawn of %s failed; cleaning up", instance.uuid)
             with contextlib.suppress(Exception):
@@ -264,9 +269,11 @@ class LibvirtDriver(GuestImagesMixin, GuestAccessMixin, LiveMigrationMixin,
             raise
         LOG.info("spawned %s (%s)", instance.name, instance.uuid)
 
-    def _define(self, instance: InstanceSpec, props: dict) -> Any:
+    def _define(self, instance: InstanceSpec, props: dict, devices: list = ()) -> Any:
         """Define (or redefine) the domain of an instance whose directory holds its disk
-        (and config drive, if it has one); kernel and ramdisk come from the cache."""
+        (and config drive, if it has one); kernel and ramdisk come from the cache.
+        ``devices``: the volumes of a build (block_devices); a root one (boot_index 0)
+        replaces the disk file."""
         inst_dir = self._instance_dir(instance)
         kernel_id, ramdisk_id = props.get("kernel_id"), props.get("ramdisk_id")
         kernel = self._cache.fetch(kernel_id)[0] if kernel_id else None
@@ -285,6 +292,13 @@ class LibvirtDriver(GuestImagesMixin, GuestAccessMixin, LiveMigrationMixin,
             interfaces=self._interfaces(instance, props.get("hw_vif_model") or "virtio"),
             disk_bus=props.get("hw_disk_bus") or "virtio",
             machine_type=props.get("hw_machine_type"))
+        for dev in devices:
+            disk = vvolume.disk_element(dev["connection_info"], dev["device_name"],
+                                        dev["serial"], dev.get("disk_bus") or "virtio")
+            if dev.get("boot_index") == 0:
+                guest.root_disk, guest.disk_bus = disk, dev.get("disk_bus") or "virtio"
+            else:
+                guest.volume_disks.append(disk)
         return self._host.get_connection().defineXML(vconfig.domain_xml(guest))
 
     def _undefine(self, instance: InstanceSpec) -> None:

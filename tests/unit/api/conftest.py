@@ -64,7 +64,8 @@ def conf() -> Any:
         auth_strategy="noauth2", max_limit=1000, list_records_by_skipping_down_cells=True),
                                  default_availability_zone="nova",
                                  default_schedule_zone=None,
-                                 internal_service_availability_zone="internal")
+                                 internal_service_availability_zone="internal",
+                                 max_local_block_devices=3)
 
 
 @pytest.fixture

@@ -54,6 +54,7 @@ class FakeConductor:
         self.nodes: list[ComputeNode] = []
         self.calls: list[str] = []
         self.request_specs: list[Any] = []
+        self.bdms: dict[str, list] = {}  # instance uuid -> [BlockDeviceMapping]
         self.groups: dict[str, InstanceGroup] = {}
         self.aggregates: dict[int, Aggregate] = {}
         self.console = "line1\nline2\nline3\n"
@@ -161,10 +162,22 @@ class FakeConductor:
         if group is not None:
             self.groups[group.uuid].members = (self.groups[group.uuid].members
                                                + [i.uuid for i in instances])
+        from nova_lite.conductor.block_devices import for_instance
+
         for inst in instances:
             self.servers[inst.uuid] = inst
+            self.bdms[inst.uuid] = for_instance(
+                request_spec.get("block_device_mappings") or [], inst.uuid)
             self._action(ctx, inst, "create")
         return len(instances)
+
+    def bdm_list_by_instance(self, ctx: Any, instance_uuid: str) -> Any:
+        from nova_lite.objects.block_device import BlockDeviceMappingList
+
+        return BlockDeviceMappingList.of(list(self.bdms.get(instance_uuid, [])))
+
+    def bdm_list_by_instances(self, ctx: Any, instance_uuids: list) -> dict:
+        return {u: list(self.bdms.get(u, [])) for u in instance_uuids}
 
     def _action(self, ctx: Any, inst: Instance, name: str) -> None:
         self.actions.setdefault(inst.uuid, []).insert(0, InstanceAction(

@@ -103,7 +103,7 @@ def test_create_description_and_hostname(client, conductor, image_id):
     ({"accessIPv4": "1.2.3"}, "accessIPv4"),
     ({"key_name": "k"}, "key_name"),
     ({"availability_zone": "mars"}, "availability zone"),
-    ({"block_device_mapping_v2": [{"boot_index": 0}]}, "Block device"),
+    ({"block_device_mapping_v2": [{"boot_index": 0}]}, "Block Device Mapping is Invalid"),
 ])
 def test_create_invalid(client, image_id, server, message):
     resp = _create(client, image_id, **server)

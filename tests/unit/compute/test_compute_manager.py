@@ -26,6 +26,7 @@ class FakeConductor:
         self.events: list[tuple] = []
         self.released: list[str] = []
         self.destroyed: list[str] = []
+        self.bdms: dict[str, list] = {}  # instance uuid -> [BlockDeviceMapping]
 
     def instance_update(self, ctx, uuid, values, expected_task_state="__any__", event=None):
         inst = self.instances.get(uuid)
@@ -64,6 +65,19 @@ class FakeConductor:
         if uuid not in self.instances:
             raise exception.InstanceNotFound(instance_id=uuid)
         return self.instances[uuid]
+
+    # -- block device mappings -------------------------------------------------------------
+    def bdm_list_by_instance(self, ctx, instance_uuid):
+        from nova_lite.objects.block_device import BlockDeviceMappingList
+
+        return BlockDeviceMappingList.of([b.obj_clone()
+                                          for b in self.bdms.get(instance_uuid, [])])
+
+    def bdm_update(self, ctx, instance_uuid, bdm_uuid, values):
+        bdm = next(b for b in self.bdms[instance_uuid] if b.uuid == bdm_uuid)
+        for k, v in values.items():
+            setattr(bdm, k, v)
+        return bdm.obj_clone()
 
     # -- moves (the same guards as the real migration_step) ------------------------------
     migrations: dict = {}

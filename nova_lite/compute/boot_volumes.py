@@ -1,0 +1,175 @@
+"""The volumes of a server being built or deleted on this host, as Nova's compute does.
+
+Before the guest is spawned, each volume mapping gets its volume: one nova makes from
+an image, a snapshot or nothing (waited for with ``[DEFAULT]
+block_device_allocate_retries``), or the existing volume the API reserved. Each is
+exported to this host (attachment update with the host's connector) and its
+connection_info recorded; the guest is defined with them (the root disk of a
+volume-backed server is the volume), then the attachments are completed (in-use).
+
+A failed build and a delete undo it: every attachment is deleted, and the volumes with
+delete_on_termination too (on a failed build only those nova made, as Nova).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from nova_lite import exception
+from nova_lite.conf import CONF
+
+LOG = logging.getLogger(__name__)
+
+# Device names of volumes attached at build: vda is the root disk, vdb the config drive.
+_DATA_DEVICES = [f"vd{c}" for c in "cdefghijklmnopqrstuvwxyz"]
+
+
+class VolumeNotCreated(exception.NovaLiteException):
+    msg_fmt = ("Volume %(volume_id)s did not finish being created even after we waited "
+               "%(seconds)s seconds or %(attempts)s attempts. And its status is "
+               "%(volume_status)s.")
+
+
+def _device(bdm: Any, used: set[str]) -> str:
+    if bdm.boot_index == 0:
+        return "vda"
+    wanted = (bdm.device_name or "").rpartition("/")[2]
+    if wanted in _DATA_DEVICES and wanted not in used:
+        return wanted
+    return next(d for d in _DATA_DEVICES if d not in used)
+
+
+class BootVolumesMixin:
+    """Mixed into ComputeManager (host, conductor, driver, image_api, and VolumesMixin's
+    volume_api: the Cinder client, VolumesUnavailable without one)."""
+
+    host: str
+    conductor: Any
+    driver: Any
+    image_api: Any
+    volume_api: Any
+
+    def _volume_bdms(self, ctx: Any, inst: Any) -> list:
+        return [b for b in self.conductor.bdm_list_by_instance(ctx, inst.uuid).objects
+                if b.destination_type == "volume"]
+
+    def _prep_block_devices(self, ctx: Any, inst: Any, spec: Any) -> list[dict]:
+        """Make, wait for and export the server's volumes; what the driver needs of
+        each: connection_info, device_name, boot_index, serial, disk_bus."""
+        bdms = self._volume_bdms(ctx, inst)
+        if not bdms:
+            return []
+        api = self.volume_api
+        connector = self.driver.get_volume_connector(spec)
+        used: set[str] = set()
+        out = []
+        for bdm in bdms:
+            if not bdm.volume_id:
+                bdm = self._create_volume(ctx, inst, bdm)
+            if not bdm.attachment_id:
+                att = api.attachment_create(ctx, bdm.volume_id, inst.uuid)
+                bdm = self.conductor.bdm_update(ctx, inst.uuid, bdm.uuid,
+                                                {"attachment_id": att["id"]})
+            device = _device(bdm, used)
+            used.add(device)
+            att = api.attachment_update(ctx, bdm.attachment_id, connector, f"/dev/{device}")
+            info = att["connection_info"]
+            self.conductor.bdm_update(ctx, inst.uuid, bdm.uuid, {
+                "connection_info": json.dumps(info), "device_name": f"/dev/{device}"})
+            out.append({"connection_info": info, "device_name": device,
+                        "boot_index": bdm.boot_index, "serial": bdm.volume_id,
+                        "disk_bus": bdm.disk_bus or "virtio",
+                        "attachment_id": bdm.attachment_id, "image_id": bdm.image_id})
+        return out
+
+    def _root_volume_image_meta(self, ctx: Any, devices: list[dict]) -> dict:
+        """The image a root volume was made from, as the driver reads an image (its
+        properties: kernel, ramdisk, disk bus...): the image itself when it still
+        exists, else the image metadata Cinder copied onto the volume."""
+        root = next((d for d in devices if d.get("boot_index") == 0), None)
+        if root is None:
+            return {}
+        if root.get("image_id"):
+            try:
+                return self.image_api.show(None, root["image_id"])
+            except exception.NovaLiteException:
+                LOG.info("image %s of a root volume is gone; using the volume's copy of "
+                         "its metadata", root["image_id"])
+        meta = dict(self.volume_api.get(ctx, root["serial"]).get("volume_image_metadata")
+                    or {})
+        base = {k: meta.pop(k) for k in ("disk_format", "container_format", "min_ram",
+                                         "min_disk") if k in meta}
+        for key in ("image_id", "image_name", "checksum", "size"):
+            meta.pop(key, None)
+        return dict(base, properties=meta)
+
+    def _create_volume(self, ctx: Any, inst: Any, bdm: Any) -> Any:
+        """The volume a mapping asks nova to make, recorded at once (so a failure
+        cleans it up), then waited for."""
+        name = f"{inst.uuid}-blank-vol" if bdm.source_type == "blank" else ""
+        vol = self.volume_api.create(
+            ctx, bdm.volume_size, name, "", image_id=bdm.image_id,
+            snapshot_id=bdm.snapshot_id, volume_type=bdm.volume_type,
+            availability_zone=inst.get("availability_zone"))
+        bdm = self.conductor.bdm_update(ctx, inst.uuid, bdm.uuid, {"volume_id": vol["id"]})
+        self._await_volume(ctx, vol["id"])
+        return bdm
+
+    def _await_volume(self, ctx: Any, volume_id: str) -> None:
+        """Poll until the volume is available: [DEFAULT] block_device_allocate_retries
+        more times, block_device_allocate_retries_interval apart; an ``error`` volume
+        fails at once."""
+        attempts = CONF.block_device_allocate_retries + 1
+        interval = CONF.block_device_allocate_retries_interval
+        started = time.monotonic()
+        status = None
+        for attempt in range(attempts):
+            status = self.volume_api.get(ctx, volume_id).get("status")
+            if status == "available":
+                return
+            if status == "error":
+                break
+            if attempt + 1 < attempts:
+                time.sleep(interval)
+        raise VolumeNotCreated(volume_id=volume_id, volume_status=status,
+                               seconds=int(time.monotonic() - started), attempts=attempts)
+
+    def _complete_attachments(self, ctx: Any, devices: list[dict]) -> None:
+        for dev in devices:
+            self.volume_api.attachment_complete(ctx, dev["attachment_id"])
+
+    def _release_volumes(self, ctx: Any, inst: Any, failed_build: bool) -> None:
+        """Delete every attachment of the server, then the volumes to delete with it
+        (after a failed build, only those nova made). Never raises: a volume that
+        cannot be released is logged and left to the operator, as in Nova."""
+        try:
+            bdms = self._volume_bdms(ctx, inst)
+            if bdms:
+                release_volumes(ctx, self.volume_api, bdms, failed_build)
+        except Exception:
+            LOG.exception("instance %s: could not release its volumes", inst.uuid)
+
+
+def release_volumes(ctx: Any, api: Any, bdms: list, failed_build: bool = False) -> None:
+    """Delete the mappings' attachments, then their delete_on_termination volumes (on
+    a failed build only those nova made from an image, a snapshot or nothing)."""
+    for bdm in bdms:
+        if bdm.attachment_id:
+            try:
+                api.attachment_delete(ctx, bdm.attachment_id)
+            except exception.VolumeAttachmentNotFound:
+                pass
+            except Exception:
+                LOG.exception("could not delete attachment %s of volume %s",
+                              bdm.attachment_id, bdm.volume_id)
+        made_here = bdm.source_type != "volume"
+        if bdm.volume_id and bdm.delete_on_termination and (made_here or not failed_build):
+            try:
+                api.delete(ctx, bdm.volume_id)
+            except exception.VolumeNotFound:
+                pass
+            except Exception:
+                LOG.exception("could not delete volume %s", bdm.volume_id)

@@ -1,0 +1,154 @@
+"""Builds and deletes of servers with volumes on a compute host, against the fake driver
+and the in-memory Cinder: the root volume made from the image and waited for, existing
+volumes exported to the host, attachments completed; failures and deletes release the
+attachments and the volumes to delete."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from nova_lite import context, exception
+from nova_lite.compute import boot_volumes, manager, states
+from nova_lite.conf import CONF
+from nova_lite.objects.block_device import BlockDeviceMapping
+from nova_lite.virt import fake
+from nova_lite.volume import fake as fake_volume
+from tests.unit.compute.test_compute_manager import FakeConductor, _instance
+
+CTX = context.RequestContext(user_id="u", project_id="p")
+
+
+@pytest.fixture
+def mgr():
+    m = manager.ComputeManager("h1", conductor=FakeConductor(),
+                               driver=fake.FakeDriver("h1", None, CONF))
+    m.driver.init_host(m._lifecycle_event)
+    m._volume_api = fake_volume.API()
+    return m
+
+
+def _server(mgr, *bdms, **kw):
+    inst = _instance(image_ref="", **kw)
+    mgr.conductor.instances[inst.uuid] = inst
+    mgr.conductor.bdms[inst.uuid] = [
+        BlockDeviceMapping(uuid=str(uuid.uuid4()), instance_uuid=inst.uuid,
+                           **dict(dict(volume_id=None, attachment_id=None, image_id=None,
+                                       snapshot_id=None, volume_type=None, device_name=None,
+                                       disk_bus=None, connection_info=None,
+                                       delete_on_termination=False), **b))
+        for b in bdms]
+    return inst
+
+
+ROOT = {"source_type": "image", "destination_type": "volume", "boot_index": 0,
+        "image_id": "11111111-1111-4111-8111-111111111111", "volume_size": 1,
+        "delete_on_termination": True}
+
+
+def test_boot_from_a_volume_made_from_the_image(mgr):
+    inst = _server(mgr, ROOT)
+    mgr.build_and_run_instance(CTX, inst)
+    assert inst.vm_state == states.ACTIVE, mgr.conductor.faults
+    [bdm] = mgr.conductor.bdms[inst.uuid]
+    vol = mgr.volume_api.get(CTX, bdm.volume_id)
+    assert vol["status"] == "in-use" and vol["size"] == 1
+    assert vol["volume_image_metadata"]["image_id"] == ROOT["image_id"]
+    assert bdm.device_name == "/dev/vda" and bdm.connection()["driver_volume_type"] == "rbd"
+    guest = mgr.driver.volumes_of(inst.uuid)
+    assert guest[bdm.volume_id]["mountpoint"] == "/dev/vda"
+    assert guest[bdm.volume_id]["boot_index"] == 0
+
+    mgr.terminate_instance(CTX, inst)  # delete_on_termination: the volume goes
+    assert bdm.volume_id not in mgr.volume_api.volumes
+    assert inst.uuid in mgr.conductor.destroyed
+
+
+def test_existing_volume_reserved_by_the_api_is_kept_on_delete(mgr):
+    api = fake_volume.API()
+    mgr._volume_api = api
+    vol = api.create(CTX, 2, "mine")
+    att = api.attachment_create(CTX, vol["id"], "x")  # as the API reserved it
+    inst = _server(mgr, {"source_type": "volume", "destination_type": "volume",
+                         "boot_index": 0, "volume_id": vol["id"],
+                         "attachment_id": att["id"]},
+                   {"source_type": "blank", "destination_type": "volume",
+                    "boot_index": -1, "volume_size": 1, "device_name": "/dev/vdb"})
+    mgr.build_and_run_instance(CTX, inst)
+    assert inst.vm_state == states.ACTIVE, mgr.conductor.faults
+    root, blank = mgr.conductor.bdms[inst.uuid]
+    assert root.attachment_id == att["id"]  # the reservation became the attachment
+    assert blank.device_name == "/dev/vdc"  # vdb is the config drive's
+    assert api.get(CTX, vol["id"])["status"] == "in-use"
+    mgr.terminate_instance(CTX, inst)
+    assert api.get(CTX, vol["id"])["status"] == "available"  # kept, detached
+    assert api.get(CTX, blank.volume_id)["status"] == "available"  # not d_o_t
+
+
+def test_a_volume_that_never_becomes_available_fails_the_build(mgr):
+    CONF.set_override("block_device_allocate_retries", 2)
+    CONF.set_override("block_device_allocate_retries_interval", 0)
+    try:
+        real_get = mgr.volume_api.get
+        mgr.volume_api.get = lambda ctx, vid: dict(real_get(ctx, vid), status="creating")
+        inst = _server(mgr, ROOT)
+        mgr.build_and_run_instance(CTX, inst)
+    finally:
+        CONF.clear_override("block_device_allocate_retries")
+        CONF.clear_override("block_device_allocate_retries_interval")
+    assert inst.vm_state == states.ERROR and inst.host is None
+    assert "did not finish being created even after we waited" in \
+        mgr.conductor.faults[0][2]
+    assert "3 attempts" in mgr.conductor.faults[0][2]
+    assert mgr.volume_api.volumes == {}  # made by nova, delete_on_termination: gone
+    assert mgr.conductor.released == [inst.uuid]
+
+
+def test_spawn_failure_releases_attachments_and_volumes_made(mgr):
+    api = mgr.volume_api
+    vol = api.create(CTX, 1, "user's")
+    att = api.attachment_create(CTX, vol["id"], "x")
+    inst = _server(mgr, dict(ROOT, delete_on_termination=True),
+                   {"source_type": "volume", "destination_type": "volume",
+                    "boot_index": -1, "volume_id": vol["id"], "attachment_id": att["id"],
+                    "delete_on_termination": True},
+                   metadata={"fake_spawn_error": "1"})
+    mgr.build_and_run_instance(CTX, inst)
+    assert inst.vm_state == states.ERROR
+    assert list(api.volumes) == [vol["id"]]  # the user's volume stays
+    assert api.get(CTX, vol["id"])["status"] == "available" and api.attachments == {}
+
+
+def test_error_volume_fails_at_once(mgr):
+    real_create = mgr.volume_api.create
+
+    def broken(*a, **kw):
+        v = real_create(*a, **kw)
+        mgr.volume_api.volumes[v["id"]]["status"] = "error"
+        return v
+
+    mgr.volume_api.create = broken
+    inst = _server(mgr, ROOT)
+    mgr.build_and_run_instance(CTX, inst)
+    assert inst.vm_state == states.ERROR
+    assert "its status is error" in mgr.conductor.faults[0][2]
+
+
+def test_no_cinder_is_a_clear_build_failure(mgr):
+    mgr._volume_api = None
+    inst = _server(mgr, ROOT)
+    mgr.build_and_run_instance(CTX, inst)
+    assert inst.vm_state == states.ERROR
+    assert "Volumes are not available" in mgr.conductor.faults[0][2]
+
+
+def test_release_volumes_tolerates_what_is_gone():
+    api = fake_volume.API()
+    bdm = BlockDeviceMapping(uuid=str(uuid.uuid4()), instance_uuid=str(uuid.uuid4()),
+                             source_type="image", destination_type="volume",
+                             volume_id=str(uuid.uuid4()), attachment_id=str(uuid.uuid4()),
+                             delete_on_termination=True)
+    boot_volumes.release_volumes(CTX, api, [bdm])  # neither exists: no error
+    with pytest.raises(exception.VolumeNotFound):
+        api.get(CTX, bdm.volume_id)
