@@ -20,6 +20,7 @@ from typing import Optional
 from nova_lite import exception
 from nova_lite.compute import states
 from nova_lite.conf import CONF
+from nova_lite.db import block_devices as bdm_db
 from nova_lite.db import cells as cells_db
 from nova_lite.db import instance_migrations as mig_db
 from nova_lite.db import instances as inst_db
@@ -27,6 +28,7 @@ from nova_lite.db import placement
 from nova_lite.db import placement_query as pq
 from nova_lite.db import placement_write as pw
 from nova_lite.db import services as svc_db
+from nova_lite.objects.block_device import volume_backed
 from nova_lite.objects.request_spec import RequestSpec
 
 AUDIT_CLEAN, AUDIT_ERROR, AUDIT_FOUND, AUDIT_DELETED = 0, 1, 3, 4
@@ -108,7 +110,8 @@ def heal_allocations(api_url: str, verbose: bool = False, dry_run: bool = False,
                      max_count: Optional[int] = None, instance: Optional[str] = None
                      ) -> int:
     """Claim, on its node's provider, the flavor's resources of every instance that is
-    on a host, settled (no task in progress), not offloaded, and holds nothing."""
+    on a host, settled (no task in progress), not offloaded, and holds nothing (no
+    DISK_GB for the root of a volume-backed one)."""
     if max_count is not None and max_count < 1:
         print("Must supply a positive integer for --max-count.")
         return BAD_INPUT
@@ -131,7 +134,9 @@ def heal_allocations(api_url: str, verbose: bool = False, dry_run: bool = False,
                 print(f"Unable to find a resource provider for node {inst.node} of "
                       f"instance {inst.uuid}.")
                 return HEAL_NO_NODE
-            resources = RequestSpec(flavor=inst.flavor).resources()
+            is_bfv = volume_backed(bdm_db.bdm_list(cell["database_connection"],
+                                                   [inst.uuid])[inst.uuid])
+            resources = RequestSpec(flavor=inst.flavor, is_bfv=is_bfv).resources()
             resources = {rc: n for rc, n in resources.items() if n > 0}
             if verbose:
                 print(f"{'Would create' if dry_run else 'Creating'} allocations for "

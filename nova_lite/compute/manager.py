@@ -94,6 +94,14 @@ def conductor_retry(fn: Any, *args: Any, retry_kwargs: Optional[dict] = None,
 FULL_REPORT_EVERY = 10
 
 
+def _local_root_gb(held: Any) -> int:
+    """The local disk an instance (or a moving server's flavor) holds: none for the
+    root of a server booted from a volume (its image_ref is "")."""
+    if isinstance(held, Instance) and held.get("image_ref") == "":
+        return 0
+    return held.root_gb
+
+
 def _node_of(node: Optional[str], nodes: list[str]) -> str:
     """The node of this host a server counts on: its own, or the first (a record
     without one, or naming a node this host no longer has, still counts somewhere)."""
@@ -360,7 +368,7 @@ class ComputeManager(networking.NetworkingMixin, ShelveMixin, SnapshotMixin, Res
                 "host_ip": CONF.my_ip,
                 "vcpus_used": sum(f.vcpus for f in held),
                 "memory_mb_used": sum(f.memory_mb for f in held),
-                "local_gb_used": sum(f.root_gb for f in held),
+                "local_gb_used": sum(_local_root_gb(f) for f in held),
                 "running_vms": running.get(name, 0),
                 "cpu_allocation_ratio": CONF.cpu_allocation_ratio,
                 "ram_allocation_ratio": CONF.ram_allocation_ratio,

@@ -127,3 +127,15 @@ def test_endpoint_consumers_and_project_usages_include_moves(env: dict) -> None:
     assert usages["by_type"]["MIGRATION"] == {"count": 1,
                                               "resources": {"VCPU": 1, "MEMORY_MB": 128}}
     assert ep.usages_for(None, "p1", "someone-else")["count"] == 0
+
+
+def test_heal_claims_no_root_disk_for_a_volume_backed_server(env: dict) -> None:
+    from nova_lite.db import block_devices as bdm_db
+
+    placement_db.release(env["api"], env["inst"])
+    bdm_db.bdm_create(env["cell1"], env["inst"], {
+        "source_type": "image", "destination_type": "volume", "boot_index": 0,
+        "volume_id": str(uuid.uuid4()), "volume_size": 1})
+    assert mp.heal_allocations(env["api"]) == mp.HEAL_DONE
+    assert placement_db.consumer_allocations(env["api"], env["inst"]) == {
+        env["rp"]: {"VCPU": 1, "MEMORY_MB": 128}}

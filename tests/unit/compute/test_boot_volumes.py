@@ -152,3 +152,10 @@ def test_release_volumes_tolerates_what_is_gone():
     boot_volumes.release_volumes(CTX, api, [bdm])  # neither exists: no error
     with pytest.raises(exception.VolumeNotFound):
         api.get(CTX, bdm.volume_id)
+
+
+def test_a_volume_backed_server_holds_no_local_root_disk(mgr):
+    image_backed, volume_backed = _instance(image_ref="img"), _instance(image_ref="")
+    assert manager._local_root_gb(image_backed) == 1
+    assert manager._local_root_gb(volume_backed) == 0
+    assert manager._local_root_gb(image_backed.flavor) == 1
