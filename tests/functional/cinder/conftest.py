@@ -74,11 +74,32 @@ class VolumeCloud:
     def image_id(self) -> str:
         return self.env.image_id
 
+    def clouds_yaml(self) -> str:
+        """clouds.yaml whose clouds reach this deployment by an endpoint override, so
+        openstackclient does not depend on the shared catalog."""
+        import yaml
+
+        path = os.path.join(self.dep.workdir, "clouds.yaml")
+        if not os.path.exists(path):
+            with open(self.keystone.clouds_yaml) as f:
+                clouds = yaml.safe_load(f)
+            for cloud in clouds["clouds"].values():
+                cloud["compute_endpoint_override"] = f"{self.dep.url}/v2.1"
+            with open(path, "w") as f:
+                yaml.safe_dump(clouds, f)
+        return path
+
+    def point_catalog(self) -> None:
+        """The catalog's compute endpoint at this deployment again (Cinder asks Nova
+        there), in case a re-seed of Keystone set it back; the fixture holds the lock."""
+        ks._setup_keystone(f"{self.dep.url}/v2.1")
+
     def run(self, who: str, *args: str, timeout: float = 240) -> subprocess.CompletedProcess:
         cloud = self.keystone.accounts[who].cloud
+        env = dict(self.keystone.env(cloud), OS_CLIENT_CONFIG_FILE=self.clouds_yaml())
         return subprocess.run([self.keystone.openstack_cli, "--os-cloud", cloud, *args],
-                              env=self.keystone.env(cloud), capture_output=True, text=True,
-                              timeout=timeout, check=False)
+                              env=env, capture_output=True, text=True, timeout=timeout,
+                              check=False)
 
     def cli(self, who: str, *args: str, timeout: float = 240) -> str:
         proc = self.run(who, *args, timeout=timeout)
