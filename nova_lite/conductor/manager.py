@@ -176,12 +176,10 @@ class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.Network
         cell = self.cells.instance_cell(uuid)
         if cell is None:
             raise exception.InstanceNotFound(instance_id=uuid)
-        inst = inst_db.instance_update(cell["database_connection"], uuid, values,
-                                       expected_task_state, cell["name"])
-        if event:
-            self.action_event(ctx, uuid, event["event"], event["phase"], event.get("host"),
-                              event.get("result"), event.get("traceback"))
-        return inst
+        return inst_db.instance_update(cell["database_connection"], uuid, values,
+                                       expected_task_state, cell["name"],
+                                       dict(event, request_id=ctx.request_id)
+                                       if event else None)
 
     def instance_fault_create(self, ctx: Any, uuid: str, code: int, message: str,
                               details: Optional[str], host: Optional[str]) -> None:

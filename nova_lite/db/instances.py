@@ -231,9 +231,13 @@ def instance_get(session: Session, uuid: str, cell_name: Optional[str] = None,
 @transactional
 def instance_update(session: Session, uuid: str, values: dict,
                     expected_task_state: Any = "__any__",
-                    cell_name: Optional[str] = None) -> Instance:
+                    cell_name: Optional[str] = None, event: Optional[dict] = None
+                    ) -> Instance:
     """Update an instance; with expected_task_state, only if it still holds that value
-    (a list allows several) — the guard against racing operations."""
+    (a list allows several) — the guard against racing operations. ``event``: an
+    action event recorded in the same transaction ({"request_id", "event", "phase",
+    "host", "result", "traceback"}; a finish also finishes the action), as
+    action_event and action_finish would in two more."""
     # Lock the row: under READ COMMITTED two racers would otherwise both read the old
     # task_state, both pass the guard and both write.
     row = _get_row(session, uuid, for_update=True)
@@ -254,6 +258,11 @@ def instance_update(session: Session, uuid: str, values: dict,
         elif k in _WRITABLE or k == "deleted_at":  # deleted_at: soft delete / restore
             setattr(row, k, v.replace(tzinfo=None) if isinstance(v, datetime) else v)
     session.flush()
+    if event is not None:
+        _action_event(session, uuid, event["request_id"], event["event"], event["phase"],
+                      event.get("host"), event.get("result"), event.get("traceback"))
+        if event["phase"] == "finish":
+            _action_finish(session, uuid, event["request_id"])
     return _with_keypairs(session, _to_obj(row, _fault_if_shown(session, row), cell_name,
                                            _info_caches(session, [uuid]).get(uuid),
                                            instance_tags.tags_of(session, [uuid])[uuid]))
@@ -348,6 +357,12 @@ def action_event(session: Session, uuid: str, request_id: str, event: str, phase
                  host: Optional[str], result: Optional[str] = None,
                  traceback: Optional[str] = None) -> None:
     """phase 'start' opens an event; 'finish' closes it with result Success or Error."""
+    _action_event(session, uuid, request_id, event, phase, host, result, traceback)
+
+
+def _action_event(session: Session, uuid: str, request_id: str, event: str, phase: str,
+                  host: Optional[str], result: Optional[str] = None,
+                  traceback: Optional[str] = None) -> None:
     action = _action_row(session, uuid, request_id)
     if action is None:
         return
@@ -372,6 +387,10 @@ def action_event(session: Session, uuid: str, request_id: str, event: str, phase
 
 @transactional
 def action_finish(session: Session, uuid: str, request_id: str) -> None:
+    _action_finish(session, uuid, request_id)
+
+
+def _action_finish(session: Session, uuid: str, request_id: str) -> None:
     action = _action_row(session, uuid, request_id)
     if action is not None:
         action.finish_time = datetime.utcnow()
