@@ -455,3 +455,52 @@ def test_sighup_rereads_mutable_options(dep):
     for name, mark in marks.items():
         assert " DEBUG " not in log(name, mark), name
         assert dep.procs[name].poll() is None
+
+
+def test_sigterm_lets_a_compute_finish_its_builds(dep, image):
+    """SIGTERM to a compute host with guests still spawning: it takes no new work, finishes
+    the builds it holds (servers ACTIVE, not left in BUILD for the next start), then exits 0.
+    A host of its own, spawning slowly, removed afterwards (os-services DELETE)."""
+    dep.add_compute("drain", {"vcpus": 8, "memory_mb": 16384, "local_gb": 100,
+                              "spawn_delay": 4.0})
+    ids = []
+    for i in range(3):
+        r = dep.post("/servers", {"server": {"name": f"drain-{i}", "imageRef": image,
+                                             "flavorRef": "1",
+                                             "availability_zone": "nova:drain"}})
+        assert r.status_code == 202, r.text
+        ids.append(r.json()["server"]["id"])
+    deadline = time.monotonic() + 30
+    while True:  # every build is on the host, spawning
+        tasks = [dep.get(f"/servers/{sid}").json()["server"]["OS-EXT-STS:task_state"]
+                 for sid in ids]
+        if all(t == "spawning" for t in tasks):
+            break
+        assert time.monotonic() < deadline, tasks
+        time.sleep(0.2)
+    proc = dep.procs["compute-drain"]
+    os.killpg(proc.pid, signal.SIGTERM)
+    signalled = time.monotonic()
+    time.sleep(1.0)
+    assert proc.poll() is None  # draining
+    assert proc.wait(timeout=60) == 0, dep.logs("compute-drain")[-2000:]
+    exited = time.monotonic() - signalled
+    servers = settle(dep, ids, timeout=30, ends=("ACTIVE",))
+    assert {s["OS-EXT-SRV-ATTR:host"] for s in servers.values()} == {"drain"}
+    report("SIGTERM to a compute with 3 guests spawning (4 s each)",
+           exited_after_s=round(exited, 1), active=len(servers), left_in_build=0)
+    dep.procs.pop("compute-drain")
+    # The host is gone for good: forced down (its servers are deleted locally), then its
+    # service record goes too, so no later test is offered it.
+    v253 = {"OpenStack-API-Version": "compute 2.53"}
+    r = dep.get("/os-services?host=drain&binary=nova-compute", headers=v253)
+    service = r.json()["services"][0]
+    r = dep.request("PUT", f"/os-services/{service['id']}", body={"forced_down": True},
+                    headers=v253)
+    assert r.status_code == 200, r.text
+    for sid in ids:
+        assert dep.delete(f"/servers/{sid}").status_code == 204
+    dep.wait_gone(ids, timeout=60)
+    r = dep.request("DELETE", f"/os-services/{service['id']}", headers=v253)
+    assert r.status_code == 204, r.text
+    accounting.assert_consistent(dep, expect_servers=0, timeout=60)
