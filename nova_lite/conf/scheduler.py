@@ -12,8 +12,9 @@ opts = [
                     "-1 disables it (run `nova-lite-manage cell_v2 discover_hosts`)."),
     cfg.FloatOpt("host_view_max_age", default=1.0, min=0.0,
                  help="Seconds the scheduler reuses its view of host capacity (updated "
-                      "locally with its own claims) before reading it again; 0 reads it "
-                      "for every instance."),
+                      "locally with its own claims) before reading it again, in the "
+                      "background while choices go on with it; 0 reads it for every "
+                      "instance."),
     cfg.IntOpt("max_attempts", default=3, min=1,
                help="Hosts tried per instance when claims race with other requests."),
 ]

@@ -42,23 +42,58 @@ class SchedulerManager:
         self._hosts_at = 0.0
         self._static: dict[tuple, list[int]] = {}
         self._own = OwnClaims()
+        self._view_read_at = 0.0  # when the read the view comes from began
+        self._refreshing = False  # a background read is under way
 
     def _view_age(self) -> float:
         return time.monotonic() - self._hosts_at if self._hosts_at else float("inf")
 
     def _host_view(self, ctx: Any, refresh: bool = False) -> HostView:
-        """Hosts with capacity and usage, re-read from the conductor when older than
-        [scheduler] host_view_max_age. Between reads this scheduler's own claims are
-        applied locally, so a burst of requests spreads out without a round trip each;
-        the claim in the database stays the authority."""
-        if refresh or self._view_age() > CONF.scheduler.host_view_max_age:
+        """Hosts with capacity and usage (the caller holds the lock). Between reads this
+        scheduler's own claims are applied locally, so a burst of requests spreads out
+        without a round trip each; the claim in the database stays the authority.
+
+        Read from the conductor at once when asked (a lost claim race), when there is
+        none or it was dropped (hosts_changed), and for every choice with [scheduler]
+        host_view_max_age 0. Older than host_view_max_age, it is read again in the
+        background while choices go on with it, so a steady trickle of requests does
+        not wait for that read (their claims are checked in the database anyway)."""
+        max_age = CONF.scheduler.host_view_max_age
+        if refresh or not self._hosts_at or max_age <= 0:
             read_at = time.monotonic()
-            self._view = self._view.changed(self.conductor.provider_summaries_changed(
-                ctx, self._view.known()))
-            self._own.reapply(self._view, read_at)
-            self._hosts_at = time.monotonic()
-            self._static.clear()
+            self._apply(self.conductor.provider_summaries_changed(ctx, self._view.known()),
+                        read_at)
+        elif self._view_age() > max_age and not self._refreshing:
+            self._refreshing = True
+            threading.Thread(target=self._refresh, args=(ctx, self._view.known()),
+                             daemon=True).start()
         return self._view
+
+    def _refresh(self, ctx: Any, known: dict) -> None:
+        read_at = time.monotonic()
+        try:
+            changes = self.conductor.provider_summaries_changed(ctx, known)
+        except Exception:
+            LOG.warning("reading the host view failed; the next choice reads it again",
+                        exc_info=True)
+            with self._lock:
+                self._refreshing = False
+                self._hosts_at = 0.0
+            return
+        with self._lock:
+            self._refreshing = False
+            self._apply(changes, read_at)
+
+    def _apply(self, changes: dict, read_at: float) -> None:
+        """Make the conductor's changes since the view's read (begun at ``read_at``) the
+        view, unless a read begun later was applied already."""
+        if read_at < self._view_read_at:
+            return
+        self._view = self._view.changed(changes)
+        self._own.reapply(self._view, read_at)
+        self._view_read_at = read_at
+        self._hosts_at = time.monotonic()
+        self._static.clear()
 
     def hosts_changed(self, ctx: Any) -> None:
         """Fanout cast: the operator changed a compute service; the cached view must

@@ -369,3 +369,33 @@ def test_concurrent_requests_claim_at_the_same_time_on_different_hosts(conductor
     for t in threads:
         t.join(20)
     assert sorted(results) == ["c1", "c2"]
+
+
+def test_an_old_view_is_read_again_in_the_background(conductor, set_conf) -> None:
+    """Older than host_view_max_age, the view serves the next choice at once while a
+    read goes on in the background; that read then becomes the view."""
+    import threading
+    import time as time_mod
+
+    set_conf("host_view_max_age", 0.05, "scheduler")
+    conductor.add_host("c1")
+    scheduler = SchedulerManager(conductor=conductor)
+    scheduler.select_destinations(None, spec(), uuids(1))
+    release = threading.Event()
+    real = conductor.provider_summaries
+
+    def slow(ctx: Any) -> list:
+        release.wait(10)
+        return real(ctx)
+
+    conductor.provider_summaries = slow
+    rp2 = conductor.add_host("c2", ram=65536)  # only the next read shows it
+    time_mod.sleep(0.1)
+    [sel] = scheduler.select_destinations(None, spec(), uuids(1))  # does not wait
+    assert sel.host == "c1"
+    release.set()
+    deadline = time_mod.monotonic() + 10
+    while scheduler._refreshing and time_mod.monotonic() < deadline:
+        time_mod.sleep(0.01)
+    [sel] = scheduler.select_destinations(None, spec(), uuids(1))
+    assert sel.provider_uuid == rp2
