@@ -44,6 +44,7 @@ from nova_lite.db import placement_bulk
 from nova_lite.db import services as svc_db
 from nova_lite.objects.provider import ProviderSummary
 from nova_lite.objects.instance import Instance
+from nova_lite.objects.service import Service
 
 LOG = logging.getLogger(__name__)
 
@@ -57,10 +58,10 @@ class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.Network
                        DeferredDeleteMixin, InstantActionsMixin, ServerTagsMixin,
                        ServicesMixin, ColdMigrateMixin, ComputeNodesMixin, VolumeTasksMixin,
                        ServerListMixin):
-    """RPC API version 1.19 (see rpcapi.py). Server group, aggregate and block device
+    """RPC API version 1.20 (see rpcapi.py). Server group, aggregate and block device
     mapping methods come through TaskMixin, whose builds use them."""
 
-    target_version = "1.19"
+    target_version = "1.20"
 
     def __init__(self) -> None:
         self.api_url = CONF.api_database.connection
@@ -142,11 +143,27 @@ class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.Network
                                    with_events=request_id is not None, request_id=request_id)
 
     def service_list(self, ctx: Any, binary: Optional[str] = None,
-                     host: Optional[str] = None) -> list:
+                     host: Optional[str] = None, down_cell_minimal: bool = False) -> list:
         """Services of every cell that answers (a cell whose database is down is left
-        out: its hosts look down to the scheduler and the views)."""
-        return _from_cells(self.cells.real_cells(), lambda cell: svc_db.service_list(
-            cell["database_connection"], CONF.service_down_time, cell["name"], binary, host))
+        out: its hosts look down to the scheduler and the views). With
+        down_cell_minimal (2.69) a down cell's mapped compute hosts are listed instead,
+        as services with only host, binary and cell set."""
+        def read(cell: dict) -> list:
+            try:
+                return svc_db.service_list(cell["database_connection"],
+                                           CONF.service_down_time, cell["name"], binary, host)
+            except exception.DatabaseUnavailable as err:
+                if not down_cell_minimal:
+                    raise
+                LOG.warning("cell %s (%s) is down, listing its mapped computes: %s",
+                            cell["name"], cell["uuid"], err)
+                if binary not in (None, COMPUTE_BINARY):
+                    return []
+                return [Service(host=m["host"], binary=COMPUTE_BINARY, cell_name=cell["name"])
+                        for m in cells_db.host_mapping_list(self.api_url)
+                        if m["cell_uuid"] == cell["uuid"] and host in (None, m["host"])]
+
+        return _from_cells(self.cells.real_cells(), read)
 
     def compute_node_list(self, ctx: Any) -> list:
         return _from_cells(self.cells.real_cells(), lambda cell: svc_db.compute_node_list(

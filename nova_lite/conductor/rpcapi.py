@@ -31,6 +31,7 @@ API version history:
   1.17 - server_list(sort, down_cells); server_get(down_cell_minimal)
   1.18 - claim_resources_many, provider_summaries_changed
   1.19 - server_swap_volume
+  1.20 - service_list(down_cell_minimal)
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from nova_lite.conf import CONF
 from nova_lite.context import RequestContext
 
 TOPIC = "conductor"
-VERSION = "1.19"
+VERSION = "1.20"
 
 
 class ConductorAPI:
@@ -227,7 +228,10 @@ class ConductorAPI:
                           read_deleted=read_deleted)
 
     def service_list(self, ctx: RequestContext, binary: Optional[str] = None,
-                     host: Optional[str] = None) -> list:
+                     host: Optional[str] = None, down_cell_minimal: bool = False) -> list:
+        if down_cell_minimal:
+            return self._call(ctx, "service_list", binary=binary, host=host,
+                              down_cell_minimal=True)
         return self._call(ctx, "service_list", binary=binary, host=host)
 
     def compute_node_list(self, ctx: RequestContext) -> list:

@@ -159,3 +159,21 @@ def test_a_down_cell_gives_minimal_records_or_is_skipped_or_fails(two_cells: dic
         uuids[1], "p1", "u1", "img-1", "az1", 0, "42")
     # Servers of cells that answer are read whole either way.
     assert lists.server_get(ctx, uuids[0], down_cell_minimal=True).vm_state == "building"
+
+
+def test_services_of_a_down_cell_are_its_mapped_computes_when_asked(two_cells: dict) -> None:
+    from nova_lite.db import services as svc_db
+
+    for cell, host in ((two_cells["cell1"], "h1"), (two_cells["cell2"], "h2")):
+        svc_db.service_heartbeat(cell["database_connection"], host, "nova-compute", "compute")
+        cells_db.host_mapping_create(two_cells["api"], host, cell["uuid"])
+    lists = _cut_cell2(two_cells)
+    lists.service_list = ConductorManager.service_list.__get__(lists)
+    ctx = context.get_admin_context()
+    assert [s.host for s in lists.service_list(ctx)] == ["h1"]
+    services = lists.service_list(ctx, down_cell_minimal=True)
+    assert [(s.host, s.binary, s.obj_attr_is_set("id")) for s in services] == [
+        ("h1", "nova-compute", True), ("h2", "nova-compute", False)]
+    assert lists.service_list(ctx, binary="nova-conductor", down_cell_minimal=True) == []
+    assert [s.host for s in lists.service_list(ctx, host="h2", down_cell_minimal=True)] \
+        == ["h2"]

@@ -247,6 +247,12 @@ def test_two_cells_boot_list_page_and_survive_a_down_cell(two_cells, tmp_path_fa
             assert {s["id"] for s in r.json()["servers"]} == set(ids) - cell2_ids, path
         r = dep.get(f"/servers/{one}", headers=_v("2.68"))
         assert r.status_code == 503 and "itemNotFound" not in r.text, r.text
+        # os-services: cell2's compute as Nova's minimal record from 2.69, else left out.
+        svcs = dep.get("/os-services", headers=_v("2.69")).json()["services"]
+        assert {"binary": "nova-compute", "host": HOSTS["cell2"], "status": "UNKNOWN"} in svcs
+        assert any(s["host"] == HOSTS["cell1"] and s.get("state") == "up" for s in svcs)
+        svcs = dep.get("/os-services", headers=_v("2.68")).json()["services"]
+        assert HOSTS["cell2"] not in {s["host"] for s in svcs}
         # cell1's servers are still reachable whole.
         other = next(s for s, c in ids.items() if c == "cell1")
         assert dep.get(f"/servers/{other}", headers=_v("2.69")).json()[

@@ -23,6 +23,8 @@ _QUERY_PARAMS = frozenset(("binary", "host"))
 
 
 def _view(req: wsgi.ApiRequest, svc: Any, host_zones: dict) -> dict:
+    if not svc.obj_attr_is_set("id"):  # a compute of a cell that is down (2.69)
+        return {"binary": svc.binary, "host": svc.host, "status": "UNKNOWN"}
     out = {
         "id": svc.uuid if req.ver >= (2, 53) else svc.id,
         "binary": svc.binary,
@@ -44,7 +46,8 @@ def index(req: wsgi.ApiRequest) -> wsgi.Reply:
     if req.ver >= (2, 75):
         validation.reject_unknown_query_params(params, _QUERY_PARAMS)
     services = req.conductor.service_list(req.ctx, binary=params.get("binary") or None,
-                                          host=params.get("host") or None)
+                                          host=params.get("host") or None,
+                                          down_cell_minimal=req.ver >= (2, 69))
     host_zones = req.conductor.host_availability_zones(req.ctx)
     return wsgi.Reply(200, {"services": [_view(req, s, host_zones) for s in services
                                          if s.binary in LISTED_BINARIES]})

@@ -731,7 +731,7 @@ class FakeConductor:
 
     # -- services -----------------------------------------------------------------------
     def service_list(self, ctx: Any, binary: Optional[str] = None,
-                     host: Optional[str] = None) -> list:
+                     host: Optional[str] = None, down_cell_minimal: bool = False) -> list:
         self.calls.append("service_list")
         return [s for s in self.services
                 if (not binary or s.binary == binary) and (not host or s.host == host)]

@@ -104,3 +104,23 @@ def test_show_is_minimal_from_2_69(client, conductor) -> None:
     # Before 2.69 the server cannot be shown while its cell is down: 503.
     resp = _raw(client, f"/v2.1/servers/{down.uuid}", "2.68", token=ALICE)
     assert resp.status_int == 503 and "cell2 is down" in resp.text
+
+
+def test_os_services_lists_computes_of_a_down_cell_from_2_69(client, conductor) -> None:
+    from nova_lite.objects.service import Service
+
+    conductor.add_compute("up-host")
+    real = conductor.service_list
+
+    def service_list(ctx, binary=None, host=None, down_cell_minimal=False):
+        out = real(ctx, binary, host)
+        if down_cell_minimal and binary in (None, "nova-compute"):
+            out.append(Service(host="down-host", binary="nova-compute", cell_name="cell2"))
+        return out
+
+    conductor.service_list = service_list
+    body = client.get("/v2.1/os-services", version="2.69").json["services"]
+    assert {"binary": "nova-compute", "host": "down-host", "status": "UNKNOWN"} in body
+    assert any(s["host"] == "up-host" and s["state"] == "up" for s in body)
+    older = client.get("/v2.1/os-services", version="2.68").json["services"]
+    assert [s["host"] for s in older] == ["up-host"]
