@@ -133,13 +133,20 @@ class BlockDevicesMixin:
 
     def bdm_list_by_instances(self, ctx: Any, instance_uuids: list[str]) -> dict:
         """{instance uuid: [mappings]} for many instances at once (server views): one
-        query per cell, whichever cell each is in (none yet for a build request)."""
+        query per cell, whichever cell each is in (none yet for a build request). A
+        cell whose database is down is passed over: a list holds none of its servers
+        but as records without volumes (2.69)."""
         out: dict[str, list] = {u: [] for u in instance_uuids}
         if not instance_uuids:
             return out
         for cell in self.cells.real_cells():
-            for uuid, bdms in bdm_db.bdm_list(cell["database_connection"],
-                                              instance_uuids).items():
+            try:
+                found = bdm_db.bdm_list(cell["database_connection"], instance_uuids)
+            except exception.DatabaseUnavailable:
+                LOG.warning("cell %s is down; its volume mappings are left out",
+                            cell["name"])
+                continue
+            for uuid, bdms in found.items():
                 if bdms:
                     out[uuid] = bdms
         return out

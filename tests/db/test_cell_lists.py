@@ -177,3 +177,10 @@ def test_services_of_a_down_cell_are_its_mapped_computes_when_asked(two_cells: d
     assert lists.service_list(ctx, binary="nova-conductor", down_cell_minimal=True) == []
     assert [s.host for s in lists.service_list(ctx, host="h2", down_cell_minimal=True)] \
         == ["h2"]
+
+
+def test_volume_mappings_of_listed_servers_pass_over_a_down_cell(two_cells: dict) -> None:
+    lists = _cut_cell2(two_cells)
+    uuids = two_cells["uuids"]
+    bdms = ConductorManager.bdm_list_by_instances.__get__(lists)(None, uuids[:2])
+    assert bdms == {uuids[0]: [], uuids[1]: []}

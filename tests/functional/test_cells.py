@@ -229,6 +229,7 @@ def test_two_cells_boot_list_page_and_survive_a_down_cell(two_cells, tmp_path_fa
             assert listed[sid]["status"] == "UNKNOWN" and set(listed[sid]) == {
                 "id", "status", "links"}
         r = dep.get("/servers/detail", headers=_v("2.69"))
+        assert r.status_code == 200, r.text
         detail = {s["id"]: s for s in r.json()["servers"]}
         for sid in cell2_ids:
             assert set(detail[sid]) == {"id", "status", "tenant_id", "created", "links"}

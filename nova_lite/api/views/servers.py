@@ -234,7 +234,7 @@ class ServerView:
         return [self.basic(i) for i in servers]
 
     def detail(self, servers: list) -> list[dict]:
-        self._load_volumes([i.uuid for i in servers])
+        self._load_volumes([i.uuid for i in servers if not is_minimal(i)])
         return [self.show(i) for i in servers]
 
     def _load_volumes(self, uuids: list[str]) -> None:
