@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-import time
+import collections
 
 import pytest
 
@@ -360,17 +360,36 @@ def test_list_calls_conductor_once(client, conductor):
     assert conductor.calls == ["server_list"]
 
 
-def test_detail_of_100_servers_is_fast(client, conductor, image_id):
-    for n in range(100):
+def _count_conductor_calls(conductor, monkeypatch) -> collections.Counter:
+    """Count every call the API makes to the conductor (each one an RPC round trip)."""
+    counts: collections.Counter = collections.Counter()
+    for name in dir(conductor):
+        method = getattr(conductor, name)
+        if name.startswith("_") or not callable(method) or name == "add_server":
+            continue
+
+        def counted(*args, _name=name, _method=method, **kwargs):
+            counts[_name] += 1
+            return _method(*args, **kwargs)
+        monkeypatch.setattr(conductor, name, counted)
+    return counts
+
+
+def test_detail_list_makes_as_many_conductor_calls_for_100_servers_as_for_1(
+        client, conductor, image_id, monkeypatch):
+    """The detailed list costs a fixed number of round trips, however many servers it
+    shows (no call per server); its speed is measured by tools/bench, not asserted."""
+    counts = _count_conductor_calls(conductor, monkeypatch)
+    conductor.add_server(name="s0", image_ref=image_id)
+    resp = client.get("/v2.1/servers/detail", token=ALICE, version=MAX)
+    assert len(resp.json["servers"]) == 1
+    one = dict(counts)
+    counts.clear()
+    for n in range(1, 100):
         conductor.add_server(name=f"s{n}", image_ref=image_id)
-    client.get("/v2.1/servers/detail", token=ALICE, version=MAX)  # warm caches
-    best = 1.0
-    for _ in range(5):
-        start = time.perf_counter()
-        resp = client.get("/v2.1/servers/detail", token=ALICE, version=MAX)
-        best = min(best, time.perf_counter() - start)
+    resp = client.get("/v2.1/servers/detail", token=ALICE, version=MAX)
     assert len(resp.json["servers"]) == 100
-    assert best < 0.05, best
+    assert dict(counts) == one and sum(one.values()) <= 6, (one, dict(counts))
 
 
 # -- update and delete ---------------------------------------------------------------------
