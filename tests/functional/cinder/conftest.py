@@ -101,6 +101,17 @@ class VolumeCloud:
                               env=env, capture_output=True, text=True, timeout=timeout,
                               check=False)
 
+    def console_has(self, server_id: str, line: str, timeout: float) -> str:
+        """member-a's console log of the server once it holds ``line`` (within timeout)."""
+        deadline = time.monotonic() + timeout
+        log = ""
+        while time.monotonic() < deadline:
+            log = self.cli("member-a", "console", "log", "show", server_id)
+            if line in log:
+                return log
+            time.sleep(1)
+        raise AssertionError(f"{line!r} not on the console:\n{log[-2000:]}")
+
     def cli(self, who: str, *args: str, timeout: float = 240) -> str:
         proc = self.run(who, *args, timeout=timeout)
         assert proc.returncode == 0, f"{args}\n{proc.stdout}\n{proc.stderr}"

@@ -19,17 +19,7 @@ pytestmark = [pytest.mark.keystone, pytest.mark.libvirt, pytest.mark.slow]
 BOOT_TIMEOUT = 240
 MARKER = "NOVA-LITE-GUEST-UP"
 DISK_MARKER = "NOVA-LITE-GUEST-DISK"
-
-
-def _console_has(c: VolumeCloud, server_id: str, line: str, timeout: float = 120) -> str:
-    deadline = time.monotonic() + timeout
-    log = ""
-    while time.monotonic() < deadline:
-        log = c.cli("member-a", "console", "log", "show", server_id)
-        if line in log:
-            return log
-        time.sleep(1)
-    raise AssertionError(f"{line!r} not on the console:\n{log[-2000:]}")
+CONSOLE_TIMEOUT = 120
 
 
 def _boot(c: VolumeCloud, name: str, *args: str) -> tuple[dict, float]:
@@ -44,7 +34,7 @@ def _boot(c: VolumeCloud, name: str, *args: str) -> tuple[dict, float]:
         raise AssertionError(f"{proc.stderr}\n{shown.stdout}{shown.stderr}")
     server = json.loads(proc.stdout)
     assert server["status"] == "ACTIVE", server
-    _console_has(c, server["id"], MARKER, BOOT_TIMEOUT)
+    c.console_has(server["id"], MARKER, BOOT_TIMEOUT)
     return server, time.monotonic() - t0
 
 
@@ -87,7 +77,7 @@ def test_boot_from_volume_with_openstackclient(volume_cloud: VolumeCloud):
         assert vol["attachments"][0]["server_id"] == sid, vol
         assert str(vol["bootable"]).lower() == "true" and vol["size"] == 1, vol
         # The guest's first disk (vda) is the volume: its serial is the volume id.
-        _console_has(c, sid, f"{DISK_MARKER} vda={vid[:20]}")
+        c.console_has(sid, f"{DISK_MARKER} vda={vid[:20]}", CONSOLE_TIMEOUT)
         xml = c.env.conn.lookupByUUIDString(sid).XMLDesc(0)
         assert f"volumes/volume-{vid}" in xml and "protocol='rbd'" in xml, xml
 

@@ -21,17 +21,7 @@ pytestmark = [pytest.mark.keystone, pytest.mark.libvirt, pytest.mark.slow]
 
 BOOT_TIMEOUT = 180
 DISK_MARKER = "NOVA-LITE-GUEST-DISK"
-
-
-def _console_has(c: VolumeCloud, server_id: str, line: str, timeout: float = 90) -> str:
-    deadline = time.monotonic() + timeout
-    log = ""
-    while time.monotonic() < deadline:
-        log = c.cli("member-a", "console", "log", "show", server_id)
-        if line in log:
-            return log
-        time.sleep(1)
-    raise AssertionError(f"{line!r} not on the console:\n{log[-2000:]}")
+CONSOLE_TIMEOUT = 90
 
 
 def _access_lines() -> int:
@@ -64,7 +54,7 @@ def test_attach_and_detach_a_volume_with_openstackclient(volume_cloud: VolumeClo
     try:
         c.wait_volume("member-a", vid, "available")
         c.wait_volume("member-b", bid, "available")
-        _console_has(c, sid, "NOVA-LITE-GUEST-UP", BOOT_TIMEOUT)
+        c.console_has(sid, "NOVA-LITE-GUEST-UP", BOOT_TIMEOUT)
 
         calls_from = _access_lines()
         t0 = time.monotonic()
@@ -76,7 +66,7 @@ def test_attach_and_detach_a_volume_with_openstackclient(volume_cloud: VolumeClo
         listed = json.loads(c.cli("member-a", "server", "volume", "list", sid, "-f", "json"))
         assert [(a["Volume ID"], a["Device"]) for a in listed] == [(vid, "/dev/vdb")], listed
         # Inside the guest: a new virtio disk whose serial is the volume's id.
-        _console_has(c, sid, f"{DISK_MARKER} vdb={vid[:20]}")
+        c.console_has(sid, f"{DISK_MARKER} vdb={vid[:20]}", CONSOLE_TIMEOUT)
         shown = c.compute("member-a", "GET", f"/servers/{sid}/os-volume_attachments/{vid}")
         assert shown.status_code == 200, shown.text
         attachment_id = shown.json()["volumeAttachment"]["attachment_id"]
@@ -113,7 +103,7 @@ def test_attach_and_detach_a_volume_with_openstackclient(volume_cloud: VolumeClo
         c.wait_volume("member-a", vid2, "available")
         detach_s = time.monotonic() - t0
         # the guest still knows the disk by the serial it was plugged in with
-        _console_has(c, sid, f"{DISK_MARKER}-GONE vdb={vid[:20]}")
+        c.console_has(sid, f"{DISK_MARKER}-GONE vdb={vid[:20]}", CONSOLE_TIMEOUT)
         gone = c.compute("member-a", "GET", f"/servers/{sid}/os-volume_attachments/{vid2}")
         assert gone.status_code == 404, gone.text
         assert json.loads(c.cli("member-a", "server", "volume", "list", sid,
