@@ -35,6 +35,7 @@ LOG = logging.getLogger(__name__)
 
 CONSOLE_MAX_BYTES = 100 * 1024
 POLL = 0.2
+SHUTDOWN_RETRY_INTERVAL = 10  # seconds between ACPI power button presses
 GiB = 1024 ** 3
 
 
@@ -179,6 +180,19 @@ class LibvirtDriver(GuestImagesMixin, GuestAccessMixin, LiveMigrationMixin,
 
     def _wait_shutoff(self, dom: Any, timeout: float) -> bool:
         return _wait(lambda: not dom.isActive(), timeout)
+
+    def _clean_shutdown(self, dom: Any, timeout: float) -> bool:
+        """Press the ACPI power button, again every SHUTDOWN_RETRY_INTERVAL seconds (a guest
+        still booting misses a press), until the guest is off or ``timeout`` has passed;
+        libvirtError when the press itself fails."""
+        deadline = time.monotonic() + timeout
+        while True:
+            dom.shutdown()
+            left = deadline - time.monotonic()
+            if self._wait_shutoff(dom, min(SHUTDOWN_RETRY_INTERVAL, max(left, 0))):
+                return True
+            if time.monotonic() >= deadline or not dom.isActive():
+                return not dom.isActive()
 
     def _hard_stop(self, dom: Any) -> None:
         try:
@@ -349,11 +363,10 @@ class LibvirtDriver(GuestImagesMixin, GuestAccessMixin, LiveMigrationMixin,
         """ACPI shutdown, then start again; False when the guest did not cooperate."""
         if self._state(dom) != driver.RUNNING:
             return False
-        try:
-            dom.shutdown()  # the power button; on_poweroff=destroy ends the process
+        try:  # the power button; on_poweroff=destroy ends the process
+            if not self._clean_shutdown(dom, self.conf.compute.shutdown_timeout):
+                return False
         except self._lv.libvirtError:
-            return False
-        if not self._wait_shutoff(dom, self.conf.compute.shutdown_timeout):
             return False
         self._start(dom)
         return True
@@ -374,8 +387,7 @@ class LibvirtDriver(GuestImagesMixin, GuestAccessMixin, LiveMigrationMixin,
                 return
             if timeout > 0 and self._state(dom) == driver.RUNNING:
                 try:
-                    dom.shutdown()
-                    if self._wait_shutoff(dom, timeout):
+                    if self._clean_shutdown(dom, timeout):
                         return
                     LOG.info("%s ignored the shutdown request for %ss; destroying it",
                              instance.name, timeout)
