@@ -28,7 +28,7 @@ _DATA_DEVICES = [f"vd{c}" for c in "cdefghijklmnopqrstuvwxyz"]
 
 
 class VolumeNotCreated(exception.NovaLiteException):
-    msg_fmt = ("Volume %(volume_id)s did not finish being created even after we waited "
+    msg_fmt = ("%(kind)s %(volume_id)s did not finish being created even after we waited "
                "%(seconds)s seconds or %(attempts)s attempts. And its status is "
                "%(volume_status)s.")
 
@@ -110,6 +110,9 @@ class BootVolumesMixin:
         """The volume a mapping asks nova to make, recorded at once (so a failure
         cleans it up), then waited for."""
         name = f"{inst.uuid}-blank-vol" if bdm.source_type == "blank" else ""
+        if bdm.snapshot_id:  # a snapshot just taken (createImage) may still be creating
+            self._await_status(ctx, self.volume_api.get_snapshot, bdm.snapshot_id,
+                               "snapshot")
         vol = self.volume_api.create(
             ctx, bdm.volume_size, name, "", image_id=bdm.image_id,
             snapshot_id=bdm.snapshot_id, volume_type=bdm.volume_type,
@@ -119,22 +122,26 @@ class BootVolumesMixin:
         return bdm
 
     def _await_volume(self, ctx: Any, volume_id: str) -> None:
-        """Poll until the volume is available: [DEFAULT] block_device_allocate_retries
-        more times, block_device_allocate_retries_interval apart; an ``error`` volume
-        fails at once."""
+        self._await_status(ctx, self.volume_api.get, volume_id, "volume")
+
+    def _await_status(self, ctx: Any, get: Any, volume_id: str, kind: str) -> None:
+        """Poll until the volume (or snapshot) is available: [DEFAULT]
+        block_device_allocate_retries more times, block_device_allocate_retries_interval
+        apart; an ``error`` one fails at once."""
         attempts = CONF.block_device_allocate_retries + 1
         interval = CONF.block_device_allocate_retries_interval
         started = time.monotonic()
         status = None
         for attempt in range(attempts):
-            status = self.volume_api.get(ctx, volume_id).get("status")
+            status = get(ctx, volume_id).get("status")
             if status == "available":
                 return
             if status == "error":
                 break
             if attempt + 1 < attempts:
                 time.sleep(interval)
-        raise VolumeNotCreated(volume_id=volume_id, volume_status=status,
+        raise VolumeNotCreated(kind=kind.capitalize(), volume_id=volume_id,
+                               volume_status=status,
                                seconds=int(time.monotonic() - started), attempts=attempts)
 
     def _complete_attachments(self, ctx: Any, devices: list[dict]) -> None:

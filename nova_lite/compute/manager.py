@@ -36,6 +36,7 @@ from nova_lite.conductor import rpcapi as conductor_rpcapi
 from nova_lite.conf import CONF
 from nova_lite.image import api as image_api
 from nova_lite.network import model as net_model
+from nova_lite.objects.block_device import volume_backed
 from nova_lite.objects.instance import Instance
 from nova_lite.virt import driver as virt_driver
 
@@ -94,12 +95,21 @@ def conductor_retry(fn: Any, *args: Any, retry_kwargs: Optional[dict] = None,
 FULL_REPORT_EVERY = 10
 
 
-def _local_root_gb(held: Any) -> int:
+def _local_root_gb(held: Any, volume_roots: frozenset = frozenset()) -> int:
     """The local disk an instance (or a moving server's flavor) holds: none for the
-    root of a server booted from a volume (its image_ref is "")."""
-    if isinstance(held, Instance) and held.get("image_ref") == "":
+    root of a server booted from a volume (its image_ref is "", or its image mapped
+    its root to a volume: ``volume_roots``)."""
+    if isinstance(held, Instance) and (held.get("image_ref") == ""
+                                       or held.uuid in volume_roots):
         return 0
     return held.root_gb
+
+
+def _maybe_volume_root(inst: Instance) -> bool:
+    """Whether the image a server booted from defined its disks (a snapshot of a
+    volume-backed server), so only its mappings say where its root is."""
+    return bool(inst.get("image_ref")) and str(
+        (inst.get("system_metadata") or {}).get("image_bdm_v2", "")).lower() == "true"
 
 
 def _node_of(node: Optional[str], nodes: list[str]) -> str:
@@ -357,6 +367,7 @@ class ComputeManager(networking.NetworkingMixin, ShelveMixin, SnapshotMixin, Res
         instances = self.conductor.instance_list_by_host(ctx, self.host)
         names = [n["hypervisor_hostname"] for n in nodes]
         sizes = self._sizes_by_node(ctx, instances, names)
+        volume_roots = self._volume_roots(ctx, instances)
         running = collections.Counter(_node_of(i.get("node"), names) for i in instances)
         reports = []
         for res in nodes:
@@ -368,7 +379,7 @@ class ComputeManager(networking.NetworkingMixin, ShelveMixin, SnapshotMixin, Res
                 "host_ip": CONF.my_ip,
                 "vcpus_used": sum(f.vcpus for f in held),
                 "memory_mb_used": sum(f.memory_mb for f in held),
-                "local_gb_used": sum(_local_root_gb(f) for f in held),
+                "local_gb_used": sum(_local_root_gb(f, volume_roots) for f in held),
                 "running_vms": running.get(name, 0),
                 "cpu_allocation_ratio": CONF.cpu_allocation_ratio,
                 "ram_allocation_ratio": CONF.ram_allocation_ratio,
@@ -383,6 +394,15 @@ class ComputeManager(networking.NetworkingMixin, ShelveMixin, SnapshotMixin, Res
             self.conductor.compute_node_update(ctx, self.host, self.service_id, reports[0])
             return
         self._report_nodes(ctx, reports, started)
+
+    def _volume_roots(self, ctx: Any, instances: list) -> frozenset:
+        """Servers here whose image mapped their root to a volume (asked of the
+        conductor only for servers booted from such images)."""
+        maybe = [i.uuid for i in instances if _maybe_volume_root(i)]
+        if not maybe:
+            return frozenset()
+        found = self.conductor.bdm_list_by_instances(ctx, maybe)
+        return frozenset(u for u, bdms in found.items() if volume_backed(bdms))
 
     def _report_nodes(self, ctx: Any, reports: list[dict], started: float) -> None:
         """Send the nodes whose report changed since the conductor last took it; all of

@@ -14,6 +14,13 @@ rules = [
                      "path": "/servers/{server_id}/action (createImage)"}],
         scope_types=["project"]),
     policy.DocumentedRuleDefault(
+        name="os_compute_api:servers:create_image:allow_volume_backed",
+        check_str=base.PROJECT_MEMBER_OR_ADMIN,
+        description="Create an image of a volume-backed server (volume snapshots).",
+        operations=[{"method": "POST",
+                     "path": "/servers/{server_id}/action (createImage)"}],
+        scope_types=["project"]),
+    policy.DocumentedRuleDefault(
         name="os_compute_api:os-create-backup", check_str=base.PROJECT_MEMBER_OR_ADMIN,
         description="Create a rotated backup image of a server.",
         operations=[{"method": "POST",

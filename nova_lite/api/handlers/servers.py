@@ -16,7 +16,8 @@ from typing import Any, Callable, Optional
 from oslo_utils import strutils
 
 from nova_lite import exception, policy
-from nova_lite.api import block_device_request, common, network_request, validation, wsgi
+from nova_lite.api import (block_device_request, common, network_request, validation,
+                           volume_snapshot, wsgi)
 from nova_lite.api.handlers import availability_zones, flavors, server_groups
 from nova_lite.api.handlers import keypairs as keypairs_handler
 from nova_lite.api.schemas import servers as schema
@@ -464,6 +465,8 @@ def create(req: wsgi.ApiRequest) -> wsgi.Reply:
         raise wsgi.bad_request("Cannot set the hostname of more than one server.")
     bdms = block_device_request.parse(server)
     image = _check_image(req, server, bdms)
+    if image.get("id"):  # an image of a volume-backed server maps its volumes
+        bdms = volume_snapshot.merge(volume_snapshot.image_mappings(image), bdms)
     volume_backed = block_device_request.volume_backed(bdms)
     flavor = _check_flavor(req, server, image, volume_backed)
     net_request = network_request.from_body(req, server, max_count)

@@ -8,14 +8,15 @@ again. Below 2.45 the image is named by a Location header, from 2.45 in the body
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Optional
 
 from nova_lite import exception, policy
-from nova_lite.api import validation, wsgi
+from nova_lite.api import validation, volume_snapshot, wsgi
 from nova_lite.api.handlers.servers import get_server
 from nova_lite.api.schemas import snapshots as schema
 from nova_lite.compute import states
 from nova_lite.image import snapshot as snapshot_meta
+from nova_lite.objects.block_device import volume_backed
 
 LOG = logging.getLogger(__name__)
 
@@ -24,18 +25,28 @@ def _target(inst: Any) -> dict:
     return {"project_id": inst.project_id, "user_id": inst.user_id}
 
 
-def create_server_image(req: wsgi.ApiRequest, inst: Any, name: str, image_type: str,
-                        extra: dict) -> dict:
-    """Record the (queued) image a snapshot of ``inst`` will fill, owned by the caller's
-    project (as in Nova)."""
+def _base_meta(req: wsgi.ApiRequest, inst: Any, name: str, image_type: str,
+               extra: dict) -> dict:
     base = None
     if snapshot_meta.needs_base_image(inst):
         try:
             base = req.images.show(req.ctx, inst.image_ref)
         except exception.ImageNotFound:
             base = None  # deleted since the boot: nothing to inherit
-    meta = snapshot_meta.image_meta(inst, name, image_type, req.ctx.user_id, base, extra)
-    return req.images.create(req.ctx, meta)
+    return snapshot_meta.image_meta(inst, name, image_type, req.ctx.user_id, base, extra)
+
+
+def create_server_image(req: wsgi.ApiRequest, inst: Any, name: str, image_type: str,
+                        extra: dict) -> dict:
+    """Record the (queued) image a snapshot of ``inst`` will fill, owned by the caller's
+    project (as in Nova)."""
+    return req.images.create(req.ctx, _base_meta(req, inst, name, image_type, extra))
+
+
+def _volume_bdms(req: wsgi.ApiRequest, inst: Any) -> Optional[list]:
+    """The server's mappings when it is volume-backed, else None."""
+    bdms = req.conductor.bdm_list_by_instance(req.ctx, inst.uuid).objects
+    return bdms if volume_backed(bdms) else None
 
 
 def delete_image(req: wsgi.ApiRequest, image_id: str) -> None:
@@ -71,6 +82,13 @@ def create_image(req: wsgi.ApiRequest, id: str, body: dict) -> wsgi.Reply:
     t = states.get("createImage")
     policy.authorize(req.ctx, t.policy, _target(inst))
     states.check_allowed(t.name, inst, req.ctx)  # before recording an image
+    bdms = _volume_bdms(req, inst)
+    if bdms is not None:  # Nova's API snapshots the volumes itself
+        policy.authorize(req.ctx, t.policy + ":allow_volume_backed", _target(inst))
+        meta = _base_meta(req, inst, value["name"], "snapshot", value.get("metadata") or {})
+        image = volume_snapshot.create(req.ctx, req.images, req.volumes, bdms, meta)
+        LOG.info("instance %s: volume-backed snapshot %s", inst.uuid, image["id"])
+        return _reply(req, image["id"])
     image = create_server_image(req, inst, value["name"], "snapshot",
                                 value.get("metadata") or {})
     start_with_image(req, id, t.name, {"image_id": image["id"]}, image)
@@ -85,6 +103,8 @@ def create_backup(req: wsgi.ApiRequest, id: str, body: dict) -> wsgi.Reply:
     t = states.get("createBackup")
     policy.authorize(req.ctx, t.policy, _target(inst))
     states.check_allowed(t.name, inst, req.ctx)
+    if _volume_bdms(req, inst) is not None:
+        raise wsgi.bad_request("Backup is not supported for volume-backed instances.")
     extra = {str(k): str(v) for k, v in (value.get("metadata") or {}).items()}
     extra["backup_type"] = value["backup_type"]
     image = create_server_image(req, inst, value["name"], "backup", extra)

@@ -30,7 +30,7 @@ def mgr():
 
 
 def _server(mgr, *bdms, **kw):
-    inst = _instance(image_ref="", **kw)
+    inst = _instance(**dict({"image_ref": ""}, **kw))
     mgr.conductor.instances[inst.uuid] = inst
     mgr.conductor.bdms[inst.uuid] = [
         BlockDeviceMapping(uuid=str(uuid.uuid4()), instance_uuid=inst.uuid,
@@ -159,3 +159,43 @@ def test_a_volume_backed_server_holds_no_local_root_disk(mgr):
     assert manager._local_root_gb(image_backed) == 1
     assert manager._local_root_gb(volume_backed) == 0
     assert manager._local_root_gb(image_backed.flavor) == 1
+
+
+def test_a_server_booted_from_a_volume_snapshot_image_holds_no_local_root_disk(mgr):
+    """Its image_ref is the image, whose mappings made its root a volume (a createImage
+    of a volume-backed server): only its mappings tell."""
+    snap = dict(ROOT, source_type="snapshot", image_id=None,
+                snapshot_id=str(uuid.uuid4()))
+    from_snapshot = _server(mgr, snap, image_ref="img",
+                            system_metadata={"image_bdm_v2": "True"})
+    data_only = _server(mgr, dict(snap, boot_index=-1), image_ref="img",
+                        system_metadata={"image_bdm_v2": "True"})
+    plain = _instance(image_ref="img")
+    roots = mgr._volume_roots(CTX, [from_snapshot, data_only, plain])
+    assert roots == {from_snapshot.uuid}
+    assert manager._local_root_gb(from_snapshot, roots) == 0
+    assert manager._local_root_gb(data_only, roots) == 1
+
+
+def test_a_snapshot_still_being_made_is_waited_for(mgr, monkeypatch):
+    monkeypatch.setattr(CONF, "block_device_allocate_retries_interval", 0)
+    api = mgr.volume_api
+    vol = api.create(CTX, 1, "root")
+    snap = api.create_snapshot_force(CTX, vol["id"], "s", None)
+    api.snapshots[snap["id"]]["status"] = "creating"
+    seen = []
+
+    def get_snapshot(ctx, snapshot_id):
+        seen.append(snapshot_id)
+        if len(seen) == 2:
+            api.snapshots[snapshot_id]["status"] = "available"
+        return fake_volume.API.get_snapshot(api, ctx, snapshot_id)
+
+    monkeypatch.setattr(api, "get_snapshot", get_snapshot)
+    inst = _server(mgr, dict(ROOT, source_type="snapshot", image_id=None,
+                             snapshot_id=snap["id"]))
+    mgr.build_and_run_instance(CTX, inst)
+    assert inst.vm_state == states.ACTIVE, mgr.conductor.faults
+    assert len(seen) == 2  # creating, then available
+    [bdm] = mgr.conductor.bdms[inst.uuid]
+    assert api.get(CTX, bdm.volume_id)["snapshot_id"] == snap["id"]

@@ -73,6 +73,9 @@ class FakeConductor:
         return BlockDeviceMappingList.of([b.obj_clone()
                                           for b in self.bdms.get(instance_uuid, [])])
 
+    def bdm_list_by_instances(self, ctx, instance_uuids):
+        return {u: [b.obj_clone() for b in self.bdms.get(u, [])] for u in instance_uuids}
+
     def bdm_update(self, ctx, instance_uuid, bdm_uuid, values):
         bdm = next(b for b in self.bdms[instance_uuid] if b.uuid == bdm_uuid)
         for k, v in values.items():
