@@ -8,8 +8,10 @@ never handle credentials themselves.
 from __future__ import annotations
 
 import threading
+from typing import Callable, Optional
 
 from keystoneauth1 import adapter as ks_adapter
+from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import loading as ks_loading
 from keystoneauth1 import session as ks_session
 from oslo_config import cfg
@@ -44,6 +46,35 @@ def get_adapter(conf: cfg.ConfigOpts, group: str,
     kwargs = {"service_type": service_type} if service_type else {}
     return ks_loading.load_adapter_from_conf_options(
         conf, group, session=get_session(conf, group), **kwargs)
+
+
+class CachedEndpoint:
+    """A service's URL looked up once (in the catalog, by ``find``) and kept, so each
+    request does not ask Keystone; looked up again when a caller saw it fail (the
+    service may have moved). ``unavailable(reason)`` is the error a failed lookup
+    raises; ``normalize`` shapes the URL kept."""
+
+    def __init__(self, find: Callable[[], Optional[str]],
+                 unavailable: Callable[[str], Exception], what: str,
+                 normalize: Callable[[str], str] = lambda url: url.rstrip("/")) -> None:
+        self.find = find
+        self.unavailable = unavailable
+        self.what = what
+        self.normalize = normalize
+        self._url: Optional[str] = None
+        self._lock = threading.Lock()
+
+    def get(self, refresh: bool = False) -> str:
+        with self._lock:
+            if self._url is None or refresh:
+                try:
+                    url = self.find()
+                except ks_exc.ClientException as err:
+                    raise self.unavailable(f"no {self.what} endpoint: {err}") from err
+                if not url:
+                    raise self.unavailable(f"the catalog has no {self.what} endpoint")
+                self._url = self.normalize(url)
+            return self._url
 
 
 def reset() -> None:

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import itertools
 import logging
-import threading
 from typing import Any, Iterable, Iterator, Optional
 
 from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import token_endpoint
 
-from nova_lite import exception
+from nova_lite import exception, keystone_session
 from nova_lite.image.api import ACTIVE, BASE_KEYS, ImageAPI, ImageData
 
 LOG = logging.getLogger(__name__)
@@ -71,14 +70,14 @@ class GlanceImageAPI(ImageAPI):
         self.user_tokens = user_tokens
         self.num_retries = num_retries
         self.chunk_size = chunk_size
-        self._found: Optional[str] = None
-        self._lock = threading.Lock()
+        self._catalog = keystone_session.CachedEndpoint(
+            lambda: self.find_endpoint(),
+            lambda reason: exception.ImageServiceUnavailable(reason=reason), "image",
+            _base_url)
         self._next = itertools.count()
 
     @classmethod
     def from_conf(cls, conf: Any) -> "GlanceImageAPI":
-        from nova_lite import keystone_session
-
         g = conf.glance
         if g.verify_glance_signatures:
             raise exception.ConfigError(
@@ -106,18 +105,7 @@ class GlanceImageAPI(ImageAPI):
         catalog's (looked up again after a failed attempt)."""
         if self.servers:
             return self.servers[(start + attempt) % len(self.servers)]
-        with self._lock:
-            if self._found is None or attempt > 0:
-                try:
-                    url = self.find_endpoint()
-                except ks_exc.ClientException as err:
-                    raise exception.ImageServiceUnavailable(
-                        reason=f"no image endpoint: {err}") from err
-                if not url:
-                    raise exception.ImageServiceUnavailable(
-                        reason="the catalog has no image endpoint")
-                self._found = _base_url(url)
-            return self._found
+        return self._catalog.get(refresh=attempt > 0)
 
     def _auth(self, ctx: Any) -> Any:
         token = getattr(ctx, "auth_token", None) if ctx is not None else None

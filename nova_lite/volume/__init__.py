@@ -1,5 +1,5 @@
-"""The block storage (Cinder) client of nova_lite: ``cinder.API`` talks to a real Cinder,
-``fake.API`` is its in-memory stand-in with the same methods."""
+"""The block storage (Cinder) client of nova_lite: ``cinder.API`` talks to a real Cinder
+(the tests' in-memory stand-in with the same methods is tests/fake_volume.py)."""
 
 from __future__ import annotations
 

@@ -17,13 +17,12 @@ user's token as both when no user token is at hand.
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any, Optional
 
 from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import service_token, token_endpoint
 
-from nova_lite import exception
+from nova_lite import exception, keystone_session
 
 LOG = logging.getLogger(__name__)
 
@@ -110,14 +109,13 @@ class API:
         self.user_tokens = user_tokens
         self.http_retries = http_retries
         self.cross_az_attach = cross_az_attach
-        self._found: Optional[str] = None
-        self._lock = threading.Lock()
+        self._catalog = keystone_session.CachedEndpoint(
+            lambda: self.find_endpoint(),
+            lambda reason: exception.CinderConnectionFailed(reason=reason), "volume")
 
     @classmethod
     def from_conf(cls, conf: Any) -> "API":
         """The client [cinder] describes (ConfigError when it names no way to Cinder)."""
-        from nova_lite import keystone_session
-
         c = conf.cinder
         find = None
         if not c.endpoint_template:
@@ -143,18 +141,7 @@ class API:
         if self.endpoint_template:
             return (self.endpoint_template % {"project_id": project_id or "",
                                               "tenant": project_id or ""}).rstrip("/")
-        with self._lock:
-            if self._found is None or refresh:
-                try:
-                    url = self.find_endpoint()
-                except ks_exc.ClientException as err:
-                    raise exception.CinderConnectionFailed(
-                        reason=f"no volume endpoint: {err}") from err
-                if not url:
-                    raise exception.CinderConnectionFailed(
-                        reason="the catalog has no volume endpoint")
-                self._found = url.rstrip("/")
-            url = self._found
+        url = self._catalog.get(refresh)
         # A catalog URL may end with the service user's project: use the caller's.
         own = self._service_project()
         if project_id and own and url.endswith("/" + own):

@@ -125,7 +125,7 @@ def test_request_spec_of_volume_backed_server_claims_no_root_disk() -> None:
 def test_requested_mappings_reach_the_cell_and_reservations_are_released(
         api_url: str, mapped_cells: dict) -> None:
     from nova_lite.conductor.block_devices import for_instance
-    from nova_lite.volume import fake as fake_volume
+    from tests import fake_volume
 
     ctx = context.get_admin_context()
     cond = _Conductor(api_url)

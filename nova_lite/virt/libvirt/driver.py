@@ -29,6 +29,7 @@ from nova_lite.virt.libvirt import volume as vvolume
 from nova_lite.virt.libvirt.guest_access import GuestAccessMixin
 from nova_lite.virt.libvirt.guest_images import GuestImagesMixin
 from nova_lite.virt.libvirt.live_migration import LiveMigrationMixin
+from nova_lite.virt.libvirt.vif import LibvirtVifMixin
 from nova_lite.virt.libvirt.volume import LibvirtVolumeMixin
 
 LOG = logging.getLogger(__name__)
@@ -80,7 +81,7 @@ def _wait(predicate: Callable[[], bool], timeout: float) -> bool:
 
 
 class LibvirtDriver(GuestImagesMixin, GuestAccessMixin, LiveMigrationMixin,
-                    LibvirtVolumeMixin, driver.ComputeDriver):
+                    LibvirtVolumeMixin, LibvirtVifMixin, driver.ComputeDriver):
     def __init__(self, host: str, image_source: ImageSource, conf: Any) -> None:
         super().__init__(host, image_source, conf)
         self._lv = vhost.require_libvirt()
@@ -243,7 +244,7 @@ class LibvirtDriver(GuestImagesMixin, GuestAccessMixin, LiveMigrationMixin,
 
     def spawn(self, instance: InstanceSpec, image_meta: dict) -> None:
         devices = instance.extra.get("block_devices") or []
-        root_volume = any(d.get("boot_index") == 0 for d in devices)
+        root_volume = vvolume.boots_from_volume(devices)
         if not instance.image_id and not root_volume:
             raise DriverError("booting without an image or a root volume is not supported")
         disk_format = image_meta.get("disk_format") or "raw"
@@ -285,9 +286,8 @@ class LibvirtDriver(GuestImagesMixin, GuestAccessMixin, LiveMigrationMixin,
 
     def _define(self, instance: InstanceSpec, props: dict, devices: list = ()) -> Any:
         """Define (or redefine) the domain of an instance whose directory holds its disk
-        (and config drive, if it has one); kernel and ramdisk come from the cache.
-        ``devices``: the volumes of a build (block_devices); a root one (boot_index 0)
-        replaces the disk file."""
+        (and config drive, if it has one), with the volumes of a build (``devices``);
+        kernel and ramdisk come from the cache."""
         inst_dir = self._instance_dir(instance)
         kernel_id, ramdisk_id = props.get("kernel_id"), props.get("ramdisk_id")
         kernel = self._cache.fetch(kernel_id)[0] if kernel_id else None
@@ -306,13 +306,7 @@ class LibvirtDriver(GuestImagesMixin, GuestAccessMixin, LiveMigrationMixin,
             interfaces=self._interfaces(instance, props.get("hw_vif_model") or "virtio"),
             disk_bus=props.get("hw_disk_bus") or "virtio",
             machine_type=props.get("hw_machine_type"))
-        for dev in devices:
-            disk = vvolume.disk_element(dev["connection_info"], dev["device_name"],
-                                        dev["serial"], dev.get("disk_bus") or "virtio")
-            if dev.get("boot_index") == 0:
-                guest.root_disk, guest.disk_bus = disk, dev.get("disk_bus") or "virtio"
-            else:
-                guest.volume_disks.append(disk)
+        vvolume.add_to_guest(guest, devices)
         return self._host.get_connection().defineXML(vconfig.domain_xml(guest))
 
     def _undefine(self, instance: InstanceSpec) -> None:
@@ -510,32 +504,6 @@ class LibvirtDriver(GuestImagesMixin, GuestAccessMixin, LiveMigrationMixin,
                 self._start(dom)
 
     # --- console and housekeeping --------------------------------------------------
-
-    # --- interfaces ----------------------------------------------------------------
-
-    def _device_flags(self, dom: Any) -> int:
-        lv = self._lv
-        flags = lv.VIR_DOMAIN_AFFECT_CONFIG
-        if dom.isActive():
-            flags |= lv.VIR_DOMAIN_AFFECT_LIVE
-        return flags
-
-    def attach_interface(self, instance: InstanceSpec, vif: dict) -> None:
-        with self._errors(f"attaching port {vif.get('id')} to {instance.name}"):
-            dom = self._get(instance)
-            xml = vvif.interface_xml(vif, self.conf.neutron.ovs_bridge)
-            dom.attachDeviceFlags(xml, self._device_flags(dom))
-
-    def detach_interface(self, instance: InstanceSpec, vif: dict) -> None:
-        with self._errors(f"detaching port {vif.get('id')} from {instance.name}"):
-            dom = self._lookup(instance)
-            if dom is None:
-                return
-            mac = (vif.get("address") or "").lower()
-            if f"<mac address='{mac}'/>" not in dom.XMLDesc(0).lower():
-                return
-            xml = vvif.interface_xml(vif, self.conf.neutron.ovs_bridge)
-            dom.detachDeviceFlags(xml, self._device_flags(dom))
 
     def _vnc_listen(self) -> Optional[str]:
         vnc = getattr(self.conf, "vnc", None)

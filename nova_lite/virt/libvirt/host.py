@@ -233,3 +233,12 @@ class Host:
             info["features"] = sorted(f.get("name") for f in cpu.findall("feature")
                                       if f.get("name"))
         return json.dumps(info, sort_keys=True)
+
+
+def device_flags(lv: Any, dom: Any) -> int:
+    """Flags of a device hot-plug or unplug: the definition, and the running guest too
+    when it runs."""
+    flags = lv.VIR_DOMAIN_AFFECT_CONFIG
+    if dom.isActive():
+        flags |= lv.VIR_DOMAIN_AFFECT_LIVE
+    return flags

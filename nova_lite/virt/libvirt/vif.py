@@ -1,4 +1,4 @@
-"""Libvirt <interface> elements for VIFs (nova_lite.network.model).
+"""Libvirt <interface> elements for VIFs (nova_lite.network.model), and their hot-plug.
 
 vif_type ``ovs`` (ML2/OVN, ML2/OVS) is a bridge interface on the integration bridge with
 an openvswitch virtualport whose interfaceid is the Neutron port id: libvirt itself adds
@@ -10,8 +10,10 @@ network's (geneve networks are smaller than 1500).
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from typing import Any
 
 from nova_lite.virt.driver import DriverError
+from nova_lite.virt.libvirt.host import device_flags
 
 DEFAULT_BRIDGE = "br-int"
 
@@ -59,3 +61,27 @@ def plug_events(network_info: list) -> list[tuple[str, str]]:
     """The network-vif-plugged events to wait for before a new guest runs: one per port
     that is not active yet (OVN reports a port up once its tap is on br-int)."""
     return [("network-vif-plugged", v["id"]) for v in network_info if not v.get("active")]
+
+
+class LibvirtVifMixin:
+    """Port hot-plug; mixed into LibvirtDriver (which provides _get, _lookup, _errors)."""
+
+    _lv: Any
+    conf: Any
+
+    def attach_interface(self, instance: Any, vif: dict) -> None:
+        with self._errors(f"attaching port {vif.get('id')} to {instance.name}"):  # type: ignore[attr-defined]
+            dom = self._get(instance)  # type: ignore[attr-defined]
+            xml = interface_xml(vif, self.conf.neutron.ovs_bridge)
+            dom.attachDeviceFlags(xml, device_flags(self._lv, dom))
+
+    def detach_interface(self, instance: Any, vif: dict) -> None:
+        with self._errors(f"detaching port {vif.get('id')} from {instance.name}"):  # type: ignore[attr-defined]
+            dom = self._lookup(instance)  # type: ignore[attr-defined]
+            if dom is None:
+                return
+            mac = (vif.get("address") or "").lower()
+            if f"<mac address='{mac}'/>" not in dom.XMLDesc(0).lower():
+                return
+            xml = interface_xml(vif, self.conf.neutron.ovs_bridge)
+            dom.detachDeviceFlags(xml, device_flags(self._lv, dom))

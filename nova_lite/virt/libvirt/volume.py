@@ -16,6 +16,7 @@ import xml.etree.ElementTree as ET
 from typing import Any, Optional
 
 from nova_lite import exception
+from nova_lite.virt.libvirt.host import device_flags
 
 LOG = logging.getLogger(__name__)
 
@@ -100,12 +101,29 @@ def find_disk(domain_xml: str, serial: str, source: Optional[str] = None
     return None
 
 
+def boots_from_volume(devices: list) -> bool:
+    """Whether a build's volumes (block_devices) include the root disk (boot_index 0)."""
+    return any(d.get("boot_index") == 0 for d in devices)
+
+
+def add_to_guest(guest: Any, devices: list) -> None:
+    """Give a GuestConfig the <disk> of each volume of a build: the root one replaces
+    the disk file, the others follow the config drive."""
+    for dev in devices:
+        bus = dev.get("disk_bus") or "virtio"
+        disk = disk_element(dev["connection_info"], dev["device_name"], dev["serial"], bus)
+        if dev.get("boot_index") == 0:
+            guest.root_disk, guest.disk_bus = disk, bus
+        else:
+            guest.volume_disks.append(disk)
+
+
 def _source(connection_info: dict) -> Optional[str]:
     return (connection_info.get("data") or {}).get("name")
 
 
 class LibvirtVolumeMixin:
-    """Mixed into LibvirtDriver (which provides _get, _lookup, _errors, _device_flags)."""
+    """Mixed into LibvirtDriver (which provides _get, _lookup, _errors)."""
 
     _lv: Any
 
@@ -118,7 +136,7 @@ class LibvirtVolumeMixin:
             dom = self._get(instance)  # type: ignore[attr-defined]
             dev = free_device(dom.XMLDesc(0), mountpoint)
             xml = disk_xml(connection_info, dev, serial)
-            dom.attachDeviceFlags(xml, self._device_flags(dom))  # type: ignore[attr-defined]
+            dom.attachDeviceFlags(xml, device_flags(self._lv, dom))
         LOG.info("volume %s attached to %s as %s", serial, instance.name, dev)
         return f"/dev/{dev}"
 

@@ -11,7 +11,7 @@ import uuid
 import pytest
 
 from nova_lite.api import app as api_app
-from nova_lite.volume import fake as fake_volume
+from tests import fake_volume
 from tests.unit.api.conftest import ALICE, Client
 from tests.unit.api.fake_conductor import make_flavor
 

@@ -13,7 +13,7 @@ from nova_lite.api import app as api_app
 from nova_lite.compute import states
 from nova_lite.context import RequestContext
 from nova_lite.objects.block_device import BlockDeviceMapping
-from nova_lite.volume import fake as fake_volume
+from tests import fake_volume
 from tests.unit.api.conftest import ADMIN, ALICE, BOB, Client
 from tests.unit.api.fake_conductor import FakeConductor
 

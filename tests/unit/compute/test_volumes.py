@@ -13,7 +13,7 @@ from nova_lite.compute import manager, states
 from nova_lite.conf import CONF
 from nova_lite.objects.block_device import BlockDeviceMapping
 from nova_lite.virt import fake as fake_driver
-from nova_lite.volume import fake as fake_volume
+from tests import fake_volume
 from tests.unit.compute.test_compute_manager import FakeConductor, _instance
 
 

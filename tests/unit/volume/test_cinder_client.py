@@ -181,8 +181,36 @@ def test_from_conf_needs_a_way_to_cinder():
     conf([], default_config_files=[])
     with pytest.raises(exception.ConfigError):
         cinder.API.from_conf(conf)
+    # oslo.config shares a group's option records between ConfigOpts registering the
+    # same OptGroup: the override must not outlive the test (CONF would see it).
     conf.set_override("endpoint_template", "http://c/v3/%(project_id)s", "cinder")
-    assert cinder.API.from_conf(conf).endpoint_template
+    try:
+        assert cinder.API.from_conf(conf).endpoint_template
+    finally:
+        conf.clear_override("endpoint_template", "cinder")
     assert CONF.cinder.catalog_info == "volumev3::publicURL"
     assert cinder.parse_catalog_info("volumev3::internalURL") == (
         "volumev3", None, "internal")
+
+
+def test_the_catalog_endpoint_is_looked_up_once_and_again_on_refresh():
+    from keystoneauth1 import exceptions as ks_exc
+
+    from nova_lite import keystone_session
+
+    answers = ["http://a/v3/", "http://b/v3"]
+    found = keystone_session.CachedEndpoint(
+        lambda: answers.pop(0), lambda r: exception.CinderConnectionFailed(reason=r),
+        "volume")
+    assert found.get() == found.get() == "http://a/v3"
+    assert found.get(refresh=True) == "http://b/v3" and answers == []
+
+    def broken():
+        raise ks_exc.EndpointNotFound("nope")
+    with pytest.raises(exception.CinderConnectionFailed, match="no volume endpoint"):
+        keystone_session.CachedEndpoint(
+            broken, lambda r: exception.CinderConnectionFailed(reason=r), "volume").get()
+    with pytest.raises(exception.CinderConnectionFailed, match="catalog has no volume"):
+        keystone_session.CachedEndpoint(
+            lambda: None, lambda r: exception.CinderConnectionFailed(reason=r),
+            "volume").get()

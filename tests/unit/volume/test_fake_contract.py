@@ -9,7 +9,8 @@ import pytest
 
 from nova_lite import exception
 from nova_lite.context import RequestContext
-from nova_lite.volume import cinder, fake
+from nova_lite.volume import cinder
+from tests import fake_volume as fake
 
 
 def _public(cls) -> dict:
