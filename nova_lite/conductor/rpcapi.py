@@ -32,6 +32,7 @@ API version history:
   1.18 - claim_resources_many, provider_summaries_changed
   1.19 - server_swap_volume
   1.20 - service_list(down_cell_minimal)
+  1.21 - server_list returns each server with its volumes_attached (Instance 1.4)
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from nova_lite.conf import CONF
 from nova_lite.context import RequestContext
 
 TOPIC = "conductor"
-VERSION = "1.20"
+VERSION = "1.21"
 
 
 class ConductorAPI:

@@ -70,6 +70,7 @@ class ServerListMixin:
                 # A server scheduled while we were reading: keep its cell copy.
                 if inst.uuid not in seen and _matches(inst, filters) and (
                         after is None or key(inst) > key(after)):
+                    inst.volumes_attached = []  # none attached before it has a cell
                     pending.append(inst)
         pending.sort(key=key)
         merged = _take(heapq.merge(pending, *in_cells, key=key), limit)

@@ -85,6 +85,27 @@ def bdm_list(session: Session, instance_uuids: Iterable[str]
     return out
 
 
+def volumes_of(session: Session, instance_uuids: list[str]) -> dict[str, list[dict]]:
+    """What server views show of each instance's attached volumes ({"id",
+    "delete_on_termination"}, boot disk first), read with the instances themselves in
+    the caller's transaction: one query for a whole page of servers."""
+    out: dict[str, list[dict]] = {u: [] for u in instance_uuids}
+    if not instance_uuids:
+        return out
+    bdm = m.BlockDeviceMapping
+    rows = session.execute(_live(sa.select(
+        bdm.instance_uuid, bdm.volume_id, bdm.delete_on_termination, bdm.boot_index)
+        .where(bdm.instance_uuid.in_(instance_uuids), bdm.destination_type == "volume",
+               bdm.volume_id.isnot(None))).order_by(bdm.id))
+    ordered = sorted(rows, key=lambda r: (r.boot_index is None or r.boot_index < 0,
+                                          r.boot_index or 0))
+    for row in ordered:
+        out[row.instance_uuid].append({"id": row.volume_id,
+                                       "delete_on_termination": bool(
+                                           row.delete_on_termination)})
+    return out
+
+
 @transactional
 def bdm_get_by_volume(session: Session, volume_id: str,
                       instance_uuid: Optional[str] = None) -> BlockDeviceMapping:

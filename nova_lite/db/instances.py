@@ -284,9 +284,9 @@ def instance_destroy(session: Session, uuid: str) -> bool:
 def instance_list(session: Session, cell_name: Optional[str], project_id: Optional[str] = None,
                   filters: Optional[dict] = None, sort: Optional[list] = None,
                   after: Optional[dict] = None) -> list[Instance]:
-    """Instances in this cell with their latest fault, in ``sort`` order (see
-    instance_paging; newest first by default), only those after the marker values
-    ``after`` when given."""
+    """Instances in this cell with their latest fault and attached volumes, in ``sort``
+    order (see instance_paging; newest first by default), only those after the marker
+    values ``after`` when given."""
     filters = filters or {}
     order = instance_paging.normalize(sort)
     q = sa.select(m.Instance)
@@ -326,8 +326,14 @@ def instance_list(session: Session, cell_name: Optional[str], project_id: Option
                                       if r.vm_state in ("error", "deleted")])
     caches = _info_caches(session, [r.uuid for r in rows])
     tags = instance_tags.tags_of(session, [r.uuid for r in rows])
-    return [_to_obj(r, faults.get(r.uuid), cell_name, caches.get(r.uuid), tags[r.uuid])
-            for r in rows]
+    volumes = block_devices.volumes_of(session, [r.uuid for r in rows])
+    out = []
+    for r in rows:
+        inst = _to_obj(r, faults.get(r.uuid), cell_name, caches.get(r.uuid), tags[r.uuid])
+        inst.volumes_attached = volumes[r.uuid]
+        inst.obj_reset_changes(["volumes_attached"])
+        out.append(inst)
+    return out
 
 
 @transactional

@@ -23,7 +23,8 @@ class Instance(base.NovaLiteObject):
     # 1.1: locked_by, system_metadata, old_flavor, new_flavor
     # 1.2: keypairs
     # 1.3: tags, pinned_availability_zone
-    VERSION = "1.3"
+    # 1.4: volumes_attached
+    VERSION = "1.4"
     fields = {
         "id": fields.IntegerField(nullable=True),
         "uuid": fields.UUIDField(),
@@ -79,11 +80,16 @@ class Instance(base.NovaLiteObject):
         # instance_extra.keypairs: [{"name", "type", "public_key", "fingerprint",
         # "user_id"}]. Read with one instance (not in lists).
         "keypairs": fields.ListOfDictOfNullableStringsField(nullable=True),
+        # The attached volumes a server view shows ([{"id", "delete_on_termination"}]),
+        # set by server lists, which read them with the page of servers.
+        "volumes_attached": fields.Field(fields.List(fields.Dict(fields.FieldType()))),
     }
 
     def obj_make_compatible(self, primitive: dict, target_version: str) -> None:
         super().obj_make_compatible(primitive, target_version)
         version = versionutils.convert_version_to_tuple(target_version)
+        if version < (1, 4):
+            primitive.pop("volumes_attached", None)
         if version < (1, 3):
             for key in ("tags", "pinned_availability_zone"):
                 primitive.pop(key, None)

@@ -167,3 +167,22 @@ def test_actions_refused_for_volume_backed_servers(api_url: str, mapped_cells: d
     bdm_db.bdm_create(cell1, inst.uuid, dict(VOL, boot_index=0, volume_id="v"))
     with pytest.raises(exception.Invalid, match="booted from a volume"):
         cond._refuse_if_volume_backed(cell1, inst.uuid, "createImage")
+
+
+def test_listed_instances_carry_their_attached_volumes(cell_url: str) -> None:
+    """A list reads each page's volumes with its servers (the view needs no other call):
+    volumes only, boot disk first, detached ones gone."""
+    inst = inst_db.instance_create(cell_url, new_instance(), "cell1")
+    bare = inst_db.instance_create(cell_url, new_instance(), "cell1")
+    bdm_db.bdm_create(cell_url, inst.uuid, dict(VOL, volume_id="vol-data"))
+    bdm_db.bdm_create(cell_url, inst.uuid, dict(VOL, volume_id="vol-root", boot_index=0,
+                                                delete_on_termination=True))
+    bdm_db.bdm_create(cell_url, inst.uuid, {"source_type": "blank",
+                                            "destination_type": "local", "boot_index": -1})
+    gone = bdm_db.bdm_create(cell_url, inst.uuid, dict(VOL, volume_id="vol-gone"))
+    bdm_db.bdm_destroy(cell_url, gone.uuid)
+    listed = {i.uuid: i for i in inst_db.instance_list(cell_url, "cell1")}
+    assert listed[inst.uuid].volumes_attached == [
+        {"id": "vol-root", "delete_on_termination": True},
+        {"id": "vol-data", "delete_on_termination": False}]
+    assert listed[bare.uuid].volumes_attached == []

@@ -58,7 +58,7 @@ class ServerView:
         self.ext_attrs = allowed(ctx, EXTENDED_ATTRS_RULE)
         self.host_status = ver >= (2, 16) and allowed(ctx, HOST_STATUS_RULE)
         self._host_states: Optional[dict] = None
-        self._volumes: dict[str, list] = {}  # instance uuid -> its volume mappings
+        self._volumes: dict[str, list] = {}  # uuid -> [{"id", "delete_on_termination"}]
         self._servers_url = req.url("servers")
         self._servers_bookmark = req.bookmark("servers")
         self._flavors_bookmark = req.bookmark("flavors")
@@ -234,26 +234,30 @@ class ServerView:
         return [self.basic(i) for i in servers]
 
     def detail(self, servers: list) -> list[dict]:
+        for inst in servers:  # a list's servers come with their volumes
+            volumes = _f(inst, "volumes_attached")
+            if volumes is not None:
+                self._volumes[_f(inst, "uuid")] = volumes
         self._load_volumes([i.uuid for i in servers if not is_minimal(i)])
         return [self.show(i) for i in servers]
 
     def _load_volumes(self, uuids: list[str]) -> None:
-        """The volume mappings of these servers, in one conductor call."""
+        """The attached volumes of servers read without them (a show), in one
+        conductor call."""
         missing = [u for u in uuids if u not in self._volumes]
-        if missing:
-            self._volumes.update(self.req.conductor.bdm_list_by_instances(self.req.ctx,
-                                                                          missing))
+        if not missing:
+            return
+        found = self.req.conductor.bdm_list_by_instances(self.req.ctx, missing)
+        for uuid, bdms in found.items():
+            self._volumes[uuid] = [
+                {"id": b.volume_id, "delete_on_termination": bool(b.delete_on_termination)}
+                for b in bdms if b.destination_type == "volume" and b.volume_id]
 
     def _volumes_attached(self, uuid: str) -> list[dict]:
         """os-extended-volumes:volumes_attached: each volume's id, and from 2.3 whether
         it goes with the server."""
         self._load_volumes([uuid])
-        out = []
-        for bdm in self._volumes.get(uuid) or []:
-            if bdm.destination_type != "volume" or not bdm.volume_id:
-                continue
-            item = {"id": bdm.volume_id}
-            if self.ver >= (2, 3):
-                item["delete_on_termination"] = bool(bdm.delete_on_termination)
-            out.append(item)
-        return out
+        volumes = self._volumes.get(uuid) or []
+        if self.ver >= (2, 3):
+            return [dict(v) for v in volumes]
+        return [{"id": v["id"]} for v in volumes]

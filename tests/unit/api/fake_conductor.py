@@ -239,7 +239,17 @@ class FakeConductor:
             if idx is None:
                 raise exception.Invalid(message=f"marker [{marker}] not found")
             out = out[idx + 1:]
-        return out[:limit] if limit is not None else out
+        return [self._with_volumes(i) for i in (out[:limit] if limit is not None else out)]
+
+    def _with_volumes(self, inst: Instance) -> Instance:
+        """A copy of a listed server carrying its attached volumes, as the real list's."""
+        listed = inst.obj_clone()
+        listed.volumes_attached = [
+            {"id": b.volume_id, "delete_on_termination": bool(b.delete_on_termination)}
+            for b in self.bdms.get(inst.uuid, [])
+            if b.destination_type == "volume" and b.volume_id]
+        listed.obj_reset_changes(["volumes_attached"])
+        return listed
 
     def server_update(self, ctx: Any, uuid: str, values: dict) -> Instance:
         self.calls.append("server_update")
