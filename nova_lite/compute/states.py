@@ -400,6 +400,19 @@ def check_allowed(name: str, inst: Any, ctx: Any) -> Transition:
     return check(name, inst.uuid, inst.vm_state, inst.task_state)
 
 
+def check_idle_on_host(action: str, inst: Any, ctx: Any, vm_states: tuple) -> None:
+    """The gate of the calls that hold no task_state while the compute host works
+    (volume and interface attach/detach): the lock rule, then an idle server in one of
+    ``vm_states`` that has a host; InstanceIsLocked / InstanceInvalidState (409)."""
+    if inst.get("locked") and not ctx.is_admin:
+        raise exception.InstanceIsLocked(instance_uuid=inst.uuid)
+    if inst.vm_state not in vm_states or inst.task_state is not None or not inst.host:
+        attr, state = (("task_state", inst.task_state) if inst.task_state is not None
+                       else ("vm_state", inst.vm_state))
+        raise exception.InstanceInvalidState(action=action, instance_uuid=inst.uuid,
+                                             attr=attr, state=state)
+
+
 def step(name: str, task_state: str) -> Step:
     """Where and how the step of ``name`` that holds ``task_state`` runs."""
     for st in TRANSITIONS[name].step_calls:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Optional
+from typing import Any, Optional
 
 from nova_lite import exception
+from nova_lite.compute import states
 from nova_lite.db import cells as cells_db
+from nova_lite.db import instances as inst_db
 
 CACHE_SECONDS = 30.0
 # An unmapped host is looked up again at most this often (discover_hosts maps it).
@@ -66,6 +68,16 @@ class CellDirectory:
         if not cells:
             raise exception.ConfigError(reason="no [database] connection and no cell mapped")
         return cells[0]["database_connection"]
+
+    def cell_and_instance(self, instance_uuid: str, action: str) -> tuple[dict, Any]:
+        """The cell and instance row of a server that has left its build request; 409
+        (vm_state building) while it is one, as Nova answers actions on such a server."""
+        cell = self.instance_cell(instance_uuid)
+        if cell is None:
+            raise exception.InstanceInvalidState(action=action, instance_uuid=instance_uuid,
+                                                 attr="vm_state", state=states.BUILDING)
+        return cell, inst_db.instance_get(cell["database_connection"], instance_uuid,
+                                          cell["name"])
 
     def instance_cell(self, instance_uuid: str) -> Optional[dict]:
         """Cell of an instance (None while it is a build request); 404 if unknown/deleted."""

@@ -17,18 +17,9 @@ class GuestCallsMixin:
     cells: Any
     compute: Any
 
-    def _on_host(self, uuid: str, action: str) -> tuple[dict, Any]:
-        """The cell and instance of a server that lives on a compute host."""
-        cell = self.cells.instance_cell(uuid)
-        if cell is None:
-            raise exception.InstanceInvalidState(action=action, instance_uuid=uuid,
-                                                 attr="vm_state", state=states.BUILDING)
-        inst = inst_db.instance_get(cell["database_connection"], uuid, cell["name"])
-        return cell, inst
-
     def server_set_password(self, ctx: Any, uuid: str, password: str) -> None:
         """RPC call; 409 when the state forbids it or the guest cannot take it."""
-        cell, inst = self._on_host(uuid, "changePassword")
+        cell, inst = self.cells.cell_and_instance(uuid, "changePassword")
         url = cell["database_connection"]
         t = states.check_allowed("changePassword", inst, ctx)  # lock, then state
         if not inst.host:
@@ -57,7 +48,7 @@ class GuestCallsMixin:
 
     def server_diagnostics(self, ctx: Any, uuid: str) -> dict:
         """RPC call: the driver's diagnostics (Nova's 2.48 fields); 409 without a host."""
-        _cell, inst = self._on_host(uuid, "get_diagnostics")
+        _cell, inst = self.cells.cell_and_instance(uuid, "get_diagnostics")
         if not inst.host:
             raise exception.InstanceNotReady(instance_id=uuid)
         return self.compute.get_diagnostics(ctx, inst.host, inst)

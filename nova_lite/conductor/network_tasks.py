@@ -64,19 +64,10 @@ class NetworkTaskMixin:
         return inst.host or ""
 
     def _interface_instance(self, ctx: Any, uuid: str, action: str) -> Any:
-        cell = self.cells.instance_cell(uuid)
-        if cell is None:
-            raise exception.InstanceInvalidState(action=action, instance_uuid=uuid,
-                                                 attr="vm_state", state=states.BUILDING)
-        url = cell["database_connection"]
-        inst = inst_db.instance_get(url, uuid, cell["name"])
-        if inst.vm_state not in INTERFACE_VM_STATES or inst.task_state is not None \
-                or not inst.host:
-            attr, state = (("task_state", inst.task_state) if inst.task_state is not None
-                           else ("vm_state", inst.vm_state))
-            raise exception.InstanceInvalidState(action=action, instance_uuid=uuid,
-                                                 attr=attr, state=state)
-        inst_db.action_start(url, uuid, action, ctx.request_id, ctx.user_id, ctx.project_id)
+        cell, inst = self.cells.cell_and_instance(uuid, action)
+        states.check_idle_on_host(action, inst, ctx, INTERFACE_VM_STATES)
+        inst_db.action_start(cell["database_connection"], uuid, action, ctx.request_id,
+                             ctx.user_id, ctx.project_id)
         return inst
 
     def server_attach_interface(self, ctx: Any, uuid: str, network_id: Optional[str],

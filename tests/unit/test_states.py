@@ -334,6 +334,32 @@ def test_lock_is_checked_before_the_state() -> None:
         s.check_allowed("start", _inst(False, s.ACTIVE), _Ctx(False))
 
 
+def test_calls_without_a_task_state_need_an_idle_unlocked_server_on_a_host() -> None:
+    """Volume and interface attach/detach: the lock first, then the vm_state, a task in
+    progress (named in the 409), and a host."""
+    allowed = (s.ACTIVE, s.STOPPED)
+
+    def on_host(host="h1", **kw):
+        inst = _inst(**kw)
+        inst.host = host
+        return inst
+
+    s.check_idle_on_host("attach_volume", on_host(locked=True), _Ctx(True), allowed)
+    s.check_idle_on_host("attach_volume", on_host(locked=False, vm_state=s.STOPPED),
+                         _Ctx(False), allowed)
+    with pytest.raises(exception.InstanceIsLocked):
+        s.check_idle_on_host("attach_volume", on_host(locked=True, vm_state=s.ERROR),
+                             _Ctx(False), allowed)
+    cases = ((on_host(locked=False, vm_state=s.ERROR), "vm_state error"),
+             (on_host(locked=False, task_state=s.REBOOTING), "task_state rebooting"),
+             (on_host(locked=False, host=None), "vm_state active"))  # no host yet
+    for inst, said in cases:
+        with pytest.raises(exception.InstanceInvalidState) as err:
+            s.check_idle_on_host("detach_interface", inst, _Ctx(False), allowed)
+        assert err.value.code == 409 and said in str(err.value), str(err.value)
+        assert "detach_interface" in str(err.value)
+
+
 def test_resize_steps_follow_novas_task_states() -> None:
     t = s.get("resize")
     assert [t.task_state, *t.steps] == [
