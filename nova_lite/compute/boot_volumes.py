@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from typing import Any
+from typing import Any, Optional
 
 from nova_lite import exception
 from nova_lite.conf import CONF
@@ -56,9 +56,15 @@ class BootVolumesMixin:
         return [b for b in self.conductor.bdm_list_by_instance(ctx, inst.uuid).objects
                 if b.destination_type == "volume"]
 
-    def _prep_block_devices(self, ctx: Any, inst: Any, spec: Any) -> list[dict]:
+    def _prep_block_devices(self, ctx: Any, inst: Any, spec: Any,
+                            requested: Optional[list] = None) -> list[dict]:
         """Make, wait for and export the server's volumes; what the driver needs of
-        each: connection_info, device_name, boot_index, serial, disk_bus."""
+        each: connection_info, device_name, boot_index, serial, disk_bus.
+        ``requested``: the mappings the build came with; the conductor is asked for the
+        recorded ones only when some are volumes (None: always)."""
+        if requested is not None and not any(b.destination_type == "volume"
+                                             for b in requested):
+            return []
         bdms = self._volume_bdms(ctx, inst)
         if not bdms:
             return []

@@ -121,9 +121,9 @@ def _node_of(node: Optional[str], nodes: list[str]) -> str:
 class ComputeManager(networking.NetworkingMixin, ShelveMixin, SnapshotMixin, RescueMixin,
                      GuestCallsMixin, ResizeMixin, LiveMigrationMixin, EvacuateMixin,
                      RebuildMixin, ReclaimMixin, VolumesMixin, BootVolumesMixin):
-    """RPC API version 1.8 (see rpcapi.py)."""
+    """RPC API version 1.9 (see rpcapi.py)."""
 
-    target_version = "1.8"
+    target_version = "1.9"
 
     def __init__(self, host: str, conductor: Any = None, driver: Any = None) -> None:
         self.host = host
@@ -195,11 +195,15 @@ class ComputeManager(networking.NetworkingMixin, ShelveMixin, SnapshotMixin, Res
             self._sync_one(ctx, inst.uuid)
 
     # -- build / delete -----------------------------------------------------------------------
-    def build_and_run_instance(self, ctx: Any, instance: Instance) -> None:
+    def build_and_run_instance(self, ctx: Any, instance: Instance,
+                               block_device_mapping: Any = None) -> None:
+        """``block_device_mapping``: the server's mappings as the conductor created them
+        (None from an older conductor: read here)."""
+        bdms = None if block_device_mapping is None else block_device_mapping.objects
         with self._lock(instance.uuid):
-            self._build(ctx, instance)
+            self._build(ctx, instance, bdms)
 
-    def _build(self, ctx: Any, inst: Instance) -> None:
+    def _build(self, ctx: Any, inst: Instance, bdms: Optional[list] = None) -> None:
         event = f"compute_{states.get('build').event}"
         try:
             # Only a server still waiting for its host: a build message delivered twice
@@ -221,7 +225,7 @@ class ComputeManager(networking.NetworkingMixin, ShelveMixin, SnapshotMixin, Res
                                                     CONF)
             if drive is not None:
                 spec.extra["config_drive"] = drive
-            devices = self._prep_block_devices(ctx, inst, spec)
+            devices = self._prep_block_devices(ctx, inst, spec, bdms)
             if devices:
                 spec.extra["block_devices"] = devices
                 if not inst.image_ref:  # booted from a volume: its image's properties

@@ -13,6 +13,7 @@ API version history:
         live_migration_force_complete; evacuate_instance
   1.7 - attach_volume (call), detach_volume
   1.8 - swap_volume (call)
+  1.9 - build_and_run_instance(block_device_mapping)
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from typing import Any, Callable, Optional
 from nova_lite import rpc
 from nova_lite.conf import CONF
 from nova_lite.context import RequestContext
+from nova_lite.objects.block_device import BlockDeviceMappingList
 
 TOPIC = "compute"
-VERSION = "1.8"
+VERSION = "1.9"
 UPTIME_TIMEOUT = 10
 
 
@@ -54,8 +56,16 @@ class ComputeAPI:
     def _prepare(self, host: str) -> Any:
         return self._client(host).prepare(server=host)
 
-    def build_and_run_instance(self, ctx: RequestContext, host: str, instance: Any) -> None:
-        self._prepare(host).cast(ctx, "build_and_run_instance", instance=instance)
+    def build_and_run_instance(self, ctx: RequestContext, host: str, instance: Any,
+                               block_device_mapping: Optional[list] = None) -> None:
+        """``block_device_mapping``: the server's mappings as created with it (so the
+        host need not ask for them); None: the host reads them."""
+        if block_device_mapping is None:
+            self._prepare(host).cast(ctx, "build_and_run_instance", instance=instance)
+            return
+        self._client(host).prepare(server=host, version="1.9").cast(
+            ctx, "build_and_run_instance", instance=instance,
+            block_device_mapping=BlockDeviceMappingList.of(block_device_mapping))
 
     def terminate_instance(self, ctx: RequestContext, host: str, instance: Any) -> None:
         self._prepare(host).cast(ctx, "terminate_instance", instance=instance)

@@ -40,6 +40,11 @@ def for_instance(template: list, instance_uuid: str) -> list:
     return out
 
 
+def writable(bdm: BlockDeviceMapping) -> dict:
+    """The values of a requested mapping its cell's row is created with."""
+    return {k: v for k, v in bdm.to_dict().items() if k in bdm_db.WRITABLE}
+
+
 class BlockDevicesMixin:
     api_url: str
     cells: Any
@@ -59,13 +64,6 @@ class BlockDevicesMixin:
                 action="change block devices", instance_uuid=instance_uuid,
                 attr="vm_state", state="building")
         return cell["database_connection"]
-
-    def _create_bdms_in_cell(self, url: str, instance_uuid: str) -> None:
-        """Record in the cell the mappings a server asked for (from its request spec),
-        when it is created there; replay-safe."""
-        for bdm in self._bdms_of_spec(instance_uuid):
-            values = {k: v for k, v in bdm.to_dict().items() if k in bdm_db.WRITABLE}
-            bdm_db.bdm_create(url, instance_uuid, values, bdm.uuid)
 
     def _release_reserved_volumes(self, ctx: Any, instance_uuid: str) -> None:
         """Delete the Cinder attachments that reserved existing volumes for a server

@@ -126,15 +126,21 @@ class TaskMixin(ServerGroupMixin, AggregateMixin, block_devices.BlockDevicesMixi
         requests are left for the periodic retry, not failed."""
         lease = timedelta(seconds=CONF.conductor.build_request_retry_seconds)
         stamp = datetime.utcnow().replace(microsecond=0)  # as the database keeps it
-        taken = cells_db.build_request_lease(self.api_url, instance_uuids, stamp - lease, stamp)
-        brs = {b["instance_uuid"]: Instance.obj_from_primitive(b["instance"]) for b in
-               cells_db.build_request_list(self.api_url, instance_uuids=taken)}
+        taken, first_spec = cells_db.build_requests_take(self.api_url, instance_uuids,
+                                                         stamp - lease, stamp)
+        brs = {b["instance_uuid"]: Instance.obj_from_primitive(b["instance"]) for b in taken}
         uuids = [u for u in instance_uuids if u in brs]  # others were deleted meanwhile
         if retry:
             uuids = [u for u in uuids if not self._left_after_hand_over(u)]
         if not uuids:
             return
-        spec = RequestSpec.obj_from_primitive(cells_db.request_spec_get(self.api_url, uuids[0]))
+        spec = RequestSpec.obj_from_primitive(first_spec) if first_spec else None
+        if spec is None or spec.instance_uuid != uuids[0]:
+            spec = RequestSpec.obj_from_primitive(
+                cells_db.request_spec_get(self.api_url, uuids[0]))
+        # The mappings each server asked for: none for all of them when the first asked
+        # for none (they share one request); else read per server at its creation.
+        no_bdms = not spec.get("block_device_mappings")
         spec = self._group_refresh(spec)
         try:
             selections = self.scheduler.select_destinations(ctx, spec, uuids,
@@ -161,7 +167,8 @@ class TaskMixin(ServerGroupMixin, AggregateMixin, block_devices.BlockDevicesMixi
             return
         for sel in selections:
             try:
-                self._create_in_cell(ctx, brs[sel.instance_uuid], sel)
+                self._create_in_cell(ctx, brs[sel.instance_uuid], sel,
+                                     [] if no_bdms else None)
             except exception.ServiceUnavailable as err:
                 LOG.warning("handing %s to its cell failed (%s); retrying later",
                             sel.instance_uuid, err)
@@ -191,14 +198,20 @@ class TaskMixin(ServerGroupMixin, AggregateMixin, block_devices.BlockDevicesMixi
         return (not mapping["queued_for_delete"] and mapping["cell"] is not None
                 and mapping["cell"]["uuid"] == cell_uuid)
 
-    def _create_in_cell(self, ctx: Any, inst: Instance, sel: Any) -> None:
+    def _create_in_cell(self, ctx: Any, inst: Instance, sel: Any,
+                        bdms: Optional[list] = None) -> None:
+        """Create the server in its cell with its block device mappings (``bdms``, read
+        from its request spec when None) in one transaction, hand it over (its mapping
+        names the cell, its build request goes) and cast the build to its host."""
         cell = self.cells.by_uuid(sel.cell_uuid)
         url = cell["database_connection"]
         inst.host, inst.node = sel.host, sel.nodename
         inst.availability_zone = self._host_zone(sel.host)
-        created = inst_db.instance_create_with_action(url, inst, cell["name"], ctx.request_id,
-                                                      ctx.user_id, ctx.project_id)
-        self._create_bdms_in_cell(url, inst.uuid)
+        if bdms is None:
+            bdms = self._bdms_of_spec(inst.uuid)
+        created = inst_db.instance_create_with_action(
+            url, inst, cell["name"], ctx.request_id, ctx.user_id, ctx.project_id,
+            bdms=[(b.uuid, block_devices.writable(b)) for b in bdms])
         if (created.host, created.node) != (inst.host, inst.node):
             # An earlier attempt created the record, then died before handing it over:
             # this attempt holds the build now, and its claim is on the host it chose.
@@ -207,8 +220,7 @@ class TaskMixin(ServerGroupMixin, AggregateMixin, block_devices.BlockDevicesMixi
                                  "availability_zone": inst.availability_zone},
                 cell_name=cell["name"])
         try:
-            cells_db.instance_mapping_set_cell(self.api_url, inst.uuid, sel.cell_uuid)
-            if not cells_db.build_request_delete(self.api_url, inst.uuid):
+            if not cells_db.hand_over(self.api_url, inst.uuid, sel.cell_uuid):
                 if self._handed_over(inst.uuid, sel.cell_uuid):
                     return  # an earlier attempt finished the hand-over (and the cast)
                 # Deleted by the user while we scheduled: undo.
@@ -221,7 +233,7 @@ class TaskMixin(ServerGroupMixin, AggregateMixin, block_devices.BlockDevicesMixi
             _best_effort(inst_db.instance_destroy, url, inst.uuid)
             self.cells.forget_instance(inst.uuid)
             raise
-        self.compute.build_and_run_instance(ctx, sel.host, created)
+        self.compute.build_and_run_instance(ctx, sel.host, created, bdms)
 
     def _bury_in_cell0(self, ctx: Any, inst: Instance, message: str, code: int) -> None:
         """Record an instance that cannot be built in cell0, in ERROR, with the reason.

@@ -109,6 +109,24 @@ def build_request_older_than(session: Session, cutoff) -> list[str]:
     return list(session.scalars(q))
 
 
+def _lease(session: Session, instance_uuids: list[str], stale_before: datetime,
+           now: datetime) -> list[str]:
+    """Take, in the caller's transaction, the build requests no attempt took after
+    ``stale_before``: their rows are locked (read FOR UPDATE), so a concurrent attempt
+    waits and then sees them taken; one UPDATE stamps them all."""
+    if not instance_uuids:
+        return []
+    br = m.BuildRequest
+    rows = session.execute(sa.select(br.instance_uuid, br.updated_at).where(
+        br.instance_uuid.in_(instance_uuids)).with_for_update()).all()
+    free = {u for u, at in rows if at is None or at < stale_before}
+    taken = [u for u in instance_uuids if u in free]
+    if taken:
+        session.execute(sa.update(br).where(br.instance_uuid.in_(taken)).values(
+            updated_at=now), execution_options={"synchronize_session": False})
+    return taken
+
+
 @transactional
 def build_request_lease(session: Session, instance_uuids: list[str], stale_before: datetime,
                         now: Optional[datetime] = None) -> list[str]:
@@ -116,16 +134,25 @@ def build_request_lease(session: Session, instance_uuids: list[str], stale_befor
     ``now``), so two conductors, or a retry and a slow first attempt, never build one
     server twice. The stamp is the attempt's lease: its claims carry it (see
     placement.claim). Returns the uuids taken."""
-    now = now or datetime.utcnow()
-    taken = []
-    for uuid in instance_uuids:
-        res = session.execute(sa.update(m.BuildRequest).where(
-            m.BuildRequest.instance_uuid == uuid,
-            sa.or_(m.BuildRequest.updated_at.is_(None),
-                   m.BuildRequest.updated_at < stale_before)).values(updated_at=now))
-        if res.rowcount:
-            taken.append(uuid)
-    return taken
+    return _lease(session, instance_uuids, stale_before, now or datetime.utcnow())
+
+
+@transactional
+def build_requests_take(session: Session, instance_uuids: list[str], stale_before: datetime,
+                        now: datetime) -> tuple[list[dict], Optional[dict]]:
+    """A build attempt's start in one transaction: lease the build requests (as
+    build_request_lease), read those taken (as build_request_list, in the order asked)
+    and the request spec of the first of them (None when none was taken)."""
+    taken = _lease(session, instance_uuids, stale_before, now)
+    if not taken:
+        return [], None
+    rows = {r.instance_uuid: r for r in session.scalars(sa.select(m.BuildRequest).where(
+        m.BuildRequest.instance_uuid.in_(taken)))}
+    brs = [{"instance_uuid": u, "created_at": rows[u].created_at,
+            "instance": json.loads(rows[u].instance)} for u in taken if u in rows]
+    spec = session.scalars(sa.select(m.RequestSpec.spec).where(
+        m.RequestSpec.instance_uuid == taken[0])).first()
+    return brs, (json.loads(spec) if spec is not None else None)
 
 
 @transactional
@@ -175,6 +202,22 @@ def instance_mapping_set_cell(session: Session, instance_uuid: str, cell_uuid: s
     cell = session.scalars(sa.select(m.CellMapping).where(m.CellMapping.uuid == cell_uuid)).one()
     session.execute(sa.update(m.InstanceMapping).where(
         m.InstanceMapping.instance_uuid == instance_uuid).values(cell_id=cell.id))
+
+
+@transactional
+def hand_over(session: Session, instance_uuid: str, cell_uuid: str) -> bool:
+    """A scheduled server goes to its cell in one transaction: its mapping names the
+    cell and its build request goes. False (and nothing changed) when the build request
+    was gone already: deleted by the user, or handed over by an earlier attempt."""
+    res = session.execute(sa.delete(m.BuildRequest).where(
+        m.BuildRequest.instance_uuid == instance_uuid))
+    if not res.rowcount:
+        return False
+    cell_id = sa.select(m.CellMapping.id).where(m.CellMapping.uuid == cell_uuid
+                                                ).scalar_subquery()
+    session.execute(sa.update(m.InstanceMapping).where(
+        m.InstanceMapping.instance_uuid == instance_uuid).values(cell_id=cell_id))
+    return True
 
 
 @transactional

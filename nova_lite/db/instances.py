@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -162,14 +162,17 @@ def _new_info_cache(session: Session, inst: Instance) -> m.InstanceInfoCache:
 def instance_create_with_action(session: Session, inst: Instance, cell_name: Optional[str],
                                 request_id: str, user_id: Optional[str],
                                 project_id: Optional[str],
-                                failure: Optional[tuple[int, str, str]] = None) -> Instance:
-    """Create the instance and its 'create' action in one transaction, so a crash never
-    leaves one without the other. ``failure`` (code, message, event) records, for a server
-    that cannot be built, its fault and the failed event as well. A live row with this
-    uuid (an earlier attempt that committed) is returned as it is."""
+                                failure: Optional[tuple[int, str, str]] = None,
+                                bdms: Sequence[tuple[str, dict]] = ()) -> Instance:
+    """Create the instance, its 'create' action and its block device mappings ``bdms``
+    ((uuid, values) each) in one transaction, so a crash never leaves one without the
+    others. ``failure`` (code, message, event) records, for a server that cannot be
+    built, its fault and the failed event as well. A live row with this uuid (an earlier
+    attempt that committed) is returned as it is, with any of ``bdms`` it lacks added."""
     row = session.scalars(sa.select(m.Instance).where(m.Instance.uuid == inst.uuid,
                                                       m.Instance.deleted == 0)).first()
     if row is not None:
+        _add_bdms(session, inst.uuid, bdms, existing=True)
         return _to_obj(row, _fault_if_shown(session, row), cell_name,
                        _info_caches(session, [row.uuid]).get(row.uuid),
                        instance_tags.tags_of(session, [row.uuid])[row.uuid])
@@ -195,6 +198,7 @@ def instance_create_with_action(session: Session, inst: Instance, cell_name: Opt
     if inst.get("keypairs"):
         _save_keypairs(session, inst.uuid, inst.keypairs)
     session.flush()
+    _add_bdms(session, inst.uuid, bdms, existing=False)
     if failure is not None:
         session.add(m.InstanceActionEvent(action_id=action.id, event=failure[2],
                                           start_time=now, finish_time=now, result="Error",
@@ -204,6 +208,20 @@ def instance_create_with_action(session: Session, inst: Instance, cell_name: Opt
     out.keypairs = list(inst.get("keypairs") or [])
     out.obj_reset_changes(["keypairs"])
     return out
+
+
+def _add_bdms(session: Session, instance_uuid: str, bdms: Sequence[tuple[str, dict]],
+              existing: bool) -> None:
+    """Add the mappings (uuid, values) an instance does not have yet (``existing``: it
+    may have some, from an earlier attempt)."""
+    if not bdms:
+        return
+    have = set(session.scalars(sa.select(m.BlockDeviceMapping.uuid).where(
+        m.BlockDeviceMapping.instance_uuid == instance_uuid,
+        m.BlockDeviceMapping.deleted == 0))) if existing else set()
+    for bdm_uuid, values in bdms:
+        if bdm_uuid not in have:
+            block_devices.add(session, instance_uuid, values, bdm_uuid)
 
 
 def _get_row(session: Session, uuid: str, read_deleted: bool = False,

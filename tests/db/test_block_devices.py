@@ -145,10 +145,15 @@ def test_requested_mappings_reach_the_cell_and_reservations_are_released(
         cells_db.build_request_create(api_url, inst.uuid, "p1", "u1",
                                       inst.obj_to_primitive(), spec.obj_to_primitive())
 
+    from nova_lite.conductor.block_devices import writable
+
     cell1 = mapped_cells["cell1"]
-    inst_db.instance_create(cell1, first, "cell1")
-    cond._create_bdms_in_cell(cell1, first.uuid)
-    cond._create_bdms_in_cell(cell1, first.uuid)  # a replay adds nothing
+    requested = [(b.uuid, writable(b)) for b in cond._bdms_of_spec(first.uuid)]
+    inst_db.instance_create_with_action(cell1, first, "cell1", "req-1", "u1", "p1",
+                                        bdms=requested)
+    # a replay adds nothing
+    inst_db.instance_create_with_action(cell1, first, "cell1", "req-1", "u1", "p1",
+                                        bdms=requested)
     rows = bdm_db.bdm_list(cell1, [first.uuid])[first.uuid]
     assert [(b.uuid, b.volume_id, b.boot_index) for b in rows] == [
         (mine[0].uuid, vol["id"], 0)]

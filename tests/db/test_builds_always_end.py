@@ -35,8 +35,9 @@ class _Compute:
     def __init__(self) -> None:
         self.built: list[str] = []
 
-    def build_and_run_instance(self, ctx, host, inst):
+    def build_and_run_instance(self, ctx, host, inst, block_device_mapping=None):
         self.built.append(inst.uuid)
+        self.bdms = block_device_mapping
 
 
 class _Tasks(tasks.TaskMixin):
@@ -104,6 +105,30 @@ def test_ordinary_build_reaches_the_host(cells: dict) -> None:
     stored = inst_db.instance_get(cells["cell1"], inst.uuid)
     assert stored.access_ip_v6 == "::babe:dc0c:1602"
     assert [a.action for a in inst_db.action_list(cells["cell1"], inst.uuid)] == ["create"]
+    # The host learns with the build that the server has no mappings to read.
+    assert compute.bdms == []
+    mapping = cells_db.instance_mapping_get(cells["api"], inst.uuid)
+    assert mapping["cell"]["uuid"] == cells["cell1_uuid"]
+
+
+def test_a_build_deleted_while_scheduled_leaves_no_copy(cells: dict) -> None:
+    """The user deleted the build request while the scheduler chose: the hand-over
+    finds it gone, changes nothing, and the copy made in the cell goes again."""
+    inst = _record(cells["api"])
+    t = _Tasks(cells["api"])
+    t._compute = _Compute()
+
+    class _DeletingScheduler(_Scheduler):
+        def select_destinations(self, ctx, spec, uuids, build_lease=None):
+            assert cells_db.build_request_delete(cells["api"], uuids[0])
+            return super().select_destinations(ctx, spec, uuids, build_lease)
+
+    t._scheduler = _DeletingScheduler(cells["cell1_uuid"])
+    t._schedule_and_build(context.get_admin_context(), [inst.uuid])
+    assert t._compute.built == []
+    with pytest.raises(exception.InstanceNotFound):
+        inst_db.instance_get(cells["cell1"], inst.uuid)
+    assert cells_db.instance_mapping_get(cells["api"], inst.uuid)["queued_for_delete"]
 
 
 def test_burial_twice_is_harmless(cells: dict) -> None:

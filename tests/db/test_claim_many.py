@@ -61,6 +61,37 @@ def test_a_superseded_lease_claims_nothing(api_url: str) -> None:
                                 build_lease=stamp.isoformat()) == [None]
 
 
+def test_taking_build_requests_leases_them_and_reads_the_first_spec(api_url: str) -> None:
+    a, b, c = consumer(), consumer(), consumer()
+    stamp = datetime.utcnow().replace(microsecond=0)
+    for x in (a, b, c):
+        cells.build_request_create(api_url, x, "p", None, {"n": x}, {"spec-of": x})
+    assert cells.build_request_lease(api_url, [a], stamp - timedelta(seconds=60), stamp) == [a]
+    taken, spec = cells.build_requests_take(api_url, [a, b, c, consumer()],
+                                            stamp - timedelta(seconds=30), stamp)
+    # a is leased by the other attempt; b and c are taken, in the order asked
+    assert [t["instance"]["n"] for t in taken] == [b, c] and spec == {"spec-of": b}
+    assert cells.build_requests_take(api_url, [b, c], stamp - timedelta(seconds=30),
+                                     stamp) == ([], None)
+    later = stamp + timedelta(seconds=60)
+    assert [t["instance_uuid"] for t in cells.build_requests_take(
+        api_url, [c, b], stamp + timedelta(seconds=1), later)[0]] == [c, b]
+
+
+def test_hand_over_needs_the_build_request(api_url: str) -> None:
+    a = consumer()
+    cells.build_request_create(api_url, a, "p", None, {}, {})
+    cell = cells.cell_create(api_url, "cell1", "none:///", "sqlite://")
+    assert cells.hand_over(api_url, a, cell["uuid"]) is True
+    assert cells.instance_mapping_get(api_url, a)["cell"]["uuid"] == cell["uuid"]
+    assert cells.build_request_list(api_url, instance_uuids=[a]) == []
+    b = consumer()
+    cells.build_request_create(api_url, b, "p", None, {}, {})
+    cells.build_request_delete(api_url, b)
+    assert cells.hand_over(api_url, b, cell["uuid"]) is False
+    assert cells.instance_mapping_get(api_url, b)["cell"] is None
+
+
 def test_concurrent_batches_never_exceed_capacity(api_url: str) -> None:
     """Eight calls of four claims each over two providers with room for ten in all:
     exactly ten claims succeed, whatever the interleaving (no deadlock is reported)."""

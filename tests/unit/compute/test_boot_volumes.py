@@ -47,6 +47,23 @@ ROOT = {"source_type": "image", "destination_type": "volume", "boot_index": 0,
         "delete_on_termination": True}
 
 
+def test_a_build_told_its_mappings_asks_for_them_only_when_it_has_volumes(mgr):
+    from nova_lite.objects.block_device import BlockDeviceMappingList
+
+    asked = []
+    read = mgr.conductor.bdm_list_by_instance
+    mgr.conductor.bdm_list_by_instance = lambda ctx, u: asked.append(u) or read(ctx, u)
+    plain = _instance()
+    mgr.conductor.instances[plain.uuid] = plain
+    mgr.build_and_run_instance(CTX, plain, BlockDeviceMappingList.of([]))
+    assert plain.vm_state == states.ACTIVE and asked == []
+    inst = _server(mgr, ROOT)
+    mgr.build_and_run_instance(CTX, inst, BlockDeviceMappingList.of(
+        mgr.conductor.bdms[inst.uuid]))
+    assert inst.vm_state == states.ACTIVE and asked == [inst.uuid]
+    assert mgr.driver.volumes_of(inst.uuid)
+
+
 def test_boot_from_a_volume_made_from_the_image(mgr):
     inst = _server(mgr, ROOT)
     mgr.build_and_run_instance(CTX, inst)
