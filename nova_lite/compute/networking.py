@@ -24,6 +24,7 @@ VIF_PLUGGED = "network-vif-plugged"
 NETWORK_CHANGED = "network-changed"
 VIF_DELETED = "network-vif-deleted"
 POWER_UPDATE = "power-update"
+VOLUME_EXTENDED = "volume-extended"
 
 
 def network_request(inst: Any) -> dict:
@@ -108,14 +109,16 @@ class NetworkingMixin:
             tag, status = ev.get("tag") or "", ev.get("status") or "completed"
             LOG.info("instance %s: event %s %s %s", uuid, name, tag, status)
             if not self.events.deliver(uuid, name, tag, status):
-                rest.append((uuid, name))
-        for uuid, name in rest:
+                rest.append((uuid, name, tag))
+        for uuid, name, tag in rest:
             try:
                 if name == NETWORK_CHANGED or name == VIF_DELETED:
                     self._refresh_network_info(ctx, uuid)
                 elif name == POWER_UPDATE:
                     with self._lock(uuid):  # type: ignore[attr-defined]
                         self._sync_one(ctx, uuid)  # type: ignore[attr-defined]
+                elif name == VOLUME_EXTENDED:
+                    self.extend_volume(ctx, uuid, tag)  # type: ignore[attr-defined]
             except exception.InstanceNotFound:
                 pass
             except Exception:

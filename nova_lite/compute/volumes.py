@@ -26,6 +26,7 @@ from nova_lite.conf import CONF
 LOG = logging.getLogger(__name__)
 
 ATTACHED = "attached"
+GiB = 1024 ** 3
 
 
 class VolumesMixin:
@@ -165,6 +166,37 @@ class VolumesMixin:
             self.conductor.action_event(ctx, instance.uuid, event, "finish", self.host,
                                         "Success")
             return bdm
+
+    def extend_volume(self, ctx: Any, uuid: str, volume_id: str) -> None:
+        """Cinder's volume-extended event: the guest's disk of that volume grows to the
+        volume's new size (read from Cinder) and the mapping records it. An event for a
+        volume the server does not have (any more) is ignored, as in Nova."""
+        from nova_lite.compute.manager import instance_spec
+
+        event = "compute_extend_volume"
+        with self._lock(uuid):  # type: ignore[attr-defined]
+            bdm = next((b for b in self.conductor.bdm_list_by_instance(ctx, uuid).objects
+                        if b.volume_id == volume_id and b.destination_type == "volume"),
+                       None)
+            if bdm is None or not bdm.connection():
+                LOG.warning("instance %s: volume-extended for volume %s, which it has "
+                            "no connected mapping of", uuid, volume_id)
+                return
+            self.conductor.action_event(ctx, uuid, event, "start", self.host)
+            try:
+                inst = self.conductor.server_get(ctx, uuid)
+                size = int(self.volume_api.get(ctx, volume_id)["size"])
+                self.conductor.bdm_update(ctx, uuid, bdm.uuid, {"volume_size": size})
+                self.driver.extend_volume(instance_spec(inst), bdm.connection(),
+                                          volume_id, size * GiB)
+            except Exception as err:
+                LOG.exception("instance %s: extending volume %s failed", uuid, volume_id)
+                self.conductor.action_event(ctx, uuid, event, "finish", self.host,
+                                            "Error", str(err))
+                return
+            LOG.info("instance %s: volume %s is now %d GiB in the guest", uuid, volume_id,
+                     size)
+            self.conductor.action_event(ctx, uuid, event, "finish", self.host, "Success")
 
     def _reconcile_volumes(self, ctx: Any, instances: list) -> None:
         """Undo the attaches a restart interrupted (mappings of idle servers here whose

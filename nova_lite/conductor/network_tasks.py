@@ -43,10 +43,20 @@ class NetworkTaskMixin:
             else:
                 result["code"] = 200
                 by_host.setdefault(host, []).append(ev)
+                if ev["name"] == "volume-extended":
+                    self._start_extend_volume(ctx, uuid)
             out.append(result)
         for host, host_events in by_host.items():
             self.compute.external_instance_event(ctx, host, host_events)
         return out
+
+    def _start_extend_volume(self, ctx: Any, uuid: str) -> None:
+        """The extend_volume action a volume-extended event starts (as Nova's API);
+        the host records its compute_extend_volume event in it."""
+        cell = self.cells.instance_cell(uuid)
+        if cell is not None:
+            inst_db.action_start(cell["database_connection"], uuid, "extend_volume",
+                                 ctx.request_id, ctx.user_id, ctx.project_id)
 
     def _instance_host(self, uuid: str) -> Optional[str]:
         """The instance's host, "" when it has none, None when it does not exist."""

@@ -207,6 +207,12 @@ class ComputeDriver:
         switch the guest to it, at the same device."""
         raise DriverError("this hypervisor cannot swap volumes")
 
+    def extend_volume(self, instance: InstanceSpec, connection_info: dict, serial: str,
+                      new_size: int) -> None:
+        """Cinder grew the attached volume whose serial is ``serial``: make the running
+        guest see ``new_size`` bytes (a stopped one reads the size when it starts)."""
+        raise DriverError("this hypervisor cannot extend attached volumes")
+
     def get_vnc_console(self, instance: InstanceSpec) -> dict:
         """{"host", "port"} of the guest's VNC server, as the console proxy reaches it;
         ConsoleUnavailable when the guest has none."""

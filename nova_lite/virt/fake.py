@@ -203,6 +203,14 @@ class FakeDriver(driver.ComputeDriver):
             old = guest["volumes"].pop(old_serial)
             guest["volumes"][new_serial] = dict(old, connection_info=dict(new_connection_info))
 
+    def extend_volume(self, instance: InstanceSpec, connection_info: dict, serial: str,
+                      new_size: int) -> None:
+        with self._lock:
+            guest = self._guests.get(instance.uuid)
+            if guest is None or serial not in guest.get("volumes", {}):
+                raise driver.DriverError(f"guest {instance.name} has no volume {serial}")
+            guest["volumes"][serial]["size"] = new_size
+
     def volumes_of(self, uuid: str) -> dict[str, dict]:
         """Test hook: {serial: {"connection_info", "mountpoint"}} of the guest's volumes."""
         with self._lock:

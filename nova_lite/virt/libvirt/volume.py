@@ -199,6 +199,22 @@ class LibvirtVolumeMixin:
                                       lv.VIR_DOMAIN_AFFECT_CONFIG)
         LOG.info("volume %s of %s swapped for %s", old_serial, instance.name, new_serial)
 
+    def extend_volume(self, instance: Any, connection_info: dict, serial: str,
+                      new_size: int) -> None:
+        """QEMU resizes the running guest's disk of the volume (block_resize); the guest
+        kernel sees the new capacity at once. A stopped guest needs nothing: QEMU
+        reads the volume's size when it starts."""
+        with self._errors(f"extending volume {serial} of {instance.name}"):  # type: ignore[attr-defined]
+            dom = self._get(instance)  # type: ignore[attr-defined]
+            if not dom.isActive():
+                return
+            disk = find_disk(dom.XMLDesc(0), serial, _source(connection_info))
+            if disk is None:
+                raise exception.DriverFailure(reason=f"the guest has no volume {serial}")
+            dev = disk.find("target").get("dev")
+            dom.blockResize(dev, new_size, self._lv.VIR_DOMAIN_BLOCK_RESIZE_BYTES)
+        LOG.info("volume %s of %s resized to %d bytes", serial, instance.name, new_size)
+
     def _wait_mirrored(self, dom: Any, dev: str) -> None:
         """Until the copy has caught up (the job is ready to pivot)."""
         deadline = time.monotonic() + SWAP_TIMEOUT

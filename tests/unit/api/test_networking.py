@@ -203,3 +203,17 @@ def test_external_events(net_client, conductor):
     resp = net_client.post(url, {"events": [deleted]}, token=ADMIN)
     assert resp.json["events"][0]["status"] == "completed"
     assert net_client.post(url, {"events": []}, token=ADMIN).status_int == 400
+
+
+def test_volume_extended_needs_the_volume_id_as_its_tag(net_client, conductor):
+    server = conductor.add_server()
+    url = "/v2.1/os-server-external-events"
+    ev = {"name": "volume-extended", "server_uuid": server.uuid}
+    assert net_client.post(url, {"events": [ev]}, token=ADMIN,
+                           version="2.50").status_int == 400  # not a name before 2.51
+    resp = net_client.post(url, {"events": [ev, dict(ev, tag="vol-1")]}, token=ADMIN,
+                           version="2.51")
+    assert resp.status_int == 207
+    assert [(e["code"], e["status"]) for e in resp.json["events"]] == [
+        (400, "failed"), (200, "completed")]
+    assert conductor.events == [dict(ev, tag="vol-1", status="completed")]

@@ -31,6 +31,12 @@ class BdmConductor(FakeConductor):
     def bdm_destroy(self, ctx, instance_uuid, bdm_uuid):
         self.bdms.pop(bdm_uuid, None)
 
+    def bdm_list_by_instance(self, ctx, instance_uuid):
+        from nova_lite.objects.block_device import BlockDeviceMappingList
+
+        return BlockDeviceMappingList.of([b for b in self.bdms.values()
+                                          if b.instance_uuid == instance_uuid])
+
     def bdm_list_by_instances(self, ctx, instance_uuids):
         return {u: [b for b in self.bdms.values() if b.instance_uuid == u]
                 for u in instance_uuids}
@@ -129,3 +135,35 @@ def test_swap_moves_the_disk_to_the_new_volume_and_releases_the_old(setup, monke
         mgr.swap_volume(ctx, inst, cond.bdms[bdm.uuid], other["id"], att["id"])
     mgr.driver.volumes_of(inst.uuid)[new_vol["id"]]  # still there
     assert volumes.get(ctx, other["id"])["status"] == "available"
+
+
+def test_volume_extended_grows_the_guest_disk_to_cinders_size(setup):
+    mgr, cond, volumes, inst, ctx = setup
+    vol, bdm = _reserve(cond, volumes, inst, ctx)
+    mgr.attach_volume(ctx, inst, bdm)
+    volumes.volumes[vol["id"]]["size"] = 3  # Cinder extended it
+    mgr.external_instance_event(ctx, [{"name": "volume-extended", "server_uuid": inst.uuid,
+                                       "tag": vol["id"], "status": "completed"}])
+    assert mgr.driver.volumes_of(inst.uuid)[vol["id"]]["size"] == 3 * 1024 ** 3
+    assert cond.bdms[bdm.uuid].volume_size == 3
+    assert (inst.uuid, "compute_extend_volume", "finish", "Success") in cond.events
+
+
+def test_volume_extended_for_a_volume_the_server_lacks_is_ignored(setup):
+    mgr, cond, volumes, inst, ctx = setup
+    other = volumes.create(ctx, 1, "not attached")
+    mgr.external_instance_event(ctx, [{"name": "volume-extended", "server_uuid": inst.uuid,
+                                       "tag": other["id"], "status": "completed"}])
+    assert not [e for e in cond.events if e[1] == "compute_extend_volume"]
+
+
+def test_volume_extended_failing_in_the_driver_is_an_error_event(setup, monkeypatch):
+    mgr, cond, volumes, inst, ctx = setup
+    vol, bdm = _reserve(cond, volumes, inst, ctx)
+    mgr.attach_volume(ctx, inst, bdm)
+
+    def broken(*args):
+        raise exception.DriverFailure(reason="no resize here")
+    monkeypatch.setattr(mgr.driver, "extend_volume", broken)
+    mgr.extend_volume(ctx, inst.uuid, vol["id"])
+    assert [e[3] for e in cond.events if e[1] == "compute_extend_volume"] == [None, "Error"]
