@@ -459,6 +459,11 @@ class CinderConnectionFailed(NovaLiteException):
     code = 503
 
 
+class VolumeTypeNotFound(Invalid):
+    """A server create's volume_type Cinder does not have (Nova answers 400)."""
+    msg_fmt = "Volume type %(id_or_name)s could not be found."
+
+
 class VolumesUnavailable(Invalid):
     msg_fmt = "Volumes are not available: this deployment has no block storage service."
 

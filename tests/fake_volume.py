@@ -27,6 +27,7 @@ class API:
         self.volumes: dict[str, dict] = {}
         self.attachments: dict[str, dict] = {}
         self.snapshots: dict[str, dict] = {}
+        self.volume_types: list[dict] = [{"id": str(uuid.uuid4()), "name": "__DEFAULT__"}]
         self.calls: list[tuple[str, Any]] = []
         self._lock = threading.RLock()
 
@@ -174,6 +175,10 @@ class API:
             att = self._attachment(ctx, attachment_id)
             del self.attachments[attachment_id]
             self._refresh(self.volumes[att["volume_id"]])
+
+    def get_all_volume_types(self, ctx: Any) -> list[dict]:
+        self.calls.append(("get_all_volume_types", None))
+        return [dict(t) for t in self.volume_types]
 
     # -- snapshots -------------------------------------------------------------------
 

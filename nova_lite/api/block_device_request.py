@@ -199,6 +199,7 @@ def check_sources(ctx: Any, bdms: list[dict], images: Any, volumes: Any,
     volumes and snapshots. Returns {volume id: volume}."""
     seen_images = {image_ref} if image_ref else set()
     found: dict[str, dict] = {}
+    check_volume_types(ctx, bdms, volumes)
     for bdm in bdms:
         if bdm.get("disk_bus") and bdm["disk_bus"] not in DISK_BUSES:
             raise exception.InvalidBDM(
@@ -235,6 +236,20 @@ def check_sources(ctx: Any, bdms: list[dict], images: Any, volumes: Any,
                 message="Blank volumes (source: 'blank', dest: 'volume') need to have "
                         "non-zero size")
     return found
+
+
+def check_volume_types(ctx: Any, bdms: list[dict], volumes: Any) -> None:
+    """Each volume_type asked for (2.67) is one of Cinder's, by id or name (Nova's
+    VolumeTypeNotFound, a 400, otherwise); Cinder is asked once per request."""
+    wanted = [b["volume_type"] for b in bdms if b.get("volume_type")]
+    if not wanted:
+        return
+    known = set()
+    for vtype in _need_volumes(volumes).get_all_volume_types(ctx):
+        known.update((vtype.get("id"), vtype.get("name")))
+    for name in wanted:
+        if name not in known:
+            raise exception.VolumeTypeNotFound(id_or_name=name)
 
 
 def _need_volumes(volumes: Any) -> Any:

@@ -259,6 +259,12 @@ class API:
         self._call(ctx, "DELETE", f"/volumes/{volume_id}",
                    lambda: exception.VolumeNotFound(volume_id=volume_id), ok=(202, 204))
 
+    def get_all_volume_types(self, ctx: Any) -> list[dict]:
+        """The volume types the caller may use (id, name, ...)."""
+        return self._call(ctx, "GET", "/types",
+                          lambda: exception.CinderConnectionFailed(
+                              reason="no volume types resource"))["volume_types"]
+
     # -- attachments -----------------------------------------------------------------
 
     def attachment_create(self, ctx: Any, volume_id: str, instance_uuid: str,

@@ -240,7 +240,7 @@ def test_format(vclient, image_id, bdm, message):
     _bad(_create(vclient, [_root(image_id, **bdm)]), message)
 
 
-def test_tag_and_volume_type_microversions(vclient, conductor, image_id):
+def test_tag_and_volume_type_microversions(vclient, conductor, volumes, image_id):
     _bad(_create(vclient, [_root(image_id, tag="root")], version="2.37"),
          "Additional properties are not allowed")
     _ok(_create(vclient, [_root(image_id, tag="root")], version="2.33"), conductor)
@@ -248,6 +248,12 @@ def test_tag_and_volume_type_microversions(vclient, conductor, image_id):
     assert spec.block_device_mappings[0].tag == "root"
     _bad(_create(vclient, [_root(image_id, volume_type="fast")], version="2.66"),
          "Additional properties are not allowed")
+    _bad(_create(vclient, [_root(image_id, volume_type="fast")], version="2.67"),
+         "Volume type fast could not be found.")
+    volumes.volume_types.append({"id": "6d0ff92a-0ac8-4a7c-9a67-0e5c4b8a3f10",
+                                 "name": "fast"})
+    _ok(_create(vclient, [_root(image_id, volume_type=volumes.volume_types[-1]["id"])],
+                version="2.67"), conductor)
     _, spec = _ok(_create(vclient, [_root(image_id, volume_type="fast")], version="2.67"),
                   conductor)
     assert spec.block_device_mappings[0].volume_type == "fast"

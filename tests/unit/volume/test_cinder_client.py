@@ -214,3 +214,12 @@ def test_the_catalog_endpoint_is_looked_up_once_and_again_on_refresh():
         keystone_session.CachedEndpoint(
             lambda: None, lambda r: exception.CinderConnectionFailed(reason=r),
             "volume").get()
+
+
+def test_volume_types_are_listed():
+    with requests_mock.Mocker() as m:
+        m.get("http://c.test/v3/p/types", json={"volume_types": [
+            {"id": "t1", "name": "__DEFAULT__"}, {"id": "t2", "name": "fast"}]})
+        api = cinder.API(ks_session.Session(), "http://c.test/v3/%(project_id)s")
+        types = api.get_all_volume_types(RequestContext(user_id="u", project_id="p"))
+    assert [t["name"] for t in types] == ["__DEFAULT__", "fast"]
