@@ -33,10 +33,12 @@ API version history:
   1.19 - server_swap_volume
   1.20 - service_list(down_cell_minimal)
   1.21 - server_list returns each server with its volumes_attached (Instance 1.4)
+  1.22 - server_list_rows
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any, Optional
 
 from nova_lite import exception, rpc
@@ -44,7 +46,7 @@ from nova_lite.conf import CONF
 from nova_lite.context import RequestContext
 
 TOPIC = "conductor"
-VERSION = "1.21"
+VERSION = "1.22"
 
 
 class ConductorAPI:
@@ -179,6 +181,16 @@ class ConductorAPI:
         (see conductor.server_lists)."""
         return self._call(ctx, "server_list", project_id=project_id, filters=filters,
                           limit=limit, marker=marker, sort=sort, down_cells=down_cells)
+
+    def server_list_rows(self, ctx: RequestContext, project_id: Optional[str], filters: dict,
+                         limit: Optional[int], marker: Optional[str],
+                         sort: Optional[list] = None, down_cells: str = "skip",
+                         detail: bool = True) -> list:
+        """server_list's page as plain dicts (see conductor.server_rows), for list views;
+        ``detail`` False: without what only a detailed view shows."""
+        return json.loads(self._call(
+            ctx, "server_list_rows", project_id=project_id, filters=filters, limit=limit,
+            marker=marker, sort=sort, down_cells=down_cells, detail=detail))
 
     def server_update(self, ctx: RequestContext, uuid: str, values: dict) -> Any:
         return self._call(ctx, "server_update", uuid=uuid, values=values)

@@ -1,4 +1,5 @@
-"""Sort orders and markers of server lists, shared by every cell's query and their merge.
+"""Filters, sort orders and markers of server lists, shared by every cell's query (whole
+instances or lean rows) and their merge.
 
 A list is ordered by the requested (field, descending) keys, then by ``uuid`` (unique in
 every cell) so that a marker names one position in the merged list of all cells. NULL
@@ -15,6 +16,7 @@ from typing import Any, Callable, Optional
 
 import sqlalchemy as sa
 
+from nova_lite.db import instance_tags
 from nova_lite.db import main_models as m
 
 Sort = list[tuple[str, bool]]
@@ -109,3 +111,41 @@ def sort_key(sort: Sort) -> Callable[[Any], Any]:
         return 0
 
     return functools.cmp_to_key(compare)
+
+
+def listed(q: Any, project_id: Optional[str], filters: dict, sort: Sort,
+           after_values: Optional[dict]) -> Any:
+    """``q`` (a select from instances) narrowed to a list's filters, after the marker's
+    values, in ``sort`` order, cut to ``filters["limit"]``."""
+    if not filters.get("deleted"):
+        q = q.where(m.Instance.deleted == 0)
+        if not filters.get("soft_deleted"):  # hidden unless asked for, as in Nova
+            q = q.where(sa.or_(m.Instance.vm_state.is_(None),
+                               m.Instance.vm_state != "soft-delete"))
+    if project_id is not None:
+        q = q.where(m.Instance.project_id == project_id)
+    if filters.get("host"):
+        q = q.where(m.Instance.host == filters["host"])
+    if filters.get("vm_state"):
+        q = q.where(m.Instance.vm_state.in_(filters["vm_state"]))
+    if filters.get("uuids") is not None:
+        q = q.where(m.Instance.uuid.in_(filters["uuids"]))
+    if filters.get("changes-since"):
+        q = q.where(m.Instance.updated_at >= filters["changes-since"])
+    if filters.get("flavor_id"):
+        q = q.where(m.Instance.flavor.like(f'%"flavorid": "{filters["flavor_id"]}"%'))
+    if filters.get("image"):
+        q = q.where(m.Instance.image_ref == filters["image"])
+    for column, value in (filters.get("columns") or {}).items():
+        q = q.where(getattr(m.Instance, column) == value)
+    if filters.get("name_contains"):
+        escaped = (filters["name_contains"].replace("!", "!!").replace("%", "!%")
+                   .replace("_", "!_"))
+        q = q.where(m.Instance.display_name.like(f"%{escaped}%", escape="!"))
+    q = instance_tags.tag_filters(q, filters)
+    if after_values is not None:
+        q = after(q, sort, after_values)
+    q = order_by(q, sort)
+    if filters.get("limit") is not None:
+        q = q.limit(filters["limit"])
+    return q

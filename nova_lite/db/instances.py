@@ -306,39 +306,8 @@ def instance_list(session: Session, cell_name: Optional[str], project_id: Option
     order (see instance_paging; newest first by default), only those after the marker
     values ``after`` when given."""
     filters = filters or {}
-    order = instance_paging.normalize(sort)
-    q = sa.select(m.Instance)
-    if not filters.get("deleted"):
-        q = q.where(m.Instance.deleted == 0)
-        if not filters.get("soft_deleted"):  # hidden unless asked for, as in Nova
-            q = q.where(sa.or_(m.Instance.vm_state.is_(None),
-                               m.Instance.vm_state != "soft-delete"))
-    if project_id is not None:
-        q = q.where(m.Instance.project_id == project_id)
-    if filters.get("host"):
-        q = q.where(m.Instance.host == filters["host"])
-    if filters.get("vm_state"):
-        q = q.where(m.Instance.vm_state.in_(filters["vm_state"]))
-    if filters.get("uuids") is not None:
-        q = q.where(m.Instance.uuid.in_(filters["uuids"]))
-    if filters.get("changes-since"):
-        q = q.where(m.Instance.updated_at >= filters["changes-since"])
-    if filters.get("flavor_id"):
-        q = q.where(m.Instance.flavor.like(f'%"flavorid": "{filters["flavor_id"]}"%'))
-    if filters.get("image"):
-        q = q.where(m.Instance.image_ref == filters["image"])
-    for column, value in (filters.get("columns") or {}).items():
-        q = q.where(getattr(m.Instance, column) == value)
-    if filters.get("name_contains"):
-        escaped = (filters["name_contains"].replace("!", "!!").replace("%", "!%")
-                   .replace("_", "!_"))
-        q = q.where(m.Instance.display_name.like(f"%{escaped}%", escape="!"))
-    q = instance_tags.tag_filters(q, filters)
-    if after is not None:
-        q = instance_paging.after(q, order, after)
-    q = instance_paging.order_by(q, order)
-    if filters.get("limit") is not None:
-        q = q.limit(filters["limit"])
+    q = instance_paging.listed(sa.select(m.Instance), project_id, filters,
+                               instance_paging.normalize(sort), after)
     rows = list(session.scalars(q))
     faults = _latest_faults(session, [r.uuid for r in rows
                                       if r.vm_state in ("error", "deleted")])

@@ -1,5 +1,7 @@
 """Instance (a server) and InstanceFault (why it failed)."""
 
+from typing import Optional
+
 from oslo_utils import versionutils
 from oslo_versionedobjects import fields
 
@@ -102,11 +104,16 @@ class Instance(base.NovaLiteObject):
     @property
     def name(self) -> str:
         """The hypervisor-level name (Nova's instance_name_template)."""
-        from nova_lite.conf import CONF
+        return instance_name(self.id if self.obj_attr_is_set("id") else None, self.uuid)
 
-        if self.obj_attr_is_set("id") and self.id is not None:
-            try:
-                return CONF.instance_name_template % self.id
-            except (TypeError, ValueError):
-                pass
-        return f"instance-{self.uuid}"
+
+def instance_name(db_id: Optional[int], uuid: str) -> str:
+    """The hypervisor-level name of an instance of this database id and uuid."""
+    from nova_lite.conf import CONF
+
+    if db_id is not None:
+        try:
+            return CONF.instance_name_template % db_id
+        except (TypeError, ValueError):
+            pass
+    return f"instance-{uuid}"

@@ -4,6 +4,7 @@ down gives minimal records, is skipped, or fails the list, as the caller asks.""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime, timedelta
 from typing import Callable
@@ -184,3 +185,58 @@ def test_volume_mappings_of_listed_servers_pass_over_a_down_cell(two_cells: dict
     uuids = two_cells["uuids"]
     bdms = ConductorManager.bdm_list_by_instances.__get__(lists)(None, uuids[:2])
     assert bdms == {uuids[0]: [], uuids[1]: []}
+
+
+def _row_pages(lists: _Lists, limit: int, sort=None) -> list[str]:
+    ctx = context.get_admin_context()
+    out: list[str] = []
+    marker = None
+    while True:
+        page = json.loads(lists.server_list_rows(ctx, None, {}, limit, marker, sort=sort))
+        out += [r["uuid"] for r in page]
+        if len(page) < limit:
+            return out
+        marker = page[-1]["uuid"]
+
+
+@pytest.mark.parametrize("sort", [None, [["display_name", False]],
+                                  [["launch_index", False], ["display_name", True]]],
+                         ids=["default", "name-asc", "index-asc-name-desc"])
+def test_rows_page_across_cells_as_the_instances_do(two_cells: dict, sort) -> None:
+    """The lean list (plain rows) is the same merged list, in the same order, with the
+    same values as the list of Instances, times as UTC text."""
+    lists = _Lists(two_cells["api"])
+    ctx = context.get_admin_context()
+    instances = lists.server_list(ctx, None, {}, None, None, sort=sort)
+    rows = json.loads(lists.server_list_rows(ctx, None, {}, None, None, sort=sort))
+    assert [r["uuid"] for r in rows] == [i.uuid for i in instances]
+    for inst, row in zip(instances, rows):
+        assert (row["display_name"], row["launch_index"], row["cell_name"],
+                row["flavor"]["flavorid"], row["volumes_attached"]) == (
+            inst.display_name, inst.launch_index, inst.get("cell_name"),
+            inst.flavor.flavorid, [])
+        created = inst.created_at.replace(tzinfo=None)
+        assert row["created_at"] == created.isoformat(timespec="microseconds")
+    for limit in (1, 2, 4):
+        assert _row_pages(lists, limit, sort) == [i.uuid for i in instances]
+    index_rows = json.loads(lists.server_list_rows(
+        ctx, None, {"uuids": two_cells["uuids"][:4]}, None, None, detail=False))
+    assert {r["uuid"] for r in index_rows} == set(two_cells["uuids"][:4])
+    assert all("flavor" not in r and "vm_state" in r for r in index_rows)
+
+
+def test_rows_of_a_down_cell_are_minimal_or_skipped(two_cells: dict) -> None:
+    lists = _cut_cell2(two_cells)
+    ctx = context.get_admin_context()
+    uuids = two_cells["uuids"]
+    in_cell2 = {uuids[n] for n in (1, 4, 8)} | {uuids[7]}
+    skipped = json.loads(lists.server_list_rows(ctx, None, {}, None, None))
+    assert {r["uuid"] for r in skipped} == set(uuids) - in_cell2
+    rows = json.loads(lists.server_list_rows(ctx, None, {}, None, None,
+                                             down_cells="minimal"))
+    minimal = [r for r in rows if "vm_state" not in r]
+    assert {r["uuid"] for r in minimal} == in_cell2
+    assert all(set(r) == {"uuid", "project_id", "user_id", "created_at", "cell_name"}
+               and isinstance(r["created_at"], str) for r in minimal)
+    with pytest.raises(exception.CellsUnavailable):
+        lists.server_list_rows(ctx, None, {}, None, None, down_cells="error")

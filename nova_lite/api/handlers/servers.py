@@ -21,7 +21,7 @@ from nova_lite.api import (block_device_request, common, network_request, valida
 from nova_lite.api.handlers import availability_zones, flavors, server_groups
 from nova_lite.api.handlers import keypairs as keypairs_handler
 from nova_lite.api.schemas import servers as schema
-from nova_lite.api.views.servers import ServerView
+from nova_lite.api.views.servers import ServerRow, ServerView
 from nova_lite.api.user_regex import UserPattern
 from nova_lite.compute import states
 from nova_lite.network import model as net_model
@@ -160,11 +160,16 @@ def _list_servers(req: wsgi.ApiRequest, detail: bool) -> list:
     sort = [[field, descending] for field, descending in _sort_params(req)] or None
     down_cells = _down_cells_mode(req, opts)
     limit, marker = common.limit_and_marker(req)
+    # Plain rows, not Instances: at 1,000 servers a page objects cost more than the
+    # query. An index list needs the detailed rows only for the ip filters.
+    detail = detail or "ip" in opts or "ip6" in opts
     if not post:  # the conductor sorts and pages in each cell's query
-        return req.conductor.server_list(ctx, project_id, filters, limit, marker,
-                                         sort=sort, down_cells=down_cells)
-    servers = req.conductor.server_list(ctx, project_id, filters, None, None, sort=sort,
-                                        down_cells=down_cells)
+        return [ServerRow(r) for r in req.conductor.server_list_rows(
+            ctx, project_id, filters, limit, marker, sort=sort, down_cells=down_cells,
+            detail=detail)]
+    servers = [ServerRow(r) for r in req.conductor.server_list_rows(
+        ctx, project_id, filters, None, None, sort=sort, down_cells=down_cells,
+        detail=detail)]
     servers = [i for i in servers if all(p(i) for p in post)]
     return common.paginate(servers, limit, marker, key=lambda i: i.uuid)
 
@@ -245,6 +250,8 @@ def _time_filter(when: datetime.datetime, since: bool) -> Callable[[Any], bool]:
         changed = inst.updated_at or inst.created_at
         if changed is None:
             return False
+        if isinstance(changed, str):  # a list row's time (UTC)
+            changed = datetime.datetime.fromisoformat(changed)
         if changed.tzinfo is None:
             changed = changed.replace(tzinfo=datetime.timezone.utc)
         return changed >= when if since else changed <= when

@@ -1,8 +1,9 @@
 """How a server looks on the wire, per microversion.
 
 One ServerView is built per request: it resolves the microversion gates and policy
-checks once, then renders each Instance with plain attribute reads, so a 100-server
-detail page costs a few milliseconds and no RPC per server.
+checks once, then renders each server with plain reads, so a 100-server detail page
+costs a few milliseconds and no RPC per server. A server is an Instance (show) or a
+list's plain row (conductor.server_rows, wrapped as ServerRow), read alike by _f.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from nova_lite.api import common, wsgi
 from nova_lite.compute import states
 from nova_lite.image import properties as image_properties
 from nova_lite.network import model as net_model
+from nova_lite.objects.instance import instance_name
 
 EXTENDED_ATTRS_RULE = "os_compute_api:os-extended-server-attributes"
 HOST_STATUS_RULE = "os_compute_api:servers:show:host_status"
@@ -32,14 +34,46 @@ def allowed(ctx: Any, rule: str) -> bool:
         return bool(ctx.is_admin)
 
 
+class ServerRow(dict):
+    """A server list's row with attribute reads (``row.vm_state``), as list filters
+    read Instances; a missing key reads as None."""
+
+    def __getattr__(self, name: str) -> Any:
+        return self.get(name)
+
+
 def is_minimal(inst: Any) -> bool:
     """A record of a server whose cell database is down (2.69): no state is known."""
+    if isinstance(inst, dict):
+        return "vm_state" not in inst
     return not hasattr(inst, "_obj_vm_state")
 
 
 def _f(obj: Any, name: str, default: Any = None) -> Any:
-    """A versioned object's field without lazy-loading (unset -> default)."""
+    """A row's key or a versioned object's field without lazy-loading (unset ->
+    default)."""
+    if isinstance(obj, dict):
+        return obj.get(name, default)
     return getattr(obj, "_obj_" + name, default)
+
+
+def _isotime(value: Any) -> Optional[str]:
+    """common.isotime of a datetime or of a row's time text (UTC, no offset)."""
+    if isinstance(value, str):
+        return value[:19] + "Z"
+    return common.isotime(value)
+
+
+def _strtime(value: Any) -> Optional[str]:
+    if isinstance(value, str):
+        return value if len(value) > 19 else value + ".000000"
+    return common.strtime(value)
+
+
+def _instance_name(inst: Any) -> str:
+    if isinstance(inst, dict):
+        return instance_name(inst.get("id"), inst["uuid"])
+    return inst.name
 
 
 def host_id(project_id: Optional[str], host: Optional[str]) -> str:
@@ -95,7 +129,7 @@ class ServerView:
         if fault is None:
             return None
         code = _f(fault, "code")
-        out = {"code": code, "created": common.isotime(_f(fault, "created_at")),
+        out = {"code": code, "created": _isotime(_f(fault, "created_at")),
                "message": _f(fault, "message")}
         details = _f(fault, "details")
         if details and (self.is_admin or code != 500):
@@ -135,7 +169,7 @@ class ServerView:
         (groups=True) adds the user, image, flavor, zone and server groups."""
         s = self.basic(inst)
         s["tenant_id"] = _f(inst, "project_id")
-        s["created"] = common.isotime(_f(inst, "created_at"))
+        s["created"] = _isotime(_f(inst, "created_at"))
         if not groups:
             return s
         s["user_id"] = _f(inst, "user_id") or "UNKNOWN"
@@ -170,8 +204,8 @@ class ServerView:
             "hostId": host_id(project_id, host),
             "image": self._image(inst),
             "flavor": self._flavor(_f(inst, "flavor")),
-            "created": common.isotime(_f(inst, "created_at")),
-            "updated": common.isotime(_f(inst, "updated_at") or _f(inst, "created_at")),
+            "created": _isotime(_f(inst, "created_at")),
+            "updated": _isotime(_f(inst, "updated_at") or _f(inst, "created_at")),
             "addresses": self._addresses(inst),
             "accessIPv4": _f(inst, "access_ip_v4") or "",
             "accessIPv6": _f(inst, "access_ip_v6") or "",
@@ -202,8 +236,8 @@ class ServerView:
         s["OS-EXT-AZ:availability_zone"] = _f(inst, "availability_zone") or ""
         s["config_drive"] = _f(inst, "config_drive") or ""
         s["key_name"] = _f(inst, "key_name")
-        s["OS-SRV-USG:launched_at"] = common.strtime(_f(inst, "launched_at"))
-        s["OS-SRV-USG:terminated_at"] = common.strtime(_f(inst, "terminated_at"))
+        s["OS-SRV-USG:launched_at"] = _strtime(_f(inst, "launched_at"))
+        s["OS-SRV-USG:terminated_at"] = _strtime(_f(inst, "terminated_at"))
         s["OS-EXT-STS:vm_state"] = vm_state
         s["OS-EXT-STS:task_state"] = task_state
         s["OS-EXT-STS:power_state"] = _f(inst, "power_state", 0)
@@ -211,7 +245,7 @@ class ServerView:
         if self.ext_attrs:
             s["OS-EXT-SRV-ATTR:host"] = host
             s["OS-EXT-SRV-ATTR:hypervisor_hostname"] = _f(inst, "node")
-            s["OS-EXT-SRV-ATTR:instance_name"] = inst.name
+            s["OS-EXT-SRV-ATTR:instance_name"] = _instance_name(inst)
             if ver >= (2, 3):
                 s["OS-EXT-SRV-ATTR:reservation_id"] = _f(inst, "reservation_id")
                 s["OS-EXT-SRV-ATTR:launch_index"] = _f(inst, "launch_index", 0)
@@ -238,7 +272,7 @@ class ServerView:
             volumes = _f(inst, "volumes_attached")
             if volumes is not None:
                 self._volumes[_f(inst, "uuid")] = volumes
-        self._load_volumes([i.uuid for i in servers if not is_minimal(i)])
+        self._load_volumes([_f(i, "uuid") for i in servers if not is_minimal(i)])
         return [self.show(i) for i in servers]
 
     def _load_volumes(self, uuids: list[str]) -> None:

@@ -7,6 +7,7 @@ same exceptions, versioned objects as results, servers newest first.
 from __future__ import annotations
 
 import datetime
+import json
 import uuid as uuidlib
 from typing import Any, Optional
 
@@ -240,6 +241,21 @@ class FakeConductor:
                 raise exception.Invalid(message=f"marker [{marker}] not found")
             out = out[idx + 1:]
         return [self._with_volumes(i) for i in (out[:limit] if limit is not None else out)]
+
+    def server_list_rows(self, ctx: Any, project_id: Optional[str], filters: dict,
+                         limit: Optional[int], marker: Optional[str],
+                         sort: Optional[list] = None, down_cells: str = "skip",
+                         detail: bool = True) -> list:
+        from nova_lite.conductor import server_rows
+
+        self.calls.append("server_list_rows")
+        self.last_list = {"sort": sort, "down_cells": down_cells, "limit": limit,
+                          "detail": detail}
+        listed = self.server_list(ctx, project_id, filters, limit, marker, sort, down_cells)
+        self.calls.pop()
+        # As the real client returns them: decoded from the conductor's JSON text.
+        return json.loads(server_rows.dumps(
+            [server_rows.for_wire(server_rows.from_instance(i, detail)) for i in listed]))
 
     def _with_volumes(self, inst: Instance) -> Instance:
         """A copy of a listed server carrying its attached volumes, as the real list's."""

@@ -357,7 +357,7 @@ def test_list_calls_conductor_once(client, conductor):
         conductor.add_server(name=f"s{n}")
     conductor.calls.clear()
     client.get("/v2.1/servers/detail", token=ALICE, version=MAX)
-    assert conductor.calls == ["server_list"]
+    assert conductor.calls == ["server_list_rows"]
 
 
 def _count_conductor_calls(conductor, monkeypatch) -> collections.Counter:
