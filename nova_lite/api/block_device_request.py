@@ -6,10 +6,11 @@ Nova's format rules; ``check`` applies Nova's rules on the whole set against the
 and the image, volume and snapshot services (boot sequence, sizes, local disk limits,
 that each volume, snapshot or image exists and each volume can be attached).
 
-What nova_lite's drivers can build: the image root (no mapping row: the server's
-image_ref says it), and Cinder volumes (existing ones, or made by the compute host
-from an image, a snapshot or nothing). Local ephemeral and swap disks pass Nova's
-checks and are then refused as not supported here.
+What nova_lite's drivers build: the image root (no mapping row: the server's
+image_ref says it), Cinder volumes (existing ones, or made by the compute host from an
+image, a snapshot or nothing) and local ephemeral and swap disks (blank to local; the
+flavor's ephemeral_gb and swap add one each unless the request has its own, as Nova;
+an ephemeral disk's volume_size is in GB, a swap disk's in MB).
 """
 
 from __future__ import annotations
@@ -273,16 +274,40 @@ def _volume(ctx: Any, volumes: Any, bdm: dict) -> dict:
 
 
 def check_supported(bdms: list[dict]) -> None:
-    """What Nova accepts but nova_lite's drivers cannot build: a clear 400."""
+    """Local disks made from a volume or a snapshot: Nova's 400."""
     for bdm in bdms:
         source, dest = bdm.get("source_type"), bdm.get("destination_type")
-        if dest == "local" and source == "blank":
-            raise exception.Invalid(
-                message="Local ephemeral and swap disks (source_type blank, "
-                        "destination_type local) are not supported by this deployment; "
-                        "use a blank volume (destination_type volume).")
         if dest == "local" and source in ("volume", "snapshot"):
             raise invalid(f"Mapping {source} to local is not supported.")
+
+
+def flavor_defined(flavor: Any, bdms: list[dict]) -> list[dict]:
+    """The local disks the flavor gives a server whose request has none of that kind
+    (Nova's): an ephemeral disk of ephemeral_gb GB, a swap disk of swap MB."""
+    out = []
+    if flavor.ephemeral_gb and not any(is_ephemeral(b) for b in bdms):
+        out.append(_blank_local(flavor.ephemeral_gb, None))
+    if flavor.swap and not any(is_swap(b) for b in bdms):
+        out.append(_blank_local(flavor.swap, "swap"))
+    return out
+
+
+def _blank_local(size: int, guest_format: Optional[str]) -> dict:
+    return {"source_type": "blank", "destination_type": "local", "boot_index": -1,
+            "delete_on_termination": True, "volume_size": size,
+            "guest_format": guest_format}
+
+
+def size_local_disks(bdms: list[dict], flavor: Any) -> None:
+    """An ephemeral or swap mapping without a size gets the flavor's; a local disk that
+    would then have none is refused."""
+    for bdm in bdms:
+        if is_ephemeral(bdm) or is_swap(bdm):
+            bdm["volume_size"] = bdm.get("volume_size") or (
+                flavor.swap if is_swap(bdm) else flavor.ephemeral_gb)
+            if not bdm["volume_size"]:
+                raise invalid("A local disk (source_type blank, destination_type local) "
+                              "needs a volume_size when the flavor gives it none.")
 
 
 def root_image_id(bdms: list[dict]) -> Optional[str]:
@@ -295,7 +320,7 @@ def check_all(req: Any, bdms: list[dict], image: dict, flavor: Any,
                  az: Optional[str], max_count: int) -> list[dict]:
     """Nova's checks of the whole set of mappings; the mappings to record (without the
     image root, which the server's image_ref describes)."""
-    if not bdms:
+    if not bdms and not (flavor.ephemeral_gb or flavor.swap):
         return []
     if req.volumes is None and any(b["destination_type"] == "volume" for b in bdms):
         raise exception.VolumesUnavailable()
@@ -320,6 +345,8 @@ def check_all(req: Any, bdms: list[dict], image: dict, flavor: Any,
                 f"Volume size is {size} bytes, minimum size is {min_disk} bytes."))
     rows = [b for b in bdms if b is not root or not image_backed]
     check_supported(rows)
+    rows += flavor_defined(flavor, rows)
+    size_local_disks(rows, flavor)
     return rows
 
 

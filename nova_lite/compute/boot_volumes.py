@@ -59,18 +59,22 @@ class BootVolumesMixin:
     def _prep_block_devices(self, ctx: Any, inst: Any, spec: Any,
                             requested: Optional[list] = None) -> list[dict]:
         """Make, wait for and export the server's volumes; what the driver needs of
-        each: connection_info, device_name, boot_index, serial, disk_bus.
+        each: connection_info, device_name, boot_index, serial, disk_bus. The local
+        disks (ephemeral, swap) are named first and go to ``spec.extra["local_disks"]``.
         ``requested``: the mappings the build came with; the conductor is asked for the
-        recorded ones only when some are volumes (None: always)."""
-        if requested is not None and not any(b.destination_type == "volume"
-                                             for b in requested):
+        recorded ones only when there are some (None: always)."""
+        if requested is not None and not requested:
             return []
-        bdms = self._volume_bdms(ctx, inst)
+        everything = self.conductor.bdm_list_by_instance(ctx, inst.uuid).objects
+        used: set[str] = set()
+        local = self._name_local_disks(ctx, inst, everything, used)
+        if local:
+            spec.extra["local_disks"] = local
+        bdms = [b for b in everything if b.destination_type == "volume"]
         if not bdms:
             return []
         api = self.volume_api
         connector = self.driver.get_volume_connector(spec)
-        used: set[str] = set()
         out = []
         for bdm in bdms:
             if not bdm.volume_id:
@@ -89,6 +93,28 @@ class BootVolumesMixin:
                         "boot_index": bdm.boot_index, "serial": bdm.volume_id,
                         "disk_bus": bdm.disk_bus or "virtio",
                         "attachment_id": bdm.attachment_id, "image_id": bdm.image_id})
+        return out
+
+    def _name_local_disks(self, ctx: Any, inst: Any, bdms: list, used: set[str]
+                          ) -> list[dict]:
+        """Each blank local mapping's device (recorded) and what the driver needs to
+        make it: device_name, size_mb, guest_format, swap, disk_bus, and the file name
+        Nova gives it (disk.eph<N>, disk.swap)."""
+        out = []
+        for bdm in bdms:
+            if (bdm.source_type, bdm.destination_type) != ("blank", "local"):
+                continue
+            swap = bdm.guest_format == "swap"
+            device = _device(bdm, used)
+            used.add(device)
+            if bdm.device_name != f"/dev/{device}":
+                self.conductor.bdm_update(ctx, inst.uuid, bdm.uuid,
+                                          {"device_name": f"/dev/{device}"})
+            ephemerals = sum(1 for d in out if not d["swap"])
+            out.append({"device_name": device, "disk_bus": bdm.disk_bus or "virtio",
+                        "guest_format": None if swap else bdm.guest_format, "swap": swap,
+                        "size_mb": (bdm.volume_size or 0) * (1 if swap else 1024),
+                        "file": "disk.swap" if swap else f"disk.eph{ephemerals}"})
         return out
 
     def _root_volume_image_meta(self, ctx: Any, devices: list[dict]) -> dict:

@@ -105,6 +105,14 @@ def _local_root_gb(held: Any, volume_roots: frozenset = frozenset()) -> int:
     return held.root_gb
 
 
+def _local_disks_gb(held: Any) -> int:
+    """The local ephemeral and swap disks an instance (or a flavor) holds besides its
+    root, in GB as its DISK_GB claim counts them (swap MB rounded up)."""
+    flavor = held.get("flavor") if isinstance(held, Instance) else held
+    swap_mb = int(getattr(flavor, "swap", 0) or 0)
+    return int(getattr(flavor, "ephemeral_gb", 0) or 0) + (swap_mb + 1023) // 1024
+
+
 def _maybe_volume_root(inst: Instance) -> bool:
     """Whether the image a server booted from defined its disks (a snapshot of a
     volume-backed server), so only its mappings say where its root is."""
@@ -383,7 +391,8 @@ class ComputeManager(networking.NetworkingMixin, ShelveMixin, SnapshotMixin, Res
                 "host_ip": CONF.my_ip,
                 "vcpus_used": sum(f.vcpus for f in held),
                 "memory_mb_used": sum(f.memory_mb for f in held),
-                "local_gb_used": sum(_local_root_gb(f, volume_roots) for f in held),
+                "local_gb_used": sum(_local_root_gb(f, volume_roots) + _local_disks_gb(f)
+                                     for f in held),
                 "running_vms": running.get(name, 0),
                 "cpu_allocation_ratio": CONF.cpu_allocation_ratio,
                 "ram_allocation_ratio": CONF.ram_allocation_ratio,

@@ -84,7 +84,8 @@ class FakeDriver(driver.ComputeDriver):
                 volumes={d["serial"]: {"connection_info": dict(d["connection_info"]),
                                        "mountpoint": "/dev/" + d["device_name"],
                                        "boot_index": d.get("boot_index")}
-                         for d in devices})
+                         for d in devices},
+                local_disks=[dict(d) for d in instance.extra.get("local_disks") or []])
 
     def _new_guest(self, instance: InstanceSpec) -> dict:
         """A guest just booted (caller holds the lock)."""
@@ -210,6 +211,11 @@ class FakeDriver(driver.ComputeDriver):
             if guest is None or serial not in guest.get("volumes", {}):
                 raise driver.DriverError(f"guest {instance.name} has no volume {serial}")
             guest["volumes"][serial]["size"] = new_size
+
+    def local_disks_of(self, uuid: str) -> list[dict]:
+        """Test hook: the local (ephemeral, swap) disks the guest was built with."""
+        with self._lock:
+            return [dict(d) for d in self._guests[uuid].get("local_disks") or []]
 
     def volumes_of(self, uuid: str) -> dict[str, dict]:
         """Test hook: {serial: {"connection_info", "mountpoint"}} of the guest's volumes."""

@@ -15,7 +15,6 @@ import logging
 import os
 import re
 import shutil
-import subprocess
 import time
 from typing import Any, Callable, Iterator, Optional
 
@@ -23,6 +22,8 @@ from nova_lite.image import properties as image_properties
 from nova_lite.virt import configdrive, driver, imagecache
 from nova_lite.virt.driver import DriverError, ImageSource, InstanceSpec, LifecycleCallback
 from nova_lite.virt.libvirt import config as vconfig
+from nova_lite.virt.libvirt import disk_files
+from nova_lite.virt.libvirt import local_disks as vlocal
 from nova_lite.virt.libvirt import host as vhost
 from nova_lite.virt.libvirt import vif as vvif
 from nova_lite.virt.libvirt import volume as vvolume
@@ -89,7 +90,7 @@ class LibvirtDriver(GuestImagesMixin, GuestAccessMixin, LiveMigrationMixin,
         self.virt_type = conf.libvirt.virt_type
         self._host = vhost.Host(conf.libvirt.connection_uri, is_ours=self._is_ours)
         self._cache = imagecache.ImageCache(self.instances_path, image_source,
-                                            validate=_check_download)
+                                            validate=disk_files.check_download)
 
     # --- host ----------------------------------------------------------------------
 
@@ -272,7 +273,8 @@ class LibvirtDriver(GuestImagesMixin, GuestAccessMixin, LiveMigrationMixin,
                     base, meta = self._cache.fetch(root_image)
                     disk = os.path.join(inst_dir, "disk")
                     base_format = "qcow2" if meta.get("disk_format") == "qcow2" else "raw"
-                    _create_overlay(base, base_format, disk, instance.root_gb)
+                    disk_files.create_overlay(base, base_format, disk, instance.root_gb)
+                vlocal.create(inst_dir, instance.extra.get("local_disks") or [])
                 drive_files = configdrive.files_or_none(instance.extra.get("config_drive"))
                 if drive_files is not None:
                     configdrive.build_iso(drive_files, configdrive.drive_path(inst_dir))
@@ -306,6 +308,7 @@ class LibvirtDriver(GuestImagesMixin, GuestAccessMixin, LiveMigrationMixin,
             interfaces=self._interfaces(instance, props.get("hw_vif_model") or "virtio"),
             disk_bus=props.get("hw_disk_bus") or "virtio",
             machine_type=props.get("hw_machine_type"))
+        vlocal.add_to_guest(guest, inst_dir)
         vvolume.add_to_guest(guest, devices)
         return self._host.get_connection().defineXML(vconfig.domain_xml(guest))
 
@@ -466,9 +469,11 @@ class LibvirtDriver(GuestImagesMixin, GuestAccessMixin, LiveMigrationMixin,
                 drive = configdrive.drive_path(os.path.dirname(source))
                 if os.path.exists(drive):
                     shutil.copyfile(drive, configdrive.drive_path(inst_dir))
-                if instance.root_gb and _virtual_size(disk, "qcow2") < instance.root_gb * GiB:
-                    _run(["qemu-img", "resize", "-q", "-f", "qcow2", disk,
-                          str(instance.root_gb * GiB)])
+                vlocal.copy(os.path.dirname(source), inst_dir)
+                size = instance.root_gb * GiB
+                if size and disk_files.virtual_size(disk, "qcow2") < size:
+                    disk_files.run(["qemu-img", "resize", "-q", "-f", "qcow2", disk,
+                                    str(size)])
                 dom = self._define(instance, props)
                 if power_on:
                     self._start(dom)
@@ -555,46 +560,3 @@ class LibvirtDriver(GuestImagesMixin, GuestAccessMixin, LiveMigrationMixin,
         known = active | set(self.list_instance_uuids())
         return {d for d in self._cache.stray_instance_dirs(known)
                 if d.removesuffix("_resize") not in known}
-
-
-def _check_download(path: str, meta: dict) -> None:
-    """A qcow2 image must really be qcow2 and must not point at a backing file."""
-    if meta.get("disk_format") != "qcow2":
-        return
-    try:
-        info = json.loads(_run(["qemu-img", "info", "--output=json", "-f", "qcow2", path]))
-    except (DriverError, ValueError) as err:
-        raise DriverError(f"image {meta.get('id')} is not a valid qcow2 file: {err}") \
-            from err
-    if info.get("backing-filename"):
-        raise DriverError("qcow2 images with a backing file are not accepted")
-
-
-def _create_overlay(base: str, base_format: str, path: str, root_gb: int) -> None:
-    """A qcow2 overlay backed by the shared base, grown to the flavor's root disk."""
-    virtual_size = _virtual_size(base, base_format)
-    size = root_gb * GiB
-    if size and size < virtual_size:
-        raise DriverError(f"the flavor's root disk ({root_gb} GB) is smaller than the "
-                          f"image ({virtual_size} bytes)")
-    cmd = ["qemu-img", "create", "-q", "-f", "qcow2", "-b", base, "-F", base_format, path]
-    if size:
-        cmd.append(str(size))
-    _run(cmd)
-    os.chmod(path, 0o644)
-
-
-def _virtual_size(path: str, fmt: str) -> int:
-    if fmt == "raw":
-        return os.path.getsize(path)
-    out = _run(["qemu-img", "info", "--output=json", "-f", fmt, path])
-    return int(json.loads(out)["virtual-size"])
-
-
-def _run(cmd: list[str]) -> str:
-    try:
-        return subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    except FileNotFoundError as err:
-        raise DriverError(f"{cmd[0]} is not installed") from err
-    except subprocess.CalledProcessError as err:
-        raise DriverError(f"{' '.join(cmd[:2])} failed: {err.stderr.strip()}") from err

@@ -23,6 +23,7 @@ from typing import Any
 from nova_lite.virt import driver, imagecache
 from nova_lite.virt.driver import InstanceSpec
 from nova_lite.virt.libvirt import config as vconfig
+from nova_lite.virt.libvirt import disk_files
 
 LOG = logging.getLogger(__name__)
 
@@ -45,12 +46,6 @@ def _add_usage(inst_dir: str, image_ids: list[str]) -> None:
     os.replace(tmp, path)
 
 
-def _qemu_img() -> Any:
-    from nova_lite.virt.libvirt import driver as lvdriver  # the driver imports this module
-
-    return lvdriver
-
-
 class GuestImagesMixin:
     _lv: Any
     _host: Any
@@ -69,7 +64,7 @@ class GuestImagesMixin:
                 dom.managedSave(0)
             try:
                 disk = os.path.join(self._instance_dir(instance), "disk")  # type: ignore[attr-defined]
-                _qemu_img()._run(["qemu-img", "convert", "-q", "-f", "qcow2", "-O", "qcow2",
+                disk_files.run(["qemu-img", "convert", "-q", "-f", "qcow2", "-O", "qcow2",
                                   disk, dest_path])
             finally:
                 if saved:
@@ -98,7 +93,7 @@ class GuestImagesMixin:
             rescue_disk = os.path.join(inst_dir, RESCUE_DISK)
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(rescue_disk)
-            _qemu_img()._create_overlay(
+            disk_files.create_overlay(
                 base, "qcow2" if meta.get("disk_format") == "qcow2" else "raw", rescue_disk, 0)
             with open(kept) as f:
                 xml = vconfig.rescue_xml(

@@ -19,6 +19,7 @@ from typing import Any
 from nova_lite.virt import configdrive, driver, imagecache
 from nova_lite.virt.driver import DriverError, InstanceSpec
 from nova_lite.virt.libvirt import config as vconfig
+from nova_lite.virt.libvirt import disk_files
 
 LOG = logging.getLogger(__name__)
 
@@ -68,7 +69,6 @@ class LiveMigrationMixin:
 
     def pre_live_migration(self, instance: InstanceSpec, block_migration: bool,
                            image_meta: dict) -> dict:
-        from nova_lite.virt.libvirt.driver import _create_overlay
 
         inst_dir = self._instance_dir(instance)  # type: ignore[attr-defined]
         props = image_meta.get("properties") or {}
@@ -82,7 +82,7 @@ class LiveMigrationMixin:
             if block_migration and fetched and not os.path.exists(disk):
                 base, meta = fetched[0]
                 fmt = "qcow2" if meta.get("disk_format") == "qcow2" else "raw"
-                _create_overlay(base, fmt, disk, instance.root_gb)
+                disk_files.create_overlay(base, fmt, disk, instance.root_gb)
             drive_files = configdrive.files_or_none(instance.extra.get("config_drive"))
             if drive_files is not None:
                 configdrive.build_iso(drive_files, configdrive.drive_path(inst_dir))

@@ -187,7 +187,7 @@ def test_blank_volume(vclient, conductor, image_id):
          "Invalid device UUID.")
 
 
-def test_blank_local_disks_follow_the_flavor(vclient, image_id):
+def test_blank_local_disks_follow_the_flavor(vclient, conductor, image_id):
     eph = {"source_type": "blank", "destination_type": "local", "boot_index": -1,
            "volume_size": 3}
     swap = dict(eph, guest_format="swap", volume_size=1024)  # MiB, as the flavor's
@@ -201,9 +201,30 @@ def test_blank_local_disks_follow_the_flavor(vclient, image_id):
     many = [{k: v for k, v in eph.items() if k != "volume_size"}] * 2  # 2 GiB each
     _bad(_create(vclient, many, image_ref=image_id, flavorRef="eph"),
          "Ephemeral disks requested are larger")
-    # within Nova's limits, but no driver here makes local ephemeral or swap disks
-    _bad(_create(vclient, [dict(eph, volume_size=2)], image_ref=image_id, flavorRef="eph"),
-         "not supported by this deployment")
+    # within Nova's limits: recorded; the flavor's swap is added (none was asked for)
+    _, spec = _ok(_create(vclient, [dict(eph, volume_size=1, guest_format="ext4")],
+                          image_ref=image_id, flavorRef="eph"), conductor)
+    assert [(b.source_type, b.destination_type, b.volume_size, b.guest_format,
+             b.boot_index, b.delete_on_termination) for b in spec.block_device_mappings] == [
+        ("blank", "local", 1, "ext4", -1, False), ("blank", "local", 512, "swap", -1, True)]
+    assert not spec.is_bfv
+    # a swap without a size takes the flavor's; the flavor's ephemeral disk is added
+    _, spec = _ok(_create(vclient, [{k: v for k, v in swap.items() if k != "volume_size"}],
+                          image_ref=image_id, flavorRef="eph"), conductor)
+    assert sorted((b.guest_format or "", b.volume_size)
+                  for b in spec.block_device_mappings) == [("", 2), ("swap", 512)]
+    # a flavor without local disks: a local disk needs its own size
+    _bad(_create(vclient, [{k: v for k, v in eph.items() if k != "volume_size"}],
+                 image_ref=image_id), "needs a volume_size")
+
+
+def test_the_flavors_local_disks_without_mappings(vclient, conductor, image_id):
+    body = {"server": {"name": "plain", "flavorRef": "eph", "imageRef": image_id}}
+    resp = vclient.post("/v2.1/servers", body, token=ALICE)
+    _, spec = _ok(resp, conductor)
+    assert sorted((b.guest_format or "", b.volume_size, b.destination_type)
+                  for b in spec.block_device_mappings) == [("", 2, "local"),
+                                                           ("swap", 512, "local")]
 
 
 def test_local_disk_limit(vclient, conf, image_id):

@@ -176,6 +176,12 @@ def test_a_volume_backed_server_holds_no_local_root_disk(mgr):
     assert manager._local_root_gb(image_backed) == 1
     assert manager._local_root_gb(volume_backed) == 0
     assert manager._local_root_gb(image_backed.flavor) == 1
+    # ephemeral and swap disks are local whatever the root is (as DISK_GB counts them)
+    with_eph = image_backed.flavor.obj_clone()
+    with_eph.ephemeral_gb, with_eph.swap = 2, 512
+    volume_backed.flavor = with_eph
+    assert manager._local_disks_gb(volume_backed) == manager._local_disks_gb(with_eph) == 3
+    assert manager._local_disks_gb(image_backed) == 0
 
 
 def test_a_server_booted_from_a_volume_snapshot_image_holds_no_local_root_disk(mgr):
@@ -216,3 +222,25 @@ def test_a_snapshot_still_being_made_is_waited_for(mgr, monkeypatch):
     assert len(seen) == 2  # creating, then available
     [bdm] = mgr.conductor.bdms[inst.uuid]
     assert api.get(CTX, bdm.volume_id)["snapshot_id"] == snap["id"]
+
+
+def test_local_disks_are_named_recorded_and_given_to_the_driver(mgr):
+    from nova_lite.objects.block_device import BlockDeviceMappingList
+
+    eph = {"source_type": "blank", "destination_type": "local", "boot_index": -1,
+           "volume_size": 1, "guest_format": "ext4", "delete_on_termination": True}
+    swap = dict(eph, volume_size=64, guest_format="swap")
+    blank = {"source_type": "blank", "destination_type": "volume", "boot_index": -1,
+             "volume_size": 1, "device_name": "/dev/vdc"}
+    inst = _server(mgr, ROOT, eph, swap, blank)
+    mgr.build_and_run_instance(CTX, inst, BlockDeviceMappingList.of(
+        mgr.conductor.bdms[inst.uuid]))
+    assert inst.vm_state == states.ACTIVE, inst.fault
+    assert [(d["device_name"], d["size_mb"], d["swap"], d["guest_format"], d["file"])
+            for d in mgr.driver.local_disks_of(inst.uuid)] == [
+        ("vdc", 1024, False, "ext4", "disk.eph0"), ("vdd", 64, True, None, "disk.swap")]
+    # the volume asked for vdc, which the ephemeral disk took: it gets the next free one
+    assert sorted(v["mountpoint"] for v in mgr.driver.volumes_of(inst.uuid).values()) == [
+        "/dev/vda", "/dev/vde"]
+    assert sorted(b.device_name for b in mgr.conductor.bdms[inst.uuid]) == [
+        "/dev/vda", "/dev/vdc", "/dev/vdd", "/dev/vde"]

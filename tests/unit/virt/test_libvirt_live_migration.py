@@ -183,10 +183,10 @@ def test_a_failure_is_a_driver_error(drv):
 
 def test_pre_live_migration_prepares_an_overlay_for_block_migration(drv, tmp_path,
                                                                     monkeypatch):
-    from nova_lite.virt.libvirt import driver as lvdriver
+    from nova_lite.virt.libvirt import disk_files
 
     made = []
-    monkeypatch.setattr(lvdriver, "_create_overlay",
+    monkeypatch.setattr(disk_files, "create_overlay",
                         lambda base, fmt, path, gb: made.append((base, fmt, path, gb)))
     drv.instances_path = str(tmp_path)
     drv._cache = types.SimpleNamespace(
