@@ -14,6 +14,15 @@ from urllib.parse import urlencode
 from nova_lite.api import validation, wsgi
 
 
+class Row(dict):
+    """A plain row from the conductor (a list's server or hypervisor) with attribute
+    reads (``row.vm_state``), as handlers read versioned objects; a missing key reads
+    as None."""
+
+    def __getattr__(self, name: str) -> Any:
+        return self.get(name)
+
+
 def isotime(dt: Optional[datetime.datetime]) -> Optional[str]:
     if dt is None:
         return None

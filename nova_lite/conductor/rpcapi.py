@@ -34,6 +34,7 @@ API version history:
   1.20 - service_list(down_cell_minimal)
   1.21 - server_list returns each server with its volumes_attached (Instance 1.4)
   1.22 - server_list_rows
+  1.23 - compute_node_rows
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from nova_lite.conf import CONF
 from nova_lite.context import RequestContext
 
 TOPIC = "conductor"
-VERSION = "1.22"
+VERSION = "1.23"
 
 
 class ConductorAPI:
@@ -249,6 +250,10 @@ class ConductorAPI:
 
     def compute_node_list(self, ctx: RequestContext) -> list:
         return self._call(ctx, "compute_node_list")
+
+    def compute_node_rows(self, ctx: RequestContext) -> list[dict]:
+        """compute_node_list's nodes as plain dicts of the same fields."""
+        return json.loads(self._call(ctx, "compute_node_rows"))
 
     def service_get(self, ctx: RequestContext, service_id: int | str) -> Any:
         return self._call(ctx, "service_get", service_id=service_id)

@@ -34,7 +34,11 @@ class SoftDeleteMixin:
 class Instance(TimestampMixin, SoftDeleteMixin, MainBase):
     __tablename__ = "instances"
     __table_args__ = (
-        Index("instances_project_id_deleted_idx", "project_id", "deleted"),
+        # A list page in the default order (newest first, then uuid) of all projects
+        # or of one is read from these rather than sorting every live row.
+        Index("instances_deleted_created_at_uuid_idx", "deleted", "created_at", "uuid"),
+        Index("instances_project_id_deleted_created_at_uuid_idx", "project_id", "deleted",
+              "created_at", "uuid"),
         Index("instances_host_deleted_idx", "host", "deleted"),
         Index("instances_created_at_idx", "created_at"),
     )

@@ -83,21 +83,42 @@ def compute_node_update(session: Session, host: str, service_id: int, values: di
 @transactional
 def compute_node_list(session: Session, down_time: int, cell_name: Optional[str]
                       ) -> list[ComputeNode]:
-    q = sa.select(m.ComputeNode, m.Service).outerjoin(
-        m.Service, sa.and_(m.Service.id == m.ComputeNode.service_id, m.Service.deleted == 0)
-    ).where(m.ComputeNode.deleted == 0).order_by(m.ComputeNode.id)
+    return [ComputeNode(**d) for d in _compute_nodes(session, down_time, cell_name)]
+
+
+@transactional
+def compute_node_dicts(session: Session, down_time: int, cell_name: Optional[str]
+                       ) -> list[dict]:
+    """compute_node_list's nodes as plain dicts of the same fields (lists of many
+    nodes, without an object each)."""
+    return _compute_nodes(session, down_time, cell_name)
+
+
+_NODE_COLUMNS = ("id", "uuid", "host", "hypervisor_hostname", "hypervisor_type",
+                 "hypervisor_version", "cpu_info", "host_ip", "vcpus", "memory_mb",
+                 "local_gb", "vcpus_used", "memory_mb_used", "local_gb_used", "running_vms",
+                 "service_id")
+
+
+def _compute_nodes(session: Session, down_time: int, cell_name: Optional[str]
+                   ) -> list[dict]:
+    cn = m.ComputeNode
+    q = sa.select(*(getattr(cn, c) for c in _NODE_COLUMNS), m.Service.disabled,
+                  m.Service.last_seen_up, m.Service.forced_down,
+                  m.Service.id.label("svc")).outerjoin(
+        m.Service, sa.and_(m.Service.id == cn.service_id, m.Service.deleted == 0)
+    ).where(cn.deleted == 0).order_by(cn.id)
     out = []
-    for cn, svc in session.execute(q):
-        out.append(ComputeNode(
-            id=cn.id, uuid=cn.uuid, host=cn.host, hypervisor_hostname=cn.hypervisor_hostname,
-            hypervisor_type=cn.hypervisor_type, hypervisor_version=cn.hypervisor_version,
-            cpu_info=cn.cpu_info, host_ip=cn.host_ip, vcpus=cn.vcpus, memory_mb=cn.memory_mb,
-            local_gb=cn.local_gb, vcpus_used=cn.vcpus_used, memory_mb_used=cn.memory_mb_used,
-            local_gb_used=cn.local_gb_used, running_vms=cn.running_vms,
-            service_id=cn.service_id,
-            service_disabled=bool(svc.disabled) if svc else False,
-            service_up=is_up(svc.last_seen_up, svc.forced_down, down_time) if svc else False,
-            service_host=cn.host, cell_name=cell_name))
+    width = len(_NODE_COLUMNS)
+    for row in session.execute(q):
+        node = dict(zip(_NODE_COLUMNS, row[:width]))
+        found = row.svc is not None
+        node["service_disabled"] = bool(row.disabled) if found else False
+        node["service_up"] = (is_up(row.last_seen_up, row.forced_down, down_time)
+                              if found else False)
+        node["service_host"] = node["host"]
+        node["cell_name"] = cell_name
+        out.append(node)
     return out
 
 

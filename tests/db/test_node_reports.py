@@ -37,6 +37,10 @@ def test_many_nodes_in_one_report(env, backend):
     assert len({n["uuid"] for n in nodes}) == 30
     cns = {n.hypervisor_hostname: n for n in svc_db.compute_node_list(env["cell1"], 60, None)}
     assert set(cns) == set(names) and {n.host for n in cns.values()} == {"m1"}
+    # The lean form os-hypervisors lists: the same fields, as plain dicts.
+    rows = svc_db.compute_node_dicts(env["cell1"], 60, None)
+    assert rows == [n.to_dict() for n in svc_db.compute_node_list(env["cell1"], 60, None)]
+    assert all(r["service_up"] and r["service_host"] == "m1" for r in rows)
     rps = {p["name"]: p for p in placement_db.provider_summaries(env["api"])}
     assert set(rps) == set(names)
     for node in nodes:  # each provider is its compute node (same uuid), on host m1

@@ -21,7 +21,7 @@ from nova_lite.api import (block_device_request, common, network_request, valida
 from nova_lite.api.handlers import availability_zones, flavors, server_groups
 from nova_lite.api.handlers import keypairs as keypairs_handler
 from nova_lite.api.schemas import servers as schema
-from nova_lite.api.views.servers import ServerRow, ServerView
+from nova_lite.api.views.servers import ServerView
 from nova_lite.api.user_regex import UserPattern
 from nova_lite.compute import states
 from nova_lite.network import model as net_model
@@ -164,10 +164,10 @@ def _list_servers(req: wsgi.ApiRequest, detail: bool) -> list:
     # query. An index list needs the detailed rows only for the ip filters.
     detail = detail or "ip" in opts or "ip6" in opts
     if not post:  # the conductor sorts and pages in each cell's query
-        return [ServerRow(r) for r in req.conductor.server_list_rows(
+        return [common.Row(r) for r in req.conductor.server_list_rows(
             ctx, project_id, filters, limit, marker, sort=sort, down_cells=down_cells,
             detail=detail)]
-    servers = [ServerRow(r) for r in req.conductor.server_list_rows(
+    servers = [common.Row(r) for r in req.conductor.server_list_rows(
         ctx, project_id, filters, None, None, sort=sort, down_cells=down_cells,
         detail=detail)]
     servers = [i for i in servers if all(p(i) for p in post)]

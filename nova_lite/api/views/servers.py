@@ -3,7 +3,7 @@
 One ServerView is built per request: it resolves the microversion gates and policy
 checks once, then renders each server with plain reads, so a 100-server detail page
 costs a few milliseconds and no RPC per server. A server is an Instance (show) or a
-list's plain row (conductor.server_rows, wrapped as ServerRow), read alike by _f.
+list's plain row (conductor.server_rows, as a common.Row), read alike by _f.
 """
 
 from __future__ import annotations
@@ -32,14 +32,6 @@ def allowed(ctx: Any, rule: str) -> bool:
         return bool(policy.check(ctx, rule, {"project_id": ctx.project_id}))
     except Exception:  # an unregistered rule must not turn a GET into a 500
         return bool(ctx.is_admin)
-
-
-class ServerRow(dict):
-    """A server list's row with attribute reads (``row.vm_state``), as list filters
-    read Instances; a missing key reads as None."""
-
-    def __getattr__(self, name: str) -> Any:
-        return self.get(name)
 
 
 def is_minimal(inst: Any) -> bool:

@@ -766,6 +766,10 @@ class FakeConductor:
         self.calls.append("compute_node_list")
         return list(self.nodes)
 
+    def compute_node_rows(self, ctx: Any) -> list[dict]:
+        self.calls.append("compute_node_rows")
+        return [n.to_dict() for n in self.nodes]
+
     def service_get(self, ctx: Any, service_id: int | str) -> Any:
         for svc in self.services:
             if (svc.uuid if isinstance(service_id, str) else svc.id) == service_id:
