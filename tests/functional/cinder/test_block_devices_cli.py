@@ -3,7 +3,12 @@ disks and a new volume of a chosen type (`server create --ephemeral --swap
 --block-device ...volume_type=...`, 2.67): the libvirt host makes the local disks as
 qcow2 files in the instance directory, the guest sees each disk at its size (it prints
 them), Cinder makes the volume with that type, `server volume list` shows only the
-volume, and `server delete` removes it. A volume type Cinder does not have is a 400."""
+volume, and `server delete` removes it. A volume type Cinder does not have is a 400.
+
+The attached volume is then extended (`volume set --size`, volume API 3.42): Cinder grows
+the RBD image and sends volume-extended to this deployment (its [nova] section, the
+catalog's compute endpoint), the host resizes the guest's disk and the guest sees the new
+size; the server's actions record extend_volume."""
 
 from __future__ import annotations
 
@@ -68,8 +73,21 @@ def test_local_disks_and_a_typed_volume_with_openstackclient(volume_cloud: Volum
         xml = c.env.conn.lookupByUUIDString(sid).XMLDesc(0)
         for name in ("disk.eph0", "disk.swap"):
             assert f"/{sid}/{name}'" in xml, xml
+
+        c.point_catalog()  # Cinder finds this deployment there to send the event
+        t0 = time.monotonic()
+        c.cli("member-a", "--os-volume-api-version", "3.42", "volume", "set", "--size",
+              "3", vid)
+        c.console_has(sid, f"={vid[:20]}", CONSOLE_TIMEOUT)
+        log = c.console_has(sid, f"={3 * GiB}", CONSOLE_TIMEOUT)
+        extend_s = time.monotonic() - t0
+        assert c.wait_volume("member-a", vid, "in-use")["size"] == 3
+        actions = json.loads(c.cli("member-a", "server", "event", "list", sid,
+                                   "-f", "json"))
+        assert "extend_volume" in [a["Action"] for a in actions], actions
         print(f"\nboot with an ephemeral, a swap and a new typed volume (server create "
-              f"--wait -> the guest sees them): {boot_s:.1f} s")
+              f"--wait -> the guest sees them): {boot_s:.1f} s; volume set --size 3 of "
+              f"the attached volume -> the guest sees 3 GiB: {extend_s:.1f} s")
 
         c.cli("member-a", "server", "delete", "--wait", sid, timeout=BOOT_TIMEOUT)
         sid = None
