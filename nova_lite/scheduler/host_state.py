@@ -11,7 +11,7 @@ index and this scheduler's own claims keep up to date.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 from nova_lite.objects.provider import ProviderSummary
 
@@ -81,11 +81,19 @@ class HostView:
     (``changed``), so a read of 1,000 nodes sends only the few whose generation moved.
     """
 
-    def __init__(self, providers: dict[str, dict], host_info: dict[str, dict]) -> None:
+    def __init__(self, providers: dict[str, dict], host_info: dict[str, dict],
+                 hosts: Optional[list[HostState]] = None) -> None:
+        """``hosts``: the HostStates of ``providers`` in name order, when the caller has
+        them (an update of a few providers keeps the others' states)."""
         self.providers = providers
         self.host_info = host_info
-        self.hosts = sorted((HostState(p, host_info.get(p["host"], {}))
-                             for p in providers.values()), key=lambda h: h.name)
+        # Whether static filter answers given on the view this one updates still hold
+        # (same hosts, host parts and traits); set by changed().
+        self.same_static = False
+        if hosts is None:
+            hosts = sorted((HostState(p, host_info.get(p["host"], {}))
+                            for p in providers.values()), key=lambda h: h.name)
+        self.hosts = hosts
         self.by_uuid = {h.uuid: h for h in self.hosts}
         classes: set[str] = set()
         for i, h in enumerate(self.hosts):
@@ -100,13 +108,35 @@ class HostView:
         return {u: p["generation"] for u, p in self.providers.items()}
 
     def changed(self, changes: dict) -> "HostView":
-        """A new view: this one's providers with the conductor's changes applied."""
+        """A new view: this one's providers with the conductor's changes applied. When
+        only known providers' usage or inventory moved (the usual case: claims), the
+        other providers' states are kept and static filter answers still hold
+        (``same_static``); anything else builds every state again."""
         providers = dict(self.providers)
         for u in changes["gone"]:
             providers.pop(u, None)
         for p in changes["providers"]:
             providers[p["uuid"]] = p
-        return HostView(providers, changes["hosts"])
+        hosts = self._updated(changes)
+        view = HostView(providers, changes["hosts"], hosts)
+        view.same_static = hosts is not None
+        return view
+
+    def _updated(self, changes: dict) -> Optional[list[HostState]]:
+        """This view's states with those of the changed providers made again, or None
+        when the change is more than usage and inventory of known providers."""
+        if changes["gone"] or changes["hosts"] != self.host_info:
+            return None
+        fresh = {}
+        for p in changes["providers"]:
+            old = self.providers.get(p["uuid"])
+            if (old is None or old["name"] != p["name"] or old["host"] != p["host"]
+                    or sorted(old.get("traits") or []) != sorted(p.get("traits") or [])):
+                return None
+            fresh[p["uuid"]] = HostState(p, self.host_info.get(p["host"], {}))
+        if not fresh:
+            return list(self.hosts)
+        return [fresh.get(h.uuid, h) for h in self.hosts]
 
     def __len__(self) -> int:
         return len(self.hosts)

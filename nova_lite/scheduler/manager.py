@@ -19,6 +19,7 @@ from nova_lite.conductor import rpcapi as conductor_rpcapi
 from nova_lite.conf import CONF
 from nova_lite.objects.request_spec import RequestSpec, Selection
 from nova_lite.scheduler import filters as filters_mod
+from nova_lite.scheduler.claim_queue import ClaimQueue
 from nova_lite.scheduler import weights
 from nova_lite.scheduler.host_state import HostState, HostView, OwnClaims
 from nova_lite.scheduler.request import HostRequest
@@ -42,6 +43,7 @@ class SchedulerManager:
         self._hosts_at = 0.0
         self._static: dict[tuple, list[int]] = {}
         self._own = OwnClaims()
+        self._claims = ClaimQueue(self.conductor)
         self._view_read_at = 0.0  # when the read the view comes from began
         self._refreshing = False  # a background read is under way
 
@@ -93,7 +95,8 @@ class SchedulerManager:
         self._own.reapply(self._view, read_at)
         self._view_read_at = read_at
         self._hosts_at = time.monotonic()
-        self._static.clear()
+        if not self._view.same_static:
+            self._static.clear()
 
     def hosts_changed(self, ctx: Any) -> None:
         """Fanout cast: the operator changed a compute service; the cached view must
@@ -198,7 +201,6 @@ class SchedulerManager:
                     build_lease: Optional[str] = None, attempts: Optional[int] = None
                     ) -> Selection:
         resources = request.resources
-        fence = {"build_lease": build_lease} if build_lease else {}
         for attempt in range(CONF.scheduler.max_attempts if attempts is None else attempts):
             with self._lock:
                 ranked = self._choose(ctx, spec, request, attempt)
@@ -211,10 +213,11 @@ class SchedulerManager:
                 # sees the host taken.
                 t0 = time.monotonic()
                 try:
-                    self.conductor.claim_resources(
+                    self._claims.claim(
                         ctx, host.uuid, uuid, resources,
                         required_traits=request.required_traits or None,
-                        forbidden_traits=request.forbidden_traits or None, **fence)
+                        forbidden_traits=request.forbidden_traits or None,
+                        build_lease=build_lease)
                 except exception.ResourceClaimConflict as err:
                     with self._lock:
                         self._own.settle(self._view, token, False, 0)

@@ -70,3 +70,26 @@ def test_a_refused_claim_is_undone_on_the_current_view() -> None:
     assert v2.hosts[0].free("VCPU") == 12 and old_host.free("VCPU") == 16
     own.settle(v2, token, False, 0)
     assert v2.hosts[0].free("VCPU") == 16
+
+
+def test_a_usage_change_keeps_the_other_states_and_the_static_answers() -> None:
+    v = view(provider("a"), provider("b"))
+    a_state = v.by_uuid["u-a"]
+    new = v.changed({"providers": [provider("b", 2, used=5)], "gone": [], "hosts": HOSTS})
+    assert new.same_static and new.by_uuid["u-a"] is a_state and a_state.view is new
+    assert [h.name for h in new.hosts] == ["a", "b"]
+    assert new.by_uuid["u-b"].free("VCPU") == 11 and a_state.free("VCPU") == 16
+    assert new.changed({"providers": [], "gone": [], "hosts": HOSTS}).same_static
+
+
+def test_a_change_static_filters_read_builds_the_view_again() -> None:
+    v = view(provider("a"), provider("b"))
+    down = {h: dict(HOSTS[h], service_up=h != "a") for h in HOSTS}
+    new = v.changed({"providers": [], "gone": [], "hosts": down})
+    assert not new.same_static and not new.by_uuid["u-a"].service_up
+    retraited = dict(provider("b", 2), traits=["T", "U"])
+    new = v.changed({"providers": [retraited], "gone": [], "hosts": HOSTS})
+    assert not new.same_static and new.by_uuid["u-b"].get("traits") == ["T", "U"]
+    new = v.changed({"providers": [provider("c")], "gone": [], "hosts": HOSTS})
+    assert not new.same_static and [h.name for h in new.hosts] == ["a", "b", "c"]
+    assert not v.changed({"providers": [], "gone": ["u-a"], "hosts": HOSTS}).same_static

@@ -345,19 +345,23 @@ def test_static_filter_answers_follow_a_new_view(conductor, set_conf) -> None:
     assert sel.host == "c1"
 
 
-def test_concurrent_requests_claim_at_the_same_time_on_different_hosts(conductor,
-                                                                        scheduler) -> None:
-    """The view is taken before the claim and the lock is not held across it: two
-    requests' claims are in flight together, and they chose different hosts."""
+def test_concurrent_requests_choose_while_a_claim_is_in_flight(conductor, scheduler
+                                                               ) -> None:
+    """The view is taken before the claim and the lock is not held across it: a
+    request chooses while another's claim is in flight, and chooses another host; its
+    claim waits for that call and is sent next."""
     import threading
+    import time as time_mod
 
     for name in ("c1", "c2"):
         conductor.add_host(name)
-    both = threading.Barrier(2, timeout=10)
     real_claim = conductor.claim_resources
 
     def claim(*args: Any, **kwargs: Any) -> int:
-        both.wait()  # would time out if the claims were serialised
+        if not conductor.allocations:  # the first: hold it until the second queued
+            deadline = time_mod.monotonic() + 10
+            while not scheduler._claims._pending and time_mod.monotonic() < deadline:
+                time_mod.sleep(0.01)
         return real_claim(*args, **kwargs)
 
     conductor.claim_resources = claim
@@ -368,7 +372,43 @@ def test_concurrent_requests_claim_at_the_same_time_on_different_hosts(conductor
         t.start()
     for t in threads:
         t.join(20)
-    assert sorted(results) == ["c1", "c2"]
+    assert sorted(results) == ["c1", "c2"] and len(conductor.allocations) == 2
+
+
+def test_claims_queued_behind_a_call_go_together_each_answered(conductor, scheduler
+                                                              ) -> None:
+    """Claims that arrive while a conductor call is under way go in one
+    claim_resources_many call; each request learns its own outcome (a refused one
+    chooses again)."""
+    import threading
+    import time as time_mod
+
+    for name in ("c1", "c2", "c3", "c4"):
+        conductor.add_host(name)
+    scheduler.select_destinations(None, spec(), uuids(1))  # the view is read
+    real_claim = conductor.claim_resources
+    held = threading.Event()
+
+    def claim(*args: Any, **kwargs: Any) -> int:
+        if not held.is_set():
+            held.set()
+            deadline = time_mod.monotonic() + 10
+            while len(scheduler._claims._pending) < 3 and time_mod.monotonic() < deadline:
+                time_mod.sleep(0.01)
+        return real_claim(*args, **kwargs)
+
+    conductor.claim_resources = claim
+    conductor.races.append("c4")  # whichever request chose c4 loses once
+    results: list = []
+    threads = [threading.Thread(target=lambda: results.append(
+        scheduler.select_destinations(None, spec(), uuids(1))[0])) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert len(results) == 4 and 3 in conductor.many_calls
+    assert {sel.instance_uuid for sel in results} <= set(conductor.allocations)
+    assert all(conductor.allocations[s.instance_uuid][0] == s.provider_uuid for s in results)
 
 
 def test_an_old_view_is_read_again_in_the_background(conductor, set_conf) -> None:
