@@ -261,7 +261,7 @@ class ComputeManager(networking.NetworkingMixin, ShelveMixin, SnapshotMixin, Res
                                  **({"config_drive": "True"} if drive is not None else {})},
                 expected_task_state=states.SPAWNING,
                 event={"event": event, "phase": "finish", "host": self.host,
-                       "result": "Success"})
+                       "result": "Success"}, reply=False)
         except (exception.InstanceNotFound, exception.InstanceInvalidState):
             LOG.info("instance %s is being deleted; its build stops here", inst.uuid)
             return
@@ -316,7 +316,7 @@ class ComputeManager(networking.NetworkingMixin, ShelveMixin, SnapshotMixin, Res
                     ctx, instance.uuid, values,
                     expected_task_state=t.task_state,
                     event={"event": event, "phase": "finish", "host": self.host,
-                           "result": "Success"})
+                           "result": "Success"}, reply=False)
             except (exception.InstanceNotFound, exception.InstanceInvalidState):
                 LOG.info("instance %s changed during %s; leaving it", instance.uuid, action)
                 return

@@ -59,10 +59,10 @@ class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.Network
                        DeferredDeleteMixin, InstantActionsMixin, ServerTagsMixin,
                        ServicesMixin, ColdMigrateMixin, ComputeNodesMixin, VolumeTasksMixin,
                        ServerListMixin):
-    """RPC API version 1.23 (see rpcapi.py). Server group, aggregate and block device
+    """RPC API version 1.24 (see rpcapi.py). Server group, aggregate and block device
     mapping methods come through TaskMixin, whose builds use them."""
 
-    target_version = "1.23"
+    target_version = "1.24"
 
     def __init__(self) -> None:
         self.api_url = CONF.api_database.connection
@@ -199,14 +199,15 @@ class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.Network
 
     def instance_update(self, ctx: Any, uuid: str, values: dict,
                         expected_task_state: Any = "__any__",
-                        event: Optional[dict] = None) -> Instance:
+                        event: Optional[dict] = None, reply: bool = True
+                        ) -> Optional[Instance]:
         cell = self.cells.instance_cell(uuid)
         if cell is None:
             raise exception.InstanceNotFound(instance_id=uuid)
         return inst_db.instance_update(cell["database_connection"], uuid, values,
                                        expected_task_state, cell["name"],
                                        dict(event, request_id=ctx.request_id)
-                                       if event else None)
+                                       if event else None, load=reply)
 
     def instance_fault_create(self, ctx: Any, uuid: str, code: int, message: str,
                               details: Optional[str], host: Optional[str]) -> None:

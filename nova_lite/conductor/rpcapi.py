@@ -35,6 +35,7 @@ API version history:
   1.21 - server_list returns each server with its volumes_attached (Instance 1.4)
   1.22 - server_list_rows
   1.23 - compute_node_rows
+  1.24 - instance_update(reply)
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from nova_lite.conf import CONF
 from nova_lite.context import RequestContext
 
 TOPIC = "conductor"
-VERSION = "1.23"
+VERSION = "1.24"
 
 
 class ConductorAPI:
@@ -298,9 +299,14 @@ class ConductorAPI:
 
     def instance_update(self, ctx: RequestContext, uuid: str, values: dict,
                         expected_task_state: Any = "__any__",
-                        event: Optional[dict] = None) -> Any:
+                        event: Optional[dict] = None, reply: bool = True) -> Any:
         """Update an instance; ``event`` ({"event", "phase", "host", "result"}) records an
-        instance-action event in the same round trip."""
+        instance-action event in the same round trip. ``reply`` False: the caller does
+        not need the updated instance, which is then neither read nor sent (None)."""
+        if not reply and self.client.can_send_version("1.24"):
+            return self.client.prepare(version="1.24", retry=self._retry).call(
+                ctx, "instance_update", uuid=uuid, values=values,
+                expected_task_state=expected_task_state, event=event, reply=False)
         return self._call(ctx, "instance_update", uuid=uuid, values=values,
                           expected_task_state=expected_task_state, event=event)
 

@@ -249,13 +249,14 @@ def instance_get(session: Session, uuid: str, cell_name: Optional[str] = None,
 @transactional
 def instance_update(session: Session, uuid: str, values: dict,
                     expected_task_state: Any = "__any__",
-                    cell_name: Optional[str] = None, event: Optional[dict] = None
-                    ) -> Instance:
+                    cell_name: Optional[str] = None, event: Optional[dict] = None,
+                    load: bool = True) -> Optional[Instance]:
     """Update an instance; with expected_task_state, only if it still holds that value
     (a list allows several) — the guard against racing operations. ``event``: an
     action event recorded in the same transaction ({"request_id", "event", "phase",
     "host", "result", "traceback"}; a finish also finishes the action), as
-    action_event and action_finish would in two more."""
+    action_event and action_finish would in two more. ``load`` False: None instead of
+    the updated instance (its caches, tags and key pairs are not read)."""
     # Lock the row: under READ COMMITTED two racers would otherwise both read the old
     # task_state, both pass the guard and both write.
     row = _get_row(session, uuid, for_update=True)
@@ -275,12 +276,15 @@ def instance_update(session: Session, uuid: str, values: dict,
             _save_keypairs(session, uuid, v)
         elif k in _WRITABLE or k == "deleted_at":  # deleted_at: soft delete / restore
             setattr(row, k, v.replace(tzinfo=None) if isinstance(v, datetime) else v)
-    session.flush()
     if event is not None:
-        _action_event(session, uuid, event["request_id"], event["event"], event["phase"],
-                      event.get("host"), event.get("result"), event.get("traceback"))
-        if event["phase"] == "finish":
-            _action_finish(session, uuid, event["request_id"])
+        action = _action_event(session, uuid, event["request_id"], event["event"],
+                               event["phase"], event.get("host"), event.get("result"),
+                               event.get("traceback"))
+        if action is not None and event["phase"] == "finish":
+            action.finish_time = action.updated_at
+    session.flush()
+    if not load:
+        return None
     return _with_keypairs(session, _to_obj(row, _fault_if_shown(session, row), cell_name,
                                            _info_caches(session, [uuid]).get(uuid),
                                            instance_tags.tags_of(session, [uuid])[uuid]))
@@ -355,10 +359,12 @@ def action_event(session: Session, uuid: str, request_id: str, event: str, phase
 
 def _action_event(session: Session, uuid: str, request_id: str, event: str, phase: str,
                   host: Optional[str], result: Optional[str] = None,
-                  traceback: Optional[str] = None) -> None:
+                  traceback: Optional[str] = None) -> Optional[m.InstanceAction]:
+    """The event recorded (on the request's action, which is returned; None if the
+    instance has no action of that request)."""
     action = _action_row(session, uuid, request_id)
     if action is None:
-        return
+        return None
     now = datetime.utcnow()
     if phase == "start":
         session.add(m.InstanceActionEvent(action_id=action.id, event=event, start_time=now,
@@ -376,6 +382,7 @@ def _action_event(session: Session, uuid: str, request_id: str, event: str, phas
         if result == "Error":
             action.message = "Error"
     action.updated_at = now
+    return action
 
 
 @transactional

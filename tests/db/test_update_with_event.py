@@ -21,12 +21,15 @@ def test_update_records_the_event_and_finishes_the_action(cell_url: str) -> None
     assert [(e.event, e.finish_time) for e in action.events] == [("compute_build", None)]
     out = inst_db.instance_update(cell_url, inst.uuid, {"vm_state": "active",
                                                         "task_state": None}, "spawning",
-                                  event=dict(ev, phase="finish", result="Success"))
-    assert out.vm_state == "active"
+                                  event=dict(ev, phase="finish", result="Success"),
+                                  load=False)
+    assert out is None  # the caller did not ask for the instance back
+    assert inst_db.instance_get(cell_url, inst.uuid).vm_state == "active"
     [action] = inst_db.action_list(cell_url, inst.uuid, with_events=True)
     assert action.finish_time is not None
     [event] = action.events
     assert event.finish_time is not None and event.result == "Success"
+    assert action.finish_time == action.updated_at
 
 
 def test_a_refused_update_records_no_event(cell_url: str) -> None:

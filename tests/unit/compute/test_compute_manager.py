@@ -28,7 +28,8 @@ class FakeConductor:
         self.destroyed: list[str] = []
         self.bdms: dict[str, list] = {}  # instance uuid -> [BlockDeviceMapping]
 
-    def instance_update(self, ctx, uuid, values, expected_task_state="__any__", event=None):
+    def instance_update(self, ctx, uuid, values, expected_task_state="__any__", event=None,
+                        reply=True):
         inst = self.instances.get(uuid)
         if inst is None:
             raise exception.InstanceNotFound(instance_id=uuid)
@@ -43,7 +44,7 @@ class FakeConductor:
         if event:
             self.action_event(ctx, uuid, event["event"], event["phase"], event.get("host"),
                               event.get("result"))
-        return inst
+        return inst if reply else None
 
     def instance_fault_create(self, ctx, uuid, code, message, details, host):
         self.faults.append((uuid, code, message))
