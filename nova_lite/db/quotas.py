@@ -90,15 +90,36 @@ def delete_limits(session: Session, project_id: str, user_id: Optional[str] = No
     session.execute(sa.delete(m.Quota).where(m.Quota.project_id == project_id))
 
 
+# A build request's instance is written once, with the request: what it counts for
+# (user, vcpus, memory_mb) is decoded from it once per process, not at every quota check
+# of its project while it waits (a burst's checks each read every pending request).
+_PENDING_COUNTS: dict[str, tuple] = {}
+_PENDING_COUNTS_MAX = 50000
+
+
 def pending_instances(session: Session, project_id: str) -> dict[str, tuple]:
     """Build requests of a project: {uuid: (user_id, vcpus, memory_mb)}."""
-    out = {}
-    q = sa.select(m.BuildRequest.instance_uuid, m.BuildRequest.instance).where(
-        m.BuildRequest.project_id == project_id)
-    for uuid, blob in session.execute(q):
-        data = json.loads(blob).get("nova_lite_object.data", {})
-        out[uuid] = (data.get("user_id"), int(data.get("vcpus") or 0),
-                     int(data.get("memory_mb") or 0))
+    br = m.BuildRequest
+    out: dict[str, tuple] = {}
+    missing = []
+    for uuid in session.scalars(sa.select(br.instance_uuid).where(
+            br.project_id == project_id)):
+        counts = _PENDING_COUNTS.get(uuid)
+        if counts is None:
+            missing.append(uuid)
+        else:
+            out[uuid] = counts
+    if missing:
+        decoded = {}
+        for uuid, blob in session.execute(sa.select(br.instance_uuid, br.instance).where(
+                br.instance_uuid.in_(missing))):
+            data = json.loads(blob).get("nova_lite_object.data", {})
+            decoded[uuid] = (data.get("user_id"), int(data.get("vcpus") or 0),
+                             int(data.get("memory_mb") or 0))
+        out.update(decoded)
+        if len(_PENDING_COUNTS) + len(decoded) > _PENDING_COUNTS_MAX:
+            _PENDING_COUNTS.clear()
+        _PENDING_COUNTS.update(decoded)
     return out
 
 

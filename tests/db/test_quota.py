@@ -254,3 +254,25 @@ def test_concurrent_creates_while_builds_move_to_the_cell(api_url: str, cell_url
     used = db_engine.run_in_transaction(api_url, lambda s: engine.usage(
         s, project, None, ["instances"]))
     assert used["instances"][0] == 5
+
+
+def test_pending_counts_are_decoded_once_and_follow_the_build_requests(
+        api_url: str, monkeypatch) -> None:
+    record = _record(api_url, "p-pending", "u1", vcpus=3)
+    db_engine.run_in_transaction(api_url, lambda s: record(s, 2))
+
+    def counts():
+        return db_engine.run_in_transaction(
+            api_url, lambda s: quotas_db.pending_instances(s, "p-pending"))
+
+    first = counts()
+    assert len(first) == 2 and all(v[:2] == ("u1", 3) for v in first.values())
+    decoded = []
+    real_loads = quotas_db.json.loads
+    monkeypatch.setattr(quotas_db.json, "loads", lambda b: decoded.append(1) or real_loads(b))
+    db_engine.run_in_transaction(api_url, lambda s: record(s, 1))
+    second = counts()
+    assert len(second) == 3 and len(decoded) == 1  # only the new request is decoded
+    gone = next(iter(first))
+    cells_db.build_request_delete(api_url, gone)
+    assert set(counts()) == set(second) - {gone}
