@@ -12,11 +12,13 @@ is not UTF-8) -> /healthcheck -> fault wrapper (an unexpected error is a
 from __future__ import annotations
 
 import logging
+import re
 import urllib.parse
 from typing import Any, Callable, Iterable
 
 import webob
 import webob.dec
+from oslo_context import context as oslo_context
 from oslo_middleware import cors, http_proxy_to_wsgi, request_id, sizelimit
 
 from nova_lite.api import healthcheck, wsgi
@@ -24,10 +26,34 @@ from nova_lite.conf import CONF
 
 LOG = logging.getLogger(__name__)
 
-class ComputeRequestId(request_id.RequestId):
-    """oslo.middleware's request id, also as x-compute-request-id (Nova's old name)."""
+class ComputeRequestId:
+    """oslo.middleware's request id (the same environ keys, the caller's valid
+    X-OpenStack-Request-ID as the global request id, x-openstack-request-id on every
+    response), also as x-compute-request-id (Nova's old name), as plain WSGI: the webob
+    request and response it would build cost more than a version document's whole
+    answer."""
 
-    compat_headers = ["x-compute-request-id"]
+    headers = (request_id.HTTP_RESP_HEADER_REQUEST_ID, "x-compute-request-id")
+
+    def __init__(self, app: Callable, conf: Any = None) -> None:
+        self.application = app
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        inbound = environ.get("HTTP_X_OPENSTACK_REQUEST_ID", "")
+        if inbound and _GLOBAL_ID.match(inbound):
+            environ[request_id.GLOBAL_REQ_ID] = inbound
+        req_id = oslo_context.generate_request_id()
+        environ[request_id.ENV_REQUEST_ID] = req_id
+
+        def _start(status: str, headers: list, exc_info: Any = None) -> Any:
+            have = {k.lower() for k, _v in headers}
+            headers = list(headers) + [(h, req_id) for h in self.headers if h not in have]
+            return start_response(status, headers, exc_info)
+
+        return self.application(environ, _start)
+
+
+_GLOBAL_ID = re.compile(request_id.ID_FORMAT)
 
 
 class MalformedURL:
@@ -108,7 +134,12 @@ class _CORS(_Direct, cors.CORS):
 
 
 class _HTTPProxyToWSGI(_Direct, http_proxy_to_wsgi.HTTPProxyToWSGI):
-    pass
+    """Passes requests straight on while proxy headers are not to be parsed."""
+
+    def __call__(self, environ: dict, start_response: Callable) -> Any:
+        if not self._conf_get("enable_proxy_headers_parsing"):
+            return self.application(environ, start_response)
+        return super().__call__(environ, start_response)
 
 
 def build_pipeline(app: Callable, conductor_api: Any, whoami: Callable
