@@ -22,6 +22,7 @@ from oslo_context import context as oslo_context
 from oslo_middleware import cors, http_proxy_to_wsgi, request_id, sizelimit
 
 from nova_lite.api import healthcheck, wsgi
+from nova_lite.api.handlers import versions
 from nova_lite.conf import CONF
 
 LOG = logging.getLogger(__name__)
@@ -146,7 +147,7 @@ def build_pipeline(app: Callable, conductor_api: Any, whoami: Callable
                    ) -> Callable[..., Iterable[bytes]]:
     """``app``: the API with its authentication middleware; ``whoami``: the same
     authentication around healthcheck.whoami_app (who may see detailed health)."""
-    inner = FaultWrapper(_SizeLimit(app, CONF))
+    inner = FaultWrapper(_SizeLimit(versions.RootVersions(app), CONF))
     inner = healthcheck.HealthcheckRouter(inner, conductor_api, whoami)
     outer = ComputeRequestId(MalformedURL(inner), CONF)
     outer = _HTTPProxyToWSGI(outer, CONF)

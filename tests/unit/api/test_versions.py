@@ -25,6 +25,20 @@ def test_root_lists_versions_unauthenticated(client):
         assert client.get(path, token=None).status_int == 200
 
 
+def test_root_answers_each_base_url_with_its_own_links(client):
+    """The root document is made once per base URL, never one host's for another."""
+    first = client.get("/", headers={"Host": "api.example:8774"})
+    again = client.get("/", token=None, headers={"Host": "api.example:8774"})
+    other = client.get("/", headers={"Host": "other.example"})
+    assert first.body == again.body and first.content_type == "application/json"
+    assert first.json["versions"][1]["links"][0]["href"] == "http://api.example:8774/v2.1/"
+    assert other.json["versions"][1]["links"][0]["href"] == "http://other.example/v2.1/"
+    head = client.request("HEAD", "/", headers={"Host": "api.example:8774"})
+    assert head.status_int == 200 and head.body == b""
+    assert head.content_length == len(first.body)
+    assert client.post("/", {}).status_int == 405
+
+
 @pytest.mark.parametrize("path", ["/v2.1", "/v2.1/"])
 def test_v21_document(client, path):
     resp = client.get(path, token=None)
