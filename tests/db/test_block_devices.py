@@ -191,3 +191,35 @@ def test_listed_instances_carry_their_attached_volumes(cell_url: str) -> None:
         {"id": "vol-root", "delete_on_termination": True},
         {"id": "vol-data", "delete_on_termination": False}]
     assert listed[bare.uuid].volumes_attached == []
+
+
+def test_volume_extended_starts_the_servers_extend_volume_action(api_url: str,
+                                                                 mapped_cells: dict) -> None:
+    from nova_lite.conductor.network_tasks import NetworkTaskMixin
+
+    class Compute:
+        casts: list = []
+
+        def external_instance_event(self, ctx, host, events):
+            self.casts.append((host, events))
+
+    class Events(NetworkTaskMixin):
+        def __init__(self) -> None:
+            self.cells = CellDirectory(api_url, None)
+            self.compute = Compute()
+
+    cell1 = mapped_cells["cell1"]
+    inst = inst_db.instance_create(cell1, new_instance(host="h1", node="h1"), "cell1")
+    cells_db.build_request_create(api_url, inst.uuid, "p1", "u1", inst.obj_to_primitive(),
+                                  RequestSpec(flavor=inst.flavor).obj_to_primitive())
+    cells_db.instance_mapping_set_cell(api_url, inst.uuid, mapped_cells["cell1_uuid"])
+    cells_db.build_request_delete(api_url, inst.uuid)
+    ctx = context.RequestContext(user_id="cinder", project_id="service",
+                                 request_id="req-extend")
+    ev = {"name": "volume-extended", "server_uuid": inst.uuid, "tag": "vol-1",
+          "status": "completed"}
+    events = Events()
+    [result] = events.external_instance_event(ctx, [ev])
+    assert result["code"] == 200 and events.compute.casts == [("h1", [ev])]
+    [action] = inst_db.action_list(cell1, inst.uuid, request_id="req-extend")
+    assert action.action == "extend_volume" and action.user_id == "cinder"
