@@ -9,7 +9,7 @@ list's plain row (conductor.server_rows, as a common.Row), read alike by _f.
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from nova_lite import policy
 from nova_lite.api import common, wsgi
@@ -47,6 +47,13 @@ def _f(obj: Any, name: str, default: Any = None) -> Any:
     if isinstance(obj, dict):
         return obj.get(name, default)
     return getattr(obj, "_obj_" + name, default)
+
+
+def _getter(obj: Any) -> Callable[..., Any]:
+    """_f bound to one server: ``f(name, default=None)`` (one type check per server)."""
+    if isinstance(obj, dict):
+        return obj.get
+    return lambda name, default=None: getattr(obj, "_obj_" + name, default)
 
 
 def _isotime(value: Any) -> Optional[str]:
@@ -179,79 +186,80 @@ class ServerView:
         groups adds server_groups (show, update and rebuild only, from 2.71)."""
         if is_minimal(inst):
             return self._minimal(inst, groups)
+        f = _getter(inst)
         ver = self.ver
-        uuid = _f(inst, "uuid")
-        vm_state = _f(inst, "vm_state")
-        task_state = _f(inst, "task_state")
+        uuid = f("uuid")
+        vm_state = f("vm_state")
+        task_state = f("task_state")
         status = states.api_status(vm_state, task_state)
-        project_id = _f(inst, "project_id")
-        host = _f(inst, "host")
+        project_id = f("project_id")
+        host = f("host")
         s: dict[str, Any] = {
             "id": uuid,
-            "name": _f(inst, "display_name"),
+            "name": f("display_name"),
             "status": status,
             "tenant_id": project_id,
-            "user_id": _f(inst, "user_id"),
-            "metadata": dict(_f(inst, "metadata") or {}),
+            "user_id": f("user_id"),
+            "metadata": dict(f("metadata") or {}),
             "hostId": host_id(project_id, host),
             "image": self._image(inst),
-            "flavor": self._flavor(_f(inst, "flavor")),
-            "created": _isotime(_f(inst, "created_at")),
-            "updated": _isotime(_f(inst, "updated_at") or _f(inst, "created_at")),
+            "flavor": self._flavor(f("flavor")),
+            "created": _isotime(f("created_at")),
+            "updated": _isotime(f("updated_at") or f("created_at")),
             "addresses": self._addresses(inst),
-            "accessIPv4": _f(inst, "access_ip_v4") or "",
-            "accessIPv6": _f(inst, "access_ip_v6") or "",
+            "accessIPv4": f("access_ip_v4") or "",
+            "accessIPv6": f("access_ip_v6") or "",
             "links": self.links(uuid),
             "OS-DCF:diskConfig": "MANUAL",
         }
         if status in _PROGRESS_STATUSES:
             s["progress"] = 0
         if status in _FAULT_STATUSES:
-            fault = self._fault(_f(inst, "fault"))
+            fault = self._fault(f("fault"))
             if fault:
                 s["fault"] = fault
         if ver >= (2, 9):
-            s["locked"] = bool(_f(inst, "locked"))
+            s["locked"] = bool(f("locked"))
         if ver >= (2, 19):
-            s["description"] = _f(inst, "display_description")
+            s["description"] = f("display_description")
         if ver >= (2, 26):
-            s["tags"] = list(_f(inst, "tags") or [])
+            s["tags"] = list(f("tags") or [])
         if ver >= (2, 63):
             s["trusted_image_certificates"] = None
         if ver >= (2, 73):
-            sysmeta = _f(inst, "system_metadata") or {}
+            sysmeta = f("system_metadata") or {}
             s["locked_reason"] = sysmeta.get("locked_reason") if s.get("locked") else None
         if groups and ver >= (2, 71):
             s["server_groups"] = list(self.req.conductor.server_groups_of(self.req.ctx, uuid))
         if not extended:
             return s
-        s["OS-EXT-AZ:availability_zone"] = _f(inst, "availability_zone") or ""
-        s["config_drive"] = _f(inst, "config_drive") or ""
-        s["key_name"] = _f(inst, "key_name")
-        s["OS-SRV-USG:launched_at"] = _strtime(_f(inst, "launched_at"))
-        s["OS-SRV-USG:terminated_at"] = _strtime(_f(inst, "terminated_at"))
+        s["OS-EXT-AZ:availability_zone"] = f("availability_zone") or ""
+        s["config_drive"] = f("config_drive") or ""
+        s["key_name"] = f("key_name")
+        s["OS-SRV-USG:launched_at"] = _strtime(f("launched_at"))
+        s["OS-SRV-USG:terminated_at"] = _strtime(f("terminated_at"))
         s["OS-EXT-STS:vm_state"] = vm_state
         s["OS-EXT-STS:task_state"] = task_state
-        s["OS-EXT-STS:power_state"] = _f(inst, "power_state", 0)
+        s["OS-EXT-STS:power_state"] = f("power_state", 0)
         s["os-extended-volumes:volumes_attached"] = self._volumes_attached(uuid)
         if self.ext_attrs:
             s["OS-EXT-SRV-ATTR:host"] = host
-            s["OS-EXT-SRV-ATTR:hypervisor_hostname"] = _f(inst, "node")
+            s["OS-EXT-SRV-ATTR:hypervisor_hostname"] = f("node")
             s["OS-EXT-SRV-ATTR:instance_name"] = _instance_name(inst)
             if ver >= (2, 3):
-                s["OS-EXT-SRV-ATTR:reservation_id"] = _f(inst, "reservation_id")
-                s["OS-EXT-SRV-ATTR:launch_index"] = _f(inst, "launch_index", 0)
-                s["OS-EXT-SRV-ATTR:hostname"] = _f(inst, "hostname")
+                s["OS-EXT-SRV-ATTR:reservation_id"] = f("reservation_id")
+                s["OS-EXT-SRV-ATTR:launch_index"] = f("launch_index", 0)
+                s["OS-EXT-SRV-ATTR:hostname"] = f("hostname")
                 s["OS-EXT-SRV-ATTR:kernel_id"] = ""
                 s["OS-EXT-SRV-ATTR:ramdisk_id"] = ""
                 s["OS-EXT-SRV-ATTR:root_device_name"] = None
-                s["OS-EXT-SRV-ATTR:user_data"] = _f(inst, "user_data")
+                s["OS-EXT-SRV-ATTR:user_data"] = f("user_data")
         if ver >= (2, 90):
-            s["OS-EXT-SRV-ATTR:hostname"] = _f(inst, "hostname")
+            s["OS-EXT-SRV-ATTR:hostname"] = f("hostname")
         if self.host_status:
             s["host_status"] = self._host_state(host)
         if ver >= (2, 96):
-            s["pinned_availability_zone"] = _f(inst, "pinned_availability_zone")
+            s["pinned_availability_zone"] = f("pinned_availability_zone")
         if ver >= (2, 100):
             s["scheduler_hints"] = {}
         return s
