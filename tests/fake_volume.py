@@ -121,7 +121,11 @@ class API:
         with self._lock:
             self.calls.append(("attachment_create", volume_id))
             vol = self._volume(ctx, volume_id)
-            if vol["status"] not in cinder.ATTACHABLE and not vol["multiattach"]:
+            # Cinder lets a server take a second attachment of its own volume (a move).
+            same_server = any(a["instance"] == instance_uuid and a["volume_id"] == volume_id
+                              for a in self.attachments.values())
+            if vol["status"] not in cinder.ATTACHABLE and not vol["multiattach"] \
+                    and not same_server:
                 raise exception.InvalidVolume(
                     reason=f"Volume {volume_id} status must be available or downloading")
             att = {"id": str(uuid.uuid4()), "volume_id": volume_id,

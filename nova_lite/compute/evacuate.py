@@ -1,8 +1,9 @@
 """The compute hosts' side of an evacuation.
 
 destination  evacuate_instance   the guest is built again here from the server's image
-                                 ('done': the server is this host's; the dead source's
-                                 claim stays with the migration)
+                                 or its root volume, with its volumes ('done': the
+                                 server is this host's; the dead source's claim stays
+                                 with the migration)
 source       at its next start   _settle_evacuations removes the stale guest and drops
                                  the source claim ('completed')
 
@@ -59,8 +60,12 @@ class EvacuateMixin:
         try:
             # its ports come along: bound to this host (Neutron), then plugged here
             spec.network_info = self._bind_ports_here(ctx, inst)  # type: ignore[attr-defined]
-            image_meta = self.image_api.show(None, inst.image_ref) if inst.image_ref else {}
+            # the volumes too: the dead host's attachments give way to this host's
+            self._leave_volumes(ctx, inst)  # type: ignore[attr-defined]
+            devices = self._volumes_here(ctx, inst, spec)  # type: ignore[attr-defined]
+            image_meta = self._guest_image_meta(ctx, inst, devices)  # type: ignore[attr-defined]
             self.driver.spawn(spec, image_meta)
+            self._complete_moved_volumes(ctx, devices)  # type: ignore[attr-defined]
             if target_state == states.STOPPED:
                 self.driver.power_off(spec)
         except Exception as err:
@@ -69,6 +74,7 @@ class EvacuateMixin:
                 self.driver.destroy(spec)
             except Exception:
                 LOG.exception("clean-up of %s on %s failed", inst.uuid, self.host)
+            self._leave_volumes_logged(ctx, inst)  # type: ignore[attr-defined]
             fault = _fault(err, self.host)
             try:
                 self.conductor.migration_step(
@@ -138,6 +144,7 @@ class EvacuateMixin:
             self.driver.destroy(instance_spec(inst))
         except Exception:
             LOG.exception("clean-up of %s on %s failed", inst.uuid, self.host)
+        self._leave_volumes_logged(ctx, inst)  # type: ignore[attr-defined]
         try:
             self.conductor.migration_step(
                 ctx, inst.uuid, mig.uuid, {"vm_state": states.ERROR, "task_state": None},

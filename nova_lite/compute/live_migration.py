@@ -63,8 +63,10 @@ class LiveMigrationMixin:
             LOG.info("live migration of %s not started: %s", inst.uuid, err)
             return
         spec = self._spec(inst, inst.flavor)  # type: ignore[attr-defined]
+        moved: list = []  # the volumes' attachments on the destination (pre_live_migration)
         try:
             data = self.move_rpc.pre_live_migration(ctx, mig.dest_compute, inst, mig, block)
+            moved = list(data.get("volumes") or [])
             if self._abort_requested(mig.uuid):  # aborted while it was being prepared
                 raise virt_driver.LiveMigrationAborted("aborted before the copy")
             self.conductor.migration_step(ctx, inst.uuid, mig.uuid, {}, {"status": "running"},
@@ -74,17 +76,18 @@ class LiveMigrationMixin:
                                        self._progress_reporter(ctx, inst, mig))
         except virt_driver.LiveMigrationAborted:
             LOG.info("live migration of %s aborted", inst.uuid)
-            self._live_rollback(ctx, inst, mig, None, event)
+            self._live_rollback(ctx, inst, mig, None, event, moved)
             return
         except _GONE as err:
             LOG.info("%s changed during its live migration (%s); rolling back", inst.uuid,
                      err)
-            self._live_rollback(ctx, inst, mig, err, event)
+            self._live_rollback(ctx, inst, mig, err, event, moved)
             return
         except Exception as err:
             LOG.exception("live migration of %s to %s failed", inst.uuid, mig.dest_compute)
-            self._live_rollback(ctx, inst, mig, err, event)
+            self._live_rollback(ctx, inst, mig, err, event, moved)
             return
+        self._live_volumes_left(ctx, inst, moved)  # type: ignore[attr-defined]
         try:
             self.driver.post_live_migration(spec)
         except Exception:
@@ -116,9 +119,12 @@ class LiveMigrationMixin:
         return report
 
     def _live_rollback(self, ctx: Any, inst: Instance, mig: Any,
-                       err: Optional[BaseException], event: str) -> None:
-        """The guest still runs here: the destination removes what it made, the claim
-        returns to the server (err None: an abort, 'cancelled', no fault)."""
+                       err: Optional[BaseException], event: str,
+                       moved: Optional[list] = None) -> None:
+        """The guest still runs here: the destination removes what it made (and its
+        volume attachments, ``moved``), the claim returns to the server (err None: an
+        abort, 'cancelled', no fault)."""
+        self._live_volumes_undo(ctx, inst, moved or [])  # type: ignore[attr-defined]
         try:
             self.move_rpc.rollback_live_migration_at_destination(ctx, mig.dest_compute,
                                                                  inst, mig)
@@ -193,7 +199,14 @@ class LiveMigrationMixin:
                                                     image_meta, CONF)
             if drive is not None:
                 spec.extra["config_drive"] = drive
-            data = self.driver.pre_live_migration(spec, block_migration, image_meta)
+            moved = self._live_volumes_here(ctx, instance, spec)  # type: ignore[attr-defined]
+            try:
+                data = self.driver.pre_live_migration(spec, block_migration, image_meta)
+            except Exception:
+                self._live_volumes_undo(ctx, instance, moved)  # type: ignore[attr-defined]
+                raise
+            if moved:
+                data = dict(data, volumes=moved)
         except Exception as err:
             LOG.exception("preparing %s for the live migration of %s failed", self.host,
                           instance.uuid)
@@ -223,6 +236,7 @@ class LiveMigrationMixin:
         try:
             self.driver.post_live_migration_at_destination(
                 spec, paused=inst.vm_state == states.PAUSED)
+            self._live_volumes_complete(ctx, inst)  # type: ignore[attr-defined]
         except Exception as err:
             LOG.exception("taking over %s on %s failed", inst.uuid, self.host)
             failure = err

@@ -30,6 +30,7 @@ from nova_lite.compute.volumes import VolumesMixin
 from nova_lite.compute.deferred_delete import ReclaimMixin
 from nova_lite.compute.evacuate import EvacuateMixin
 from nova_lite.compute.live_migration import LiveMigrationMixin
+from nova_lite.compute.move_volumes import MoveVolumesMixin
 from nova_lite.compute.rebuild import RebuildMixin
 from nova_lite.compute.resize import ResizeMixin
 from nova_lite.conductor import rpcapi as conductor_rpcapi
@@ -113,6 +114,16 @@ def _local_disks_gb(held: Any) -> int:
     return int(getattr(flavor, "ephemeral_gb", 0) or 0) + (swap_mb + 1023) // 1024
 
 
+def _held(inst: Instance, flavor: Any) -> Any:
+    """What a moving server holds at one end: ``flavor``, without its root disk when
+    the server was booted from a volume."""
+    if inst.get("image_ref") != "":
+        return flavor
+    flavor = flavor.obj_clone()
+    flavor.root_gb = 0
+    return flavor
+
+
 def _maybe_volume_root(inst: Instance) -> bool:
     """Whether the image a server booted from defined its disks (a snapshot of a
     volume-backed server), so only its mappings say where its root is."""
@@ -128,7 +139,8 @@ def _node_of(node: Optional[str], nodes: list[str]) -> str:
 
 class ComputeManager(networking.NetworkingMixin, ShelveMixin, SnapshotMixin, RescueMixin,
                      GuestCallsMixin, ResizeMixin, LiveMigrationMixin, EvacuateMixin,
-                     RebuildMixin, ReclaimMixin, VolumesMixin, BootVolumesMixin):
+                     RebuildMixin, ReclaimMixin, VolumesMixin, BootVolumesMixin,
+                     MoveVolumesMixin):
     """RPC API version 1.9 (see rpcapi.py)."""
 
     target_version = "1.9"
@@ -457,10 +469,10 @@ class ComputeManager(networking.NetworkingMixin, ShelveMixin, SnapshotMixin, Res
                 continue
             if mig.source_compute == self.host:
                 out[_node_of(mig.source_node, nodes)].append(
-                    inst.get("old_flavor") or inst.flavor)
+                    _held(inst, inst.get("old_flavor") or inst.flavor))
             if mig.dest_compute == self.host:
                 out[_node_of(mig.dest_node, nodes)].append(
-                    inst.get("new_flavor") or inst.flavor)
+                    _held(inst, inst.get("new_flavor") or inst.flavor))
         return out
 
     def sync_power_states(self, ctx: Any) -> None:

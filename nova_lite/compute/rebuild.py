@@ -1,5 +1,6 @@
 """Rebuild on the server's own host: the guest is re-created from the server's (new)
-image; flavor, host and claim stay. Task states as Nova's: rebuilding ->
+image, or around its root volume, with its volumes; flavor, host, claim and volume
+attachments stay. Task states as Nova's: rebuilding ->
 rebuild_block_device_mapping -> rebuild_spawning. A stopped server stays stopped; a
 failure leaves the server ERROR with a fault (still holding its claim, so a delete
 frees it)."""
@@ -48,7 +49,10 @@ class RebuildMixin:
         power_on = orig_vm_state != states.STOPPED
         spec = instance_spec(inst)
         try:
-            image_meta = self.image_api.show(None, inst.image_ref) if inst.image_ref else {}
+            # the volumes stay attached to this host: the new guest has them again
+            self._volumes_of_guest(ctx, inst, spec)  # type: ignore[attr-defined]
+            image_meta = self._guest_image_meta(  # type: ignore[attr-defined]
+                ctx, inst, spec.extra.get("block_devices") or [])
             getattr(self.driver, t.driver_call)(spec, image_meta, preserve_ephemeral,
                                                 power_on)
         except Exception as err:

@@ -96,9 +96,12 @@ class ResizeMixin:
             LOG.info("resize of %s not started: %s", inst.uuid, err)
             return
         try:
+            old = self._spec(inst, inst.old_flavor)
+            self._volumes_of_guest(ctx, inst, old)  # type: ignore[attr-defined]
             disk_info = getattr(self.driver, step.driver_call)(
-                self._spec(inst, inst.old_flavor), mig.dest_compute,
-                self._spec(inst, inst.new_flavor), CONF.compute.shutdown_timeout)
+                old, mig.dest_compute, self._spec(inst, inst.new_flavor),
+                CONF.compute.shutdown_timeout)
+            self._leave_volumes(ctx, inst)  # type: ignore[attr-defined]
         except Exception as err:
             LOG.exception("resize of %s failed on its source %s", inst.uuid, self.host)
             self._rollback(ctx, inst, mig, err, step.event, states.RESIZE_MIGRATING,
@@ -124,7 +127,7 @@ class ResizeMixin:
         vm_state = (inst.get("system_metadata") or {}).get("old_vm_state") or states.ACTIVE
         power_on = self._power_on_after(inst)
         try:
-            self.driver.finish_revert_migration(self._spec(inst, inst.old_flavor), power_on)
+            self._restore_guest(ctx, inst, power_on)
         except Exception:
             LOG.exception("could not bring %s back on %s", inst.uuid, self.host)
             vm_state = states.ERROR
@@ -139,6 +142,18 @@ class ResizeMixin:
                 event=self._event(event, "finish", "Error", fault["details"]), fault=fault)
         except _GONE as gone:
             LOG.info("%s changed while its move was rolled back: %s", inst.uuid, gone)
+
+    def _restore_guest(self, ctx: Any, inst: Instance, power_on: bool,
+                       spec: Optional[virt_driver.InstanceSpec] = None) -> None:
+        """The guest set aside here comes back at its old size, its volumes exported
+        to this host again."""
+        spec = spec or self._spec(inst, inst.old_flavor)
+        devices = self._volumes_here(ctx, inst, spec)  # type: ignore[attr-defined]
+        if devices and not inst.image_ref:  # the image a root volume was made from
+            spec.extra["image_meta"] = self._guest_image_meta(  # type: ignore[attr-defined]
+                ctx, inst, devices)
+        self.driver.finish_revert_migration(spec, power_on)
+        self._complete_moved_volumes(ctx, devices)  # type: ignore[attr-defined]
 
     def finish_resize(self, ctx: Any, instance: Instance, migration: Any,
                       disk_info: dict) -> None:
@@ -157,9 +172,11 @@ class ResizeMixin:
             return
         new = self._spec(inst, inst.new_flavor)
         try:
-            image_meta = self.image_api.show(None, inst.image_ref) if inst.image_ref else {}
+            devices = self._volumes_here(ctx, inst, new)  # type: ignore[attr-defined]
+            image_meta = self._guest_image_meta(ctx, inst, devices)  # type: ignore[attr-defined]
             getattr(self.driver, step.driver_call)(new, disk_info, image_meta, mig.same_host,
                                                    self._power_on_after(inst))
+            self._complete_moved_volumes(ctx, devices)  # type: ignore[attr-defined]
         except Exception as err:
             LOG.exception("resize of %s failed on its destination %s", inst.uuid, self.host)
             self._abandon_destination(ctx, inst, mig, err, step.event)
@@ -193,6 +210,7 @@ class ResizeMixin:
                                                       mig.same_host)
         except Exception:
             LOG.exception("clean-up of %s on %s failed", inst.uuid, self.host)
+        self._leave_volumes_logged(ctx, inst)  # type: ignore[attr-defined]
         self.conductor.action_event(ctx, inst.uuid, f"compute_{event}", "finish", self.host,
                                     "Error", fault["details"])
         self.move_rpc.finish_revert_resize(ctx, mig.source_compute, inst, mig,
@@ -244,6 +262,7 @@ class ResizeMixin:
         try:
             getattr(self.driver, t.driver_call)(self._spec(inst, inst.new_flavor),
                                                 mig.same_host)
+            self._leave_volumes(ctx, inst)  # type: ignore[attr-defined]
         except Exception as err:
             # Both guests would run: the server stays here, ERROR, its source claim freed.
             LOG.exception("reverting the resize of %s failed on %s", inst.uuid, self.host)
@@ -281,7 +300,7 @@ class ResizeMixin:
         vm_state = (inst.get("system_metadata") or {}).get("old_vm_state") or states.ACTIVE
         failure: Optional[BaseException] = None
         try:
-            getattr(self.driver, st.driver_call)(old, self._power_on_after(inst))
+            self._restore_guest(ctx, inst, self._power_on_after(inst), old)
         except Exception as err:
             LOG.exception("could not bring %s back on %s", inst.uuid, self.host)
             failure, vm_state = err, states.ERROR
@@ -379,6 +398,7 @@ class ResizeMixin:
                     self._spec(inst, inst.new_flavor), mig.same_host)
             except Exception:
                 LOG.exception("clean-up of %s on %s failed", inst.uuid, self.host)
+            self._leave_volumes_logged(ctx, inst)  # type: ignore[attr-defined]
             if source == self.host:
                 self._finish_revert_resize(ctx, inst, mig, why.format_message())
             else:

@@ -2,11 +2,14 @@
 
 shelve: stop the guest, snapshot it into the image the API recorded, then either keep it
 (SHELVED: guest and claim stay) or, with ``[DEFAULT] shelved_offload_time = 0``, offload
-at once. Offload: destroy the guest, free the claim, forget the host
-(SHELVED_OFFLOADED). Unshelve: power on where it is shelved; once offloaded, the
-conductor has scheduled and claimed this host, and the guest is spawned from the shelved
-image, which is then deleted. Each step is ordered so that a restart in between settles
-to a defined state with a consistent claim (``restarted_in_*``).
+at once. A volume-backed server has no image (as in Nova): it is offloaded at once, its
+volumes keep its data. Offload: destroy the guest, leave its volumes (each attachment
+here replaced by a reservation), free the claim, forget the host (SHELVED_OFFLOADED).
+Unshelve: power on where it is shelved; once offloaded, the conductor has scheduled and
+claimed this host, the volumes are exported here and the guest is spawned from the
+shelved image (which is then deleted) or from its root volume. Each step is ordered so
+that a restart in between settles to a defined state with a consistent claim
+(``restarted_in_*``).
 """
 
 from __future__ import annotations
@@ -53,6 +56,9 @@ class ShelveMixin:
         image_id = params["image_id"]
         event = f"compute_{t.event}"
         self.conductor.action_event(ctx, inst.uuid, event, "start", self.host)
+        if image_id is None:  # volume-backed: nothing to snapshot, offloaded at once
+            self._shelve_volume_backed(ctx, inst, event)
+            return
         try:
             spec = spec_of(inst)
             self.driver.power_off(spec, CONF.compute.shutdown_timeout)
@@ -77,12 +83,22 @@ class ShelveMixin:
             return
         self._shelved(ctx, inst, event, states.SHELVING_IMAGE_UPLOADING)
 
-    def _shelved(self, ctx: Any, inst: Any, event: str, expected: str) -> None:
+    def _shelve_volume_backed(self, ctx: Any, inst: Any, event: str) -> None:
+        try:
+            self.driver.power_off(spec_of(inst), CONF.compute.shutdown_timeout)
+        except Exception as err:
+            LOG.exception("shelve of %s failed", inst.uuid)
+            self._shelve_failed(ctx, inst, err, event)
+            return
+        self._shelved(ctx, inst, event, states.SHELVING, offload_now=True)
+
+    def _shelved(self, ctx: Any, inst: Any, event: str, expected: str,
+                 offload_now: bool = False) -> None:
         """The image is complete: SHELVED, then offloaded at once if so configured."""
         sys_meta = dict(inst.get("system_metadata") or {})
         sys_meta.update(shelved_at=_isotime(datetime.now(timezone.utc)),
                         shelved_host=self.host)
-        offload_now = CONF.shelved_offload_time == 0
+        offload_now = offload_now or CONF.shelved_offload_time == 0
         try:
             inst = self.conductor.instance_update(
                 ctx, inst.uuid,
@@ -95,7 +111,8 @@ class ShelveMixin:
         except (exception.InstanceNotFound, exception.InstanceInvalidState):
             LOG.info("instance %s changed as its shelve finished", inst.uuid)
             return
-        LOG.info("instance %s: shelved as image %s", inst.uuid, sys_meta["shelved_image_id"])
+        LOG.info("instance %s: shelved (image %s)", inst.uuid,
+                 sys_meta.get("shelved_image_id") or "none: volume-backed")
         if offload_now:
             self._offload(ctx, inst, None)
 
@@ -131,6 +148,7 @@ class ShelveMixin:
         any two steps finds the task and finishes the rest."""
         try:
             self.driver.destroy(spec_of(inst))
+            self._leave_volumes(ctx, inst)  # type: ignore[attr-defined]
             self._unbind_ports(ctx, inst)  # type: ignore[attr-defined]
         except Exception as err:
             LOG.exception("offload of %s failed", inst.uuid)
@@ -214,16 +232,25 @@ class ShelveMixin:
         spec = spec_of(inst, image_id=image_id)
         try:
             spec.network_info = self._bind_ports_here(ctx, inst)  # type: ignore[attr-defined]
-            if not image_id:
+            devices = self._volumes_here(ctx, inst, spec)  # type: ignore[attr-defined]
+            root_volume = any(d["boot_index"] == 0 for d in devices)
+            if image_id:
+                image_meta = self.image_api.show(ctx, image_id)
+            elif root_volume:
+                image_meta = self._guest_image_meta(  # type: ignore[attr-defined]
+                    ctx, inst, devices)
+            else:
                 raise exception.NovaLiteException(
                     "Unshelve failed: the server has no shelved image")
-            self.driver.spawn(spec, self.image_api.show(ctx, image_id))
+            self.driver.spawn(spec, image_meta)
+            self._complete_moved_volumes(ctx, devices)  # type: ignore[attr-defined]
         except Exception as err:
             LOG.exception("unshelve of %s failed", inst.uuid)
             try:
                 self.driver.destroy(spec)
             except Exception:
                 LOG.exception("clean-up after failed unshelve of %s failed", inst.uuid)
+            self._leave_volumes_logged(ctx, inst)  # type: ignore[attr-defined]
             # Back to SHELVED_OFFLOADED on no host, the claim released: unshelve again.
             self._fail(ctx, inst, err, vm_state=states.SHELVED_OFFLOADED,  # type: ignore[attr-defined]
                        release=True, event=event, expected_task_state=states.SPAWNING)
@@ -267,6 +294,7 @@ class ShelveMixin:
             self.driver.destroy(spec)
         except Exception:
             LOG.exception("could not remove the partial guest of %s", inst.uuid)
+        self._leave_volumes_logged(ctx, inst)  # type: ignore[attr-defined]
         self._fail(ctx, inst, exception.NovaLiteException(  # type: ignore[attr-defined]
             "Unshelve interrupted by a restart of nova-compute on " + self.host),
             vm_state=states.SHELVED_OFFLOADED, release=True,

@@ -21,10 +21,9 @@ LOG = logging.getLogger(__name__)
 
 
 # Actions that would rebuild, move or copy a local root disk: refused for a server
-# whose root is a volume (nothing here moves or snapshots a root volume yet).
-NOT_FOR_VOLUME_BACKED = frozenset((
-    "resize", "migrate", "live_migration", "evacuate", "shelve", "shelveOffload", "rescue",
-    "createImage", "createBackup", "rebuild"))
+# whose root is a volume (moves, shelve and rebuild take its volumes along; the API
+# snapshots its volumes for createImage, refuses createBackup and 2.93 rebuilds).
+NOT_FOR_VOLUME_BACKED = frozenset(("rescue", "createImage", "createBackup"))
 
 
 def for_instance(template: list, instance_uuid: str) -> list:
@@ -98,10 +97,15 @@ class BlockDevicesMixin:
         release_volumes(ctx, self.volume_api, bdms)
 
     def _refuse_if_volume_backed(self, url: str, instance_uuid: str, action: str) -> None:
-        if volume_backed(bdm_db.bdm_list(url, [instance_uuid])[instance_uuid]):
+        if not volume_backed(bdm_db.bdm_list(url, [instance_uuid])[instance_uuid]):
+            return
+        if action == "rescue":  # Nova's answer where stable device rescue is not offered
             raise exception.Invalid(
-                message=f"Cannot '{action}' instance {instance_uuid}: it is booted from a "
-                        "volume, which this deployment does not support for this action.")
+                message=f"Instance {instance_uuid} cannot be rescued: Cannot rescue a "
+                        "volume-backed instance")
+        raise exception.Invalid(
+            message=f"Cannot '{action}' instance {instance_uuid}: it is booted from a "
+                    "volume, which this deployment does not support for this action.")
 
     def bdm_create(self, ctx: Any, instance_uuid: str, values: dict,
                    uuid: Optional[str] = None) -> BlockDeviceMapping:

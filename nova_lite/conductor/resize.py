@@ -19,11 +19,13 @@ from nova_lite.compute import states
 from nova_lite.conductor import move_claims
 from nova_lite.conductor.migrations import begin_move
 from nova_lite.conf import CONF
+from nova_lite.db import block_devices as bdm_db
 from nova_lite.db import cells as cells_db
 from nova_lite.db import flavors as flavors_db
 from nova_lite.db import instance_migrations as mig_db
 from nova_lite.db import instances as inst_db
 from nova_lite.db import services as svc_db
+from nova_lite.objects.block_device import volume_backed
 from nova_lite.objects.instance import Instance
 from nova_lite.objects.request_spec import RequestSpec
 
@@ -32,8 +34,9 @@ LOG = logging.getLogger(__name__)
 SCHEDULE_EVENT = "conductor_migrate_server"
 
 
-def check_new_flavor(ctx: Any, old: Any, new: Any) -> Any:
-    """The flavor to resize to (None: not found), or the 400 Nova answers."""
+def check_new_flavor(ctx: Any, old: Any, new: Any, volume_backed: bool = False) -> Any:
+    """The flavor to resize to (None: not found), or the 400 Nova answers (the disk
+    rules only where the root is a local disk)."""
     not_found = exception.Invalid(message="Unable to locate requested flavor.")
     if new is None or new.disabled:
         raise not_found
@@ -42,6 +45,8 @@ def check_new_flavor(ctx: Any, old: Any, new: Any) -> Any:
         raise not_found
     if new.flavorid == old.flavorid:
         raise exception.Invalid(message="Resize requires a flavor change.")
+    if volume_backed:
+        return new
     if old.root_gb and not new.root_gb:
         raise exception.Invalid(message="Server disk was unable to be resized because: "
                                         "Resize to zero disk flavor is not allowed.")
@@ -97,7 +102,9 @@ class ResizeMixin:
             new = flavors_db.flavor_get(self.api_url, flavor_id)
         except exception.FlavorNotFound:
             new = None
-        return check_new_flavor(ctx, inst.flavor, new)
+        url = self._bdm_cell_url(inst.uuid)  # type: ignore[attr-defined]
+        return check_new_flavor(ctx, inst.flavor, new,
+                                volume_backed(bdm_db.bdm_list(url, [inst.uuid])[inst.uuid]))
 
     def _resize_schedule_logged(self, ctx: Any, cell: dict, inst: Instance, mig: Any) -> None:
         ctx.update_store()

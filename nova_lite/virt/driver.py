@@ -30,7 +30,10 @@ POWER_STATE_NAMES = {NOSTATE: "pending", RUNNING: "running", PAUSED: "paused",
 @dataclasses.dataclass
 class InstanceSpec:
     """What a driver needs to know about one instance. ``extra`` may carry "metadata"
-    (the server's metadata) and "config_drive" ([(path, bytes)] of a config drive)."""
+    (the server's metadata), "config_drive" ([(path, bytes)] of a config drive),
+    "block_devices" (its volumes: connection_info, device_name, boot_index, serial,
+    disk_bus) and "image_meta" (for a guest defined again from a root volume: the image
+    the volume was made from)."""
 
     uuid: str
     name: str  # hypervisor-level name, e.g. "instance-0000002a"

@@ -29,6 +29,17 @@ _AFTER = {"power_on": driver.RUNNING, "power_off": driver.SHUTDOWN, "pause": dri
           "reboot": driver.RUNNING}
 
 
+def _volumes(instance: InstanceSpec) -> Optional[dict]:
+    """{serial: {"connection_info", "mountpoint", "boot_index"}} of the volumes the
+    instance is defined with (None when the caller passed none)."""
+    devices = instance.extra.get("block_devices")
+    if devices is None:
+        return None
+    return {d["serial"]: {"connection_info": dict(d["connection_info"]),
+                          "mountpoint": "/dev/" + d["device_name"],
+                          "boot_index": d.get("boot_index")} for d in devices}
+
+
 def node_name(host: str, index: int) -> str:
     """Name of the index-th extra node of host (index >= 1)."""
     return f"{host}-n{index:04d}"
@@ -77,14 +88,10 @@ class FakeDriver(driver.ComputeDriver):
         if delay:
             time.sleep(delay)
         drive = instance.extra.get("config_drive")
-        devices = instance.extra.get("block_devices") or []
         with self._lock:
             self._guests[instance.uuid] = dict(
                 self._new_guest(instance), config_drive=dict(drive) if drive else None,
-                volumes={d["serial"]: {"connection_info": dict(d["connection_info"]),
-                                       "mountpoint": "/dev/" + d["device_name"],
-                                       "boot_index": d.get("boot_index")}
-                         for d in devices},
+                volumes=_volumes(instance) or {},
                 local_disks=[dict(d) for d in instance.extra.get("local_disks") or []])
 
     def _new_guest(self, instance: InstanceSpec) -> dict:
@@ -343,6 +350,8 @@ class FakeDriver(driver.ComputeDriver):
                 "power_state": driver.RUNNING if power_on else driver.SHUTDOWN,
                 "console": console,
                 "size": (instance.vcpus, instance.memory_mb, instance.root_gb)}
+            if _volumes(instance) is not None:  # as exported to this host
+                self._guests[instance.uuid]["volumes"] = _volumes(instance)
 
     def confirm_migration(self, instance: InstanceSpec, same_host: bool) -> None:
         self._move_step(instance, "confirm")
@@ -370,6 +379,8 @@ class FakeDriver(driver.ComputeDriver):
             guest["power_state"] = driver.RUNNING if power_on else driver.SHUTDOWN
             guest["size"] = (instance.vcpus, instance.memory_mb, instance.root_gb)
             guest["console"].append("fake revert of a move")
+            if _volumes(instance) is not None:
+                guest["volumes"] = _volumes(instance)
             self._guests[instance.uuid] = guest
 
     # -- live migration --------------------------------------------------------------------

@@ -172,6 +172,8 @@ def test_actions_refused_for_volume_backed_servers(api_url: str, mapped_cells: d
     bdm_db.bdm_create(cell1, inst.uuid, dict(VOL, boot_index=0, volume_id="v"))
     with pytest.raises(exception.Invalid, match="booted from a volume"):
         cond._refuse_if_volume_backed(cell1, inst.uuid, "createImage")
+    with pytest.raises(exception.Invalid, match="Cannot rescue a volume-backed instance"):
+        cond._refuse_if_volume_backed(cell1, inst.uuid, "rescue")
 
 
 def test_listed_instances_carry_their_attached_volumes(cell_url: str) -> None:

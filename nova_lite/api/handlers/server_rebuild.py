@@ -50,12 +50,19 @@ def _check_fits(flavor: Any, image: dict) -> None:
                     f"{disk} bytes, image is {size} bytes.")
 
 
-def _refuse_volume_backed(req: wsgi.ApiRequest, id: str, image_id: str) -> None:
-    """A volume-backed server is not re-imaged: another image is Nova's 400 (before
-    2.93); the same image too, as nothing here rebuilds a guest around its volume."""
+def _refuse_volume_backed(req: wsgi.ApiRequest, id: str, image_id: str) -> bool:
+    """A volume-backed server is rebuilt around its root volume with the image it was
+    made from (before 2.93, as Nova: the volume is not re-imaged); another image is
+    Nova's 400. From 2.93 Nova re-images the root volume, which this deployment does
+    not do: a clear 400 rather than a rebuild that keeps the old disk."""
     root = req.conductor.bdm_list_by_instance(req.ctx, id).root()
     if root is None or root.destination_type != "volume":
-        return
+        return False
+    if req.ver >= (2, 93):
+        raise wsgi.bad_request("Rebuilding a volume-backed server from microversion 2.93 "
+                               "re-images its root volume, which this deployment does not "
+                               "support; use an earlier microversion to rebuild it with "
+                               "the image it was made from.")
     original = root.image_id
     if original is None and root.volume_id and req.volumes is not None:
         try:
@@ -66,8 +73,7 @@ def _refuse_volume_backed(req: wsgi.ApiRequest, id: str, image_id: str) -> None:
     if original != image_id:
         raise wsgi.bad_request(f"Image {image_id} is unacceptable: Unable to rebuild with "
                                "a different image for a volume-backed server.")
-    raise wsgi.bad_request("Rebuilding a volume-backed server is not supported by this "
-                           "deployment (its root volume cannot be re-imaged).")
+    return True
 
 
 def _password(length: int = 12) -> str:
@@ -110,9 +116,12 @@ def rebuild(req: wsgi.ApiRequest, id: str, body: dict) -> wsgi.Reply:
     if rb.get("personality"):
         raise wsgi.bad_request("Personality files are not supported.")
     image = _image(req, rb["imageRef"])
-    _refuse_volume_backed(req, id, image["id"])
-    _check_fits(inst.flavor, image)
+    volume_backed = _refuse_volume_backed(req, id, image["id"])
+    if not volume_backed:  # a root volume has its own size
+        _check_fits(inst.flavor, image)
     values = _values(req, rb, image)
+    if volume_backed:
+        values["image_ref"] = inst.image_ref  # booted from the volume, as before
     preserve = rb.get("preserve_ephemeral", False)
     if not isinstance(preserve, bool):
         preserve = validation.parse_bool("preserve_ephemeral", preserve)

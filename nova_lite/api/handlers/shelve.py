@@ -10,6 +10,7 @@ from nova_lite.api.handlers.servers import get_server
 from nova_lite.api.handlers.snapshots import create_server_image, start_with_image
 from nova_lite.api.schemas import shelve as schema
 from nova_lite.compute import states
+from nova_lite.objects.block_device import volume_backed
 
 UNSHELVE_TO_HOST_RULE = "os_compute_api:os-shelve:unshelve_to_host"
 
@@ -24,6 +25,10 @@ def shelve(req: wsgi.ApiRequest, id: str, body: dict) -> wsgi.Reply:
     t = states.get("shelve")
     policy.authorize(req.ctx, t.policy, _target(inst))
     states.check_allowed(t.name, inst, req.ctx)  # before recording an image
+    if volume_backed(req.conductor.bdm_list_by_instance(req.ctx, id).objects):
+        # Nova's: no image, the volumes keep the data; offloaded at once.
+        req.conductor.server_action(req.ctx, id, t.name, {"image_id": None})
+        return wsgi.Reply(202)
     image = create_server_image(req, inst, f"{inst.display_name}-shelved", "snapshot", {})
     start_with_image(req, id, t.name, {"image_id": image["id"]}, image)
     return wsgi.Reply(202)

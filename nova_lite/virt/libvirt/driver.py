@@ -428,7 +428,7 @@ class LibvirtDriver(GuestImagesMixin, GuestAccessMixin, LiveMigrationMixin,
 
     def migrate_disk_and_power_off(self, instance: InstanceSpec, dest_host: str,
                                    new: InstanceSpec, timeout: int = 0) -> dict:
-        if new.root_gb and new.root_gb < instance.root_gb:
+        if not _root_volume(instance) and new.root_gb and new.root_gb < instance.root_gb:
             raise DriverError("Resize error: Unable to resize disk down.")
         if dest_host != self.host:
             # Copying the disk to another host needs a transfer between compute hosts
@@ -443,7 +443,7 @@ class LibvirtDriver(GuestImagesMixin, GuestAccessMixin, LiveMigrationMixin,
             if os.path.isdir(self._instance_dir(instance)):
                 shutil.rmtree(aside, ignore_errors=True)
                 os.rename(self._instance_dir(instance), aside)
-            elif not os.path.isdir(aside):
+            elif not os.path.isdir(aside) and not _root_volume(instance):
                 raise DriverError(f"guest {instance.name} has no disk on {self.host}")
             self._undefine(instance)
         return {"source_host": self.host, "disk": os.path.join(aside, "disk")}
@@ -454,7 +454,8 @@ class LibvirtDriver(GuestImagesMixin, GuestAccessMixin, LiveMigrationMixin,
         try:
             with self._errors(f"creating {instance.name} at its new size"):
                 source = os.path.join(self._set_aside_dir(instance), "disk")
-                if not os.path.exists(source):
+                root_volume = _root_volume(instance)
+                if not root_volume and not os.path.exists(source):
                     raise DriverError(f"the disk of {instance.name} set aside by the source "
                                       f"host {disk_info.get('source_host')} is not here")
                 shutil.rmtree(inst_dir, ignore_errors=True)
@@ -464,17 +465,20 @@ class LibvirtDriver(GuestImagesMixin, GuestAccessMixin, LiveMigrationMixin,
                     i for i in (instance.image_id, props.get("kernel_id"),
                                 props.get("ramdisk_id")) if i])
                 disk = os.path.join(inst_dir, "disk")
-                shutil.copyfile(source, disk)  # a qcow2 overlay: small, its base is shared
-                os.chmod(disk, 0o644)
+                if not root_volume:  # a root volume stays where it is, in Cinder
+                    shutil.copyfile(source, disk)  # a qcow2 overlay: its base is shared
+                    os.chmod(disk, 0o644)
                 drive = configdrive.drive_path(os.path.dirname(source))
                 if os.path.exists(drive):
                     shutil.copyfile(drive, configdrive.drive_path(inst_dir))
                 vlocal.copy(os.path.dirname(source), inst_dir)
                 size = instance.root_gb * GiB
-                if size and disk_files.virtual_size(disk, "qcow2") < size:
+                if not root_volume and size and \
+                        disk_files.virtual_size(disk, "qcow2") < size:
                     disk_files.run(["qemu-img", "resize", "-q", "-f", "qcow2", disk,
                                     str(size)])
-                dom = self._define(instance, props)
+                dom = self._define(instance, props,
+                                   instance.extra.get("block_devices") or [])
                 if power_on:
                     self._start(dom)
         except DriverError:
@@ -500,11 +504,14 @@ class LibvirtDriver(GuestImagesMixin, GuestAccessMixin, LiveMigrationMixin,
             if os.path.isdir(aside):
                 shutil.rmtree(self._instance_dir(instance), ignore_errors=True)
                 os.rename(aside, self._instance_dir(instance))
-            if not os.path.exists(os.path.join(self._instance_dir(instance), "disk")):
+            if not _root_volume(instance) and not os.path.exists(
+                    os.path.join(self._instance_dir(instance), "disk")):
                 raise DriverError(f"guest {instance.name} has no disk to restore")
+            os.makedirs(self._instance_dir(instance), mode=0o755, exist_ok=True)
             image_meta = self.image_source.show(instance.image_id) if instance.image_id \
-                else {}
-            dom = self._define(instance, image_meta.get("properties") or {})
+                else instance.extra.get("image_meta") or {}
+            dom = self._define(instance, image_meta.get("properties") or {},
+                               instance.extra.get("block_devices") or [])
             if power_on:
                 self._start(dom)
 
@@ -560,3 +567,8 @@ class LibvirtDriver(GuestImagesMixin, GuestAccessMixin, LiveMigrationMixin,
         known = active | set(self.list_instance_uuids())
         return {d for d in self._cache.stray_instance_dirs(known)
                 if d.removesuffix("_resize") not in known}
+
+
+def _root_volume(instance: InstanceSpec) -> bool:
+    """Whether the instance's root disk is a volume (of the block_devices it is given)."""
+    return any(d.get("boot_index") == 0 for d in instance.extra.get("block_devices") or [])

@@ -10,6 +10,7 @@ does ([cinder] catalog_info's default), with the seeded ``nova`` service user.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import pathlib
@@ -59,6 +60,37 @@ def cinder_conf(keystone_env: ks.KeystoneEnv) -> str:
             f"username = {user.username}\npassword = {user.password}\n"
             f"project_name = {user.project_name}\nuser_domain_name = Default\n"
             "project_domain_name = Default\n")
+
+
+@contextlib.contextmanager
+def fake_hosts(keystone_env: ks.KeystoneEnv, glance_env: ks.GlanceEnv, workdir: str,
+               hosts: list[str], extra_conf: str = "") -> Iterator[harness.Deployment]:
+    """A deployment of fake compute ``hosts`` with Keystone, Glance and the real Cinder,
+    and a tiny raw image in Glance (``dep.image_id``; Cinder copies it into volumes)."""
+    if not harness.mariadb_available():
+        pytest.skip("MariaDB is not reachable on 127.0.0.1:3306")
+    if not harness.rabbit_available():
+        pytest.skip("RabbitMQ is not reachable on 127.0.0.1:5672")
+    dep = harness.Deployment(
+        workdir, {h: {} for h in hosts}, auth_strategy="keystone",
+        authtoken=keystone_env.authtoken(),
+        extra_conf=extra_conf + keystone_env.glance_conf()
+        + f"endpoint_override = {glance_env.url}\n" + cinder_conf(keystone_env))
+    dep.token = ks.login(keystone_env, "admin").token
+    image_id = None
+    try:
+        dep.setup()
+        disk = os.path.join(workdir, "disk.raw")
+        with open(disk, "wb") as f:
+            f.write(b"\0" * 4096)
+        image_id = dep.manage("image", "import", "--name", f"fake-hosts-{dep.run_id}",
+                              disk).stdout.strip().splitlines()[-1]
+        dep.image_id = image_id
+        yield dep
+    finally:
+        dep.teardown()
+        if image_id:
+            ks.glance_delete(glance_env.url, ks.login(keystone_env, "admin").token, image_id)
 
 
 @dataclasses.dataclass
@@ -125,6 +157,23 @@ class VolumeCloud:
                                          "OpenStack-API-Version": "compute latest"},
                                 **kwargs)
 
+    def volume_backed_with_data(self, name: str, timeout: float) -> tuple[str, str]:
+        """member-a's server booted from a new 1 GiB volume (deleted with it) with a
+        second, data volume attached: (server id, data volume id)."""
+        import json
+
+        proc = self.run("member-a", "server", "create", "--flavor", "m1.nano", "--image",
+                        self.image_id, "--boot-from-volume", "1", "--delete-on-termination",
+                        "--nic", "none", "--wait", "-f", "json", name, timeout=timeout)
+        assert proc.returncode == 0, proc.stderr
+        sid = json.loads(proc.stdout)["id"]
+        data = json.loads(self.cli("member-a", "volume", "create", "--size", "1", "-f",
+                                   "json", f"{name}-data"))["id"]
+        self.wait_volume("member-a", data, "available")
+        self.cli("member-a", "server", "add", "volume", sid, data)
+        self.wait_volume("member-a", data, "in-use")
+        return sid, data
+
     def wait_volume(self, who: str, volume_id: str, status: str,
                     timeout: float = 90) -> dict:
         import json
@@ -159,6 +208,8 @@ def volume_cloud(keystone: ks.KeystoneEnv, glance: ks.GlanceEnv,  # noqa: F811
     dep = harness.Deployment(
         workdir, {host: {}}, auth_strategy="keystone", authtoken=keystone.authtoken(),
         extra_conf=f"[DEFAULT]\ninstance_name_template = nlv-{suffix}-%08x\n"
+                   # one libvirt host: a resize stays on it
+                   "allow_resize_to_same_host = True\n"
                    + keystone.glance_conf() + f"endpoint_override = {glance.url}\n"
                    + cinder_conf(keystone),
         host_conf={host: f"[DEFAULT]\ncompute_driver = libvirt.LibvirtDriver\n"

@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from tests.functional import harness
-from tests.functional.cinder.conftest import cinder_conf
+from tests.functional.cinder.conftest import fake_hosts
 from tests.functional.keystone import conftest as ks
 
 pytestmark = [pytest.mark.keystone, pytest.mark.slow]
@@ -28,30 +28,10 @@ RPC_TIMEOUT = 90  # the API's call outlives the test: only the restart can free 
 @pytest.fixture(scope="module")
 def dep(keystone: ks.KeystoneEnv, glance: ks.GlanceEnv, cinder_url: str,
         tmp_path_factory: pytest.TempPathFactory) -> Iterator[harness.Deployment]:
-    if not harness.mariadb_available():
-        pytest.skip("MariaDB is not reachable on 127.0.0.1:3306")
-    if not harness.rabbit_available():
-        pytest.skip("RabbitMQ is not reachable on 127.0.0.1:5672")
-    workdir = tmp_path_factory.mktemp("attach-recovery")
-    d = harness.Deployment(
-        str(workdir), {HOST: {}}, auth_strategy="keystone", authtoken=keystone.authtoken(),
-        extra_conf=f"[DEFAULT]\nrpc_response_timeout = {RPC_TIMEOUT}\n"
-                   + keystone.glance_conf() + f"endpoint_override = {glance.url}\n"
-                   + cinder_conf(keystone))
-    d.token = ks.login(keystone, "admin").token
-    image_id = None
-    try:
-        d.setup()
-        disk = workdir / "disk.raw"
-        disk.write_bytes(b"\0" * 4096)
-        image_id = d.manage("image", "import", "--name", f"recovery-{d.run_id}",
-                            str(disk)).stdout.strip().splitlines()[-1]
-        d.image_id = image_id
+    workdir = str(tmp_path_factory.mktemp("attach-recovery"))
+    with fake_hosts(keystone, glance, workdir, [HOST],
+                    f"[DEFAULT]\nrpc_response_timeout = {RPC_TIMEOUT}\n") as d:
         yield d
-    finally:
-        d.teardown()
-        if image_id:
-            ks.glance_delete(glance.url, ks.login(keystone, "admin").token, image_id)
 
 
 def test_restart_undoes_an_attach_the_host_died_in(dep: harness.Deployment,

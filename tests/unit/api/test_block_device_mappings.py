@@ -328,7 +328,9 @@ def test_volumes_attached_in_server_views(vclient, conductor, volumes, image_id)
     assert len(server["os-extended-volumes:volumes_attached"]) == 2
 
 
-def test_rebuild_of_a_volume_backed_server_is_refused(vclient, conductor, image_id):
+def test_rebuild_of_a_volume_backed_server(vclient, conductor, image_id):
+    """Before 2.93 with the image it was made from (not re-imaged, as Nova); another
+    image is Nova's 400; from 2.93 (re-imaging) a clear 400."""
     inst, _ = _ok(_create(vclient, [_root(image_id)]), conductor)
     inst.vm_state, inst.task_state = "active", None
     other = str(uuid.uuid4())
@@ -338,5 +340,11 @@ def test_rebuild_of_a_volume_backed_server_is_refused(vclient, conductor, image_
          f"Image {image_id} is unacceptable: Unable to rebuild with a different image "
          "for a volume-backed server.")
     conductor.bdms[inst.uuid][0].image_id = image_id
-    _bad(vclient.post(f"/v2.1/servers/{inst.uuid}/action", body, token=ALICE),
-         "Rebuilding a volume-backed server is not supported")
+    conductor.bdms[inst.uuid][0].volume_id = str(uuid.uuid4())  # as the host made it
+    _bad(vclient.post(f"/v2.1/servers/{inst.uuid}/action", body, token=ALICE,
+                      version="2.93"), "re-images its root volume")
+    resp = vclient.post(f"/v2.1/servers/{inst.uuid}/action", body, token=ALICE,
+                        version="2.92")
+    assert resp.status_int == 202, resp.text
+    action, params = conductor.action_params[-1]
+    assert action == "rebuild" and params["values"]["image_ref"] == ""

@@ -1,6 +1,7 @@
 """createImage of a volume-backed server as Nova's API does it: a forced Cinder snapshot
 of each volume and an active image without data that maps them (bdm_v2); booting from
-that image makes volumes from the snapshots; createBackup is refused."""
+that image makes volumes from the snapshots; createBackup is refused; shelve records no
+image (the volumes keep the data)."""
 
 from __future__ import annotations
 
@@ -119,3 +120,12 @@ def test_image_mappings_of_ordinary_and_broken_images():
     with pytest.raises(Exception, match="invalid block_device_mapping"):
         volume_snapshot.image_mappings(
             {"id": "x", "properties": {"bdm_v2": "True", "block_device_mapping": "{"}})
+
+
+def test_shelve_records_no_image(vclient, conductor, volumes, images, image_id):
+    inst, _, _ = _volume_backed_server(vclient, conductor, volumes, image_id)
+    before = {i["id"] for i in images.list(None)}
+    resp = vclient.post(f"/v2.1/servers/{inst.uuid}/action", {"shelve": None}, token=ALICE)
+    assert resp.status_int == 202, resp.text
+    assert conductor.action_params[-1] == ("shelve", {"image_id": None})
+    assert {i["id"] for i in images.list(None)} == before
