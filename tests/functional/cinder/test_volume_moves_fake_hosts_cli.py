@@ -1,0 +1,109 @@
+"""Unmodified python-openstackclient moves a server with real Cinder volumes (Ceph RBD)
+between two compute hosts (fake hypervisors: the libvirt driver moves guests within one
+host only): `server migrate --wait` then `server migration confirm`, and `server migrate
+--live-migration --wait`. Cinder is the witness: after each move every volume of the
+server has exactly one attachment, attached, and it is not the one it had before
+the move (Cinder does not say which host an attachment exports to: the one nova_lite
+names, on the host it reports); the root volume and the data volume stay the server's."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Iterator
+
+import pytest
+
+from tests.functional.cinder.conftest import VolumeCloud, fake_hosts
+from tests.functional.keystone import conftest as ks
+
+pytestmark = [pytest.mark.keystone, pytest.mark.slow]
+
+TIMEOUT = 180
+
+
+@pytest.fixture(scope="module")
+def two_hosts(keystone: ks.KeystoneEnv, glance: ks.GlanceEnv, cinder_url: str,
+              tmp_path_factory) -> Iterator[VolumeCloud]:
+    """Two fake compute hosts with Keystone, Glance and the real Cinder."""
+    with fake_hosts(keystone, glance, str(tmp_path_factory.mktemp("volume-moves")),
+                    ["vm1", "vm2"]) as dep:
+        env = type("Env", (), {"image_id": dep.image_id})()
+        yield VolumeCloud(dep, keystone, env, cinder_url)  # type: ignore[arg-type]
+
+
+def _show(c: VolumeCloud, sid: str) -> dict:
+    return json.loads(c.cli("admin", "server", "show", sid, "-f", "json"))
+
+
+def _wait(c: VolumeCloud, sid: str, status: str) -> dict:
+    deadline = time.monotonic() + TIMEOUT
+    shown: dict = {}
+    while time.monotonic() < deadline:
+        shown = _show(c, sid)
+        if shown["status"] == status and not shown.get("OS-EXT-STS:task_state"):
+            return shown
+        if shown["status"] == "ERROR":
+            break
+        time.sleep(1)
+    raise AssertionError(f"{sid} is {shown.get('status')}: {shown.get('fault')}")
+
+
+def _attachments(c: VolumeCloud, sid: str, vids: list[str]) -> dict[str, str]:
+    """{volume: its one attachment}: Cinder lists exactly one, attached, for each volume
+    of the server, and it is the one the server's mapping names."""
+    nova = c.compute("member-a", "GET", f"/servers/{sid}/os-volume_attachments")
+    assert nova.status_code == 200, nova.text
+    named = {a["volumeId"]: a["attachment_id"] for a in nova.json()["volumeAttachments"]}
+    out = {}
+    for vid in vids:
+        c.wait_volume("member-a", vid, "in-use")
+        listed = json.loads(c.cli("member-a", "--os-volume-api-version", "3.27", "volume",
+                                  "attachment", "list", "--volume-id", vid, "-f", "json"))
+        assert [(a["Server ID"], a["Status"]) for a in listed] == [(sid, "attached")], listed
+        assert listed[0]["ID"] == named[vid], (listed, named)
+        out[vid] = listed[0]["ID"]
+    return out
+
+
+def _all_new(before: dict, after: dict) -> None:
+    assert set(after) == set(before) and not set(after.values()) & set(before.values()), \
+        (before, after)
+
+
+def test_migrate_and_live_migrate_keep_the_volumes(two_hosts: VolumeCloud):
+    c = two_hosts
+    sid, data = c.volume_backed_with_data("vm-mover", TIMEOUT)
+    try:
+        [root] = [v["id"] for v in _show(c, sid)["volumes_attached"] if v["id"] != data]
+        vids = [root, data]
+        host = _show(c, sid)["OS-EXT-SRV-ATTR:host"]
+        before = _attachments(c, sid, vids)
+
+        t0 = time.monotonic()
+        c.cli("admin", "server", "migrate", "--wait", sid, timeout=TIMEOUT)
+        shown = _wait(c, sid, "VERIFY_RESIZE")
+        migrate_s = time.monotonic() - t0
+        other = shown["OS-EXT-SRV-ATTR:host"]
+        assert other != host
+        during = _attachments(c, sid, vids)
+        _all_new(before, during)
+        c.cli("admin", "server", "migration", "confirm", sid)
+        _wait(c, sid, "ACTIVE")
+        assert _attachments(c, sid, vids) == during
+
+        t0 = time.monotonic()
+        c.cli("admin", "server", "migrate", "--live-migration", "--wait", sid,
+              timeout=TIMEOUT)
+        shown = _wait(c, sid, "ACTIVE")
+        live_s = time.monotonic() - t0
+        assert shown["OS-EXT-SRV-ATTR:host"] == host
+        _all_new(during, _attachments(c, sid, vids))
+        print(f"\nmoves with two volumes (fake hosts, real Cinder): migrate "
+              f"{migrate_s:.1f} s, live migration {live_s:.1f} s")
+    finally:
+        c.run("member-a", "server", "delete", "--wait", sid, timeout=TIMEOUT)
+        c.wait_volume("member-a", data, "available")
+        c.run("member-a", "volume", "delete", data)
+
+
