@@ -322,6 +322,7 @@ def check_all(req: Any, bdms: list[dict], image: dict, flavor: Any,
     image root, which the server's image_ref describes)."""
     if not bdms and not (flavor.ephemeral_gb or flavor.swap):
         return []
+    bdms = [*bdms, *flavor_defined(flavor, bdms)]  # counted as local devices, as Nova
     if req.volumes is None and any(b["destination_type"] == "volume" for b in bdms):
         raise exception.VolumesUnavailable()
     if max_count > 1 and any(b["source_type"] == "volume" for b in bdms):
@@ -345,7 +346,6 @@ def check_all(req: Any, bdms: list[dict], image: dict, flavor: Any,
                 f"Volume size is {size} bytes, minimum size is {min_disk} bytes."))
     rows = [b for b in bdms if b is not root or not image_backed]
     check_supported(rows)
-    rows += flavor_defined(flavor, rows)
     size_local_disks(rows, flavor)
     return rows
 

@@ -227,6 +227,14 @@ def test_the_flavors_local_disks_without_mappings(vclient, conductor, image_id):
                                                            ("swap", 512, "local")]
 
 
+def test_the_flavors_local_disks_count_against_the_local_disk_limit(vclient, conf,
+                                                                     image_id):
+    conf.max_local_block_devices = 2  # the image root and the flavor's ephemeral disk
+    body = {"server": {"name": "plain", "flavorRef": "eph", "imageRef": image_id}}
+    resp = vclient.post("/v2.1/servers", body, token=ALICE)
+    _bad(resp, "You specified more local devices than the limit allows")
+
+
 def test_local_disk_limit(vclient, conf, image_id):
     conf.max_local_block_devices = 0  # the image root is a local disk too
     blank = {"source_type": "blank", "destination_type": "volume", "boot_index": -1,
