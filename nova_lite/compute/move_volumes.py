@@ -66,8 +66,14 @@ class MoveVolumesMixin:
     def _volumes_here(self, ctx: Any, inst: Any, spec: Any) -> list[dict]:
         """Export to this host every volume whose attachment has no connection yet and
         put all of them in ``spec.extra["block_devices"]`` (what spawn takes); the
-        devices, each with ``complete`` when its attachment is to be completed."""
-        bdms = self._volume_bdms(ctx, inst)  # type: ignore[attr-defined]
+        devices, each with ``complete`` when its attachment is to be completed. The
+        local disks (made afresh by a spawn, as in Nova) go to ``local_disks``."""
+        everything = self.conductor.bdm_list_by_instance(ctx, inst.uuid).objects
+        bdms = [b for b in everything if b.destination_type == "volume"]
+        local = self._name_local_disks(  # type: ignore[attr-defined]
+            ctx, inst, everything, {_device(b) for b in bdms})
+        if local:
+            spec.extra["local_disks"] = local
         if not bdms:
             return []
         connector = None

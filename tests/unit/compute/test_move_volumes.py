@@ -289,3 +289,23 @@ def test_rebuild_keeps_the_volumes_in_the_new_guest(hosts, cinder, volume_backed
     assert (inst.vm_state, inst.task_state) == (states.ACTIVE, None), h1.conductor.faults
     assert _attachments(cinder, inst) == before  # the same attachments, here
     assert h1.driver.volumes_of(inst.uuid) == guest_before
+
+
+def test_evacuation_and_unshelve_make_the_local_disks_again(two_with_calls, cinder):
+    h1, h2 = two_with_calls
+    inst = _instance(image_ref=None)
+    h1.conductor.instances[inst.uuid] = inst
+    h1.conductor.bdms[inst.uuid] = [
+        BlockDeviceMapping(uuid=str(uuid.uuid4()), instance_uuid=inst.uuid,
+                           source_type="blank", destination_type="local", boot_index=-1,
+                           volume_size=size, guest_format=fmt, device_name=None,
+                           disk_bus=None, volume_id=None, delete_on_termination=True)
+        for size, fmt in ((1, None), (64, "swap"))]
+    h1.build_and_run_instance(_ctx(), inst)
+    built = h1.driver.local_disks_of(inst.uuid)
+    assert [(d["device_name"], d["file"]) for d in built] == [("vdc", "disk.eph0"),
+                                                              ("vdd", "disk.swap")]
+    mig = _migration(h1, inst, "evacuation", "pre-migrating", states.REBUILDING)
+    call(h2, "evacuate_instance", inst, mig, states.ACTIVE, None)
+    assert (inst.vm_state, inst.host) == (states.ACTIVE, "h2"), h2.conductor.faults
+    assert h2.driver.local_disks_of(inst.uuid) == built
