@@ -279,6 +279,7 @@ class LiveMigrationMixin:
             return
         LOG.warning("rolling back the live migration of %s interrupted on its source",
                     inst.uuid)
+        self._live_volumes_recover(ctx, inst)  # type: ignore[attr-defined]
         self._live_rollback(ctx, inst, mig, exception.NovaLiteException(
             f"Live migration interrupted by a restart of nova-compute on {self.host}; "
             "the server stays on its source host."), "compute_live_migration")

@@ -180,3 +180,26 @@ class MoveVolumesMixin:
         for bdm in self._volume_bdms(ctx, inst):  # type: ignore[attr-defined]
             if bdm.attachment_id:
                 self.volume_api.attachment_complete(ctx, bdm.attachment_id)
+
+    def _live_volumes_recover(self, ctx: Any, inst: Any) -> None:
+        """A restart of the source ended a live migration after the destination made
+        its attachments (the mappings name them, the guest is here): each mapping
+        names the server's attached (source) attachment again and the other goes.
+        Never raises."""
+        for bdm in self._volume_bdms(ctx, inst):  # type: ignore[attr-defined]
+            if not bdm.volume_id or not bdm.attachment_id:
+                continue
+            try:
+                vol = self.volume_api.get(ctx, bdm.volume_id)
+                attached = [a["attachment_id"] for a in vol.get("attachments") or []
+                            if a.get("server_id") == inst.uuid]
+                if not attached or bdm.attachment_id in attached:
+                    continue
+                source = self.volume_api.attachment_get(ctx, attached[0])
+                self._live_volumes_undo(ctx, inst, [{
+                    "bdm_uuid": bdm.uuid, "volume_id": bdm.volume_id,
+                    "attachment_id": bdm.attachment_id, "old_attachment_id": attached[0],
+                    "old_connection_info": json.dumps(source["connection_info"])}])
+            except Exception:
+                LOG.exception("instance %s: could not settle the attachments of volume "
+                              "%s", inst.uuid, bdm.volume_id)

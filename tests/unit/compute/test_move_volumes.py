@@ -309,3 +309,23 @@ def test_evacuation_and_unshelve_make_the_local_disks_again(two_with_calls, cind
     call(h2, "evacuate_instance", inst, mig, states.ACTIVE, None)
     assert (inst.vm_state, inst.host) == (states.ACTIVE, "h2"), h2.conductor.faults
     assert h2.driver.local_disks_of(inst.uuid) == built
+
+
+def test_a_restart_of_the_source_mid_live_migration_gives_the_volumes_back(
+        two_with_calls, cinder):
+    """The destination made its attachments (the mappings name them), then the source
+    restarted: the mappings name the source's again and the destination's go."""
+    h1, h2 = two_with_calls
+    inst = _server_with_volumes(h1, cinder, volume_backed=True)
+    before = {b.volume_id: b.attachment_id for b in h1.conductor.bdms[inst.uuid]}
+    mig = _migration(h1, inst, "live-migration", "queued", states.MIGRATING)
+    h2.pre_live_migration(_ctx(), inst, mig, False)
+    assert {b.volume_id: b.attachment_id for b in h1.conductor.bdms[inst.uuid]} != before
+    mig.status = "running"
+    h1.init_host()
+    h1.move_rpc.drain()
+    assert (inst.task_state, inst.host, mig.status) == (None, "h1", "error")
+    assert {b.volume_id: b.attachment_id for b in h1.conductor.bdms[inst.uuid]} == before
+    assert _attachments(cinder, inst) == {v: [("h1", "attached")] for v in before}
+    assert all(b.connection()["attachment_id"] == b.attachment_id
+               for b in h1.conductor.bdms[inst.uuid])
