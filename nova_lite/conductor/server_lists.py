@@ -96,7 +96,7 @@ class ServerListMixin:
         filters = dict(filters or {})
         after = None
         if marker:
-            after = paging.marker_values(self._marker_server(ctx, marker), order)
+            after = self._marker_values(ctx, marker, order)
         key = paging.sort_key(order)
         in_cells: list[list] = []
         down: list[dict] = []
@@ -125,6 +125,20 @@ class ServerListMixin:
             room = None if limit is None else limit - len(merged)
             merged.extend(self._down_cell_servers(down, project_id, room))
         return merged
+
+    def _marker_values(self, ctx: Any, marker: str, order: list) -> dict:
+        """The marker server's sort values: one column read in its cell (every page of
+        a long list has a marker), else from the server itself (a build request)."""
+        try:
+            cell = self.cells.instance_cell(marker)
+        except exception.InstanceNotFound:
+            cell = None  # _marker_server says so
+        if cell is not None:
+            values = rows_db.sort_values(cell["database_connection"], marker,
+                                         [field for field, _ in order])
+            if values is not None:
+                return values
+        return paging.marker_values(self._marker_server(ctx, marker), order)
 
     def _marker_server(self, ctx: Any, marker: str) -> Any:
         """The marker's server, read in whichever cell holds it (or its build request);

@@ -107,3 +107,11 @@ def instance_rows(session: Session, cell_name: Optional[str],
         row["tags"] = tags[uuid]
         row["volumes_attached"] = volumes[uuid]
     return rows
+
+
+@transactional
+def sort_values(session: Session, uuid: str, fields: list[str]) -> Optional[dict]:
+    """A live instance's values of these sort fields (a list's marker), or None."""
+    row = session.execute(sa.select(*(getattr(m.Instance, f) for f in fields)).where(
+        m.Instance.uuid == uuid, m.Instance.deleted == 0)).first()
+    return dict(zip(fields, row)) if row is not None else None
