@@ -20,6 +20,7 @@ from nova_lite.conf import CONF
 from nova_lite.objects.request_spec import RequestSpec, Selection
 from nova_lite.scheduler import filters as filters_mod
 from nova_lite.scheduler.claim_queue import ClaimQueue
+from nova_lite.scheduler import ranking as ranking_mod
 from nova_lite.scheduler import weights
 from nova_lite.scheduler.host_state import HostState, HostView, OwnClaims
 from nova_lite.scheduler.request import HostRequest
@@ -138,6 +139,12 @@ class SchedulerManager:
         the best host_subset_size in random order, then the others (ranked only if the
         claims on the best were refused). ``reread``: when none passes, decide again on
         a fresh view (not while the view holds choices not claimed yet)."""
+        view, passed, totals = self._rank(ctx, spec, request, attempt, reread)
+        return _best_first(view, passed, totals, CONF.filter_scheduler.host_subset_size)
+
+    def _rank(self, ctx: Any, spec: RequestSpec, request: HostRequest, attempt: int,
+              reread: bool = True) -> tuple[HostView, list[int], list[float]]:
+        """The full pass of _choose: (view, indices passing, their total weights)."""
         view = self._host_view(ctx, refresh=attempt > 0)
         passed = self._filter(view, spec, request)
         if not passed and reread and self._view_age() > 0:
@@ -150,7 +157,31 @@ class SchedulerManager:
                 request.resources))
         totals = weights.view_totals(view, passed, CONF.filter_scheduler.weighers, CONF,
                                      request)
-        return _best_first(view, passed, totals, CONF.filter_scheduler.host_subset_size)
+        return view, passed, totals
+
+    def _next_of_batch(self, ctx: Any, spec: RequestSpec, request: HostRequest,
+                       ranking: Optional[ranking_mod.BatchRanking], first: bool
+                       ) -> tuple[HostState, Optional[ranking_mod.BatchRanking]]:
+        """The host _choose would give the next instance of a batch, and the ranking to
+        go on with: the previous one while the view is the same (only the host chosen
+        last changed), else a full pass, ranked incrementally from there when neither a
+        filter nor a weigher depends on the instances already placed."""
+        subset = CONF.filter_scheduler.host_subset_size
+        if ranking is not None and self._host_view(ctx) is ranking.view:
+            host = ranking.choose(subset)
+            if host is None:
+                raise exception.NoValidHost(reason="no host left for the batch")
+            return host, ranking
+        view, passed, totals = self._rank(ctx, spec, request, 0, reread=first)
+        names = CONF.filter_scheduler.weighers
+        if not ranking_mod.applies(request, [f for f in self.filters if f.dynamic], names,
+                                   CONF):
+            return next(_best_first(view, passed, totals, subset)), None
+        ranking = ranking_mod.BatchRanking(view, passed, totals, request.resources, names,
+                                           CONF)
+        host = ranking.choose(subset)
+        assert host is not None
+        return host, ranking
 
     def _select_batch(self, ctx: Any, spec: RequestSpec, request: HostRequest,
                       uuids: list[str], build_lease: Optional[str]
@@ -159,16 +190,20 @@ class SchedulerManager:
         conductor call; (selections claimed, instances left to choose again)."""
         resources = request.resources
         chosen: list[tuple[str, HostState, int]] = []
+        ranking: Optional[ranking_mod.BatchRanking] = None
         with self._lock:
             for uuid in uuids:
                 try:
-                    host = next(self._choose(ctx, spec, request, 0, reread=not chosen))
+                    host, ranking = self._next_of_batch(ctx, spec, request, ranking,
+                                                        first=not chosen)
                 except exception.NoValidHost:
                     if not chosen:
                         raise
                     break  # the rest are chosen one by one, on fresh data if need be
                 chosen.append((uuid, host, self._own.take(self._view, host, resources)))
                 request.placed(host.host)
+                if ranking is not None:
+                    ranking.taken()
         t0 = time.monotonic()
         try:
             results = self.conductor.claim_resources_many(
