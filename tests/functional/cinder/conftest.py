@@ -157,6 +157,35 @@ class VolumeCloud:
                                          "OpenStack-API-Version": "compute latest"},
                                 **kwargs)
 
+    def cinder(self, who: str, path: str, microversion: str = "3.27") -> Any:
+        """``who``'s GET of Cinder's /v3/<project><path> (JSON): checks between the
+        openstackclient commands under test, without a client start each time."""
+        me = ks.login(self.keystone, who)
+        base = self.cinder_url.rstrip("/")
+        if not base.endswith(me.project_id):
+            base = f"{base}/{me.project_id}"
+        resp = requests.get(base + path, timeout=60, headers={
+            "X-Auth-Token": me.token, "OpenStack-API-Version": f"volume {microversion}"})
+        assert resp.status_code == 200, resp.text
+        return resp.json()
+
+    def server_status(self, sid: str, status: str, timeout: float) -> dict:
+        """The server (admin's view, latest microversion) once it is ``status`` with no
+        task; AssertionError with its fault if it goes ERROR or the time runs out."""
+        deadline = time.monotonic() + timeout
+        shown: dict = {}
+        while time.monotonic() < deadline:
+            resp = self.compute("admin", "GET", f"/servers/{sid}")
+            assert resp.status_code == 200, resp.text
+            shown = resp.json()["server"]
+            if shown["status"] == status and not shown.get("OS-EXT-STS:task_state"):
+                return shown
+            if shown["status"] == "ERROR":
+                break
+            time.sleep(1)
+        raise AssertionError(f"server {sid} is {shown.get('status')}, not {status}: "
+                             f"{shown.get('fault')}")
+
     def volume_backed_with_data(self, name: str, timeout: float) -> tuple[str, str]:
         """member-a's server booted from a new 1 GiB volume (deleted with it) with a
         second, data volume attached: (server id, data volume id)."""

@@ -8,7 +8,6 @@ names, on the host it reports); the root volume and the data volume stay the ser
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Iterator
 
@@ -32,23 +31,6 @@ def two_hosts(keystone: ks.KeystoneEnv, glance: ks.GlanceEnv, cinder_url: str,
         yield VolumeCloud(dep, keystone, env, cinder_url)  # type: ignore[arg-type]
 
 
-def _show(c: VolumeCloud, sid: str) -> dict:
-    return json.loads(c.cli("admin", "server", "show", sid, "-f", "json"))
-
-
-def _wait(c: VolumeCloud, sid: str, status: str) -> dict:
-    deadline = time.monotonic() + TIMEOUT
-    shown: dict = {}
-    while time.monotonic() < deadline:
-        shown = _show(c, sid)
-        if shown["status"] == status and not shown.get("OS-EXT-STS:task_state"):
-            return shown
-        if shown["status"] == "ERROR":
-            break
-        time.sleep(1)
-    raise AssertionError(f"{sid} is {shown.get('status')}: {shown.get('fault')}")
-
-
 def _attachments(c: VolumeCloud, sid: str, vids: list[str]) -> dict[str, str]:
     """{volume: its one attachment}: Cinder lists exactly one, attached, for each volume
     of the server, and it is the one the server's mapping names."""
@@ -57,12 +39,11 @@ def _attachments(c: VolumeCloud, sid: str, vids: list[str]) -> dict[str, str]:
     named = {a["volumeId"]: a["attachment_id"] for a in nova.json()["volumeAttachments"]}
     out = {}
     for vid in vids:
-        c.wait_volume("member-a", vid, "in-use")
-        listed = json.loads(c.cli("member-a", "--os-volume-api-version", "3.27", "volume",
-                                  "attachment", "list", "--volume-id", vid, "-f", "json"))
-        assert [(a["Server ID"], a["Status"]) for a in listed] == [(sid, "attached")], listed
-        assert listed[0]["ID"] == named[vid], (listed, named)
-        out[vid] = listed[0]["ID"]
+        listed = c.cinder("member-a", f"/attachments?volume_id={vid}")["attachments"]
+        assert [(a["instance"], a["status"]) for a in listed] == [(sid, "attached")], listed
+        assert listed[0]["id"] == named[vid], (listed, named)
+        assert c.cinder("member-a", f"/volumes/{vid}")["volume"]["status"] == "in-use"
+        out[vid] = listed[0]["id"]
     return out
 
 
@@ -75,27 +56,28 @@ def test_migrate_and_live_migrate_keep_the_volumes(two_hosts: VolumeCloud):
     c = two_hosts
     sid, data = c.volume_backed_with_data("vm-mover", TIMEOUT)
     try:
-        [root] = [v["id"] for v in _show(c, sid)["volumes_attached"] if v["id"] != data]
+        [root] = [v["id"] for v in c.server_status(sid, "ACTIVE", TIMEOUT)[
+            "os-extended-volumes:volumes_attached"] if v["id"] != data]
         vids = [root, data]
-        host = _show(c, sid)["OS-EXT-SRV-ATTR:host"]
+        host = c.server_status(sid, "ACTIVE", TIMEOUT)["OS-EXT-SRV-ATTR:host"]
         before = _attachments(c, sid, vids)
 
         t0 = time.monotonic()
         c.cli("admin", "server", "migrate", "--wait", sid, timeout=TIMEOUT)
-        shown = _wait(c, sid, "VERIFY_RESIZE")
+        shown = c.server_status(sid, "VERIFY_RESIZE", TIMEOUT)
         migrate_s = time.monotonic() - t0
         other = shown["OS-EXT-SRV-ATTR:host"]
         assert other != host
         during = _attachments(c, sid, vids)
         _all_new(before, during)
         c.cli("admin", "server", "migration", "confirm", sid)
-        _wait(c, sid, "ACTIVE")
+        c.server_status(sid, "ACTIVE", TIMEOUT)
         assert _attachments(c, sid, vids) == during
 
         t0 = time.monotonic()
         c.cli("admin", "server", "migrate", "--live-migration", "--wait", sid,
               timeout=TIMEOUT)
-        shown = _wait(c, sid, "ACTIVE")
+        shown = c.server_status(sid, "ACTIVE", TIMEOUT)
         live_s = time.monotonic() - t0
         assert shown["OS-EXT-SRV-ATTR:host"] == host
         _all_new(during, _attachments(c, sid, vids))
