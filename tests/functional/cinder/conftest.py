@@ -157,17 +157,19 @@ class VolumeCloud:
                                          "OpenStack-API-Version": "compute latest"},
                                 **kwargs)
 
-    def cinder(self, who: str, path: str, microversion: str = "3.27") -> Any:
-        """``who``'s GET of Cinder's /v3/<project><path> (JSON): checks between the
-        openstackclient commands under test, without a client start each time."""
+    def cinder(self, who: str, path: str, microversion: str = "3.27",
+               expect: int = 200) -> Any:
+        """``who``'s GET of Cinder's /v3/<project><path> (JSON, or None when the
+        expected status is not 200): checks between the openstackclient commands under
+        test, without a client start each time."""
         me = ks.login(self.keystone, who)
         base = self.cinder_url.rstrip("/")
         if not base.endswith(me.project_id):
             base = f"{base}/{me.project_id}"
         resp = requests.get(base + path, timeout=60, headers={
             "X-Auth-Token": me.token, "OpenStack-API-Version": f"volume {microversion}"})
-        assert resp.status_code == 200, resp.text
-        return resp.json()
+        assert resp.status_code == expect, resp.text
+        return resp.json() if expect == 200 else None
 
     def server_status(self, sid: str, status: str, timeout: float) -> dict:
         """The server (admin's view, latest microversion) once it is ``status`` with no

@@ -21,32 +21,26 @@ MARKER = "NOVA-LITE-GUEST-UP"
 DISK_MARKER = "NOVA-LITE-GUEST-DISK"
 
 
-def _snapshots_of(c: VolumeCloud, volume_id: str) -> list[dict]:
-    listed = json.loads(c.cli("member-a", "volume", "snapshot", "list", "--volume",
-                              volume_id, "--long", "-f", "json"))
-    return listed
-
-
 def _wait_snapshot(c: VolumeCloud, snapshot_id: str, timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     snap: dict = {}
     while time.monotonic() < deadline:
-        snap = json.loads(c.cli("member-a", "volume", "snapshot", "show", snapshot_id,
-                                "-f", "json"))
+        snap = c.cinder("member-a", f"/snapshots/{snapshot_id}")["snapshot"]
         if snap["status"] == "available":
             return
         time.sleep(1)
     raise AssertionError(f"snapshot {snapshot_id} is {snap.get('status')}")
 
 
-def _gone(c: VolumeCloud, kind: str, ident: str, timeout: float = 90) -> None:
+def _gone(c: VolumeCloud, path: str, timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        proc = c.run("member-a", *kind.split(), "show", ident, "-f", "json")
-        if proc.returncode != 0:
+        try:
+            c.cinder("member-a", path, expect=404)
             return
-        time.sleep(1)
-    raise AssertionError(f"{kind} {ident} still exists")
+        except AssertionError:
+            time.sleep(1)
+    raise AssertionError(f"{path} still exists")
 
 
 def _boot(c: VolumeCloud, name: str, *args: str) -> dict:
@@ -85,8 +79,8 @@ def test_image_of_a_volume_backed_server_with_openstackclient(volume_cloud: Volu
         assert str(props["bdm_v2"]).lower() == "true", props
         assert props["root_device_name"] == "/dev/vda", props
         [mapping] = json.loads(props["block_device_mapping"])
-        [snap] = _snapshots_of(c, root["id"])
-        snapshot_id = snap["ID"]
+        [snap] = c.cinder("member-a", f"/snapshots?volume_id={root['id']}")["snapshots"]
+        snapshot_id = snap["id"]
         assert (mapping["source_type"], mapping["destination_type"], mapping["boot_index"],
                 mapping["snapshot_id"], mapping["volume_size"],
                 mapping["delete_on_termination"]) == (
@@ -105,16 +99,16 @@ def test_image_of_a_volume_backed_server_with_openstackclient(volume_cloud: Volu
         assert image_id in str(shown["image"]), shown["image"]
         [new_root] = shown["volumes_attached"]
         assert new_root["id"] != root["id"]
-        vol = c.wait_volume("member-a", new_root["id"], "in-use")
-        assert vol["snapshot_id"] == snapshot_id, vol
+        vol = c.cinder("member-a", f"/volumes/{new_root['id']}")["volume"]
+        assert vol["snapshot_id"] == snapshot_id and vol["status"] == "in-use", vol
         c.console_has(second["id"], f"{DISK_MARKER} vda={new_root['id'][:20]}",
                       BOOT_TIMEOUT)
 
         c.cli("member-a", "server", "delete", "--wait", second["id"], timeout=BOOT_TIMEOUT)
         made.remove(second["id"])
-        _gone(c, "volume", new_root["id"])  # delete_on_termination came with the image
+        _gone(c, f"/volumes/{new_root['id']}")  # delete_on_termination from the image
         c.cli("member-a", "volume", "snapshot", "delete", snapshot_id)
-        _gone(c, "volume snapshot", snapshot_id)
+        _gone(c, f"/snapshots/{snapshot_id}")
         snapshot_id = None
         print(f"\nvolume-backed createImage: {image_s:.1f} s (whole flow "
               f"{time.monotonic() - t0:.1f} s)")
