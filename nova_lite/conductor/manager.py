@@ -123,12 +123,15 @@ class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.Network
         if cell is None:
             brs = cells_db.build_request_list(self.api_url, instance_uuids=[uuid])
             if brs:
-                return Instance.obj_from_primitive(brs[0]["instance"])
+                inst = Instance.obj_from_primitive(brs[0]["instance"])
+                inst.volumes_attached = []  # attached once it has a cell
+                return inst
             # Scheduled between the two reads: look again.
             cell = self.cells.instance_cell(uuid)
             if cell is None:
                 raise exception.InstanceNotFound(instance_id=uuid)
-        return inst_db.instance_get(cell["database_connection"], uuid, cell["name"])
+        return inst_db.instance_get(cell["database_connection"], uuid, cell["name"],
+                                    with_volumes=True)
 
     def instance_actions(self, ctx: Any, uuid: str, request_id: Optional[str] = None,
                          read_deleted: bool = False) -> list:

@@ -239,11 +239,17 @@ def _get_row(session: Session, uuid: str, read_deleted: bool = False,
 
 @transactional
 def instance_get(session: Session, uuid: str, cell_name: Optional[str] = None,
-                 read_deleted: bool = False) -> Instance:
+                 read_deleted: bool = False, with_volumes: bool = False) -> Instance:
+    """``with_volumes``: volumes_attached read in the same transaction (what a server
+    view shows), so the API needs no second call for them."""
     row = _get_row(session, uuid, read_deleted)
-    return _with_keypairs(session, _to_obj(row, _fault_if_shown(session, row), cell_name,
+    inst = _with_keypairs(session, _to_obj(row, _fault_if_shown(session, row), cell_name,
                                            _info_caches(session, [uuid]).get(uuid),
                                            instance_tags.tags_of(session, [uuid])[uuid]))
+    if with_volumes:
+        inst.volumes_attached = block_devices.volumes_of(session, [uuid])[uuid]
+        inst.obj_reset_changes(["volumes_attached"])
+    return inst
 
 
 @transactional

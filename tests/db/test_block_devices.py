@@ -193,6 +193,12 @@ def test_listed_instances_carry_their_attached_volumes(cell_url: str) -> None:
         {"id": "vol-root", "delete_on_termination": True},
         {"id": "vol-data", "delete_on_termination": False}]
     assert listed[bare.uuid].volumes_attached == []
+    # A show reads them the same way (the conductor's server_get asks for them).
+    shown = inst_db.instance_get(cell_url, inst.uuid, "cell1", with_volumes=True)
+    assert shown.volumes_attached == listed[inst.uuid].volumes_attached
+    assert not shown.obj_what_changed()
+    assert not inst_db.instance_get(cell_url, inst.uuid, "cell1").obj_attr_is_set(
+        "volumes_attached")  # other readers do not pay for them
 
 
 def test_volume_extended_starts_the_servers_extend_volume_action(api_url: str,

@@ -241,7 +241,8 @@ class ServerView:
         s["OS-EXT-STS:vm_state"] = vm_state
         s["OS-EXT-STS:task_state"] = task_state
         s["OS-EXT-STS:power_state"] = f("power_state", 0)
-        s["os-extended-volumes:volumes_attached"] = self._volumes_attached(uuid)
+        s["os-extended-volumes:volumes_attached"] = self._volumes_attached(
+            uuid, f("volumes_attached"))
         if self.ext_attrs:
             s["OS-EXT-SRV-ATTR:host"] = host
             s["OS-EXT-SRV-ATTR:hypervisor_hostname"] = f("node")
@@ -268,11 +269,9 @@ class ServerView:
         return [self.basic(i) for i in servers]
 
     def detail(self, servers: list) -> list[dict]:
-        for inst in servers:  # a list's servers come with their volumes
-            volumes = _f(inst, "volumes_attached")
-            if volumes is not None:
-                self._volumes[_f(inst, "uuid")] = volumes
-        self._load_volumes([_f(i, "uuid") for i in servers if not is_minimal(i)])
+        # a list's servers come with their volumes; any without are read in one call
+        self._load_volumes([_f(i, "uuid") for i in servers
+                            if not is_minimal(i) and _f(i, "volumes_attached") is None])
         return [self.show(i) for i in servers]
 
     def _load_volumes(self, uuids: list[str]) -> None:
@@ -287,11 +286,12 @@ class ServerView:
                 {"id": b.volume_id, "delete_on_termination": bool(b.delete_on_termination)}
                 for b in bdms if b.destination_type == "volume" and b.volume_id]
 
-    def _volumes_attached(self, uuid: str) -> list[dict]:
+    def _volumes_attached(self, uuid: str, carried: Optional[list]) -> list[dict]:
         """os-extended-volumes:volumes_attached: each volume's id, and from 2.3 whether
-        it goes with the server."""
-        self._load_volumes([uuid])
-        volumes = self._volumes.get(uuid) or []
+        it goes with the server; ``carried``: those the server was read with."""
+        if carried is None:
+            self._load_volumes([uuid])
+        volumes = (carried if carried is not None else self._volumes.get(uuid)) or []
         if self.ver >= (2, 3):
             return [dict(v) for v in volumes]
         return [{"id": v["id"]} for v in volumes]
