@@ -186,7 +186,18 @@ class VolumeCloud:
                 break
             time.sleep(1)
         raise AssertionError(f"server {sid} is {shown.get('status')}, not {status}: "
-                             f"{shown.get('fault')}")
+                             f"{shown.get('fault')}\nlast action: {self.last_action(sid)}")
+
+    def last_action(self, sid: str) -> object:
+        """The server's latest instance action with its events (an admin sees their
+        tracebacks): why an action that failed without a fault failed."""
+        resp = self.compute("admin", "GET", f"/servers/{sid}/os-instance-actions")
+        actions = resp.json().get("instanceActions") or [] if resp.status_code == 200 else []
+        if not actions:
+            return resp.text
+        req_id = actions[0]["request_id"]
+        return self.compute("admin", "GET",
+                            f"/servers/{sid}/os-instance-actions/{req_id}").json()
 
     def volume_backed_with_data(self, name: str, timeout: float) -> tuple[str, str]:
         """member-a's server booted from a new 1 GiB volume (deleted with it) with a
