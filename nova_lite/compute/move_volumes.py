@@ -167,13 +167,8 @@ class MoveVolumesMixin:
         """On the source once the guest runs on the destination: its attachments go."""
         for item in moved:
             if item.get("old_attachment_id"):
-                try:
-                    self.volume_api.attachment_delete(ctx, item["old_attachment_id"])
-                except exception.VolumeAttachmentNotFound:
-                    pass
-                except Exception:
-                    LOG.exception("instance %s: could not delete attachment %s on %s",
-                                  inst.uuid, item["old_attachment_id"], self.host)
+                self._delete_attachment_id(  # type: ignore[attr-defined]
+                    ctx, item["old_attachment_id"], item["volume_id"])
 
     def _live_volumes_complete(self, ctx: Any, inst: Any) -> None:
         """On the destination once it has the guest: its attachments are complete."""
