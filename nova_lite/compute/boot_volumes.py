@@ -18,7 +18,7 @@ import logging
 import time
 from typing import Any, Optional
 
-from nova_lite import exception
+from nova_lite import exception, volume
 from nova_lite.conf import CONF
 
 LOG = logging.getLogger(__name__)
@@ -197,13 +197,7 @@ def release_volumes(ctx: Any, api: Any, bdms: list, failed_build: bool = False) 
     a failed build only those nova made from an image, a snapshot or nothing)."""
     for bdm in bdms:
         if bdm.attachment_id:
-            try:
-                api.attachment_delete(ctx, bdm.attachment_id)
-            except exception.VolumeAttachmentNotFound:
-                pass
-            except Exception:
-                LOG.exception("could not delete attachment %s of volume %s",
-                              bdm.attachment_id, bdm.volume_id)
+            volume.release_attachment(api, ctx, bdm.attachment_id, f"volume {bdm.volume_id}")
         made_here = bdm.source_type != "volume"
         if bdm.volume_id and bdm.delete_on_termination and (made_here or not failed_build):
             try:

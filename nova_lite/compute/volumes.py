@@ -94,13 +94,7 @@ class VolumesMixin:
         self._delete_attachment_id(ctx, bdm.attachment_id, bdm.volume_id)
 
     def _delete_attachment_id(self, ctx: Any, attachment_id: str, volume_id: str) -> None:
-        try:
-            self.volume_api.attachment_delete(ctx, attachment_id)
-        except exception.VolumeAttachmentNotFound:
-            pass
-        except Exception:
-            LOG.exception("could not delete attachment %s of volume %s", attachment_id,
-                          volume_id)
+        volume.release_attachment(self.volume_api, ctx, attachment_id, f"volume {volume_id}")
 
     def detach_volume(self, ctx: Any, instance: Any, bdm: Any) -> None:
         """RPC cast: unplug the mapping's volume, delete its attachment and mapping."""

@@ -76,13 +76,8 @@ class BlockDevicesMixin:
                       instance_uuid)
             return
         for bdm in reserved:
-            try:
-                api.attachment_delete(ctx, bdm.attachment_id)
-            except exception.VolumeAttachmentNotFound:
-                pass
-            except Exception:
-                LOG.exception("could not release volume %s reserved for %s",
-                              bdm.volume_id, instance_uuid)
+            volume.release_attachment(api, ctx, bdm.attachment_id,
+                                      f"volume {bdm.volume_id} reserved for {instance_uuid}")
 
     def _release_volumes_of(self, ctx: Any, url: str, instance_uuid: str) -> None:
         """A server deleted without its host: its attachments and delete_on_termination
