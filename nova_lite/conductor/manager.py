@@ -59,10 +59,10 @@ class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.Network
                        DeferredDeleteMixin, InstantActionsMixin, ServerTagsMixin,
                        ServicesMixin, ColdMigrateMixin, ComputeNodesMixin, VolumeTasksMixin,
                        ServerListMixin):
-    """RPC API version 1.24 (see rpcapi.py). Server group, aggregate and block device
+    """RPC API version 1.25 (see rpcapi.py). Server group, aggregate and block device
     mapping methods come through TaskMixin, whose builds use them."""
 
-    target_version = "1.24"
+    target_version = "1.25"
 
     def __init__(self) -> None:
         self.api_url = CONF.api_database.connection

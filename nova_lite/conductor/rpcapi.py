@@ -36,6 +36,7 @@ API version history:
   1.22 - server_list_rows
   1.23 - compute_node_rows
   1.24 - instance_update(reply)
+  1.25 - server_list_rows(packed)
 """
 
 from __future__ import annotations
@@ -44,11 +45,12 @@ import json
 from typing import Any, Optional
 
 from nova_lite import exception, rpc
+from nova_lite.conductor import server_rows
 from nova_lite.conf import CONF
 from nova_lite.context import RequestContext
 
 TOPIC = "conductor"
-VERSION = "1.24"
+VERSION = "1.25"
 
 
 class ConductorAPI:
@@ -190,9 +192,9 @@ class ConductorAPI:
                          detail: bool = True) -> list:
         """server_list's page as plain dicts (see conductor.server_rows), for list views;
         ``detail`` False: without what only a detailed view shows."""
-        return json.loads(self._call(
+        return server_rows.unpack(self.client.prepare(version="1.25", retry=self._retry).call(
             ctx, "server_list_rows", project_id=project_id, filters=filters, limit=limit,
-            marker=marker, sort=sort, down_cells=down_cells, detail=detail))
+            marker=marker, sort=sort, down_cells=down_cells, detail=detail, packed=True))
 
     def server_update(self, ctx: RequestContext, uuid: str, values: dict) -> Any:
         return self._call(ctx, "server_update", uuid=uuid, values=values)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from nova_lite import exception
 from nova_lite.db import api_models as m
-from nova_lite.db.engine import transactional
+from nova_lite.db.engine import reading, transactional
 
 CELL0_UUID = "00000000-0000-0000-0000-000000000000"
 
@@ -87,7 +87,7 @@ def add_build_request(session: Session, instance_uuid: str, project_id: str,
 build_request_create = transactional(add_build_request)
 
 
-@transactional
+@reading
 def build_request_list(session: Session, project_id: Optional[str] = None,
                        instance_uuids: Optional[list[str]] = None) -> list[dict]:
     q = sa.select(m.BuildRequest)

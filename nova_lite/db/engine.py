@@ -147,9 +147,20 @@ def _replay_now(err: Exception) -> bool:
 
 
 @contextlib.contextmanager
-def session_scope(url: str) -> Iterator[Session]:
-    """One transaction: committed on success, rolled back on any error."""
-    get_engine(url)
+def session_scope(url: str, read_only: bool = False) -> Iterator[Session]:
+    """One transaction: committed on success, rolled back on any error. A
+    ``read_only`` one is rolled back once as its connection goes back to the pool: one
+    round trip at its end instead of a commit and the pool's rollback."""
+    engine = get_engine(url)
+    if read_only:
+        with engine.connect() as conn:
+            conn.begin()  # the session joins it and leaves it to the connection's close
+            session = _makers[url](bind=conn)
+            try:
+                yield session
+            finally:
+                session.close()
+        return
     session = _makers[url]()
     try:
         yield session
@@ -174,15 +185,16 @@ def _reconnect_delays(url: str) -> list[float]:
     return delays
 
 
-def run_in_transaction(url: str, fn: Callable[[Session], T], attempts: int = RETRIES) -> T:
+def run_in_transaction(url: str, fn: Callable[[Session], T], attempts: int = RETRIES,
+                       read_only: bool = False) -> T:
     """Run fn(session) in a transaction, replaying it on deadlock/lock errors and, with
     use_db_reconnect, after a lost connection; an unreachable database raises
-    DatabaseUnavailable."""
+    DatabaseUnavailable. ``read_only``: fn only reads (see session_scope)."""
     reconnects: Optional[list[float]] = None
     attempt = 0
     while True:
         try:
-            with session_scope(url) as session:
+            with session_scope(url, read_only) as session:
                 return fn(session)
         except db_exc.DBConnectionError as err:
             if reconnects is None:
@@ -206,5 +218,16 @@ def transactional(fn: Callable[..., T]) -> Callable[..., T]:
     @functools.wraps(fn)
     def wrapper(url: str, *args: Any, **kwargs: Any) -> T:
         return run_in_transaction(url, lambda s: fn(s, *args, **kwargs))
+
+    return wrapper
+
+
+def reading(fn: Callable[..., T]) -> Callable[..., T]:
+    """As ``transactional``, for a function that only reads: its transaction ends
+    without a commit."""
+
+    @functools.wraps(fn)
+    def wrapper(url: str, *args: Any, **kwargs: Any) -> T:
+        return run_in_transaction(url, lambda s: fn(s, *args, **kwargs), read_only=True)
 
     return wrapper

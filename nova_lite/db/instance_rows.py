@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from nova_lite.db import block_devices, instance_paging, instance_tags
 from nova_lite.db import main_models as m
-from nova_lite.db.engine import transactional
+from nova_lite.db.engine import reading
 
 # Scalar columns every row carries: what views show, sort keys and post-query filters.
 COLUMNS = ("id", "uuid", "display_name", "display_description", "hostname", "project_id",
@@ -67,7 +67,7 @@ def _faults(session: Session, uuids: list[str]) -> dict[str, dict]:
                               "created_at": r.created_at} for r in rows}
 
 
-@transactional
+@reading
 def instance_rows(session: Session, cell_name: Optional[str],
                   project_id: Optional[str] = None, filters: Optional[dict] = None,
                   sort: Optional[list] = None, after: Optional[dict] = None,
@@ -109,7 +109,7 @@ def instance_rows(session: Session, cell_name: Optional[str],
     return rows
 
 
-@transactional
+@reading
 def sort_values(session: Session, uuid: str, fields: list[str]) -> Optional[dict]:
     """A live instance's values of these sort fields (a list's marker), or None."""
     row = session.execute(sa.select(*(getattr(m.Instance, f) for f in fields)).where(

@@ -12,6 +12,7 @@ from typing import Callable
 import pytest
 
 from nova_lite import context, exception
+from nova_lite.conductor import server_rows
 from nova_lite.conductor.cells import CellDirectory
 from nova_lite.conductor.manager import ConductorManager
 from nova_lite.conductor.server_lists import ServerListMixin
@@ -210,6 +211,8 @@ def test_rows_page_across_cells_as_the_instances_do(two_cells: dict, sort) -> No
     instances = lists.server_list(ctx, None, {}, None, None, sort=sort)
     rows = json.loads(lists.server_list_rows(ctx, None, {}, None, None, sort=sort))
     assert [r["uuid"] for r in rows] == [i.uuid for i in instances]
+    packed = lists.server_list_rows(ctx, None, {}, None, None, sort=sort, packed=True)
+    assert server_rows.unpack(packed) == rows
     for inst, row in zip(instances, rows):
         assert (row["display_name"], row["launch_index"], row["cell_name"],
                 row["flavor"]["flavorid"], row["volumes_attached"]) == (
