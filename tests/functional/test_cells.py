@@ -3,15 +3,21 @@ top message bus with the API database (and cell0 as [database]); each cell its o
 database, its own RabbitMQ vhost, its own conductor (only that cell's [database]) and a
 fake compute on that vhost. Servers boot in both cells, lists page across both in any
 order, and with cell2's database cut (a relay in front of it) lists and shows give
-2.69's minimal records, and older microversions leave cell2's servers out."""
+2.69's minimal records, and older microversions leave cell2's servers out. Unmodified
+openstackclient lists and pages across both cells too."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import time
 from typing import Iterator
 
 import pymysql
 import pytest
+import requests
 
 from tests.functional import harness
 from tests.functional.conftest import require_services
@@ -21,6 +27,7 @@ from tests.functional.test_boot_flow import image_id
 CELLS = ("cell1", "cell2")
 HOSTS = {"cell1": "cc-host1", "cell2": "cc-host2"}
 PER_CELL = 4
+OPENSTACK = os.path.join(os.path.dirname(sys.executable), "openstack")
 
 
 class TwoCells(harness.Deployment):
@@ -176,14 +183,10 @@ def _pages(dep: harness.Deployment, query_: str, limit: int) -> list[dict]:
         marker = f"&marker={page[-1]['id']}"
 
 
-def test_two_cells_boot_list_page_and_survive_a_down_cell(two_cells, tmp_path_factory):
-    dep = two_cells
-    hosts = dep.manage("cell_v2", "list_hosts").stdout
-    for cell in CELLS:
-        assert any(cell in line and HOSTS[cell] in line for line in hosts.splitlines()), hosts
-    image = image_id(dep, tmp_path_factory)
+def _boot_alternating(dep: harness.Deployment, image: str, names: list[str]
+                      ) -> tuple[dict[str, str], dict[str, dict]]:
+    """One server per name, cell1 and cell2 in turn; their cells and ACTIVE views."""
     ids: dict[str, str] = {}
-    names = ["m", "c", "x", "a", "q", "b", "z", "k"]
     for n, name in enumerate(names):
         cell = CELLS[n % 2]
         r = dep.post("/servers", {"server": {
@@ -194,6 +197,17 @@ def test_two_cells_boot_list_page_and_survive_a_down_cell(two_cells, tmp_path_fa
     servers = dep.wait_for_servers(list(ids))
     assert {s["status"] for s in servers.values()} == {"ACTIVE"}, [
         (s["status"], s.get("fault")) for s in servers.values()]
+    return ids, servers
+
+
+def test_two_cells_boot_list_page_and_survive_a_down_cell(two_cells, tmp_path_factory):
+    dep = two_cells
+    hosts = dep.manage("cell_v2", "list_hosts").stdout
+    for cell in CELLS:
+        assert any(cell in line and HOSTS[cell] in line for line in hosts.splitlines()), hosts
+    image = image_id(dep, tmp_path_factory)
+    names = ["m", "c", "x", "a", "q", "b", "z", "k"]
+    ids, servers = _boot_alternating(dep, image, names)
     for sid, cell in ids.items():
         assert servers[sid]["OS-EXT-SRV-ATTR:host"] == HOSTS[cell]
     # Each server lives in its own cell's database, written by that cell's conductor.
@@ -268,6 +282,72 @@ def test_two_cells_boot_list_page_and_survive_a_down_cell(two_cells, tmp_path_fa
         assert time.monotonic() < deadline, r.text
         time.sleep(0.5)
 
+
+def osc(dep: TwoCells, *args: str, version: str = "2.1") -> list[dict]:
+    """Unmodified python-openstackclient against the deployment's noauth2 API (its
+    identity client, which ``server list`` requires, discovers the machine's Keystone)."""
+    keystone = os.environ.get("KEYSTONE_URL", "http://127.0.0.1:5000/v3")
+    try:
+        requests.get(keystone, timeout=5).raise_for_status()
+    except requests.RequestException as err:
+        pytest.skip(f"Keystone is not reachable at {keystone} (tools/setup-keystone): {err}")
+    clouds = os.path.join(dep.workdir, "clouds.yaml")
+    with open(clouds, "w") as f:
+        f.write(f"""clouds:
+  cells:
+    auth_type: admin_token
+    auth: {{token: "admin:admin", endpoint: "{dep.url}/v2.1"}}
+    compute_endpoint_override: {dep.url}/v2.1
+    identity_endpoint_override: {keystone}
+    identity_api_version: "3"
+""")
+    env = dict(os.environ, OS_CLIENT_CONFIG_FILE=clouds)
+    for name in [k for k in env if k.startswith("OS_") and k != "OS_CLIENT_CONFIG_FILE"]:
+        env.pop(name)
+    proc = subprocess.run([OPENSTACK, "--os-cloud", "cells", "--os-compute-api-version",
+                           version, *args, "-f", "json"], env=env, capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert proc.returncode == 0, f"{proc.args}\n{proc.stdout}\n{proc.stderr}"
+    return json.loads(proc.stdout)
+
+
+def test_openstackclient_server_list_pages_across_cells(two_cells, tmp_path_factory):
+    """``openstack server list`` merges both cells: whole (the SDK follows the pages),
+    page by page with --limit/--marker in the API's order, sorted by a column (its
+    own sort: it sends no sort key), and at 2.69 with cell2's database cut, cell2's
+    servers as UNKNOWN."""
+    dep = two_cells
+    ids, _ = _boot_alternating(dep, image_id(dep, tmp_path_factory),
+                               ["osc-e", "osc-b", "osc-f", "osc-a", "osc-d", "osc-c"])
+    api_order = [s["id"] for s in _pages(dep, "name=^osc-", 100)]
+    assert set(api_order) == set(ids)
+
+    whole = osc(dep, "server", "list", "--name", "^osc-", "--long", "--no-name-lookup")
+    assert [s["ID"] for s in whole] == api_order
+    assert {s["Host"] for s in whole} == set(HOSTS.values())
+    paged: list[str] = []
+    marker: list[str] = []
+    while True:
+        page = osc(dep, "server", "list", "--name", "^osc-", "--limit", "4",
+                   "--no-name-lookup", *marker)
+        paged += [s["ID"] for s in page]
+        if len(page) < 4:
+            break
+        marker = ["--marker", page[-1]["ID"]]
+    assert paged == api_order
+    by_name = osc(dep, "server", "list", "--name", "^osc-", "--no-name-lookup",
+                  "--sort-column", "Name", "--sort-descending")
+    assert [s["Name"] for s in by_name] == ["osc-f", "osc-e", "osc-d", "osc-c", "osc-b",
+                                            "osc-a"]
+
+    dep.relay.cut()
+    try:
+        listed = {s["ID"]: s for s in osc(dep, "server", "list", "--no-name-lookup",
+                                          version="2.69")}
+        for sid, cell in ids.items():
+            assert listed[sid]["Status"] == ("UNKNOWN" if cell == "cell2" else "ACTIVE")
+    finally:
+        dep.relay.restore()
 
 
 def test_update_cell_renames_a_cell(two_cells):
