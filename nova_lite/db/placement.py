@@ -219,36 +219,36 @@ def _try_claim(session: Session, provider_uuid: str, consumer_id: str, resources
     consumer's group changed."""
     # Plain columns, not ORM objects: a retry must see fresh values, not the session's
     # identity map (each statement reads the latest committed data under READ COMMITTED).
-    row = session.execute(
+    # One statement reads the provider, its inventories and their usage by others (the
+    # consumer's own earlier allocation is replaced below, so it does not count).
+    used = (sa.select(sa.func.coalesce(sa.func.sum(m.Allocation.used), 0))
+            .where(m.Allocation.resource_provider_id == m.ResourceProvider.id,
+                   m.Allocation.resource_class == m.Inventory.resource_class,
+                   m.Allocation.consumer_id != consumer_id)
+            .scalar_subquery())
+    rows = session.execute(
         sa.select(m.ResourceProvider.id, m.ResourceProvider.generation,
-                  m.ResourceProvider.host)
-        .where(m.ResourceProvider.uuid == provider_uuid)).first()
-    if row is None:
+                  m.ResourceProvider.host, m.Inventory.resource_class, m.Inventory.total,
+                  m.Inventory.reserved, m.Inventory.allocation_ratio, used)
+        .outerjoin(m.Inventory, m.Inventory.resource_provider_id == m.ResourceProvider.id)
+        .where(m.ResourceProvider.uuid == provider_uuid)).all()
+    if not rows:
         raise exception.ResourceClaimConflict(provider=provider_uuid)
-    rp_id, generation, host = row
+    rp_id, generation, host = rows[0][:3]
     if required_traits or forbidden_traits:
         have = set(_traits_of(session, [rp_id])[rp_id])
         if not set(required_traits) <= have or set(forbidden_traits) & have:
             raise exception.TraitsConflict(provider=provider_uuid)
-    # The group's policy before capacity: a refused member costs two reads, no more.
     group = server_groups.claim_check(session, consumer_id, host)
-    invs = {rc: (total, reserved, ratio) for rc, total, reserved, ratio in session.execute(
-        sa.select(m.Inventory.resource_class, m.Inventory.total, m.Inventory.reserved,
-                  m.Inventory.allocation_ratio)
-        .where(m.Inventory.resource_provider_id == rp_id))}
-    # The consumer's own earlier allocation is replaced below, so it does not count.
-    used = dict(session.execute(
-        sa.select(m.Allocation.resource_class, sa.func.sum(m.Allocation.used))
-        .where(m.Allocation.resource_provider_id == rp_id,
-               m.Allocation.consumer_id != consumer_id)
-        .group_by(m.Allocation.resource_class)).all())
+    invs = {rc: (total, reserved, ratio, in_use)
+            for _i, _g, _h, rc, total, reserved, ratio, in_use in rows if rc is not None}
     for rc, amount in resources.items():
         if amount <= 0:
             continue
         if rc not in invs:
             raise exception.ResourceClaimConflict(provider=provider_uuid)
-        total, reserved, ratio = invs[rc]
-        if (used.get(rc) or 0) + amount > (total - reserved) * ratio:
+        total, reserved, ratio, in_use = invs[rc]
+        if int(in_use) + amount > (total - reserved) * ratio:
             raise exception.ResourceClaimConflict(provider=provider_uuid)
     # The group's swap first: a loser there has not touched the provider yet.
     if group is not None and not server_groups.claim_swap(session, *group):
