@@ -5,6 +5,12 @@ It keeps Cinder's rules that callers depend on: a project sees only its own volu
 ``reserved`` then ``attaching`` then ``in-use`` and ``available`` again after its last
 attachment is deleted, an in-use volume cannot be deleted. Answers have Cinder's shapes
 (connection_info of an ``rbd`` volume) and every call is recorded in ``calls``.
+
+A re-image (os-reimage) is done at once: the volume takes the image, and
+``on_reimaged(server_uuid, volume_id, status)`` (a test wires it to a compute host's
+external_instance_event, as Cinder posts volume-reimaged) is told for each server the
+volume is attached or reserved to; ``reimage_fails`` makes it fail as Cinder's volume
+manager does (volume ``error``, event ``failed``), ``reimage_silent`` sends no event.
 """
 
 from __future__ import annotations
@@ -29,6 +35,9 @@ class API:
         self.snapshots: dict[str, dict] = {}
         self.volume_types: list[dict] = [{"id": str(uuid.uuid4()), "name": "__DEFAULT__"}]
         self.calls: list[tuple[str, Any]] = []
+        self.on_reimaged: Any = None
+        self.reimage_fails = False
+        self.reimage_silent = False
         self._lock = threading.RLock()
 
     # -- helpers ---------------------------------------------------------------------
@@ -112,6 +121,27 @@ class API:
                     reason=f"Invalid volume: Volume status must be available or error, "
                            f"but current status is: {vol['status']}")
             del self.volumes[volume_id]
+
+    def reimage(self, ctx: Any, volume_id: str, image_id: str,
+                reimage_reserved: bool = True) -> None:
+        with self._lock:
+            self.calls.append(("reimage", volume_id))
+            vol = self._volume(ctx, volume_id)
+            allowed = ("available", "error") + (("reserved",) if reimage_reserved else ())
+            if vol["status"] not in allowed:
+                raise exception.InvalidVolume(
+                    reason=f"Volume {volume_id} status must be {' or '.join(allowed)}, "
+                           f"but current status is: {vol['status']}")
+            servers = sorted({a["instance"] for a in self.attachments.values()
+                              if a["volume_id"] == volume_id})
+            if self.reimage_fails:
+                vol["status"], status = "error", "failed"
+            else:
+                vol["volume_image_metadata"] = {"image_id": image_id}
+                status = "completed"
+        if self.on_reimaged is not None and not self.reimage_silent:
+            for server in servers:
+                self.on_reimaged(server, volume_id, status)
 
     # -- attachments -----------------------------------------------------------------
 

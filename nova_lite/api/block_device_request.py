@@ -338,12 +338,7 @@ def check_all(req: Any, bdms: list[dict], image: dict, flavor: Any,
     check_local_disks(everything, flavor,
                                            req.conf.max_local_block_devices)
     if not image_backed and root.get("volume_size"):
-        min_disk = int(image.get("min_disk") or 0) * GiB
-        size = int(root["volume_size"]) * GiB
-        if min_disk > size:
-            raise exception.Invalid(message=(
-                "Volume is smaller than the minimum size specified in image metadata. "
-                f"Volume size is {size} bytes, minimum size is {min_disk} bytes."))
+        check_volume_min_disk(image, int(root["volume_size"]))
     rows = [b for b in bdms if b is not root or not image_backed]
     check_supported(rows)
     size_local_disks(rows, flavor)
@@ -380,3 +375,14 @@ def unreserve(req: Any, bdms: list) -> None:
             req.volumes.attachment_delete(req.ctx, bdm.attachment_id)
         except Exception:
             LOG.exception("could not release volume %s", bdm.volume_id)
+
+
+def check_volume_min_disk(image: dict, volume_gb: int) -> None:
+    """Nova's 400 when a root volume of ``volume_gb`` is smaller than the image's
+    min_disk (at boot, and when a rebuild re-images the volume)."""
+    min_disk = int(image.get("min_disk") or 0) * GiB
+    size = volume_gb * GiB
+    if min_disk > size:
+        raise exception.Invalid(message=(
+            "Volume is smaller than the minimum size specified in image metadata. "
+            f"Volume size is {size} bytes, minimum size is {min_disk} bytes."))

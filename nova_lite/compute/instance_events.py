@@ -1,4 +1,5 @@
-"""External events a compute host waits for (Neutron's network-vif-plugged, ...).
+"""External events a compute host waits for (Neutron's network-vif-plugged, Cinder's
+volume-reimaged, ...).
 
 A driver declares the events it expects before it acts (a guest started paused), then
 waits for them; os-server-external-events delivers them here through the conductor.
@@ -19,6 +20,10 @@ from nova_lite.virt import driver as virt_driver
 LOG = logging.getLogger(__name__)
 
 Key = tuple[str, str]  # (event name, tag)
+
+
+class EventTimedOut(virt_driver.DriverError):
+    """Events awaited with ``what`` did not all arrive in time."""
 
 
 class _Waiter:
@@ -58,7 +63,11 @@ class InstanceEvents(virt_driver.VirtAPI):
 
     @contextlib.contextmanager
     def wait_for_instance_event(self, instance_uuid: str, events: list[Key],
-                                timeout: float) -> Iterator[None]:
+                                timeout: float, what: Optional[str] = None
+                                ) -> Iterator[None]:
+        """VirtAPI's; ``what`` (the operation waiting, e.g. "re-imaging volume X")
+        begins its errors instead of Neutron's wording, and then a timeout is always
+        fatal."""
         if not events or timeout <= 0:
             yield
             return
@@ -75,12 +84,16 @@ class InstanceEvents(virt_driver.VirtAPI):
                     if left <= 0:
                         break
                     waiter.cond.wait(left)
+            failed = ", ".join(f"{n} {t} failed" for n, t in waiter.failed)
+            if waiter.failed and what:
+                raise virt_driver.DriverError(f"{what}: {failed}")
             if waiter.failed:
                 raise virt_driver.DriverError(
-                    "Virtual Interface creation failed: Neutron reported "
-                    + ", ".join(f"{n} {t} failed" for n, t in waiter.failed))
+                    "Virtual Interface creation failed: Neutron reported " + failed)
             if waiter.pending:
                 missing = ", ".join(f"{n} for {t}" for n, t in sorted(waiter.pending))
+                if what:
+                    raise EventTimedOut(f"{what}: no {missing} within {timeout:g} s")
                 if self.timeout_is_fatal:
                     raise virt_driver.DriverError(
                         f"Virtual Interface creation failed: no {missing} within "

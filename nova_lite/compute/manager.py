@@ -32,6 +32,7 @@ from nova_lite.compute.evacuate import EvacuateMixin
 from nova_lite.compute.live_migration import LiveMigrationMixin
 from nova_lite.compute.move_volumes import MoveVolumesMixin
 from nova_lite.compute.rebuild import RebuildMixin
+from nova_lite.compute.reimage import ReimageMixin
 from nova_lite.compute.resize import ResizeMixin
 from nova_lite.conductor import rpcapi as conductor_rpcapi
 from nova_lite.conf import CONF
@@ -140,10 +141,10 @@ def _node_of(node: Optional[str], nodes: list[str]) -> str:
 class ComputeManager(networking.NetworkingMixin, ShelveMixin, SnapshotMixin, RescueMixin,
                      GuestCallsMixin, ResizeMixin, LiveMigrationMixin, EvacuateMixin,
                      RebuildMixin, ReclaimMixin, VolumesMixin, BootVolumesMixin,
-                     MoveVolumesMixin):
-    """RPC API version 1.9 (see rpcapi.py)."""
+                     MoveVolumesMixin, ReimageMixin):
+    """RPC API version 1.10 (see rpcapi.py)."""
 
-    target_version = "1.9"
+    target_version = "1.10"
 
     def __init__(self, host: str, conductor: Any = None, driver: Any = None) -> None:
         self.host = host

@@ -41,19 +41,25 @@ class MoveVolumesMixin:
         """The guest is gone from this host: each volume keeps a reservation for the
         server (a new attachment without a connector) and this host's attachment goes."""
         for bdm in self._volume_bdms(ctx, inst):  # type: ignore[attr-defined]
-            if not bdm.volume_id or not bdm.connection_info:
-                continue  # only reserved already
-            new = self.volume_api.attachment_create(ctx, bdm.volume_id, inst.uuid)
-            old = bdm.attachment_id
-            self.conductor.bdm_update(ctx, inst.uuid, bdm.uuid, {
-                "attachment_id": new["id"], "connection_info": None})
-            if old:
-                try:
-                    self.volume_api.attachment_delete(ctx, old)
-                except exception.VolumeAttachmentNotFound:
-                    pass
-            LOG.info("instance %s: volume %s released by %s (attachment %s reserves it)",
-                     inst.uuid, bdm.volume_id, self.host, new["id"])
+            self._reserve_volume(ctx, inst, bdm)
+
+    def _reserve_volume(self, ctx: Any, inst: Any, bdm: Any) -> None:
+        """Replace the mapping's attachment by a reservation (created first, so the
+        volume stays reserved for the server all along; Cinder then unexports it from
+        this host). A mapping only reserved already is left as it is."""
+        if not bdm.volume_id or not bdm.connection_info:
+            return
+        new = self.volume_api.attachment_create(ctx, bdm.volume_id, inst.uuid)
+        old = bdm.attachment_id
+        self.conductor.bdm_update(ctx, inst.uuid, bdm.uuid, {
+            "attachment_id": new["id"], "connection_info": None})
+        if old:
+            try:
+                self.volume_api.attachment_delete(ctx, old)
+            except exception.VolumeAttachmentNotFound:
+                pass
+        LOG.info("instance %s: volume %s released by %s (attachment %s reserves it)",
+                 inst.uuid, bdm.volume_id, self.host, new["id"])
 
     def _leave_volumes_logged(self, ctx: Any, inst: Any) -> None:
         """_leave_volumes where a failure is already being handled: never raises."""

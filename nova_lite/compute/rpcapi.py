@@ -14,6 +14,7 @@ API version history:
   1.7 - attach_volume (call), detach_volume
   1.8 - swap_volume (call)
   1.9 - build_and_run_instance(block_device_mapping)
+  1.10 - rebuild_instance(reimage_image_id)
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from nova_lite.context import RequestContext
 from nova_lite.objects.block_device import BlockDeviceMappingList
 
 TOPIC = "compute"
-VERSION = "1.9"
+VERSION = "1.10"
 UPTIME_TIMEOUT = 10
 
 
@@ -120,12 +121,19 @@ class ComputeAPI:
 
     # -- rebuild ------------------------------------------------------------------------
     def rebuild_instance(self, ctx: RequestContext, host: str, instance: Any,
-                         orig_vm_state: str, preserve_ephemeral: bool = False) -> None:
+                         orig_vm_state: str, preserve_ephemeral: bool = False,
+                         reimage_image_id: Optional[str] = None) -> None:
         """Re-create the guest from instance.image_ref; ends in orig_vm_state's kind
-        (stopped stays stopped)."""
-        self._prepare(host).cast(ctx, "rebuild_instance", instance=instance,
-                                 orig_vm_state=orig_vm_state,
-                                 preserve_ephemeral=preserve_ephemeral)
+        (stopped stays stopped). ``reimage_image_id``: first write that image over the
+        root volume (a volume-backed server, 2.93)."""
+        if not reimage_image_id:
+            self._prepare(host).cast(ctx, "rebuild_instance", instance=instance,
+                                     orig_vm_state=orig_vm_state,
+                                     preserve_ephemeral=preserve_ephemeral)
+            return
+        self._client(host).prepare(server=host, version="1.10").cast(
+            ctx, "rebuild_instance", instance=instance, orig_vm_state=orig_vm_state,
+            preserve_ephemeral=preserve_ephemeral, reimage_image_id=reimage_image_id)
 
     # -- moves: each step runs on the host named by the migration ---------------------------
     def resize_instance(self, ctx: RequestContext, host: str, instance: Any,

@@ -1,6 +1,7 @@
 """Rebuild: the server's own host re-creates its guest from an image (the same or a new
 one), keeping its flavor, host and claim. The new name, metadata, key, user data and
-hostname are recorded when the rebuild starts, as Nova does."""
+hostname are recorded when the rebuild starts, as Nova does; a volume-backed server
+rebuilt from 2.93 has its root volume re-imaged first (``reimage_image_id``)."""
 
 from __future__ import annotations
 
@@ -42,5 +43,6 @@ class RebuildMixin:
         inst_db.action_start(url, inst.uuid, t.action_record, ctx.request_id, ctx.user_id,
                              ctx.project_id)
         self.compute.rebuild_instance(ctx, inst.host, inst, orig_vm_state,
-                                      bool(params.get("preserve_ephemeral")))
+                                      bool(params.get("preserve_ephemeral")),
+                                      params.get("reimage_image_id"))
         return inst

@@ -73,6 +73,10 @@ opts = [
                     "fails."),
     cfg.IntOpt("block_device_allocate_retries_interval", default=3, min=0,
                help="Seconds between those checks."),
+    cfg.IntOpt("reimage_timeout_per_gb", default=20, min=1,
+               help="Seconds per GiB of the new image (rounded up) a compute host waits "
+                    "for Cinder's volume-reimaged event when it rebuilds a volume-backed "
+                    "server (microversion 2.93) before the rebuild fails."),
 ]
 
 

@@ -27,6 +27,7 @@ from nova_lite import exception, keystone_session
 LOG = logging.getLogger(__name__)
 
 MICROVERSION = "3.44"  # attachments with os-complete
+REIMAGE_MICROVERSION = "3.68"  # os-reimage (with reimage_reserved)
 _RETRY_STATUS = (502, 503, 504)
 _CONNECT_ERRORS = (ks_exc.ConnectFailure, ks_exc.ConnectTimeout,
                    ks_exc.UnknownConnectionError)
@@ -169,7 +170,8 @@ class API:
             return user
         return service_token.ServiceTokenAuthWrapper(user, service)
 
-    def _request(self, ctx: Any, method: str, path: str, **kwargs: Any) -> Any:
+    def _request(self, ctx: Any, method: str, path: str,
+                 microversion: str = MICROVERSION, **kwargs: Any) -> Any:
         rid = getattr(ctx, "global_request_id", None) or getattr(ctx, "request_id", None)
         attempts = self.http_retries + 1
         last: Any = None
@@ -178,7 +180,7 @@ class API:
             try:
                 resp = self.session.request(
                     url, method, auth=self._auth(ctx), raise_exc=False,
-                    headers={"OpenStack-API-Version": f"volume {MICROVERSION}"},
+                    headers={"OpenStack-API-Version": f"volume {microversion}"},
                     global_request_id=rid, **kwargs)
             except _CONNECT_ERRORS as err:
                 last = err
@@ -258,6 +260,21 @@ class API:
     def delete(self, ctx: Any, volume_id: str) -> None:
         self._call(ctx, "DELETE", f"/volumes/{volume_id}",
                    lambda: exception.VolumeNotFound(volume_id=volume_id), ok=(202, 204))
+
+    def reimage(self, ctx: Any, volume_id: str, image_id: str,
+                reimage_reserved: bool = True) -> None:
+        """Ask Cinder to write ``image_id`` over the volume (it answers at once and
+        sends volume-reimaged to the servers attached when done). ``reimage_reserved``:
+        a volume reserved for a server (attachment without connector) may be re-imaged,
+        as a rebuild leaves it; Cinder's refusal (status, image too big) is InvalidVolume."""
+        body = {"os-reimage": {"image_id": image_id, "reimage_reserved": reimage_reserved}}
+        try:
+            self._call(ctx, "POST", f"/volumes/{volume_id}/action",
+                       lambda: exception.VolumeNotFound(volume_id=volume_id),
+                       microversion=REIMAGE_MICROVERSION, json=body)
+        except (exception.InvalidInput, exception.Conflict) as err:
+            raise exception.InvalidVolume(reason=err.kwargs.get("reason", str(err))) \
+                from err
 
     def get_all_volume_types(self, ctx: Any) -> list[dict]:
         """The volume types the caller may use (id, name, ...)."""

@@ -1,8 +1,10 @@
 """POST /os-server-external-events: what Neutron (and other services) tell the compute
 hosts about servers. The conductor routes each event to the server's host; the reply
 gives each event's code (200 delivered, 404 no such server, 422 not on a host yet, 400 a
-volume-extended without the volume id as its tag) and is 207 unless all were delivered,
-404 when none was. A volume-extended event starts the server's extend_volume action."""
+volume-extended or volume-reimaged without the volume id as its tag) and is 207 unless
+all were delivered, 404 when none was. A volume-extended event starts the server's
+extend_volume action; volume-reimaged (2.93) ends the wait of a rebuild that re-images
+the server's root volume."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from nova_lite.api.schemas import networking as schema
 
 RULE = "os_compute_api:os-server-external-events:create"
 # Events that name what they are about in their tag (the volume id).
-TAG_REQUIRED = ("volume-extended",)
+TAG_REQUIRED = ("volume-extended", "volume-reimaged")
 
 
 def create(req: wsgi.ApiRequest) -> wsgi.Reply:

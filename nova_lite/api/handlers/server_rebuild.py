@@ -4,17 +4,18 @@ Fields by microversion: name, metadata, adminPass, preserve_ephemeral, accessIPv
 diskConfig; 2.19 description; 2.54 key_name (null removes it); 2.57 user_data (null
 removes it; personality no longer accepted); 2.63 trusted_image_certificates; 2.90
 hostname (2.94: a fully qualified name). The reply is the server (Nova's reduced view
-before 2.75, the full one from 2.75) with its adminPass.
+before 2.75, the full one from 2.75) with its adminPass. From 2.93 a volume-backed
+server's root volume is re-imaged with the new image (Cinder's os-reimage).
 """
 
 from __future__ import annotations
 
 import secrets
 import string
-from typing import Any
+from typing import Any, Optional
 
 from nova_lite import exception, policy
-from nova_lite.api import validation, wsgi
+from nova_lite.api import block_device_request, validation, wsgi
 from nova_lite.api.handlers import keypairs as keypairs_handler
 from nova_lite.api.handlers import servers
 from nova_lite.api.handlers.servers import get_server
@@ -50,29 +51,35 @@ def _check_fits(flavor: Any, image: dict) -> None:
                     f"{disk} bytes, image is {size} bytes.")
 
 
-def _refuse_volume_backed(req: wsgi.ApiRequest, id: str, image_id: str) -> bool:
-    """A volume-backed server is rebuilt around its root volume with the image it was
-    made from (before 2.93, as Nova: the volume is not re-imaged); another image is
-    Nova's 400. From 2.93 Nova re-images the root volume, which this deployment does
-    not do: a clear 400 rather than a rebuild that keeps the old disk."""
+def _check_volume_backed(req: wsgi.ApiRequest, id: str, image: dict, flavor: Any,
+                         ) -> bool:
+    """Whether the server is volume-backed, with Nova's checks of its rebuild. Before
+    2.93 it is rebuilt around its root volume with the image it was made from (the
+    volume is not re-imaged); another image is Nova's 400. From 2.93 the root volume is
+    re-imaged with the new image, which must fit the flavor's memory and the volume
+    (min_disk; Cinder checks the image's size itself)."""
     root = req.conductor.bdm_list_by_instance(req.ctx, id).root()
     if root is None or root.destination_type != "volume":
         return False
-    if req.ver >= (2, 93):
-        raise wsgi.bad_request("Rebuilding a volume-backed server from microversion 2.93 "
-                               "re-images its root volume, which this deployment does not "
-                               "support; use an earlier microversion to rebuild it with "
-                               "the image it was made from.")
-    original = root.image_id
-    if original is None and root.volume_id and req.volumes is not None:
+    vol: Optional[dict] = None
+    if root.get("volume_id") and req.volumes is not None:
         try:
             vol = req.volumes.get(req.ctx, root.volume_id)
-            original = (vol.get("volume_image_metadata") or {}).get("image_id")
         except exception.NovaLiteException:
-            original = None
-    if original != image_id:
-        raise wsgi.bad_request(f"Image {image_id} is unacceptable: Unable to rebuild with "
-                               "a different image for a volume-backed server.")
+            vol = None
+    if req.ver >= (2, 93):
+        if flavor.memory_mb < int(image.get("min_ram") or 0):
+            raise wsgi.bad_request("Flavor's memory is too small for requested image.")
+        size = root.get("volume_size") or (vol or {}).get("size")
+        if size:
+            block_device_request.check_volume_min_disk(image, int(size))
+        return True
+    original = root.get("image_id")
+    if original is None and vol is not None:
+        original = (vol.get("volume_image_metadata") or {}).get("image_id")
+    if original != image["id"]:
+        raise wsgi.bad_request(f"Image {image['id']} is unacceptable: Unable to rebuild "
+                               "with a different image for a volume-backed server.")
     return True
 
 
@@ -116,18 +123,20 @@ def rebuild(req: wsgi.ApiRequest, id: str, body: dict) -> wsgi.Reply:
     if rb.get("personality"):
         raise wsgi.bad_request("Personality files are not supported.")
     image = _image(req, rb["imageRef"])
-    volume_backed = _refuse_volume_backed(req, id, image["id"])
+    volume_backed = _check_volume_backed(req, id, image, inst.flavor)
     if not volume_backed:  # a root volume has its own size
         _check_fits(inst.flavor, image)
     values = _values(req, rb, image)
-    if volume_backed:
-        values["image_ref"] = inst.image_ref  # booted from the volume, as before
+    if volume_backed:  # "" says booted from a volume: kept, as Nova keeps it
+        values["image_ref"] = inst.image_ref
     preserve = rb.get("preserve_ephemeral", False)
     if not isinstance(preserve, bool):
         preserve = validation.parse_bool("preserve_ephemeral", preserve)
-    inst = req.conductor.server_action(req.ctx, id, t.name, {
-        "values": values, "preserve_ephemeral": preserve,
-        "image_system_metadata": image_properties.system_metadata(image)})
+    params = {"values": values, "preserve_ephemeral": preserve,
+              "image_system_metadata": image_properties.system_metadata(image)}
+    if volume_backed and req.ver >= (2, 93):
+        params["reimage_image_id"] = image["id"]
+    inst = req.conductor.server_action(req.ctx, id, t.name, params)
     view = ServerView(req)
     server = (view.show(inst, groups=True) if req.ver >= (2, 75)
               else view.show(inst, extended=False, groups=True))

@@ -9,6 +9,8 @@ _EVENT_NAMES_BASE = ["network-changed", "network-vif-plugged", "network-vif-unpl
                      "network-vif-deleted"]
 # microversion -> event names accepted from it on
 EVENT_NAMES: list[tuple[Version, list[str]]] = [
+    ((2, 93), _EVENT_NAMES_BASE + ["volume-extended", "power-update",
+                                   "accelerator-request-bound", "volume-reimaged"]),
     ((2, 82), _EVENT_NAMES_BASE + ["volume-extended", "power-update",
                                    "accelerator-request-bound"]),
     ((2, 76), _EVENT_NAMES_BASE + ["volume-extended", "power-update"]),

@@ -7,8 +7,8 @@ gone); `server resize confirm` keeps them; a second resize reverted brings the g
 back at its old size with both volumes again. `server shelve` offloads it at once
 without an image (the volumes stay reserved for it) and `server unshelve --wait` boots
 it again from its root volume with the data volume; `server rebuild --image <its image>`
-at 2.92 (the root volume is not re-imaged) gives a new guest with both volumes, while
-`--reimage-boot-volume` (2.93) is refused: re-imaging is not supported here."""
+at 2.92 (the root volume is not re-imaged) gives a new guest with both volumes (2.93's
+re-imaging: test_volume_reimage_cli)."""
 
 from __future__ import annotations
 
@@ -111,12 +111,8 @@ def test_resize_a_volume_backed_server_with_a_data_volume(volume_cloud: VolumeCl
             _attached_once_to(c, vid, sid)
         _both_in_guest(c, sid, root, data)
 
-        # Rebuild: 2.93's re-imaging is refused; before 2.93, with its own image, the
-        # root volume is not re-imaged (as Nova).
-        proc = c.run("member-a", "server", "rebuild", "--image", c.image_id,
-                     "--reimage-boot-volume", sid)
-        assert proc.returncode != 0 and "re-images its root volume" in proc.stderr, \
-            proc.stderr
+        # Rebuild before 2.93, with its own image: the root volume is not re-imaged (as
+        # Nova).
         t0 = time.monotonic()
         c.cli("member-a", "--os-compute-api-version", "2.92", "server", "rebuild",
               "--image", c.image_id, "--wait", sid, timeout=BOOT_TIMEOUT)

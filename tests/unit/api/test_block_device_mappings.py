@@ -338,7 +338,7 @@ def test_volumes_attached_in_server_views(vclient, conductor, volumes, image_id)
 
 def test_rebuild_of_a_volume_backed_server(vclient, conductor, image_id):
     """Before 2.93 with the image it was made from (not re-imaged, as Nova); another
-    image is Nova's 400; from 2.93 (re-imaging) a clear 400."""
+    image is Nova's 400 there."""
     inst, _ = _ok(_create(vclient, [_root(image_id)]), conductor)
     inst.vm_state, inst.task_state = "active", None
     other = str(uuid.uuid4())
@@ -349,10 +349,54 @@ def test_rebuild_of_a_volume_backed_server(vclient, conductor, image_id):
          "for a volume-backed server.")
     conductor.bdms[inst.uuid][0].image_id = image_id
     conductor.bdms[inst.uuid][0].volume_id = str(uuid.uuid4())  # as the host made it
-    _bad(vclient.post(f"/v2.1/servers/{inst.uuid}/action", body, token=ALICE,
-                      version="2.93"), "re-images its root volume")
     resp = vclient.post(f"/v2.1/servers/{inst.uuid}/action", body, token=ALICE,
                         version="2.92")
     assert resp.status_int == 202, resp.text
     action, params = conductor.action_params[-1]
     assert action == "rebuild" and params["values"]["image_ref"] == ""
+    assert "reimage_image_id" not in params
+
+
+def _other_image(images, image_id, **meta) -> str:
+    base = images.show(None, image_id)
+    new = images.create(None, {"name": "other", "disk_format": "raw",
+                               "visibility": "public", **meta})
+    images._write(dict(new, status="active", size=base.get("size") or 4096))
+    return new["id"]
+
+
+def test_rebuild_of_a_volume_backed_server_from_2_93_reimages_its_root(
+        vclient, conductor, images, volumes, image_id):
+    """From 2.93 another image is accepted: the compute host re-images the root volume
+    (the server stays "booted from volume": image_ref "", as Nova keeps it), with the
+    new image's properties recorded; the image must fit the flavor's memory and the
+    volume (min_disk), else Nova's 400."""
+    inst, _ = _ok(_create(vclient, [_root(image_id)]), conductor)
+    inst.vm_state, inst.task_state = "active", None
+    root = conductor.bdms[inst.uuid][0]
+    root.volume_id = volumes.create(ALICE_CTX, 1, "root", image_id=image_id)["id"]
+    other = _other_image(images, image_id, properties={"hw_disk_bus": "virtio"})
+    url = f"/v2.1/servers/{inst.uuid}/action"
+
+    resp = vclient.post(url, {"rebuild": {"imageRef": other}}, token=ALICE, version="2.93")
+    assert resp.status_int == 202, resp.text
+    assert resp.json["server"]["image"] == ""
+    action, params = conductor.action_params[-1]
+    assert action == "rebuild" and params["reimage_image_id"] == other
+    assert params["values"]["image_ref"] == ""
+    assert params["image_system_metadata"]["image_hw_disk_bus"] == "virtio"
+
+    inst.task_state = None
+    big = _other_image(images, image_id, min_disk=2)
+    _bad(vclient.post(url, {"rebuild": {"imageRef": big}}, token=ALICE, version="2.93"),
+         "Volume is smaller than the minimum size specified in image metadata. Volume "
+         f"size is {1024 ** 3} bytes, minimum size is {2 * 1024 ** 3} bytes.")
+    root.volume_size = None  # then Cinder's size of the volume counts
+    _bad(vclient.post(url, {"rebuild": {"imageRef": big}}, token=ALICE, version="2.93"),
+         "Volume is smaller than the minimum size")
+    hungry = _other_image(images, image_id, min_ram=100000)
+    _bad(vclient.post(url, {"rebuild": {"imageRef": hungry}}, token=ALICE,
+                      version="2.93"), "Flavor's memory is too small for requested image.")
+    # Before 2.93 another image is still refused.
+    _bad(vclient.post(url, {"rebuild": {"imageRef": other}}, token=ALICE, version="2.92"),
+         "Unable to rebuild with a different image for a volume-backed server.")

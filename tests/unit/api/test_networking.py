@@ -217,3 +217,18 @@ def test_volume_extended_needs_the_volume_id_as_its_tag(net_client, conductor):
     assert [(e["code"], e["status"]) for e in resp.json["events"]] == [
         (400, "failed"), (200, "completed")]
     assert conductor.events == [dict(ev, tag="vol-1", status="completed")]
+
+
+def test_volume_reimaged_from_2_93_with_the_volume_id_as_its_tag(net_client, conductor):
+    """Cinder's event at the end of a re-image (it posts at 2.93)."""
+    server = conductor.add_server()
+    url = "/v2.1/os-server-external-events"
+    ev = {"name": "volume-reimaged", "server_uuid": server.uuid, "status": "failed"}
+    assert net_client.post(url, {"events": [dict(ev, tag="vol-1")]}, token=ADMIN,
+                           version="2.92").status_int == 400  # not a name before 2.93
+    resp = net_client.post(url, {"events": [ev, dict(ev, tag="vol-1")]}, token=ADMIN,
+                           version="2.93")
+    assert resp.status_int == 207
+    assert [(e["code"], e["status"]) for e in resp.json["events"]] == [
+        (400, "failed"), (200, "failed")]
+    assert conductor.events == [dict(ev, tag="vol-1")]

@@ -146,6 +146,25 @@ def test_error_mapping(status, method, expected):
     assert err.value.code == expected.code
 
 
+def test_reimage_asks_at_3_68_and_a_refusal_is_invalid_volume():
+    api = cinder.API(ks_session.Session(), CINDER, http_retries=0)
+    image = "5d7a2f1e-0000-4000-8000-00000000000a"
+    with requests_mock.Mocker() as m:
+        m.post(f"{CINDER}/volumes/{VOL}/action", status_code=202)
+        api.reimage(ctx(), VOL, image)
+        req = m.request_history[-1]
+        assert req.json() == {"os-reimage": {"image_id": image, "reimage_reserved": True}}
+        assert req.headers["OpenStack-API-Version"] == "volume 3.68"
+        m.post(f"{CINDER}/volumes/{VOL}/action", status_code=400, json={"badRequest": {
+            "message": "Image virtual size is 2GB and doesn't fit in a volume of size "
+                       "1GB.", "code": 400}})
+        with pytest.raises(exception.InvalidVolume, match="doesn't fit in a volume"):
+            api.reimage(ctx(), VOL, image)
+        m.post(f"{CINDER}/volumes/{VOL}/action", status_code=404, json={})
+        with pytest.raises(exception.VolumeNotFound):
+            api.reimage(ctx(), VOL, image)
+
+
 def test_503_and_connection_failures_are_retried_then_fail():
     api = cinder.API(ks_session.Session(), CINDER, http_retries=2)
     with requests_mock.Mocker() as m:

@@ -47,3 +47,24 @@ def test_attach_lifecycle_and_rules():
     assert api.get(a, vol["id"])["status"] == "available"
     api.delete(a, vol["id"])
     assert [c[0] for c in api.calls].count("attachment_create") == 2
+
+
+def test_reimage_of_a_reserved_volume_tells_its_server():
+    api = fake.API()
+    a = RequestContext(user_id="u", project_id="pa", roles=["member"])
+    vol = api.create(a, 1, "v1", image_id="img-1")
+    att = api.attachment_create(a, vol["id"], "inst-1", {"host": "h"})
+    api.attachment_complete(a, att["id"])
+    with pytest.raises(exception.InvalidVolume):  # in use: never re-imaged
+        api.reimage(a, vol["id"], "img-2")
+    api.attachment_delete(a, att["id"])
+    api.attachment_create(a, vol["id"], "inst-1")  # reserved for the server
+    told = []
+    api.on_reimaged = lambda *args: told.append(args)
+    api.reimage(a, vol["id"], "img-2")
+    assert told == [("inst-1", vol["id"], "completed")]
+    assert api.get(a, vol["id"])["volume_image_metadata"]["image_id"] == "img-2"
+    api.reimage_fails = True
+    api.reimage(a, vol["id"], "img-3")
+    assert told[-1] == ("inst-1", vol["id"], "failed")
+    assert api.get(a, vol["id"])["status"] == "error"
