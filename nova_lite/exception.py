@@ -446,6 +446,16 @@ class InvalidVolume(Invalid):
     msg_fmt = "Invalid volume: %(reason)s"
 
 
+class MultiattachNotSupportedOldMicroversion(Invalid):
+    msg_fmt = "Multiattach volumes are only supported starting with compute API " \
+              "version 2.60."
+
+
+class MultiattachSwapVolumeNotSupported(Invalid):
+    msg_fmt = "Swapping multi-attach volumes with more than one read/write " \
+              "attachment is not supported."
+
+
 class InvalidInput(Invalid):
     msg_fmt = "Invalid input received: %(reason)s"
 

@@ -23,6 +23,7 @@ from nova_lite import exception
 from nova_lite.volume import cinder
 
 SECRET_UUID = "7c6e3e52-1c2b-4f0a-9d3e-ce9f5ec2e7a1"  # tools/setup-cinder's
+MULTIATTACH_TYPE = "multiattach"  # a volume type whose volumes are multiattach
 
 
 class API:
@@ -33,7 +34,10 @@ class API:
         self.volumes: dict[str, dict] = {}
         self.attachments: dict[str, dict] = {}
         self.snapshots: dict[str, dict] = {}
-        self.volume_types: list[dict] = [{"id": str(uuid.uuid4()), "name": "__DEFAULT__"}]
+        self.volume_types: list[dict] = [
+            {"id": str(uuid.uuid4()), "name": "__DEFAULT__", "extra_specs": {}},
+            {"id": str(uuid.uuid4()), "name": MULTIATTACH_TYPE,
+             "extra_specs": {"multiattach": "<is> True"}}]
         self.calls: list[tuple[str, Any]] = []
         self.on_reimaged: Any = None
         self.reimage_fails = False
@@ -76,6 +80,13 @@ class API:
         else:
             vol["status"], vol["attach_status"] = "reserved", "reserved"
 
+    def _multiattach(self, volume_type: Optional[str]) -> bool:
+        """Cinder's rule: the volume type's ``multiattach`` extra spec decides."""
+        for vtype in self.volume_types:
+            if volume_type in (vtype["id"], vtype["name"]):
+                return vtype.get("extra_specs", {}).get("multiattach") == "<is> True"
+        return False
+
     def _view(self, att: dict) -> dict:
         doc = {k: att[k] for k in ("id", "volume_id", "instance", "attach_mode",
                                    "attached_at", "detached_at")}
@@ -104,7 +115,8 @@ class API:
                    "status": "available", "attach_status": "detached",
                    "availability_zone": availability_zone or self.availability_zone,
                    "volume_type": volume_type or "__DEFAULT__", "snapshot_id": snapshot_id,
-                   "bootable": "true" if image_id else "false", "multiattach": False,
+                   "bootable": "true" if image_id else "false",
+                   "multiattach": self._multiattach(volume_type),
                    "attachments": [],
                    "os-vol-tenant-attr:tenant_id": getattr(ctx, "project_id", None)}
             if image_id:
@@ -244,3 +256,5 @@ class API:
 
     def check_availability_zone(self, volume: dict, instance_az: Optional[str]) -> None:
         cinder.check_availability_zone(volume, instance_az, self.cross_az_attach)
+
+    check_swappable = cinder.API.check_swappable  # through this API's attachment_get

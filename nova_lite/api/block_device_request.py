@@ -24,6 +24,7 @@ from oslo_utils import strutils
 
 from nova_lite import exception
 from nova_lite.objects.block_device import BlockDeviceMapping
+from nova_lite.volume import cinder
 
 LOG = logging.getLogger(__name__)
 GiB = 1024 ** 3
@@ -267,8 +268,6 @@ def _volume(ctx: Any, volumes: Any, bdm: dict) -> dict:
         raise
     except Exception:
         raise invalid(f"failed to get volume {bdm['volume_id']}.") from None
-    from nova_lite.volume import cinder
-
     cinder.check_attach(vol)
     return vol
 
@@ -328,8 +327,10 @@ def check_all(req: Any, bdms: list[dict], image: dict, flavor: Any,
     if max_count > 1 and any(b["source_type"] == "volume" for b in bdms):
         raise exception.Invalid(
             message="Cannot attach one or more volumes to multiple instances")
-    check_sources(req.ctx, bdms, req.images, req.volumes,
-                                       image.get("id") or None, az)
+    found = check_sources(req.ctx, bdms, req.images, req.volumes,
+                          image.get("id") or None, az)
+    for vol in found.values():
+        cinder.check_multiattach(vol, req.ver >= (2, 60))
     root = root_of(bdms)
     image_backed = root is None or root["destination_type"] == "local"
     everything = bdms if root is not None else [

@@ -85,8 +85,8 @@ class BootVolumesMixin:
                                                 {"attachment_id": att["id"]})
             device = _device(bdm, used)
             used.add(device)
-            att = api.attachment_update(ctx, bdm.attachment_id, connector, f"/dev/{device}")
-            info = att["connection_info"]
+            info = self._export(  # type: ignore[attr-defined]
+                ctx, bdm.attachment_id, bdm.volume_id, connector, f"/dev/{device}")
             self.conductor.bdm_update(ctx, inst.uuid, bdm.uuid, {
                 "connection_info": json.dumps(info), "device_name": f"/dev/{device}"})
             out.append({"connection_info": info, "device_name": device,

@@ -90,9 +90,8 @@ class MoveVolumesMixin:
             if fresh:
                 if connector is None:
                     connector = self.driver.get_volume_connector(spec)
-                att = self.volume_api.attachment_update(ctx, bdm.attachment_id, connector,
-                                                        bdm.device_name)
-                info = att["connection_info"]
+                info = self._export(  # type: ignore[attr-defined]
+                    ctx, bdm.attachment_id, bdm.volume_id, connector, bdm.device_name)
                 self.conductor.bdm_update(ctx, inst.uuid, bdm.uuid,
                                           {"connection_info": json.dumps(info)})
             devices.append({"connection_info": info, "device_name": _device(bdm),
@@ -146,9 +145,10 @@ class MoveVolumesMixin:
                               "attachment_id": att["id"],
                               "old_attachment_id": bdm.attachment_id,
                               "old_connection_info": bdm.connection_info})
+                info = self._mark_shared(  # type: ignore[attr-defined]
+                    ctx, bdm.volume_id, att["connection_info"])
                 self.conductor.bdm_update(ctx, inst.uuid, bdm.uuid, {
-                    "attachment_id": att["id"],
-                    "connection_info": json.dumps(att["connection_info"])})
+                    "attachment_id": att["id"], "connection_info": json.dumps(info)})
         except Exception:
             self._live_volumes_undo(ctx, inst, moved)
             raise

@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-from typing import Any
+from typing import Any, Optional
 
 from nova_lite import exception, volume
 from nova_lite.conf import CONF
@@ -69,8 +69,8 @@ class VolumesMixin:
         plugged = None
         try:
             connector = self.driver.get_volume_connector(spec)
-            att = api.attachment_update(ctx, bdm.attachment_id, connector, bdm.device_name)
-            info = att["connection_info"]
+            info = self._export(ctx, bdm.attachment_id, bdm.volume_id, connector,
+                                bdm.device_name)
             bdm = self.conductor.bdm_update(ctx, inst.uuid, bdm.uuid,
                                             {"connection_info": json.dumps(info)})
             plugged = self.driver.attach_volume(spec, info, bdm.device_name, bdm.volume_id)
@@ -89,6 +89,20 @@ class VolumesMixin:
         LOG.info("instance %s: volume %s attached at %s", inst.uuid, bdm.volume_id,
                  bdm.device_name)
         return bdm
+
+    def _export(self, ctx: Any, attachment_id: str, volume_id: str, connector: dict,
+                mountpoint: Optional[str]) -> dict:
+        """Give the attachment this host's connector; the volume's connection_info."""
+        att = self.volume_api.attachment_update(ctx, attachment_id, connector, mountpoint)
+        return self._mark_shared(ctx, volume_id, att["connection_info"])
+
+    def _mark_shared(self, ctx: Any, volume_id: str, info: dict) -> dict:
+        """``info`` with ``multiattach`` set when other servers may attach the volume
+        too (Cinder's connection_info does not say so): the driver then makes the disk
+        shareable, without a host cache, as Nova."""
+        if self.volume_api.get(ctx, volume_id).get("multiattach"):
+            info = dict(info, multiattach=True)
+        return info
 
     def _delete_attachment(self, ctx: Any, bdm: Any) -> None:
         self._delete_attachment_id(ctx, bdm.attachment_id, bdm.volume_id)
@@ -136,10 +150,9 @@ class VolumesMixin:
             try:
                 inst = self.conductor.server_get(ctx, instance.uuid)
                 spec = instance_spec(inst)
-                att = api.attachment_update(ctx, new_attachment_id,
-                                            self.driver.get_volume_connector(spec),
-                                            bdm.device_name)
-                info = att["connection_info"]
+                info = self._export(ctx, new_attachment_id, new_volume_id,
+                                    self.driver.get_volume_connector(spec),
+                                    bdm.device_name)
                 self.driver.swap_volume(spec, bdm.connection() or {}, info, bdm.device_name,
                                         bdm.volume_id, new_volume_id)
                 api.attachment_complete(ctx, new_attachment_id)

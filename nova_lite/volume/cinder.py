@@ -82,6 +82,13 @@ def check_attach(volume: dict, instance_uuid: Optional[str] = None) -> None:
                f"'{status}'")
 
 
+def check_multiattach(volume: dict, supported: bool) -> None:
+    """MultiattachNotSupportedOldMicroversion (400) for a multiattach volume asked for
+    below compute API 2.60, where clients do not expect a volume shared by servers."""
+    if volume.get("multiattach") and not supported:
+        raise exception.MultiattachNotSupportedOldMicroversion()
+
+
 def check_availability_zone(volume: dict, instance_az: Optional[str],
                             cross_az_attach: bool) -> None:
     """InvalidVolume when cross_az_attach is off and the volume's zone is not the
@@ -331,6 +338,23 @@ class API:
         self._call(ctx, "DELETE", f"/attachments/{attachment_id}",
                    lambda: exception.VolumeAttachmentNotFound(attachment_id=attachment_id),
                    ok=(200, 202, 204))
+
+    def check_swappable(self, ctx: Any, volume: dict) -> None:
+        """MultiattachSwapVolumeNotSupported (400) when a multiattach volume has more
+        than one read/write attachment: the other servers would keep writing to the
+        volume the guest is copied away from."""
+        atts = volume.get("attachments") or []
+        if not volume.get("multiattach") or len(atts) < 2:
+            return
+        writers = 0
+        for att in atts:
+            try:
+                mode = self.attachment_get(ctx, att["attachment_id"]).get("attach_mode")
+            except exception.VolumeAttachmentNotFound:
+                continue
+            writers += mode != "ro"
+        if writers > 1:
+            raise exception.MultiattachSwapVolumeNotSupported()
 
     # -- snapshots -------------------------------------------------------------------
 

@@ -7,6 +7,9 @@ see is a 404, as one that does not exist), checked (already attached to this ser
 available, another availability zone: 400) and reserved with a Cinder attachment
 without a connector; the conductor records the mapping and the server's host connects
 it. Whatever fails after the reservation deletes it, so no volume stays reserved.
+A multiattach volume (its volume type says so) may be attached to several servers from
+2.60 on (400 before, as Nova); one with more than one read/write attachment cannot be
+swapped.
 GET of one attachment is also what Cinder asks before it deletes an attachment a user
 (not Nova) deletes: a volume no longer attached here is a 404.
 """
@@ -24,6 +27,7 @@ from nova_lite.conductor.volume_tasks import VOLUME_VM_STATES
 from nova_lite.volume import cinder
 
 RULE = "os_compute_api:os-volumes-attachments:%s"
+MULTIATTACH = (2, 60)  # volumes attachable to several servers
 
 
 def _volumes(req: wsgi.ApiRequest) -> Any:
@@ -106,6 +110,7 @@ def create(req: wsgi.ApiRequest, server_id: str) -> wsgi.Reply:
     vol = api.get(req.ctx, volume_id)  # VolumeNotFound: 404
     cinder.check_attach(vol, inst.uuid)
     api.check_availability_zone(vol, inst.get("availability_zone"))
+    cinder.check_multiattach(vol, req.ver >= MULTIATTACH)
     attachment = api.attachment_create(req.ctx, volume_id, inst.uuid)
     try:
         bdm = req.conductor.server_attach_volume(
@@ -139,6 +144,7 @@ def update(req: wsgi.ApiRequest, server_id: str, id: str) -> wsgi.Reply:
     if new_id == id:
         raise wsgi.bad_request(f"Volume {id} cannot be swapped for itself.")
     _check_state(req, inst, "swap_volume")
+    api.check_swappable(req.ctx, api.get(req.ctx, id))
     new = api.get(req.ctx, new_id)  # VolumeNotFound: 404
     cinder.check_attach(new, inst.uuid)
     api.check_availability_zone(new, inst.get("availability_zone"))

@@ -6,6 +6,8 @@ qemu-block-extra, no kernel module): the disk is a network disk on the monitors 
 names, authenticated with the libvirt secret of type ceph whose uuid Cinder hands out
 (operators define it on every compute host; tools/setup-cinder does here). The disk's
 serial is the volume id, so a guest finds the volume by it (/sys/block/vdX/serial).
+A multiattach volume's disk is ``<shareable/>`` with cache ``none`` (as Nova), since
+other guests, on this host or others, use the volume at the same time.
 """
 
 from __future__ import annotations
@@ -42,7 +44,10 @@ def disk_element(connection_info: dict, target_dev: str, serial: Optional[str],
         raise exception.VolumeDriverNotFound(driver_type=kind)
     data = connection_info.get("data") or {}
     disk = ET.Element("disk", {"type": "network", "device": "disk"})
-    driver = _sub(disk, "driver", name="qemu", type="raw", cache="writeback")
+    shared = bool(connection_info.get("multiattach"))
+    # A disk other guests write too: no host cache that one QEMU would keep to itself.
+    driver = _sub(disk, "driver", name="qemu", type="raw",
+                  cache="none" if shared else "writeback")
     if data.get("discard"):
         driver.set("discard", "unmap")
     source = _sub(disk, "source", protocol="rbd", name=data["name"])
@@ -57,6 +62,8 @@ def disk_element(connection_info: dict, target_dev: str, serial: Optional[str],
         ET.SubElement(disk, "serial").text = serial
     if data.get("access_mode") == "ro":
         ET.SubElement(disk, "readonly")
+    if shared:
+        ET.SubElement(disk, "shareable")
     return disk
 
 

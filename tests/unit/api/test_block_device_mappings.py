@@ -122,6 +122,18 @@ def test_existing_volume_as_root_is_reserved(vclient, conductor, volumes, image_
     _bad(_create(vclient, [bdm]), "Invalid volume")
 
 
+def test_boot_from_a_multiattach_volume_from_2_60(vclient, conductor, volumes, image_id):
+    vol = volumes.create(ALICE_CTX, 1, "shared", image_id=image_id,
+                         volume_type=fake_volume.MULTIATTACH_TYPE)
+    bdm = {"uuid": vol["id"], "source_type": "volume", "destination_type": "volume",
+           "boot_index": 0}
+    _bad(_create(vclient, [bdm], version="2.59", networks="none"),
+         "Multiattach volumes are only supported starting with compute API version 2.60.")
+    assert volumes.attachments == {}
+    _ok(_create(vclient, [bdm], version="2.60"), conductor)
+    assert volumes.get(ALICE_CTX, vol["id"])["status"] == "reserved"
+
+
 @pytest.mark.parametrize("change,message", [
     ({"uuid": None}, "Missing device UUID."),
     ({"uuid": str(uuid.uuid4())}, "failed to get volume"),

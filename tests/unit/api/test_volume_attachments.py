@@ -1,5 +1,6 @@
 """/servers/{id}/os-volume_attachments over the fake conductor and the fake volume API:
-shapes by microversion, Nova's refusals, no attachment left reserved."""
+shapes by microversion, Nova's refusals, no attachment left reserved; multiattach
+volumes (2.60) on several servers, detached from one, not swapped while shared."""
 
 from __future__ import annotations
 
@@ -190,3 +191,63 @@ def test_without_cinder_volumes_are_refused(client, conductor):
     assert resp.status_int == 400 and "no block storage service" in resp.text
     assert client.get(PATH % sid, token=ALICE).json == {"volumeAttachments": []}
     assert client.get(PATH % sid + "/" + str(uuidlib.uuid4()), token=ALICE).status_int == 404
+
+
+# -- multiattach (2.60) ------------------------------------------------------------------
+
+OLD = "Multiattach volumes are only supported starting with compute API version 2.60."
+
+
+def _shared(volumes) -> str:
+    return volumes.create(A, 1, "shared", volume_type=fake_volume.MULTIATTACH_TYPE)["id"]
+
+
+def test_attach_to_two_servers_from_2_60(vclient, vconductor, volumes):
+    one, two = vconductor.add_server().uuid, vconductor.add_server().uuid
+    vid = _shared(volumes)
+    resp = _attach(vclient, one, vid, version="2.59")
+    assert resp.status_int == 400 and resp.json["badRequest"]["message"] == OLD
+    assert volumes.attachments == {}  # nothing left reserved
+    assert _attach(vclient, one, vid, version="2.60").status_int == 200
+    assert _attach(vclient, two, vid, version="2.60").status_int == 200
+    vol = volumes.get(A, vid)
+    assert vol["status"] == "in-use"
+    assert sorted(a["server_id"] for a in vol["attachments"]) == sorted([one, two])
+    resp = _attach(vclient, two, vid, version="2.60")  # never twice on one server
+    assert resp.status_int == 400 and "already attached" in resp.text
+
+    assert vclient.delete(PATH % one + "/" + vid, token=ALICE).status_int == 202
+    vol = volumes.get(A, vid)
+    assert vol["status"] == "in-use" and [a["server_id"] for a in vol["attachments"]] \
+        == [two]
+    assert vclient.get(PATH % two + "/" + vid, token=ALICE).status_int == 200
+    assert vclient.get(PATH % one + "/" + vid, token=ALICE).status_int == 404
+
+
+def test_an_ordinary_volume_in_use_stays_refused(vclient, vconductor, volumes):
+    one, two = vconductor.add_server().uuid, vconductor.add_server().uuid
+    vid = volumes.create(A, 1, "v")["id"]
+    assert _attach(vclient, one, vid, version="2.60").status_int == 200
+    resp = _attach(vclient, two, vid, version="2.60")
+    assert resp.status_int == 400 and "must be 'available'" in resp.text
+
+
+def test_swap_of_a_volume_several_servers_write_is_refused(vclient, vconductor, volumes):
+    one, two = vconductor.add_server().uuid, vconductor.add_server().uuid
+    vid, new = _shared(volumes), volumes.create(A, 1, "new")["id"]
+    _attach(vclient, one, vid, version="2.60")
+    _attach(vclient, two, vid, version="2.60")
+    body = {"volumeAttachment": {"volumeId": new}}
+    resp = vclient.put(PATH % one + "/" + vid, body, token=ADMIN)
+    assert resp.status_int == 400
+    assert resp.json["badRequest"]["message"] == (
+        "Swapping multi-attach volumes with more than one read/write attachment is not "
+        "supported.")
+    assert volumes.get(A, new)["status"] == "available" and \
+        sorted(c[1] for c in volumes.calls if c[0] == "attachment_get") == \
+        sorted(a["attachment_id"] for a in volumes.get(A, vid)["attachments"])
+    # a read-only second attachment, or a single one, lets the swap go on
+    ro = next(a for a in volumes.attachments.values() if a["instance"] == two)
+    ro["attach_mode"] = "ro"
+    assert vclient.put(PATH % one + "/" + vid, body, token=ADMIN).status_int == 202
+    assert volumes.get(A, new)["status"] == "in-use"

@@ -58,8 +58,9 @@ def setup(monkeypatch):
     return mgr, cond, volumes, inst, ctx
 
 
-def _reserve(cond, volumes, inst, ctx) -> tuple[dict, BlockDeviceMapping]:
-    vol = volumes.create(ctx, 1, "v")
+def _reserve(cond, volumes, inst, ctx, volume_type=None
+             ) -> tuple[dict, BlockDeviceMapping]:
+    vol = volumes.create(ctx, 1, "v", volume_type=volume_type)
     att = volumes.attachment_create(ctx, vol["id"], inst.uuid)
     bdm = BlockDeviceMapping(uuid=str(uuid.uuid4()), instance_uuid=inst.uuid,
                              source_type="volume", destination_type="volume",
@@ -73,7 +74,8 @@ def test_attach_connects_plugs_and_completes_then_detach_undoes_it(setup):
     mgr, cond, volumes, inst, ctx = setup
     vol, bdm = _reserve(cond, volumes, inst, ctx)
     out = mgr.attach_volume(ctx, inst, bdm)
-    assert [c[0] for c in volumes.calls][-2:] == ["attachment_update", "attachment_complete"]
+    assert [c[0] for c in volumes.calls][-3:] == ["attachment_update", "get",
+                                                   "attachment_complete"]
     assert out.device_name == "/dev/vdb"
     assert volumes.get(ctx, vol["id"])["status"] == "in-use"
     info = json.loads(cond.bdms[bdm.uuid].connection_info)
@@ -84,6 +86,19 @@ def test_attach_connects_plugs_and_completes_then_detach_undoes_it(setup):
     assert volumes.get(ctx, vol["id"])["status"] == "available"
     assert mgr.driver.volumes_of(inst.uuid) == {} and cond.bdms == {}
     assert (inst.uuid, "compute_detach_volume", "finish", "Success") in cond.events
+
+
+def test_a_multiattach_volume_is_connected_as_shared(setup):
+    mgr, cond, volumes, inst, ctx = setup
+    vol, bdm = _reserve(cond, volumes, inst, ctx, fake_volume.MULTIATTACH_TYPE)
+    mgr.attach_volume(ctx, inst, bdm)
+    assert json.loads(cond.bdms[bdm.uuid].connection_info)["multiattach"] is True
+    plugged = mgr.driver.volumes_of(inst.uuid)[vol["id"]]["connection_info"]
+    assert plugged["multiattach"] is True and plugged["driver_volume_type"] == "rbd"
+    other, obdm = _reserve(cond, volumes, inst, ctx)
+    obdm.device_name = "/dev/vdc"
+    mgr.attach_volume(ctx, inst, obdm)
+    assert "multiattach" not in json.loads(cond.bdms[obdm.uuid].connection_info)
 
 
 def test_a_failed_connect_leaves_no_attachment_reserved(setup, monkeypatch):

@@ -30,6 +30,16 @@ def test_rbd_disk_is_a_network_disk_with_the_ceph_secret_and_the_serial():
     assert disk.find("driver").get("discard") == "unmap"
 
 
+def test_a_multiattach_volume_is_shareable_without_host_cache():
+    plain = ET.fromstring(volume.disk_xml(RBD, "vdb", "abc"))
+    assert plain.find("shareable") is None and plain.find("driver").get("cache") == \
+        "writeback"
+    disk = ET.fromstring(volume.disk_xml(dict(RBD, multiattach=True), "vdb", "abc"))
+    assert disk.find("shareable") is not None
+    assert disk.find("driver").get("cache") == "none"
+    assert disk.findtext("serial") == "abc"
+
+
 def test_other_volume_types_are_refused():
     with pytest.raises(exception.VolumeDriverNotFound, match="iscsi"):
         volume.disk_xml({"driver_volume_type": "iscsi", "data": {}}, "vdb", "x")
