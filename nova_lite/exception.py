@@ -414,6 +414,14 @@ class UnsupportedRescueImage(Invalid):
     msg_fmt = "Requested rescue image '%(image)s' is not supported"
 
 
+class UnsupportedRescueDevice(Invalid):
+    msg_fmt = "Requested rescue device '%(device)s' is not supported"
+
+
+class UnsupportedRescueBus(Invalid):
+    msg_fmt = "Requested rescue bus '%(bus)s' is not supported for a %(device)s"
+
+
 class MarkerNotFound(Invalid):
     msg_fmt = "Marker %(marker)s could not be found."
 

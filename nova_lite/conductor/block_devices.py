@@ -23,6 +23,7 @@ LOG = logging.getLogger(__name__)
 # Actions that would rebuild, move or copy a local root disk: refused for a server
 # whose root is a volume (moves, shelve and rebuild take its volumes along; the API
 # snapshots its volumes for createImage, refuses createBackup and 2.93 rebuilds).
+# rescue is let through when the API allows it (a stable device rescue from 2.87).
 NOT_FOR_VOLUME_BACKED = frozenset(("rescue", "createImage", "createBackup"))
 
 
@@ -94,7 +95,7 @@ class BlockDevicesMixin:
     def _refuse_if_volume_backed(self, url: str, instance_uuid: str, action: str) -> None:
         if not volume_backed(bdm_db.bdm_list(url, [instance_uuid])[instance_uuid]):
             return
-        if action == "rescue":  # Nova's answer where stable device rescue is not offered
+        if action == "rescue":  # Nova's answer before 2.87 or without a stable device rescue
             raise exception.Invalid(
                 message=f"Instance {instance_uuid} cannot be rescued: Cannot rescue a "
                         "volume-backed instance")

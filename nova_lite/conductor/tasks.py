@@ -368,7 +368,8 @@ class TaskMixin(ServerGroupMixin, AggregateMixin, block_devices.BlockDevicesMixi
                                                  attr="vm_state", state=states.BUILDING)
         inst = inst_db.instance_get(cell["database_connection"], uuid, cell["name"])
         t = states.check_allowed(action, inst, ctx)
-        if action in block_devices.NOT_FOR_VOLUME_BACKED:
+        if action in block_devices.NOT_FOR_VOLUME_BACKED and not (
+                action == "rescue" and params.get("allow_bfv_rescue")):
             self._refuse_if_volume_backed(cell["database_connection"], uuid, action)
         starter = getattr(self, f"_start_{action}", None)
         if starter is not None:

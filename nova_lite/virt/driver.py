@@ -229,7 +229,9 @@ class ComputeDriver:
 
     def rescue(self, instance: InstanceSpec, image_meta: dict, admin_password: str) -> None:
         """Boot the guest from the rescue image (image_meta, from the image service) with
-        its own root disk attached as the second disk."""
+        its own root disk attached as the second disk, or, when the image asks for a
+        stable device rescue (virt.rescue_device), with the rescue image added after
+        all its disks and volumes, which stay as they were."""
         raise NotImplementedError
 
     def unrescue(self, instance: InstanceSpec) -> None:

@@ -20,7 +20,7 @@ import threading
 import time
 from typing import Any, Optional
 
-from nova_lite.virt import driver, imagecache
+from nova_lite.virt import driver, imagecache, rescue_device
 from nova_lite.virt.driver import ImageSource, InstanceSpec, LifecycleCallback
 
 # Power state each lifecycle call leaves the guest in.
@@ -99,7 +99,7 @@ class FakeDriver(driver.ComputeDriver):
         return {"power_state": driver.RUNNING, "console": ["NOVA-LITE-GUEST-UP (fake)"],
                 "config_drive": None, "vifs": [dict(v) for v in instance.network_info],
                 "vnc_port": 5900 + len(self._guests), "image_id": instance.image_id,
-                "rescue_image_id": None, "password": None}
+                "rescue_image_id": None, "rescue_device": None, "password": None}
 
     def _instance_dir(self, instance: InstanceSpec) -> str:
         return os.path.join(self.instances_path, instance.uuid)
@@ -276,13 +276,16 @@ class FakeDriver(driver.ComputeDriver):
     def rescue(self, instance: InstanceSpec, image_meta: dict, admin_password: str) -> None:
         with self._lock:
             guest = self._guest(instance)
-            guest.update(power_state=driver.RUNNING, rescue_image_id=image_meta["id"])
+            stable = rescue_device.stable_device(image_meta.get("properties") or {})
+            guest.update(power_state=driver.RUNNING, rescue_image_id=image_meta["id"],
+                         rescue_device=stable and stable._asdict())
             guest["console"].append(f"fake rescue from image {image_meta['id']}")
 
     def unrescue(self, instance: InstanceSpec) -> None:
         with self._lock:
             guest = self._guest(instance)
-            guest.update(power_state=driver.RUNNING, rescue_image_id=None)
+            guest.update(power_state=driver.RUNNING, rescue_image_id=None,
+                         rescue_device=None)
             guest["console"].append("fake unrescue")
 
     def trigger_crash_dump(self, instance: InstanceSpec) -> None:

@@ -2,6 +2,9 @@
 
 The rescue image is the server's own image unless ``rescue_image_ref`` names another;
 the answer carries the administrator password of the rescue system, as Nova's does.
+A rescue image with hw_rescue_device / hw_rescue_bus asks for a stable device rescue
+(virt.rescue_device); from 2.87 that also rescues a server booted from a volume, which
+the conductor refuses otherwise.
 """
 
 from __future__ import annotations
@@ -14,6 +17,9 @@ from nova_lite.api import validation, wsgi
 from nova_lite.api.handlers.servers import get_server
 from nova_lite.api.schemas import rescue as schema
 from nova_lite.compute import states
+from nova_lite.virt import rescue_device
+
+BFV_RESCUE_VERSION = (2, 87)
 
 PASSWORD_LENGTH = 12
 
@@ -31,6 +37,7 @@ def rescue(req: wsgi.ApiRequest, id: str, body: dict) -> wsgi.Reply:
     policy.authorize(req.ctx, t.policy, {"project_id": inst.project_id,
                                          "user_id": inst.user_id})
     image_ref = value.get("rescue_image_ref")
+    stable = None
     if image_ref:
         try:
             image = req.images.show(req.ctx, image_ref)
@@ -38,9 +45,12 @@ def rescue(req: wsgi.ApiRequest, id: str, body: dict) -> wsgi.Reply:
             raise exception.UnsupportedRescueImage(image=image_ref) from None
         if image.get("status") != "active" or image.get("disk_format") in ("aki", "ari"):
             raise exception.UnsupportedRescueImage(image=image_ref)
+        stable = rescue_device.stable_device(image.get("properties") or {})
     password = value.get("adminPass") or _password()
+    allow_bfv = stable is not None and req.ver >= BFV_RESCUE_VERSION
     req.conductor.server_action(req.ctx, id, t.name, {"rescue_image_ref": image_ref,
-                                                       "admin_password": password})
+                                                       "admin_password": password,
+                                                       "allow_bfv_rescue": allow_bfv})
     return wsgi.Reply(200, {"adminPass": password})
 
 

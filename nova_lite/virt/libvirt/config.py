@@ -200,6 +200,54 @@ def rescue_xml(domain_xml_text: str, rescue_disk: str, kernel_path: Optional[str
         target = disk.find("target")
         if target is not None and target.get("bus", "virtio") == "virtio":
             target.set("dev", "vd" + chr(ord("a") + n))
+    _rescue_boot(root, kernel_path, ramdisk_path, cmdline, disk_boot=True)
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode")
+
+
+# Where a stable rescue device's name starts on each bus.
+_TARGET_PREFIX = {"virtio": "vd", "scsi": "sd", "sata": "sd", "usb": "sd", "ide": "hd",
+                  "fdc": "fd"}
+
+
+def stable_rescue_xml(domain_xml_text: str, rescue_disk: str, device: str, bus: str,
+                      kernel_path: Optional[str], ramdisk_path: Optional[str],
+                      cmdline: Optional[str]) -> str:
+    """A guest's definition for a stable device rescue: every disk it had (root volume
+    included) stays as it was, ``rescue_disk`` (qcow2) is added last as ``device`` on
+    ``bus`` under the bus's first free name, and the guest boots from it (boot order 1,
+    or the rescue image's kernel)."""
+    root = ET.fromstring(domain_xml_text)
+    devices = root.find("devices")
+    if devices is None:
+        raise ValueError("domain XML without devices")
+    disks = devices.findall("disk")
+    used = {t.get("dev") for d in disks for t in d.findall("target")}
+    prefix = _TARGET_PREFIX[bus]
+    name = next(prefix + c for c in "abcdefghijklmnopqrstuvwxyz" if prefix + c not in used)
+    for disk in disks:  # the rescue device alone carries a boot order
+        for boot in disk.findall("boot"):
+            disk.remove(boot)
+    rescue = ET.Element("disk", {"type": "file", "device": device})
+    _sub(rescue, "driver", name="qemu", type="qcow2")
+    _sub(rescue, "source", file=rescue_disk)
+    _sub(rescue, "target", dev=name, bus=bus)
+    if device == "cdrom":
+        _sub(rescue, "readonly")
+    _sub(rescue, "boot", order="1")
+    at = list(devices).index(disks[-1]) + 1 if disks else 0
+    devices.insert(at, rescue)
+    _rescue_boot(root, kernel_path, ramdisk_path, cmdline, disk_boot=False)
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode")
+
+
+def _rescue_boot(root: ET.Element, kernel_path: Optional[str],
+                 ramdisk_path: Optional[str], cmdline: Optional[str],
+                 disk_boot: bool) -> None:
+    """The rescue image's way to boot: its kernel, else the disks (``<boot dev='hd'>``
+    when ``disk_boot``; a device's boot order otherwise, which libvirt does not allow
+    beside ``<os><boot>``)."""
     os_el = root.find("os")
     if os_el is None:
         os_el = _sub(root, "os")
@@ -212,7 +260,5 @@ def rescue_xml(domain_xml_text: str, rescue_disk: str, kernel_path: Optional[str
             _sub(os_el, "initrd", ramdisk_path)
         if cmdline:
             _sub(os_el, "cmdline", cmdline)
-    else:
+    elif disk_boot:
         _sub(os_el, "boot", dev="hd")
-    ET.indent(root)
-    return ET.tostring(root, encoding="unicode")

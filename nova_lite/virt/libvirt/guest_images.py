@@ -7,9 +7,11 @@ away first (libvirt managed save: the disk is at rest and fully written) and bro
 back afterwards, as Nova's cold snapshot does.
 
 rescue: the domain's definition is kept in ``unrescue.xml``, then the domain is defined
-again from it booting a fresh overlay of the rescue image (``disk.rescue``, vda), the
-server's own disks following (its root disk as vdb). unrescue defines the kept
-definition again and drops the rescue files; it does nothing when there is no rescue.
+again from it booting a fresh overlay of the rescue image (``disk.rescue``): as vda with
+the server's own disks following (its root disk as vdb), or, for a stable device rescue
+(the image's hw_rescue_device / hw_rescue_bus), added after every disk the server has,
+its volumes included, which keep their names. unrescue defines the kept definition
+again and drops the rescue files; it does nothing when there is no rescue.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import logging
 import os
 from typing import Any
 
-from nova_lite.virt import driver, imagecache
+from nova_lite.virt import driver, imagecache, rescue_device
 from nova_lite.virt.driver import InstanceSpec
 from nova_lite.virt.libvirt import config as vconfig
 from nova_lite.virt.libvirt import disk_files
@@ -95,12 +97,17 @@ class GuestImagesMixin:
                 os.unlink(rescue_disk)
             disk_files.create_overlay(
                 base, "qcow2" if meta.get("disk_format") == "qcow2" else "raw", rescue_disk, 0)
+            cmdline = vconfig.kernel_cmdline(props, self.virt_type) if kernel else None
+            stable = rescue_device.stable_device(props)
             with open(kept) as f:
-                xml = vconfig.rescue_xml(
-                    f.read(), rescue_disk, kernel, ramdisk,
-                    vconfig.kernel_cmdline(props, self.virt_type) if kernel else None)
+                if stable is None:
+                    xml = vconfig.rescue_xml(f.read(), rescue_disk, kernel, ramdisk, cmdline)
+                else:
+                    xml = vconfig.stable_rescue_xml(f.read(), rescue_disk, stable.device,
+                                                    stable.bus, kernel, ramdisk, cmdline)
             self._redefine_and_start(dom, xml)
-        LOG.info("rescued %s from image %s", instance.name, image_meta["id"])
+        LOG.info("rescued %s from image %s (%s)", instance.name, image_meta["id"],
+                 f"stable: {stable.device} on {stable.bus}" if stable else "legacy")
 
     def unrescue(self, instance: InstanceSpec) -> None:
         inst_dir = self._instance_dir(instance)  # type: ignore[attr-defined]

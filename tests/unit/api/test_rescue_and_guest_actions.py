@@ -25,7 +25,8 @@ def test_rescue_answers_the_password(client, conductor, vm_state):
     password = resp.json["adminPass"]
     assert len(password) == 12
     assert conductor.action_params[-1] == ("rescue", {"rescue_image_ref": None,
-                                                      "admin_password": password})
+                                                      "admin_password": password,
+                                                      "allow_bfv_rescue": False})
     assert inst.task_state == states.RESCUING
 
 
@@ -50,6 +51,41 @@ def test_rescue_bad_input(client, conductor, body, code):
     resp = _post(client, inst, body)
     assert resp.status_int == code, resp.text
     assert "badRequest" in resp.json
+
+
+@pytest.mark.parametrize("props, version, allowed", [
+    ({}, "2.87", False),                                    # legacy rescue: never BFV
+    ({"hw_rescue_device": "disk"}, "2.86", False),          # stable, but before 2.87
+    ({"hw_rescue_device": "disk"}, "2.87", True),
+    ({"hw_rescue_bus": "usb"}, "2.90", True),
+    ({"hw_rescue_device": "cdrom", "hw_rescue_bus": "scsi"}, "2.87", True),
+])
+def test_volume_backed_rescue_allowed_from_287_with_a_stable_rescue_image(
+        client, conductor, images, image_id, props, version, allowed):
+    """The API says whether the conductor may rescue a volume-backed server: only for a
+    stable device rescue at 2.87 or later (the conductor answers Nova's 400 otherwise)."""
+    images.update(None, image_id, properties=props)
+    inst = conductor.add_server()
+    resp = _post(client, inst, {"rescue": {"rescue_image_ref": image_id}}, version=version)
+    assert resp.status_int == 200, resp.text
+    assert conductor.action_params[-1][1]["allow_bfv_rescue"] is allowed
+
+
+@pytest.mark.parametrize("props, message", [
+    ({"hw_rescue_device": "tape"}, "Requested rescue device 'tape' is not supported"),
+    ({"hw_rescue_bus": "xen"}, "Requested rescue bus 'xen' is not supported for a disk"),
+    ({"hw_rescue_device": "cdrom", "hw_rescue_bus": "virtio"},
+     "Requested rescue bus 'virtio' is not supported for a cdrom"),
+    ({"hw_rescue_device": "floppy", "hw_rescue_bus": "scsi"},
+     "Requested rescue bus 'scsi' is not supported for a floppy"),
+])
+def test_unsupported_rescue_device_or_bus(client, conductor, images, image_id, props,
+                                          message):
+    images.update(None, image_id, properties=props)
+    inst = conductor.add_server()
+    resp = _post(client, inst, {"rescue": {"rescue_image_ref": image_id}}, version="2.87")
+    assert resp.status_int == 400 and resp.json["badRequest"]["message"] == message
+    assert inst.task_state is None
 
 
 def test_unknown_rescue_image_message(client, conductor):

@@ -241,11 +241,24 @@ def test_rescue_and_unrescue(mgr):
     _start(mgr, inst, "rescue", rescue_image_ref=None, admin_password="pw")
     assert (inst.vm_state, inst.task_state) == (states.RESCUED, None)
     assert mgr.driver._guests[inst.uuid]["rescue_image_id"] == mgr.base_image["id"]
+    assert mgr.driver._guests[inst.uuid]["rescue_device"] is None  # legacy rescue
     mgr.sync_power_states(_ctx())
     assert inst.vm_state == states.RESCUED
     _start(mgr, inst, "unrescue")
     assert (inst.vm_state, inst.task_state) == (states.ACTIVE, None)
     assert mgr.driver._guests[inst.uuid]["rescue_image_id"] is None
+
+
+def test_stable_device_rescue_records_the_device_and_bus(mgr):
+    inst = _active(mgr)
+    mgr.image_api.update(None, mgr.base_image["id"],
+                         properties={"hw_rescue_device": "cdrom", "hw_rescue_bus": "scsi"})
+    _start(mgr, inst, "rescue", rescue_image_ref=mgr.base_image["id"], admin_password="pw")
+    assert (inst.vm_state, inst.task_state) == (states.RESCUED, None)
+    assert mgr.driver._guests[inst.uuid]["rescue_device"] == {"device": "cdrom",
+                                                             "bus": "scsi"}
+    _start(mgr, inst, "unrescue")
+    assert mgr.driver._guests[inst.uuid]["rescue_device"] is None
 
 
 def test_rescue_with_missing_image_fails_cleanly(mgr):
