@@ -33,6 +33,19 @@ class VolumeNotCreated(exception.NovaLiteException):
                "%(volume_status)s.")
 
 
+# Nova's filesystem for an ephemeral disk by the image's os_type, and for any other.
+_FS_BY_OS_TYPE = {"linux": "ext4", "windows": "ntfs"}
+_DEFAULT_FS = "vfat"
+
+
+def ephemeral_format(guest_format: Optional[str], os_type: Optional[str]) -> str:
+    """The filesystem an ephemeral disk is made with, as Nova: its own guest_format,
+    else [DEFAULT] default_ephemeral_format, else the default for the OS type (a guest
+    finds every ephemeral disk formatted, with the label ephemeral<N>)."""
+    return (guest_format or CONF.default_ephemeral_format
+            or _FS_BY_OS_TYPE.get(os_type or "", _DEFAULT_FS))
+
+
 def _device(bdm: Any, used: set[str]) -> str:
     if bdm.boot_index == 0:
         return "vda"
@@ -98,8 +111,10 @@ class BootVolumesMixin:
     def _name_local_disks(self, ctx: Any, inst: Any, bdms: list, used: set[str]
                           ) -> list[dict]:
         """Each blank local mapping's device (recorded) and what the driver needs to
-        make it: device_name, size_mb, guest_format, swap, disk_bus, and the file name
-        Nova gives it (disk.eph<N>, disk.swap)."""
+        make it: device_name, size_mb, guest_format (an ephemeral disk's filesystem,
+        always set), label, swap, disk_bus, and the file name Nova gives it (disk.eph<N>,
+        disk.swap)."""
+        os_type = (inst.get("system_metadata") or {}).get("image_os_type")
         out = []
         for bdm in bdms:
             if (bdm.source_type, bdm.destination_type) != ("blank", "local"):
@@ -112,7 +127,9 @@ class BootVolumesMixin:
                                           {"device_name": f"/dev/{device}"})
             ephemerals = sum(1 for d in out if not d["swap"])
             out.append({"device_name": device, "disk_bus": bdm.disk_bus or "virtio",
-                        "guest_format": None if swap else bdm.guest_format, "swap": swap,
+                        "guest_format": None if swap else ephemeral_format(
+                            bdm.guest_format, os_type),
+                        "label": None if swap else f"ephemeral{ephemerals}", "swap": swap,
                         "size_mb": (bdm.volume_size or 0) * (1 if swap else 1024),
                         "file": "disk.swap" if swap else f"disk.eph{ephemerals}"})
         return out

@@ -67,6 +67,12 @@ opts = [
     cfg.IntOpt("max_local_block_devices", default=3, min=-1,
                help="Most block device mappings with destination_type local a server "
                     "may have (the image root counts); -1: no limit. Checked by the API."),
+    cfg.StrOpt("default_ephemeral_format",
+               help="Filesystem a new ephemeral disk without a guest_format gets (Nova's "
+                    "option: ext2, ext3, ext4, xfs, or ntfs for Windows guests; the "
+                    "host needs its mkfs). Unset: the default for the image's os_type "
+                    "property: ext4 for linux, ntfs for windows, vfat for any other or "
+                    "none. Read by compute hosts."),
     cfg.IntOpt("block_device_allocate_retries", default=60, min=0,
                help="Times a compute host checks again whether a volume it asked Cinder "
                     "to create for a server being built is available before the build "

@@ -1,11 +1,13 @@
 """A guest's local ephemeral and swap disks: qcow2 files in its instance directory.
 
-The compute host hands the driver each blank local mapping (device, size, guest_format,
-whether it is swap, and the file name Nova gives it: disk.eph<N>, disk.swap). A swap
-disk is made with mkswap, an ephemeral disk with a guest_format with mkfs.<format>
-(both on a raw file then turned into qcow2), any other ephemeral disk is an empty
-qcow2 image. What was made is listed in ``local_disks.json`` beside them, so every
-later definition of the domain attaches them again.
+The compute host hands the driver each blank local mapping (device, size, guest_format
+and label, whether it is swap, and the file name Nova gives it: disk.eph<N>, disk.swap).
+A swap disk is made with mkswap, an ephemeral disk with mkfs.<guest_format> and its
+label (the compute host has chosen the filesystem as Nova: the mapping's, else [DEFAULT]
+default_ephemeral_format, else the OS type's), both on a raw file then turned into
+qcow2; guest_format ``none`` leaves an empty qcow2 image. What was made is listed in
+``local_disks.json`` beside them, so every later definition of the domain attaches them
+again.
 """
 
 from __future__ import annotations
@@ -34,7 +36,10 @@ def _formatter(disk: dict) -> list[str] | None:
     if shutil.which(tool) is None:
         raise DriverError(f"guest_format {fmt} cannot be made on this host ({tool} is "
                           "not installed)")
-    return [tool, "-F"] if fmt.startswith("ext") else [tool]
+    cmd = [tool, "-F"] if fmt.startswith("ext") or fmt == "ntfs" else [tool]
+    if disk.get("label"):  # FAT's label option differs from every other mkfs's
+        cmd += ["-n" if fmt in ("vfat", "msdos") else "-L", disk["label"]]
+    return cmd
 
 
 def _make(path: str, disk: dict) -> None:

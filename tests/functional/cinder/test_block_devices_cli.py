@@ -1,9 +1,11 @@
-"""Unmodified python-openstackclient boots a real guest with local ephemeral and swap
-disks and a new volume of a chosen type (`server create --ephemeral --swap
---block-device ...volume_type=...`, 2.67): the libvirt host makes the local disks as
-qcow2 files in the instance directory, the guest sees each disk at its size (it prints
-them), Cinder makes the volume with that type, `server volume list` shows only the
-volume, and `server delete` removes it. A volume type Cinder does not have is a 400.
+"""Unmodified python-openstackclient boots a real guest with local ephemeral and swap disks
+and a new volume of a chosen type (`server create --ephemeral --swap --block-device
+...volume_type=...`, 2.67): the libvirt host makes the local disks as qcow2 files in the
+instance directory (the ephemeral one, asked for without a format, made with Nova's
+default filesystem for an image without os_type: vfat, labelled ephemeral0), the guest
+sees each disk at its size (it prints them), Cinder makes the volume with that type,
+`server volume list` shows only the volume, and `server delete` removes it. A volume
+type Cinder does not have is a 400.
 
 The attached volume is then extended (`volume set --size`, volume API 3.42): Cinder grows
 the RBD image and sends volume-extended to this deployment (its [nova] section, the
@@ -14,7 +16,9 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import time
+import xml.etree.ElementTree as ET
 
 import pytest
 
@@ -26,6 +30,17 @@ BOOT_TIMEOUT = 240
 CONSOLE_TIMEOUT = 120
 SIZE_MARKER = "NOVA-LITE-GUEST-DISK-SIZE"
 MiB, GiB = 1024 ** 2, 1024 ** 3
+
+
+def _filesystem(qcow2: str, head: str) -> dict:
+    """blkid's TYPE and LABEL of the head of a qcow2 disk (read beside the guest): 16
+    MiB hold a 2 GiB FAT32's boot sector, both FATs and the root directory (its label)."""
+    subprocess.run(["qemu-img", "dd", "-U", "-f", "qcow2", "-O", "raw", "bs=1M",
+                    "count=16", f"if={qcow2}", f"of={head}"], check=True)
+    out = subprocess.run(["blkid", "-p", "-o", "export", head], capture_output=True,
+                         text=True, check=True).stdout
+    found = dict(line.split("=", 1) for line in out.split())
+    return {k: found.get(k) for k in ("TYPE", "LABEL")}
 
 
 def test_local_disks_and_a_typed_volume_with_openstackclient(volume_cloud: VolumeCloud):
@@ -47,7 +62,7 @@ def test_local_disks_and_a_typed_volume_with_openstackclient(volume_cloud: Volum
                                         "found" in proc.stderr, proc.stderr
 
         t0 = time.monotonic()
-        proc = c.run("member-a", *common, "--ephemeral", "size=2,format=ext4", "--swap",
+        proc = c.run("member-a", *common, "--ephemeral", "size=2", "--swap",
                      "32", "--block-device",
                      "source_type=blank,destination_type=volume,volume_size=1,"
                      f"volume_type={vtype},delete_on_termination=true",
@@ -73,6 +88,10 @@ def test_local_disks_and_a_typed_volume_with_openstackclient(volume_cloud: Volum
         xml = c.env.conn.lookupByUUIDString(sid).XMLDesc(0)
         for name in ("disk.eph0", "disk.swap"):
             assert f"/{sid}/{name}'" in xml, xml
+        eph = next(d.get("file") for d in ET.fromstring(xml).iter("source")
+                   if (d.get("file") or "").endswith("/disk.eph0"))
+        assert _filesystem(eph, os.path.join(c.dep.workdir, "eph0-head.raw")) == \
+            {"TYPE": "vfat", "LABEL": "ephemeral0"}
 
         c.point_catalog()  # Cinder finds this deployment there to send the event
         t0 = time.monotonic()

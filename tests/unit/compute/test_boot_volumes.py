@@ -236,11 +236,35 @@ def test_local_disks_are_named_recorded_and_given_to_the_driver(mgr):
     mgr.build_and_run_instance(CTX, inst, BlockDeviceMappingList.of(
         mgr.conductor.bdms[inst.uuid]))
     assert inst.vm_state == states.ACTIVE, inst.fault
-    assert [(d["device_name"], d["size_mb"], d["swap"], d["guest_format"], d["file"])
-            for d in mgr.driver.local_disks_of(inst.uuid)] == [
-        ("vdc", 1024, False, "ext4", "disk.eph0"), ("vdd", 64, True, None, "disk.swap")]
+    assert [(d["device_name"], d["size_mb"], d["swap"], d["guest_format"], d["label"],
+             d["file"]) for d in mgr.driver.local_disks_of(inst.uuid)] == [
+        ("vdc", 1024, False, "ext4", "ephemeral0", "disk.eph0"),
+        ("vdd", 64, True, None, None, "disk.swap")]
     # the volume asked for vdc, which the ephemeral disk took: it gets the next free one
     assert sorted(v["mountpoint"] for v in mgr.driver.volumes_of(inst.uuid).values()) == [
         "/dev/vda", "/dev/vde"]
     assert sorted(b.device_name for b in mgr.conductor.bdms[inst.uuid]) == [
         "/dev/vda", "/dev/vdc", "/dev/vdd", "/dev/vde"]
+
+
+@pytest.mark.parametrize("option,os_type,expected", [
+    (None, None, "vfat"), (None, "linux", "ext4"), (None, "windows", "ntfs"),
+    (None, "freebsd", "vfat"), ("xfs", "linux", "xfs"), ("ext3", None, "ext3")])
+def test_an_ephemeral_disk_without_guest_format_gets_novas_filesystem(
+        mgr, option, os_type, expected):
+    from nova_lite.objects.block_device import BlockDeviceMappingList
+
+    eph = {"source_type": "blank", "destination_type": "local", "boot_index": -1,
+           "volume_size": 1, "guest_format": None, "delete_on_termination": True}
+    own = dict(eph, guest_format="ext2")  # a mapping's own guest_format wins
+    sysmeta = {"image_os_type": os_type} if os_type else {}
+    inst = _server(mgr, ROOT, eph, own, system_metadata=sysmeta)
+    CONF.set_override("default_ephemeral_format", option)
+    try:
+        mgr.build_and_run_instance(CTX, inst, BlockDeviceMappingList.of(
+            mgr.conductor.bdms[inst.uuid]))
+    finally:
+        CONF.clear_override("default_ephemeral_format")
+    assert inst.vm_state == states.ACTIVE, inst.fault
+    assert [(d["guest_format"], d["label"]) for d in mgr.driver.local_disks_of(inst.uuid)] \
+        == [(expected, "ephemeral0"), ("ext2", "ephemeral1")]

@@ -59,6 +59,22 @@ def test_listed_disks_join_the_guest_before_its_volumes(tmp_path):
     assert empty.volume_disks == []
 
 
+def _blkid(path, tmp_path) -> dict:
+    raw = tmp_path / "probe.raw"
+    subprocess.run(["qemu-img", "convert", "-O", "raw", str(path), str(raw)], check=True)
+    out = subprocess.run(["blkid", "-p", "-o", "export", str(raw)], check=True,
+                         capture_output=True, text=True).stdout
+    return dict(line.split("=", 1) for line in out.split())
+
+
+@pytest.mark.parametrize("fmt", ["vfat", "ext4"])
+def test_an_ephemeral_disk_is_made_with_its_filesystem_and_label(tmp_path, fmt):
+    disk = dict(DISKS[0], guest_format=fmt, label="ephemeral0", size_mb=64)
+    local_disks.create(str(tmp_path), [disk])
+    found = _blkid(tmp_path / "disk.eph0", tmp_path)
+    assert (found["TYPE"], found["LABEL"]) == (fmt, "ephemeral0")
+
+
 def test_a_format_this_host_cannot_make_is_a_driver_error(tmp_path):
     with pytest.raises(DriverError, match="mkfs.nosuchfs"):
         local_disks.create(str(tmp_path), [dict(DISKS[0], guest_format="nosuchfs")])
