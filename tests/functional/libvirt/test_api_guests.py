@@ -82,8 +82,20 @@ def _act(env, sid: str, body: dict, expect: int = 202) -> dict:
     return r.json() if r.text else {}
 
 
-def _assert_recorded(env, sid: str, action: str, event: str) -> None:
-    """The newest `action` of the server has `event` finished with Success."""
+def _assert_recorded(env, sid: str, action: str, event: str, wait: float = 30) -> None:
+    """The newest `action` of the server has `event` finished with Success (the host
+    records the event's end just after the server's new state: waited for, bounded)."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return _check_recorded(env, sid, action, event)
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def _check_recorded(env, sid: str, action: str, event: str) -> None:
     r = env.dep.get(f"/servers/{sid}/os-instance-actions", headers=EVENTS)
     assert r.status_code == 200, r.text
     mine = [a for a in r.json()["instanceActions"] if a["action"] == action]
