@@ -5,9 +5,9 @@ libvirt or Keystone must fail the run, never shrink it quietly). A skip that is 
 a missing service says so with a reason starting "not applicable", which CI accepts.
 
 Run in parallel (pytest-xdist ``--dist loadgroup``, as tox does), the tests that use the
-machine's single Keystone, Glance and Neutron share one worker in their usual order, the
-real libvirt guests another, and each other functional module stays whole on one worker
-(its deployment is module-scoped); unit and database tests spread freely.
+machine's single Keystone and Neutron share one worker in their usual order, Cinder's
+another, the real libvirt guests a third, and each other functional module stays whole on
+one worker (its deployment is module-scoped); unit and database tests spread freely.
 """
 
 import os
@@ -30,9 +30,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 FUNCTIONAL = pathlib.Path(__file__).parent / "functional"
-# Keystone's tests, Neutron's and Cinder's (which use the Keystone deployment's fixtures and
-# Keystone's catalog) share a worker; libvirt's real guests take another.
-SHARED_SERVICES = {"keystone": "keystone", "neutron": "keystone", "cinder": "keystone",
+# Keystone's tests and Neutron's (which use the Keystone deployment's fixtures and
+# RegionOne's compute endpoint) share a worker; Cinder's (a catalog region of their own)
+# take another, libvirt's real guests a third.
+SHARED_SERVICES = {"keystone": "keystone", "neutron": "keystone", "cinder": "cinder",
                    "libvirt": "libvirt"}
 
 

@@ -2,10 +2,12 @@
 a nova_lite deployment whose compute host runs real guests (libvirt) that attach its
 volumes.
 
-The deployment is in Keystone's catalog as the compute endpoint for as long as this
-directory's tests run (under the catalog lock), because Cinder asks Nova there before it
-lets a user delete an attachment. nova_lite finds Cinder through the catalog, as Nova
-does ([cinder] catalog_info's default), with the seeded ``nova`` service user.
+The deployment is in Keystone's catalog as the compute endpoint of a region of its own
+(NOVA_REGION, Cinder's ``[nova] region_name``) for as long as this directory's tests run,
+because Cinder asks Nova there before it lets a user delete an attachment and sends it
+its events; RegionOne's compute endpoint stays with the Keystone tests, so the two run
+side by side. nova_lite finds Cinder through the catalog, as Nova does ([cinder]
+catalog_info's default), with the seeded ``nova`` service user.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from tests.functional.libvirt import conftest as lv
 REPO = pathlib.Path(__file__).resolve().parents[3]
 SETUP = REPO / "tools" / "setup-cinder"
 SETUP_TIMEOUT = 1200
+NOVA_REGION = "RegionVolumeTests"
 ACCESS_LOG = os.path.join(os.environ.get("CINDER_STATE", "/var/lib/nova-lite-cinder"),
                           "log", "access.log")
 
@@ -42,6 +45,7 @@ def cinder_url(keystone: ks.KeystoneEnv) -> str:  # noqa: F811
     outside CI."""
     try:
         proc = subprocess.run([str(SETUP), "start"], capture_output=True, text=True,
+                              env=dict(os.environ, CINDER_NOVA_REGION=NOVA_REGION),
                               timeout=SETUP_TIMEOUT, check=False)
     except subprocess.TimeoutExpired:
         pytest.fail(f"tools/setup-cinder took more than {SETUP_TIMEOUT}s")
@@ -51,6 +55,31 @@ def cinder_url(keystone: ks.KeystoneEnv) -> str:  # noqa: F811
             pytest.skip(f"Cinder cannot be installed: no package index:\n{tail}")
         pytest.fail(f"tools/setup-cinder failed:\n{tail}")
     return proc.stdout.strip().splitlines()[-1]
+
+
+@contextlib.contextmanager
+def compute_in_catalog(keystone_env: ks.KeystoneEnv, api_url: str) -> Iterator[None]:
+    """``api_url`` as the public compute endpoint of NOVA_REGION while the block runs."""
+    admin = requests.Session()
+    admin.headers["X-Auth-Token"] = ks.login(keystone_env, "admin").token
+    base = keystone_env.auth_url
+    if admin.get(f"{base}/regions/{NOVA_REGION}", timeout=30).status_code == 404:
+        resp = admin.post(f"{base}/regions", json={"region": {"id": NOVA_REGION}}, timeout=30)
+        assert resp.status_code in (201, 409), resp.text
+    [service] = admin.get(f"{base}/services", params={"type": "compute"},
+                          timeout=30).json()["services"]
+    for old in admin.get(f"{base}/endpoints", params={"service_id": service["id"]},
+                         timeout=30).json()["endpoints"]:
+        if old["region_id"] == NOVA_REGION:  # left by an earlier run that was killed
+            admin.delete(f"{base}/endpoints/{old['id']}", timeout=30)
+    resp = admin.post(f"{base}/endpoints", timeout=30, json={"endpoint": {
+        "service_id": service["id"], "interface": "public", "url": api_url,
+        "region_id": NOVA_REGION, "enabled": True}})
+    assert resp.status_code == 201, resp.text
+    try:
+        yield
+    finally:
+        admin.delete(f"{base}/endpoints/{resp.json()['endpoint']['id']}", timeout=30)
 
 
 def cinder_conf(keystone_env: ks.KeystoneEnv) -> str:
@@ -101,6 +130,7 @@ class VolumeCloud:
     keystone: ks.KeystoneEnv
     env: lv.ApiEnv
     cinder_url: str
+    _logins: dict = dataclasses.field(default_factory=dict, repr=False)
 
     @property
     def image_id(self) -> str:
@@ -121,11 +151,6 @@ class VolumeCloud:
                 yaml.safe_dump(clouds, f)
         return path
 
-    def point_catalog(self) -> None:
-        """The catalog's compute endpoint at this deployment again (Cinder asks Nova
-        there), in case a re-seed of Keystone set it back; the fixture holds the lock."""
-        ks._setup_keystone(f"{self.dep.url}/v2.1")
-
     def run(self, who: str, *args: str, timeout: float = 240) -> subprocess.CompletedProcess:
         cloud = self.keystone.accounts[who].cloud
         env = dict(self.keystone.env(cloud), OS_CLIENT_CONFIG_FILE=self.clouds_yaml())
@@ -134,11 +159,16 @@ class VolumeCloud:
                               check=False)
 
     def console_has(self, server_id: str, line: str, timeout: float) -> str:
-        """member-a's console log of the server once it holds ``line`` (within timeout)."""
+        """member-a's console log of the server once it holds ``line`` (within timeout).
+        Polled over the API: a client start per poll would take the CPU the guest
+        boots with."""
         deadline = time.monotonic() + timeout
         log = ""
         while time.monotonic() < deadline:
-            log = self.cli("member-a", "console", "log", "show", server_id)
+            resp = self.compute("member-a", "POST", f"/servers/{server_id}/action",
+                                json={"os-getConsoleOutput": {}})
+            assert resp.status_code == 200, resp.text
+            log = resp.json()["output"]
             if line in log:
                 return log
             time.sleep(1)
@@ -149,9 +179,17 @@ class VolumeCloud:
         assert proc.returncode == 0, f"{args}\n{proc.stdout}\n{proc.stderr}"
         return proc.stdout
 
+    def login(self, who: str) -> ks.Login:
+        """``who``'s token, reused for 10 minutes (Keystone's last an hour)."""
+        at, me = self._logins.get(who, (0.0, None))
+        if me is None or time.monotonic() - at > 600:
+            me = ks.login(self.keystone, who)
+            self._logins[who] = (time.monotonic(), me)
+        return me
+
     def compute(self, who: str, method: str, path: str, **kwargs: Any) -> requests.Response:
         """``who``'s request to the compute API (/v2.1<path>), latest microversion."""
-        token = ks.login(self.keystone, who).token
+        token = self.login(who).token
         return requests.request(method, f"{self.dep.url}/v2.1{path}", timeout=60,
                                 headers={"X-Auth-Token": token,
                                          "OpenStack-API-Version": "compute latest"},
@@ -162,7 +200,7 @@ class VolumeCloud:
         """``who``'s GET of Cinder's /v3/<project><path> (JSON, or None when the
         expected status is not 200): checks between the openstackclient commands under
         test, without a client start each time."""
-        me = ks.login(self.keystone, who)
+        me = self.login(who)
         base = self.cinder_url.rstrip("/")
         if not base.endswith(me.project_id):
             base = f"{base}/{me.project_id}"
@@ -218,14 +256,18 @@ class VolumeCloud:
 
     def wait_volume(self, who: str, volume_id: str, status: str,
                     timeout: float = 90) -> dict:
+        """openstackclient's ``volume show`` once Cinder's API (polled without a client
+        start each time) says the volume is ``status``."""
         import json
 
         deadline = time.monotonic() + timeout
         vol: dict = {}
         while time.monotonic() < deadline:
-            vol = json.loads(self.cli(who, "volume", "show", volume_id, "-f", "json"))
+            vol = self.cinder(who, f"/volumes/{volume_id}")["volume"]
             if vol["status"] == status:
-                return vol
+                shown = json.loads(self.cli(who, "volume", "show", volume_id, "-f", "json"))
+                assert shown["status"] == status, shown
+                return shown
             if vol["status"] == "error":
                 break
             time.sleep(0.5)
@@ -258,24 +300,23 @@ def volume_cloud(keystone: ks.KeystoneEnv, glance: ks.GlanceEnv,  # noqa: F811
                          f"[libvirt]\nvirt_type = {virt_type}\nconnection_uri = {lv.URI}\n"})
     dep.token = ks.login(keystone, "admin").token
     env = None
-    with ks.catalog_lock():
-        try:
-            dep.setup()
-            proc = subprocess.run(
-                [sys.executable, os.path.join(REPO, "tools", "build-test-image"),
-                 "--config-file", dep.common_conf, "--work-dir",
-                 os.environ.get("NOVA_LITE_TEST_IMAGE_CACHE",
-                                "/var/cache/nova-lite/test-image")],
-                capture_output=True, text=True, timeout=600,
-                env={**os.environ, "PATH": harness.BIN + os.pathsep + os.environ["PATH"]})
-            assert proc.returncode == 0, proc.stderr[-3000:]
-            env = lv.ApiEnv(dep, host, proc.stdout.strip().splitlines()[-1], virt_type)
-            ks._setup_keystone(f"{dep.url}/v2.1")  # where Cinder asks about attachments
+    try:
+        dep.setup()
+        proc = subprocess.run(
+            [sys.executable, os.path.join(REPO, "tools", "build-test-image"),
+             "--config-file", dep.common_conf, "--work-dir",
+             os.environ.get("NOVA_LITE_TEST_IMAGE_CACHE",
+                            "/var/cache/nova-lite/test-image")],
+            capture_output=True, text=True, timeout=600,
+            env={**os.environ, "PATH": harness.BIN + os.pathsep + os.environ["PATH"]})
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        env = lv.ApiEnv(dep, host, proc.stdout.strip().splitlines()[-1], virt_type)
+        # Where Cinder asks about attachments and sends its events.
+        with compute_in_catalog(keystone, f"{dep.url}/v2.1"):
             yield VolumeCloud(dep, keystone, env, cinder_url)
-        finally:
-            dep.teardown()
-            if env is not None:
-                env.destroy_leftovers()
-                env.conn.close()
-            shutil.rmtree(workdir, ignore_errors=True)
-            ks._setup_keystone(None)
+    finally:
+        dep.teardown()
+        if env is not None:
+            env.destroy_leftovers()
+            env.conn.close()
+        shutil.rmtree(workdir, ignore_errors=True)

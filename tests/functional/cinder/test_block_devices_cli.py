@@ -93,7 +93,6 @@ def test_local_disks_and_a_typed_volume_with_openstackclient(volume_cloud: Volum
         assert _filesystem(eph, os.path.join(c.dep.workdir, "eph0-head.raw")) == \
             {"TYPE": "vfat", "LABEL": "ephemeral0"}
 
-        c.point_catalog()  # Cinder finds this deployment there to send the event
         t0 = time.monotonic()
         c.cli("member-a", "--os-volume-api-version", "3.42", "volume", "set", "--size",
               "3", vid)

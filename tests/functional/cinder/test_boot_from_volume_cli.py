@@ -11,6 +11,7 @@ import json
 import time
 
 import pytest
+import requests
 
 from tests.functional.cinder.conftest import VolumeCloud
 
@@ -39,24 +40,22 @@ def _boot(c: VolumeCloud, name: str, *args: str) -> tuple[dict, float]:
 
 
 def _status(c: VolumeCloud, server_id: str, status: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    shown: dict = {}
-    while time.monotonic() < deadline:
-        shown = json.loads(c.cli("member-a", "server", "show", server_id, "-f", "json"))
-        if shown["status"] == status:
-            return
-        time.sleep(1)
-    raise AssertionError(f"server {server_id} is {shown.get('status')}, not {status}")
+    c.server_status(server_id, status, timeout)
 
 
 def _volume_gone(c: VolumeCloud, volume_id: str, timeout: float = 90) -> None:
+    """Cinder's API says 404 (polled), then so does openstackclient."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        proc = c.run("member-a", "volume", "show", volume_id, "-f", "json")
-        if proc.returncode != 0 and "no volume" in proc.stderr.lower():
+        me = c.login("member-a")
+        resp = requests.get(f"{c.cinder_url.rstrip('/')}/{me.project_id}/volumes/{volume_id}",
+                            headers={"X-Auth-Token": me.token}, timeout=60)
+        if resp.status_code == 404:
+            proc = c.run("member-a", "volume", "show", volume_id, "-f", "json")
+            assert proc.returncode != 0 and "no volume" in proc.stderr.lower(), proc.stdout
             return
         time.sleep(1)
-    raise AssertionError(f"volume {volume_id} still exists: {proc.stdout}{proc.stderr}")
+    raise AssertionError(f"volume {volume_id} still exists: {resp.text}")
 
 
 def test_boot_from_volume_with_openstackclient(volume_cloud: VolumeCloud):

@@ -1,7 +1,9 @@
 """A real Keystone for the tests in this directory, started by tools/setup-keystone.
 
-The script is idempotent and quick when Keystone already runs (about a second), so the
-session fixture always calls it. When it fails because the package index cannot be
+The script is idempotent and quick when Keystone already runs (about a second); the
+session fixture calls it unless Keystone answers and is seeded already (then it need not
+wait for the catalog lock, which a deployment holds while it is in the catalog). When it
+fails because the package index cannot be
 reached (so Keystone cannot be installed) the tests are skipped; any other failure is an
 error.
 """
@@ -100,9 +102,21 @@ def catalog_lock() -> Iterator[None]:
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
+def _set_up_already(script: pathlib.Path, *files: str) -> bool:
+    """The service answers and its set-up left ``files``: nothing to install or seed, so
+    no reason to wait for the catalog lock."""
+    if not all(os.path.exists(f) for f in files):
+        return False
+    return subprocess.run([str(script), "status"], capture_output=True, timeout=60,
+                          check=False).returncode == 0
+
+
 @pytest.fixture(scope="session")
 def keystone() -> KeystoneEnv:
     """Install (once), start and seed Keystone; the accounts and clouds.yaml to use."""
+    state = os.environ.get("KEYSTONE_STATE", "/var/lib/nova-lite-keystone")
+    if _set_up_already(SETUP, os.path.join(state, "clouds.yaml")):
+        return _keystone_env(os.path.join(state, "clouds.yaml"))
     try:
         with catalog_lock():  # a re-seed points the compute endpoint back at the default
             proc = subprocess.run([str(SETUP), "start"], capture_output=True, text=True,
@@ -114,7 +128,10 @@ def keystone() -> KeystoneEnv:
         if "the package index is unreachable" in proc.stderr:
             pytest.skip(f"Keystone cannot be installed: no package index:\n{tail}")
         pytest.fail(f"tools/setup-keystone failed:\n{tail}")
-    clouds_yaml = proc.stdout.strip().splitlines()[-1]
+    return _keystone_env(proc.stdout.strip().splitlines()[-1])
+
+
+def _keystone_env(clouds_yaml: str) -> KeystoneEnv:
     port = os.environ.get("KEYSTONE_PORT", "5000")
     venv = os.environ.get("KEYSTONE_VENV", "/opt/nova-lite/keystone-venv")
     base = f"http://127.0.0.1:{port}"
@@ -153,6 +170,11 @@ def _setup_glance() -> subprocess.CompletedProcess:
 @pytest.fixture(scope="session")
 def glance(keystone: KeystoneEnv) -> GlanceEnv:
     """Install (once), start and register Glance: the catalog's image endpoint."""
+    state = os.environ.get("GLANCE_STATE", "/var/lib/nova-lite-glance")
+    endpoint_file = os.path.join(keystone.state_dir, "image-endpoint")
+    if _set_up_already(GLANCE_SETUP, endpoint_file):
+        with open(endpoint_file) as f:
+            return GlanceEnv(url=f.read().strip(), state_dir=state)
     try:
         with catalog_lock():
             proc = _setup_glance()
@@ -163,8 +185,7 @@ def glance(keystone: KeystoneEnv) -> GlanceEnv:
         if "the package index is unreachable" in proc.stderr:
             pytest.skip(f"Glance cannot be installed: no package index:\n{tail}")
         pytest.fail(f"tools/setup-glance failed:\n{tail}")
-    return GlanceEnv(url=proc.stdout.strip().splitlines()[-1],
-                     state_dir=os.environ.get("GLANCE_STATE", "/var/lib/nova-lite-glance"))
+    return GlanceEnv(url=proc.stdout.strip().splitlines()[-1], state_dir=state)
 
 
 def glance_delete(glance_url: str, token: str, image_id: str) -> None:
