@@ -18,7 +18,6 @@ import os
 import pathlib
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from typing import Any, Iterator
@@ -302,15 +301,7 @@ def volume_cloud(keystone: ks.KeystoneEnv, glance: ks.GlanceEnv,  # noqa: F811
     env = None
     try:
         dep.setup()
-        proc = subprocess.run(
-            [sys.executable, os.path.join(REPO, "tools", "build-test-image"),
-             "--config-file", dep.common_conf, "--work-dir",
-             os.environ.get("NOVA_LITE_TEST_IMAGE_CACHE",
-                            "/var/cache/nova-lite/test-image")],
-            capture_output=True, text=True, timeout=600,
-            env={**os.environ, "PATH": harness.BIN + os.pathsep + os.environ["PATH"]})
-        assert proc.returncode == 0, proc.stderr[-3000:]
-        env = lv.ApiEnv(dep, host, proc.stdout.strip().splitlines()[-1], virt_type)
+        env = lv.ApiEnv(dep, host, lv.build_test_image(dep.common_conf), virt_type)
         # Where Cinder asks about attachments and sends its events.
         with compute_in_catalog(keystone, f"{dep.url}/v2.1"):
             yield VolumeCloud(dep, keystone, env, cinder_url)

@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from typing import Iterator
@@ -26,7 +25,6 @@ from tests.functional.libvirt import conftest as lv
 
 pytestmark = [pytest.mark.keystone, pytest.mark.libvirt, pytest.mark.slow]
 
-REPO = lv.REPO
 BOOT_TIMEOUT = 180
 MARKER = "NOVA-LITE-GUEST-UP"  # what the test guest prints once booted
 
@@ -91,14 +89,7 @@ def cli_cloud(keystone: KeystoneEnv, glance: GlanceEnv) -> Iterator[CliCloud]:
     env = None
     try:
         dep.setup()
-        proc = subprocess.run(
-            [sys.executable, os.path.join(REPO, "tools", "build-test-image"),
-             "--config-file", dep.common_conf, "--work-dir",
-             os.environ.get("NOVA_LITE_TEST_IMAGE_CACHE", "/var/cache/nova-lite/test-image")],
-            capture_output=True, text=True, timeout=600,
-            env={**os.environ, "PATH": harness.BIN + os.pathsep + os.environ["PATH"]})
-        assert proc.returncode == 0, proc.stderr[-3000:]
-        env = lv.ApiEnv(dep, host, proc.stdout.strip().splitlines()[-1], virt_type)
+        env = lv.ApiEnv(dep, host, lv.build_test_image(dep.common_conf), virt_type)
         dep.start_proc("novncproxy", "nova-lite-novncproxy")
         yield CliCloud(dep, keystone, env.image_id, proxy_port, glance.url)
     finally:

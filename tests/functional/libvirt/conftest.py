@@ -24,6 +24,23 @@ URI = "qemu:///system"
 CONSOLE_TOKEN_TTL = 40  # seconds: long enough for a browser to connect, short to expire
 
 
+def build_test_image(conf_path: str, name: str = "") -> str:
+    """tools/build-test-image (built once per machine, in NOVA_LITE_TEST_IMAGE_CACHE)
+    registered through the deployment of ``conf_path``: the bootable image's id. The
+    test fails with the tool's error otherwise."""
+    from tests.functional import harness
+
+    cmd = [sys.executable, os.path.join(REPO, "tools", "build-test-image"), "--config-file",
+           conf_path, "--work-dir",
+           os.environ.get("NOVA_LITE_TEST_IMAGE_CACHE", "/var/cache/nova-lite/test-image")]
+    path = harness.BIN + os.pathsep + os.environ["PATH"]
+    proc = subprocess.run(cmd + (["--name", name] if name else []), capture_output=True,
+                          text=True, timeout=600, env={**os.environ, "PATH": path})
+    if proc.returncode != 0:
+        pytest.fail(f"tools/build-test-image failed:\n{proc.stderr[-3000:]}")
+    return proc.stdout.strip().splitlines()[-1]
+
+
 if os.environ.get("NOVA_LITE_REQUIRE_LIBVIRT") == "1":
     # the test modules importorskip libvirt; that must not turn into a silent skip
     import libvirt  # noqa: F401
@@ -65,15 +82,11 @@ def libvirt_env() -> Iterator[dict]:
         f.write(f"[DEFAULT]\nstate_path = {state}\n"
                 f"[libvirt]\nvirt_type = {virt_type}\nconnection_uri = {URI}\n"
                 "[compute]\nshutdown_timeout = 30\n")
-    work_dir = os.environ.get("NOVA_LITE_TEST_IMAGE_CACHE", "/var/cache/nova-lite/test-image")
-    proc = subprocess.run(
-        [sys.executable, os.path.join(REPO, "tools", "build-test-image"),
-         "--config-file", conf_path, "--work-dir", work_dir],
-        capture_output=True, text=True, timeout=600)
-    if proc.returncode != 0:
+    try:
+        image_id = build_test_image(conf_path)
+    except BaseException:
         shutil.rmtree(state, ignore_errors=True)
-        pytest.fail(f"tools/build-test-image failed:\n{proc.stderr[-3000:]}")
-    image_id = proc.stdout.strip().splitlines()[-1]
+        raise
     try:
         yield {"conf_path": conf_path, "state": state, "image_id": image_id,
                "virt_type": virt_type}
@@ -221,16 +234,7 @@ def api_env() -> Iterator[ApiEnv]:
     env = None
     try:
         dep.setup()
-        work_dir = os.environ.get("NOVA_LITE_TEST_IMAGE_CACHE",
-                                  "/var/cache/nova-lite/test-image")
-        proc = subprocess.run(
-            [sys.executable, os.path.join(REPO, "tools", "build-test-image"),
-             "--config-file", dep.common_conf, "--work-dir", work_dir],
-            capture_output=True, text=True, timeout=600,
-            env={**os.environ, "PATH": harness.BIN + os.pathsep + os.environ["PATH"]})
-        if proc.returncode != 0:
-            pytest.fail(f"tools/build-test-image failed:\n{proc.stderr[-3000:]}")
-        env = ApiEnv(dep, host, proc.stdout.strip().splitlines()[-1], virt_type)
+        env = ApiEnv(dep, host, build_test_image(dep.common_conf), virt_type)
         yield env
     finally:
         dep.teardown()

@@ -15,8 +15,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -25,7 +23,8 @@ from typing import Any, Iterator
 import pytest
 
 from tests.functional import harness
-from tests.functional.neutron.conftest import (CHASSIS, EVENTS_PORT, REPO, NeutronAdmin,
+from tests.functional.libvirt import conftest as lv
+from tests.functional.neutron.conftest import (CHASSIS, EVENTS_PORT, NeutronAdmin,
                                                neutron_lock, nova_neutron_conf)
 
 libvirt = pytest.importorskip("libvirt")
@@ -135,16 +134,7 @@ def env(neutron_stack: str, keystone_env: Any) -> Iterator[Env]:
         env = None
         try:
             dep.setup()
-            proc = subprocess.run(
-                [sys.executable, str(REPO / "tools" / "build-test-image"),
-                 "--config-file", dep.common_conf, "--work-dir",
-                 os.environ.get("NOVA_LITE_TEST_IMAGE_CACHE",
-                                "/var/cache/nova-lite/test-image")],
-                capture_output=True, text=True, timeout=600,
-                env={**os.environ, "PATH": harness.BIN + os.pathsep + os.environ["PATH"]})
-            if proc.returncode != 0:
-                pytest.fail(f"tools/build-test-image failed:\n{proc.stderr[-3000:]}")
-            env = Env(dep, neutron, proc.stdout.strip().splitlines()[-1], policy_file)
+            env = Env(dep, neutron, lv.build_test_image(dep.common_conf), policy_file)
             yield env
             print("\nfigures:", env.figures)
         finally:

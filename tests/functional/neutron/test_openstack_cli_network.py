@@ -18,7 +18,6 @@ import os
 import pathlib
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -30,7 +29,8 @@ import requests
 from tests.functional import guest_console, harness
 from tests.functional.keystone.conftest import (Cloud, _setup_glance, _setup_keystone,
                                                 catalog_lock, glance_delete, login)
-from tests.functional.neutron.conftest import (CHASSIS, EVENTS_PORT, REPO, neutron_lock,
+from tests.functional.libvirt import conftest as lv
+from tests.functional.neutron.conftest import (CHASSIS, EVENTS_PORT, neutron_lock,
                                                nova_neutron_conf)
 
 libvirt = pytest.importorskip("libvirt")
@@ -97,15 +97,7 @@ def net_cloud(neutron_stack: str, keystone_env: Any) -> Iterator[Cloud]:
             assert proc.returncode == 0, proc.stderr[-2000:]
             glance_url = proc.stdout.strip().splitlines()[-1]
             dep.setup()
-            built = subprocess.run(
-                [sys.executable, str(REPO / "tools" / "build-test-image"), "--config-file",
-                 dep.common_conf, "--name", f"neutron-cli-{dep.run_id}", "--work-dir",
-                 os.environ.get("NOVA_LITE_TEST_IMAGE_CACHE",
-                                "/var/cache/nova-lite/test-image")],
-                capture_output=True, text=True, timeout=600,
-                env={**os.environ, "PATH": harness.BIN + os.pathsep + os.environ["PATH"]})
-            assert built.returncode == 0, built.stderr[-3000:]
-            image_id = built.stdout.strip().splitlines()[-1]
+            image_id = lv.build_test_image(dep.common_conf, f"neutron-cli-{dep.run_id}")
             dep.start_proc("novncproxy", "nova-lite-novncproxy")
             _setup_keystone(f"{dep.url}/v2.1")
             yield Cloud(dep, keystone_env, image_id, policy_file, logins)
