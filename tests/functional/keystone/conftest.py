@@ -3,9 +3,8 @@
 The script is idempotent and quick when Keystone already runs (about a second); the
 session fixture calls it unless Keystone answers and is seeded already (then it need not
 wait for the catalog lock, which a deployment holds while it is in the catalog). When it
-fails because the package index cannot be
-reached (so Keystone cannot be installed) the tests are skipped; any other failure is an
-error.
+fails because the package index cannot be reached (so Keystone cannot be installed) the
+tests are skipped; any other failure is an error.
 """
 
 from __future__ import annotations
