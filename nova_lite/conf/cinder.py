@@ -26,8 +26,10 @@ opts = [
     cfg.StrOpt("os_region_name",
                help="The region whose Cinder endpoint is taken from the catalog."),
     cfg.IntOpt("http_retries", default=3, min=0,
-               help="Times a call to Cinder is retried after a connection failure or a "
-                    "503 answer."),
+               help="Times a call to Cinder is retried after a connection failure, a "
+                    "502/503/504 answer, or a 500 answer to a call that may be repeated "
+                    "(GET, PUT, DELETE), waiting 0.5 s before the first retry and twice "
+                    "as long before each next one."),
     cfg.BoolOpt("cross_az_attach", default=True,
                 help="Allow a server to use a volume of another availability zone. When "
                      "False, a volume attached to a server must be in the server's "

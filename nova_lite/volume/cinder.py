@@ -17,6 +17,7 @@ user's token as both when no user token is at hand.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any, Optional
 
 from keystoneauth1 import exceptions as ks_exc
@@ -29,6 +30,9 @@ LOG = logging.getLogger(__name__)
 MICROVERSION = "3.44"  # attachments with os-complete
 REIMAGE_MICROVERSION = "3.68"  # os-reimage (with reimage_reserved)
 _RETRY_STATUS = (502, 503, 504)
+# A 500 may be a backend's passing trouble (a storage monitor that refuses a command
+# under load); asked again only where asking twice cannot do a thing twice.
+_IDEMPOTENT = ("GET", "HEAD", "PUT", "DELETE")
 _CONNECT_ERRORS = (ks_exc.ConnectFailure, ks_exc.ConnectTimeout,
                    ks_exc.UnknownConnectionError)
 # Volume states from which an attachment may be created (Cinder's own rule).
@@ -107,15 +111,18 @@ class API:
 
     def __init__(self, session: Any, endpoint_template: Optional[str] = None,
                  find_endpoint: Any = None, user_tokens: bool = True,
-                 http_retries: int = 3, cross_az_attach: bool = True) -> None:
+                 http_retries: int = 3, cross_az_attach: bool = True,
+                 retry_backoff: float = 0.5) -> None:
         """``session``: a keystoneauth1 Session (its auth is the service user, or None).
         ``endpoint_template`` or ``find_endpoint()`` (the catalog) give Cinder's URL.
-        ``user_tokens``: contexts carry Keystone tokens that requests should use."""
+        ``user_tokens``: contexts carry Keystone tokens that requests should use.
+        ``retry_backoff``: seconds before the first retry, doubled for each next one."""
         self.session = session
         self.endpoint_template = endpoint_template
         self.find_endpoint = find_endpoint
         self.user_tokens = user_tokens
         self.http_retries = http_retries
+        self.retry_backoff = retry_backoff
         self.cross_az_attach = cross_az_attach
         self._catalog = keystone_session.CachedEndpoint(
             lambda: self.find_endpoint(),
@@ -182,7 +189,10 @@ class API:
         rid = getattr(ctx, "global_request_id", None) or getattr(ctx, "request_id", None)
         attempts = self.http_retries + 1
         last: Any = None
+        retry_on = _RETRY_STATUS + ((500,) if method.upper() in _IDEMPOTENT else ())
         for attempt in range(attempts):
+            if attempt:
+                time.sleep(self.retry_backoff * 2 ** (attempt - 1))
             url = self._base(ctx, refresh=attempt > 0 and last is not None) + path
             try:
                 resp = self.session.request(
@@ -196,10 +206,11 @@ class API:
                 continue
             except ks_exc.ClientException as err:  # auth failures, missing endpoints
                 raise exception.CinderConnectionFailed(reason=str(err)) from err
-            if resp.status_code in _RETRY_STATUS and attempt + 1 < attempts:
+            if resp.status_code in retry_on and attempt + 1 < attempts:
                 last = None
-                LOG.warning("Cinder answered %s to %s %s (attempt %d of %d)",
-                            resp.status_code, method, path, attempt + 1, attempts)
+                LOG.warning("Cinder answered %s to %s %s (attempt %d of %d): %s",
+                            resp.status_code, method, path, attempt + 1, attempts,
+                            self._message(resp))
                 continue
             return resp
         raise exception.CinderConnectionFailed(reason=str(last or "no answer"))

@@ -16,7 +16,6 @@ import contextlib
 import dataclasses
 import os
 import pathlib
-import shutil
 import subprocess
 import tempfile
 import time
@@ -298,16 +297,7 @@ def volume_cloud(keystone: ks.KeystoneEnv, glance: ks.GlanceEnv,  # noqa: F811
         host_conf={host: f"[DEFAULT]\ncompute_driver = libvirt.LibvirtDriver\n"
                          f"[libvirt]\nvirt_type = {virt_type}\nconnection_uri = {lv.URI}\n"})
     dep.token = ks.login(keystone, "admin").token
-    env = None
-    try:
-        dep.setup()
-        env = lv.ApiEnv(dep, host, lv.build_test_image(dep.common_conf), virt_type)
+    with lv.running(dep, host, virt_type, workdir) as env:
         # Where Cinder asks about attachments and sends its events.
         with compute_in_catalog(keystone, f"{dep.url}/v2.1"):
             yield VolumeCloud(dep, keystone, env, cinder_url)
-    finally:
-        dep.teardown()
-        if env is not None:
-            env.destroy_leftovers()
-            env.conn.close()
-        shutil.rmtree(workdir, ignore_errors=True)

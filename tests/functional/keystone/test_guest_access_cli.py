@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import tempfile
 import time
@@ -86,18 +85,9 @@ def cli_cloud(keystone: KeystoneEnv, glance: GlanceEnv) -> Iterator[CliCloud]:
         host_conf={host: f"[DEFAULT]\ncompute_driver = libvirt.LibvirtDriver\n"
                          f"[libvirt]\nvirt_type = {virt_type}\nconnection_uri = {lv.URI}\n"})
     dep.token = login(keystone, "admin").token
-    env = None
-    try:
-        dep.setup()
-        env = lv.ApiEnv(dep, host, lv.build_test_image(dep.common_conf), virt_type)
+    with lv.running(dep, host, virt_type, workdir) as env:
         dep.start_proc("novncproxy", "nova-lite-novncproxy")
         yield CliCloud(dep, keystone, env.image_id, proxy_port, glance.url)
-    finally:
-        dep.teardown()
-        if env is not None:
-            env.destroy_leftovers()
-            env.conn.close()
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def test_config_drive_user_data_console_log_and_novnc(cli_cloud: CliCloud, tmp_path):

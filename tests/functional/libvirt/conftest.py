@@ -8,6 +8,7 @@ reruns fast.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -197,6 +198,24 @@ class ApiEnv:
                 pass
 
 
+@contextlib.contextmanager
+def running(dep, host: str, virt_type: str, workdir: str) -> Iterator[ApiEnv]:
+    """Start the deployment ``dep`` (one libvirt ``host``) with the test image
+    registered; afterwards stop it, destroy the guests it left on libvirtd (domain names
+    are global there) and remove its ``workdir``, whatever happened."""
+    env = None
+    try:
+        dep.setup()
+        env = ApiEnv(dep, host, build_test_image(dep.common_conf), virt_type)
+        yield env
+    finally:
+        dep.teardown()
+        if env is not None:
+            env.destroy_leftovers()
+            env.conn.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 @pytest.fixture(scope="module")
 def api_env() -> Iterator[ApiEnv]:
     """conductor, scheduler, API and ONE libvirt compute (separate processes), with the
@@ -231,14 +250,5 @@ def api_env() -> Iterator[ApiEnv]:
         host_conf={host: f"[DEFAULT]\ncompute_driver = libvirt.LibvirtDriver\n"
                          f"[libvirt]\nvirt_type = {virt_type}\nconnection_uri = {URI}\n"})
     dep.vnc_port = vnc_port  # type: ignore[attr-defined]
-    env = None
-    try:
-        dep.setup()
-        env = ApiEnv(dep, host, build_test_image(dep.common_conf), virt_type)
+    with running(dep, host, virt_type, workdir) as env:
         yield env
-    finally:
-        dep.teardown()
-        if env is not None:
-            env.destroy_leftovers()
-            env.conn.close()
-        shutil.rmtree(workdir, ignore_errors=True)

@@ -166,7 +166,7 @@ def test_reimage_asks_at_3_68_and_a_refusal_is_invalid_volume():
 
 
 def test_503_and_connection_failures_are_retried_then_fail():
-    api = cinder.API(ks_session.Session(), CINDER, http_retries=2)
+    api = cinder.API(ks_session.Session(), CINDER, http_retries=2, retry_backoff=0)
     with requests_mock.Mocker() as m:
         m.get(f"{CINDER}/volumes/{VOL}", [{"status_code": 503},
                                           {"json": {"volume": {"id": VOL}}}])
@@ -175,6 +175,32 @@ def test_503_and_connection_failures_are_retried_then_fail():
         with pytest.raises(exception.CinderConnectionFailed):
             api.get(ctx(), VOL)
         assert len(m.request_history) == 2 + 3
+
+
+def test_a_500_is_asked_again_only_where_a_repeat_does_nothing_twice():
+    api = cinder.API(ks_session.Session(), CINDER, http_retries=2, retry_backoff=0)
+    failed = {"status_code": 500, "json": {"computeFault": {
+        "message": "Error EPERM: problem getting command descriptions", "code": 500}}}
+    with requests_mock.Mocker() as m:
+        m.put(f"{CINDER}/attachments/{ATT}",
+              [failed, {"json": {"attachment": {"id": ATT, "connection_info": {}}}}])
+        assert api.attachment_update(ctx(), ATT, {"host": "h1"})["id"] == ATT
+        assert [r.method for r in m.request_history] == ["PUT", "PUT"]
+        m.post(f"{CINDER}/attachments", [failed])
+        with pytest.raises(exception.CinderConnectionFailed):
+            api.attachment_create(ctx(), VOL, INST)
+        assert [r.method for r in m.request_history] == ["PUT", "PUT", "POST"]
+
+
+def test_retries_wait_longer_each_time(monkeypatch):
+    slept = []
+    monkeypatch.setattr(cinder.time, "sleep", slept.append)
+    api = cinder.API(ks_session.Session(), CINDER, http_retries=3, retry_backoff=0.5)
+    with requests_mock.Mocker() as m:
+        m.get(f"{CINDER}/volumes/{VOL}", status_code=503)
+        with pytest.raises(exception.CinderConnectionFailed):
+            api.get(ctx(), VOL)
+    assert slept == [0.5, 1.0, 2.0]
 
 
 def test_checks_before_attach():
