@@ -6,6 +6,30 @@ from __future__ import annotations
 import base64
 import os
 import time
+from typing import Callable
+
+import requests
+
+
+def wait_console(api_url: str, token: str, server_id: str, done: Callable[[str], bool],
+                 timeout: float) -> str:
+    """The server's console log (os-getConsoleOutput) once ``done(log)``. Polled over the
+    compute API at ``api_url`` (…/v2.1) with ``token``: starting a client for each poll
+    would take a second of the CPU that the TCG guest boots with. Tests then read the
+    log once more through openstackclient, as a user would."""
+    deadline = time.monotonic() + timeout
+    log = ""
+    while time.monotonic() < deadline:
+        resp = requests.post(f"{api_url}/servers/{server_id}/action", timeout=60,
+                             json={"os-getConsoleOutput": {}},
+                             headers={"X-Auth-Token": token})
+        assert resp.status_code == 200, resp.text
+        log = resp.json()["output"]
+        if done(log):
+            return log
+        time.sleep(1)
+    raise AssertionError(f"not on the console of {server_id} within {timeout:.0f} s:\n"
+                         f"{log[-2000:]}")
 
 
 def ws_open(base: str, path: str) -> tuple[int, bytes]:

@@ -24,7 +24,7 @@ from typing import Any, Iterator
 import pytest
 import requests
 
-from tests.functional import harness
+from tests.functional import guest_console, harness
 from tests.functional.keystone import conftest as ks
 from tests.functional.keystone.conftest import glance, keystone  # noqa: F401 (fixtures)
 from tests.functional.libvirt import conftest as lv
@@ -157,20 +157,10 @@ class VolumeCloud:
                               check=False)
 
     def console_has(self, server_id: str, line: str, timeout: float) -> str:
-        """member-a's console log of the server once it holds ``line`` (within timeout).
-        Polled over the API: a client start per poll would take the CPU the guest
-        boots with."""
-        deadline = time.monotonic() + timeout
-        log = ""
-        while time.monotonic() < deadline:
-            resp = self.compute("member-a", "POST", f"/servers/{server_id}/action",
-                                json={"os-getConsoleOutput": {}})
-            assert resp.status_code == 200, resp.text
-            log = resp.json()["output"]
-            if line in log:
-                return log
-            time.sleep(1)
-        raise AssertionError(f"{line!r} not on the console:\n{log[-2000:]}")
+        """member-a's console log of the server once it holds ``line`` (within timeout)."""
+        return guest_console.wait_console(f"{self.dep.url}/v2.1",
+                                          self.login("member-a").token, server_id,
+                                          lambda log: line in log, timeout)
 
     def cli(self, who: str, *args: str, timeout: float = 240) -> str:
         proc = self.run(who, *args, timeout=timeout)

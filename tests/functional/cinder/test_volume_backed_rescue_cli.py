@@ -18,6 +18,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from tests.functional import guest_console
 from tests.functional.cinder.conftest import VolumeCloud
 
 pytestmark = [pytest.mark.keystone, pytest.mark.libvirt, pytest.mark.slow]
@@ -59,14 +60,11 @@ def _domain_disks(c: VolumeCloud, sid: str) -> list[ET.Element]:
 
 
 def _wait_count(c: VolumeCloud, sid: str, text: str, count: int) -> str:
-    deadline = time.monotonic() + BOOT_TIMEOUT
-    log = ""
-    while time.monotonic() < deadline:
-        log = c.cli("member-a", "console", "log", "show", sid)
-        if log.count(text) >= count:
-            return log
-        time.sleep(1)
-    raise AssertionError(f"{count} x {text!r} not on the console:\n{log[-2000:]}")
+    """The console log through openstackclient, once it holds ``text`` ``count`` times
+    (waited for over the API)."""
+    guest_console.wait_console(f"{c.dep.url}/v2.1", c.login("member-a").token, sid,
+                               lambda log: log.count(text) >= count, BOOT_TIMEOUT)
+    return c.cli("member-a", "console", "log", "show", sid)
 
 
 def test_rescue_and_unrescue_a_volume_backed_server(volume_cloud: VolumeCloud):

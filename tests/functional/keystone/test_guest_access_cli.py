@@ -101,13 +101,7 @@ def test_config_drive_user_data_console_log_and_novnc(cli_cloud: CliCloud, tmp_p
         "--wait", "-f", "json", "osc-guest", timeout=BOOT_TIMEOUT))
     sid = server["id"]
     assert server["status"] == "ACTIVE"
-    log = ""
-    deadline = time.monotonic() + BOOT_TIMEOUT
-    while time.monotonic() < deadline:
-        log = c.cli("member-a", "console", "log", "show", sid)
-        if "NOVA-LITE-USER-DATA NOVA-LITE-USER-DATA-FROM-OSC" in log:
-            break
-        time.sleep(2)
+    log = _console_shows(c, sid, "NOVA-LITE-USER-DATA NOVA-LITE-USER-DATA-FROM-OSC")
     took = time.monotonic() - t0
     assert f"NOVA-LITE-CONFIG-DRIVE uuid={sid} hostname=osc-guest.novalocal" in log, log
     assert "NOVA-LITE-USER-DATA NOVA-LITE-USER-DATA-FROM-OSC hello" in log, log
@@ -132,14 +126,11 @@ def test_config_drive_user_data_console_log_and_novnc(cli_cloud: CliCloud, tmp_p
 
 
 def _console_shows(c: CliCloud, sid: str, marker: str) -> str:
-    log = ""
-    deadline = time.monotonic() + BOOT_TIMEOUT
-    while time.monotonic() < deadline:
-        log = c.cli("member-a", "console", "log", "show", sid)
-        if marker in log:
-            return log
-        time.sleep(2)
-    raise AssertionError(f"{marker!r} not on the console of {sid}:\n{log[-2000:]}")
+    """The console log through openstackclient, once it holds ``marker`` (waited for
+    over the API)."""
+    guest_console.wait_console(f"{c.dep.url}/v2.1", login(c.keystone, "member-a").token,
+                               sid, lambda log: marker in log, BOOT_TIMEOUT)
+    return c.cli("member-a", "console", "log", "show", sid)
 
 
 def test_snapshot_in_glance_boots_again(cli_cloud: CliCloud):

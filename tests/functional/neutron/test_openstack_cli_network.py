@@ -173,10 +173,10 @@ def test_network_server_port_and_security_group_with_openstackclient(net_cloud: 
         wanted = [f"NOVA-LITE-GUEST-IP eth0 {address}/", f"NOVA-LITE-CONFIG-DRIVE uuid={sid}",
                   f"key={key} comment={KEY_COMMENT}",
                   "NOVA-LITE-USER-DATA NOVA-LITE-USER-DATA-FROM-OSC on a network"]
-        log, deadline = "", time.monotonic() + BOOT_TIMEOUT
-        while time.monotonic() < deadline and not all(w in log for w in wanted):
-            log = _ok(cloud.cli("member-a", "console", "log", "show", sid))
-            time.sleep(2)
+        guest_console.wait_console(f"{cloud.dep.url}/v2.1", cloud.logins["member-a"].token,
+                                   sid, lambda log: all(w in log for w in wanted),
+                                   BOOT_TIMEOUT)
+        log = _ok(cloud.cli("member-a", "console", "log", "show", sid))
         assert all(w in log for w in wanted), ([w for w in wanted if w not in log],
                                                log[-3000:])
         print(f"\nserver create --network --wait -> address, metadata and key on the "
