@@ -252,6 +252,7 @@ class ComputeManager(networking.NetworkingMixin, ShelveMixin, SnapshotMixin, Res
                 if not inst.image_ref:  # booted from a volume: its image's properties
                     image_meta = self._root_volume_image_meta(ctx, devices)
             self.driver.spawn(spec, image_meta)
+            LOG.debug("instance %s: driver spawn done", inst.uuid)
             self._complete_attachments(ctx, devices)
         except Exception as err:
             LOG.exception("build of %s failed", inst.uuid)

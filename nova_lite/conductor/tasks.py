@@ -113,6 +113,7 @@ class TaskMixin(ServerGroupMixin, AggregateMixin, block_devices.BlockDevicesMixi
 
     def _schedule_and_build_logged(self, ctx: Any, instance_uuids: list[str]) -> None:
         ctx.update_store()
+        LOG.debug("build of %s starts", instance_uuids)  # after its wait for a build thread
         try:
             self._schedule_and_build(ctx, instance_uuids)
         except Exception:

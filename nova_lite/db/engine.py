@@ -201,6 +201,7 @@ def session_scope(url: str, read_only: bool = False) -> Iterator[Session]:
     ``read_only`` one is rolled back once as its connection goes back to the pool: one
     round trip at its end instead of a commit and the pool's rollback."""
     engine = get_engine(url)
+    started = time.monotonic()
     if read_only:
         with engine.connect() as conn:
             conn.begin()  # the session joins it and leaves it to the connection's close
@@ -209,6 +210,7 @@ def session_scope(url: str, read_only: bool = False) -> Iterator[Session]:
                 yield session
             finally:
                 session.close()
+        _log_transaction("read", engine, started)
         return
     session = _makers[url]()
     try:
@@ -219,6 +221,15 @@ def session_scope(url: str, read_only: bool = False) -> Iterator[Session]:
         raise
     finally:
         session.close()
+    _log_transaction("commit", engine, started)
+
+
+def _log_transaction(kind: str, engine: sa.Engine, started: float) -> None:
+    """One debug line per transaction, so a request's database work can be counted and
+    timed from the logs (tools/bench --breakdown)."""
+    if LOG.isEnabledFor(logging.DEBUG):
+        LOG.debug("%s on %s in %.2f ms", kind, engine.url.database,
+                  (time.monotonic() - started) * 1000)
 
 
 def _reconnect_delays(url: str) -> list[float]:
