@@ -14,10 +14,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import pytest
 from oslo_config import cfg
+
+if TYPE_CHECKING:
+    from tests.functional import harness
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))))
@@ -199,7 +202,8 @@ class ApiEnv:
 
 
 @contextlib.contextmanager
-def running(dep, host: str, virt_type: str, workdir: str) -> Iterator[ApiEnv]:
+def running(dep: harness.Deployment, host: str, virt_type: str, workdir: str
+            ) -> Iterator[ApiEnv]:
     """Start the deployment ``dep`` (one libvirt ``host``) with the test image
     registered; afterwards stop it, destroy the guests it left on libvirtd (domain names
     are global there) and remove its ``workdir``, whatever happened."""
