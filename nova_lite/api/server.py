@@ -31,10 +31,12 @@ def _server(host: str, port: int, app: Callable, threads: int,
 
 def serve(conf: Any, app: Callable, install_signal_handlers: bool = True,
           bind: Optional[tuple[str, int, int]] = None, what: str = "Compute API",
-          reuse_port: bool = False) -> None:
+          reuse_port: bool = False, listening: Optional[threading.Event] = None) -> None:
     """Serve app on [DEFAULT] osapi_compute_listen:osapi_compute_listen_port (or
     ``bind``: host, port, threads) until a SIGTERM or SIGINT (only the main thread can
-    install those handlers). ``reuse_port``: several processes serve the same port."""
+    install those handlers). ``reuse_port``: several processes serve the same port.
+    ``listening`` is set once the socket is bound (a caller that tells systemd it is
+    ready waits for it)."""
     host, port, threads = bind or (conf.osapi_compute_listen,
                                    conf.osapi_compute_listen_port,
                                    conf.osapi_compute_workers)
@@ -60,6 +62,8 @@ def serve(conf: Any, app: Callable, install_signal_handlers: bool = True,
     server.prepare()
     LOG.info("%s listening on %s:%s with %d threads", what, *server.bind_addr[:2],
              threads)
+    if listening is not None:
+        listening.set()
     if install_signal_handlers:
         systemd.ready(f"{what} on {server.bind_addr[0]}:{server.bind_addr[1]}")
     try:

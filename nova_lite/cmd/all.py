@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from typing import Optional
+from typing import Any, Optional
 
 from nova_lite import service
 from nova_lite.cmd import common
@@ -49,6 +49,21 @@ def auto_setup() -> None:
     flavors_db.ensure_default_flavors(api_url)
 
 
+def _serving(what: str, wsgi_app: Any, bind: Optional[tuple[str, int, int]] = None
+             ) -> tuple[str, threading.Thread, threading.Event]:
+    """``wsgi_app`` served on a thread of its own: (what, the thread, set once it
+    listens)."""
+    from nova_lite.api import server
+
+    listening = threading.Event()
+    thread = threading.Thread(target=server.serve, args=(CONF, wsgi_app), daemon=True,
+                              kwargs={"install_signal_handlers": False, "what": what,
+                                      "bind": bind, "listening": listening},
+                              name=what.lower().replace(" ", "-"))
+    thread.start()
+    return what, thread, listening
+
+
 def main(argv: Optional[list[str]] = None) -> None:
     _set_embedded_defaults()
     common.init(argv, BINARY)
@@ -58,7 +73,7 @@ def main(argv: Optional[list[str]] = None) -> None:
     if CONF.embedded.auto_setup:
         auto_setup()
     common.start_rpc()
-    from nova_lite.api import app, server
+    from nova_lite.api import app
     from nova_lite.cmd import compute, conductor, scheduler
 
     services = [conductor.build_service(), scheduler.build_service()]
@@ -66,21 +81,22 @@ def main(argv: Optional[list[str]] = None) -> None:
         services.append(compute.build_service(host))
     for svc in services:
         svc.start()
-    api_thread = threading.Thread(target=server.serve, args=(CONF, app.build_app(CONF)),
-                                  kwargs={"install_signal_handlers": False}, daemon=True,
-                                  name="api")
-    api_thread.start()
+    servers = [_serving("Compute API", app.build_app(CONF))]
     if CONF.embedded.placement_api:
         from nova_lite.placement import app as placement_app
 
-        threading.Thread(target=server.serve, args=(CONF, placement_app.build_app(CONF)),
-                         kwargs={"install_signal_handlers": False, "what": "Placement API",
-                                 "bind": (CONF.placement_api.listen,
-                                          CONF.placement_api.listen_port,
-                                          CONF.placement_api.workers)},
-                         daemon=True, name="placement-api").start()
+        servers.append(_serving("Placement API", placement_app.build_app(CONF),
+                                (CONF.placement_api.listen, CONF.placement_api.listen_port,
+                                 CONF.placement_api.workers)))
         LOG.info("Placement API on http://%s:%s", CONF.placement_api.listen,
                  CONF.placement_api.listen_port)
+    # Ready (for systemd too) only once every API listens.
+    for what, thread, listening in servers:
+        while not listening.wait(0.2):
+            if not thread.is_alive():
+                for svc in services:
+                    svc.stop()
+                raise SystemExit(f"nova-lite-all: the {what} could not start (see the log)")
     LOG.info("nova-lite-all is up: API on http://%s:%s/v2.1", CONF.osapi_compute_listen,
              CONF.osapi_compute_listen_port)
     service.run_until_signalled(services)

@@ -83,3 +83,37 @@ def test_daemon_notifies_ready_and_watchdog(tmp_path):
             proc.wait(timeout=10)
         log.close()
         sock.close()
+
+
+def test_all_is_not_ready_and_exits_when_an_api_cannot_listen(tmp_path):
+    """READY=1 means every API listens: a Placement port already taken ends nova-lite-all
+    with the reason instead of a daemon that says it is ready without it."""
+    sock_path = str(tmp_path / "notify.sock")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(sock_path)
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    conf = tmp_path / "nova.conf"
+    conf.write_text(f"[DEFAULT]\nosapi_compute_listen_port = {harness.free_port()}\n"
+                    f"state_path = {tmp_path / 'state'}\n[embedded]\nplacement_api = true\n"
+                    f"[placement_api]\nlisten = 127.0.0.1\n"
+                    f"listen_port = {taken.getsockname()[1]}\n")
+    try:
+        res = subprocess.run([os.path.join(harness.BIN, "nova-lite-all"), "--config-file",
+                              str(conf)], capture_output=True, text=True, timeout=120,
+                             env=dict(os.environ, NOTIFY_SOCKET=sock_path,
+                                      NOVA_LITE_STATE_PATH=str(tmp_path / "state")))
+        sock.setblocking(False)
+        sent = []
+        while True:
+            try:
+                sent.append(sock.recv(4096).decode())
+            except BlockingIOError:
+                break
+    finally:
+        taken.close()
+        sock.close()
+    assert res.returncode == 1, res.stderr[-2000:]
+    assert "the Placement API could not start" in res.stderr, res.stderr[-2000:]
+    assert not any("READY=1" in m for m in sent), sent
