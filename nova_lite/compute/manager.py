@@ -229,11 +229,14 @@ class ComputeManager(networking.NetworkingMixin, ShelveMixin, SnapshotMixin, Res
         try:
             # Only a server still waiting for its host: a build message delivered twice
             # (re-sent by the conductor, or by the message bus) must not spawn it again.
-            inst = conductor_retry(
+            # The cast carries the record as the conductor created it: no need to read
+            # it back for one changed value.
+            conductor_retry(
                 self.conductor.instance_update, ctx, inst.uuid,
                 {"task_state": states.SPAWNING}, expected_task_state=[states.SCHEDULING],
-                event={"event": event, "phase": "start", "host": self.host},
+                event={"event": event, "phase": "start", "host": self.host}, reply=False,
                 retry_kwargs={"expected_task_state": [states.SCHEDULING, states.SPAWNING]})
+            inst.task_state = states.SPAWNING
         except (exception.InstanceNotFound, exception.InstanceInvalidState):
             LOG.info("instance %s was deleted before its build started", inst.uuid)
             return

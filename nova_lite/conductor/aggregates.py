@@ -11,9 +11,14 @@ from nova_lite.db import instances as inst_db
 
 
 class AggregateMixin:
+    """A change of an aggregate's hosts or metadata reaches the schedulers at once
+    (hosts_changed): their host view holds each host's zone and aggregate metadata,
+    which their filters read and which a build records as the server's zone."""
+
     api_url: str
     cells: Any
     service_list: Any
+    _hosts_changed: Any
 
     def _check_zone_name(self, zone: Optional[str]) -> None:
         if zone is not None and zone == CONF.internal_service_availability_zone:
@@ -33,21 +38,28 @@ class AggregateMixin:
     def aggregate_update(self, ctx: Any, aggregate_id: int, values: dict) -> Any:
         """values: ``name`` and/or ``metadata`` (keys to set; None deletes a key)."""
         self._check_zone_name((values.get("metadata") or {}).get("availability_zone"))
-        return aggregates_db.aggregate_update(self.api_url, aggregate_id, dict(values),
-                                              CONF.default_availability_zone,
-                                              self._hosts_with_servers)
+        out = aggregates_db.aggregate_update(self.api_url, aggregate_id, dict(values),
+                                             CONF.default_availability_zone,
+                                             self._hosts_with_servers)
+        if "metadata" in values:
+            self._hosts_changed(ctx)
+        return out
 
     def aggregate_delete(self, ctx: Any, aggregate_id: int) -> None:
-        aggregates_db.aggregate_delete(self.api_url, aggregate_id)
+        aggregates_db.aggregate_delete(self.api_url, aggregate_id)  # only an empty one
 
     def aggregate_add_host(self, ctx: Any, aggregate_id: int, host: str) -> Any:
         if not self.service_list(ctx, binary="nova-compute", host=host):
             raise exception.ComputeHostNotFound(host=host)
-        return aggregates_db.host_add(self.api_url, aggregate_id, host,
-                                      CONF.default_availability_zone)
+        out = aggregates_db.host_add(self.api_url, aggregate_id, host,
+                                     CONF.default_availability_zone)
+        self._hosts_changed(ctx)
+        return out
 
     def aggregate_remove_host(self, ctx: Any, aggregate_id: int, host: str) -> Any:
-        return aggregates_db.host_remove(self.api_url, aggregate_id, host)
+        out = aggregates_db.host_remove(self.api_url, aggregate_id, host)
+        self._hosts_changed(ctx)
+        return out
 
     def host_availability_zones(self, ctx: Any) -> dict:
         """host -> zone for every host an aggregate puts in one; the others are in

@@ -7,6 +7,7 @@ reconciles (``reconcile_build_requests``) or the user can always delete.
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import logging
 from datetime import datetime, timedelta
 from typing import Any, Optional
@@ -85,25 +86,33 @@ class TaskMixin(ServerGroupMixin, AggregateMixin, block_devices.BlockDevicesMixi
         first = instances[0]
         flavor = request_spec.flavor
         per_instance = {"instances": 1, "cores": flavor.vcpus, "ram": flavor.memory_mb}
+        # Scheduled here: the build requests are recorded taken by the build attempt
+        # that follows, which then needs no transaction to take and read them back.
+        stamp = _lease_stamp() if schedule else None
+        first_spec: list = []
 
         def record(session: Any, n: int) -> int:
             request_spec.num_instances = n
             self._check_metadata_items(session, first)
             self._group_add_members(session, request_spec, [i.uuid for i in instances[:n]])
+            first_spec.clear()
             for inst in instances[:n]:
                 spec = request_spec.obj_clone()
                 spec.instance_uuid = inst.uuid
                 spec.block_device_mappings = block_devices.for_instance(
                     request_spec.get("block_device_mappings") or [], inst.uuid)
+                first_spec.append(spec)
                 cells_db.add_build_request(session, inst.uuid, inst.project_id,
                                            inst.user_id, inst.obj_to_primitive(),
-                                           spec.obj_to_primitive())
+                                           spec.obj_to_primitive(), taken_at=stamp)
             return n
 
         count = self.quota.fit_instances(ctx, first.project_id, first.user_id, per_instance,
                                          min_count or len(instances), len(instances), record)
-        if schedule:
-            self.schedule_and_build_instances(ctx, [i.uuid for i in instances[:count]])
+        if stamp is not None:
+            held = Held(instances[:count], first_spec[0], stamp)
+            self._build_pool.submit(self._schedule_and_build_logged, ctx,
+                                    [i.uuid for i in held.instances], held)
         return count
 
     def schedule_and_build_instances(self, ctx: Any, instance_uuids: list[str]) -> None:
@@ -111,22 +120,21 @@ class TaskMixin(ServerGroupMixin, AggregateMixin, block_devices.BlockDevicesMixi
         which the next start re-schedules."""
         self._build_pool.submit(self._schedule_and_build_logged, ctx, instance_uuids)
 
-    def _schedule_and_build_logged(self, ctx: Any, instance_uuids: list[str]) -> None:
+    def _schedule_and_build_logged(self, ctx: Any, instance_uuids: list[str],
+                                   held: Optional[Held] = None) -> None:
         ctx.update_store()
         LOG.debug("build of %s starts", instance_uuids)  # after its wait for a build thread
         try:
-            self._schedule_and_build(ctx, instance_uuids)
+            self._schedule_and_build(ctx, instance_uuids, held=held)
         except Exception:
             LOG.exception("build of %s failed", instance_uuids)
 
-    def _schedule_and_build(self, ctx: Any, instance_uuids: list[str],
-                            retry: bool = False) -> None:
-        """Schedule build requests and hand them to their hosts. Each is taken first
-        (a lease of [conductor] build_request_retry_seconds), so a retry never races the
-        attempt it replaces. While the scheduler or a database is unreachable the build
-        requests are left for the periodic retry, not failed."""
+    def _take(self, instance_uuids: list[str], retry: bool
+              ) -> Optional[tuple[datetime, dict, list[str], RequestSpec]]:
+        """Lease the build requests no other attempt holds and read them: (the lease
+        stamp, uuid -> instance, the uuids taken in order, the first one's spec)."""
         lease = timedelta(seconds=CONF.conductor.build_request_retry_seconds)
-        stamp = datetime.utcnow().replace(microsecond=0)  # as the database keeps it
+        stamp = _lease_stamp()
         taken, first_spec = cells_db.build_requests_take(self.api_url, instance_uuids,
                                                          stamp - lease, stamp)
         brs = {b["instance_uuid"]: Instance.obj_from_primitive(b["instance"]) for b in taken}
@@ -134,11 +142,31 @@ class TaskMixin(ServerGroupMixin, AggregateMixin, block_devices.BlockDevicesMixi
         if retry:
             uuids = [u for u in uuids if not self._left_after_hand_over(u)]
         if not uuids:
-            return
+            return None
         spec = RequestSpec.obj_from_primitive(first_spec) if first_spec else None
         if spec is None or spec.instance_uuid != uuids[0]:
             spec = RequestSpec.obj_from_primitive(
                 cells_db.request_spec_get(self.api_url, uuids[0]))
+        return stamp, brs, uuids, spec
+
+    def _schedule_and_build(self, ctx: Any, instance_uuids: list[str],
+                            retry: bool = False, held: Optional[Held] = None) -> None:
+        """Schedule build requests and hand them to their hosts. Each is taken first
+        (a lease of [conductor] build_request_retry_seconds), so a retry never races the
+        attempt it replaces; ``held``: recorded taken by this attempt already. While the
+        scheduler or a database is unreachable the build requests are left for the
+        periodic retry, not failed."""
+        lease = timedelta(seconds=CONF.conductor.build_request_retry_seconds)
+        if held is not None:
+            # A build request deleted meanwhile makes its claim (the lease check) or
+            # its hand-over refuse it, as it would make the take leave it out.
+            stamp, spec, uuids = held.stamp, held.spec, instance_uuids
+            brs = {i.uuid: i for i in held.instances}
+        else:
+            taken = self._take(instance_uuids, retry)
+            if taken is None:
+                return
+            stamp, brs, uuids, spec = taken
         # The mappings each server asked for: none for all of them when the first asked
         # for none (they share one request); else read per server at its creation.
         no_bdms = not spec.get("block_device_mappings")
@@ -147,7 +175,8 @@ class TaskMixin(ServerGroupMixin, AggregateMixin, block_devices.BlockDevicesMixi
             selections = self.scheduler.select_destinations(ctx, spec, uuids,
                                                             build_lease=stamp.isoformat())
         except exception.ClaimSuperseded as err:
-            LOG.warning("build of %s taken over by a later attempt (%s)", uuids, err)
+            LOG.warning("build of %s deleted, or taken over by a later attempt (%s)",
+                        uuids, err)
             return
         except exception.NoValidHost as err:
             for uuid in uuids:
@@ -207,7 +236,9 @@ class TaskMixin(ServerGroupMixin, AggregateMixin, block_devices.BlockDevicesMixi
         cell = self.cells.by_uuid(sel.cell_uuid)
         url = cell["database_connection"]
         inst.host, inst.node = sel.host, sel.nodename
-        inst.availability_zone = self._host_zone(sel.host)
+        # The zone the scheduler saw the host in (a scheduler before Selection 1.1
+        # sends none: read it).
+        inst.availability_zone = sel.get("availability_zone") or self._host_zone(sel.host)
         if bdms is None:
             bdms = self._bdms_of_spec(inst.uuid)
         created = inst_db.instance_create_with_action(
@@ -404,6 +435,21 @@ class TaskMixin(ServerGroupMixin, AggregateMixin, block_devices.BlockDevicesMixi
                                                  instance_uuid=uuid, attr="vm_state",
                                                  state=inst.vm_state)
         return self.compute.get_console_output(ctx, inst.host, inst, length)
+
+
+@dataclasses.dataclass
+class Held:
+    """Build requests recorded taken by the attempt about to schedule them: the servers
+    as recorded, the first one's request spec and the attempt's lease stamp."""
+
+    instances: list
+    spec: RequestSpec
+    stamp: datetime
+
+
+def _lease_stamp() -> datetime:
+    """A build attempt's lease stamp, to the second (as the database keeps it)."""
+    return datetime.utcnow().replace(microsecond=0)
 
 
 def essentials(inst: Instance) -> Instance:

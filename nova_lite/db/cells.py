@@ -74,13 +74,14 @@ def host_mapping_create(session: Session, host: str, cell_uuid: str) -> bool:
 
 def add_build_request(session: Session, instance_uuid: str, project_id: str,
                       user_id: Optional[str], instance_primitive: dict,
-                      spec_primitive: dict) -> None:
+                      spec_primitive: dict, taken_at: Optional[datetime] = None) -> None:
     """Record an accepted server in the caller's transaction: mapping (no cell yet),
-    build request and request spec."""
+    build request and request spec. ``taken_at``: the build request is created taken
+    by the attempt whose lease stamp that is (as build_request_lease would take it)."""
     session.add(m.InstanceMapping(instance_uuid=instance_uuid, project_id=project_id,
                                   user_id=user_id, cell_id=None))
     session.add(m.BuildRequest(instance_uuid=instance_uuid, project_id=project_id,
-                               instance=json.dumps(instance_primitive)))
+                               instance=json.dumps(instance_primitive), updated_at=taken_at))
     session.add(m.RequestSpec(instance_uuid=instance_uuid, spec=json.dumps(spec_primitive)))
 
 

@@ -82,11 +82,20 @@ class RequestSpec(base.NovaLiteObject):
 
 @base.register
 class Selection(base.NovaLiteObject):
-    VERSION = "1.0"
+    # 1.1: availability_zone
+    VERSION = "1.1"
     fields = {
         "instance_uuid": fields.UUIDField(),
         "host": fields.StringField(),
         "nodename": fields.StringField(),
         "provider_uuid": fields.UUIDField(),
         "cell_uuid": fields.UUIDField(),
+        # The host's zone in the view the scheduler chose it from: what the server
+        # records, with no read of the aggregates per build.
+        "availability_zone": fields.StringField(nullable=True, default=None),
     }
+
+    def obj_make_compatible(self, primitive: dict, target_version: str) -> None:
+        super().obj_make_compatible(primitive, target_version)
+        if versionutils.convert_version_to_tuple(target_version) < (1, 1):
+            primitive.pop("availability_zone", None)

@@ -351,7 +351,8 @@ def _best_first(view: HostView, passed: list[int], totals: list[float], subset: 
 
 def _selection(uuid: str, host: HostState) -> Selection:
     return Selection(instance_uuid=uuid, host=host.host, nodename=host.name,
-                     provider_uuid=host.uuid, cell_uuid=host.cell_uuid)
+                     provider_uuid=host.uuid, cell_uuid=host.cell_uuid,
+                     availability_zone=host.get("availability_zone"))
 
 
 def explain(hosts: list, rejections: dict[str, str], resources: dict) -> str:

@@ -11,6 +11,7 @@ import pytest
 from nova_lite import context, exception
 from nova_lite.conductor import tasks
 from nova_lite.conductor.cells import CellDirectory
+from nova_lite.conductor.quota import QuotaEngine
 from nova_lite.db import cells as cells_db
 from nova_lite.db import instances as inst_db
 from nova_lite.db import placement as placement_db
@@ -22,13 +23,18 @@ LONG_IPV6 = "0000:0000:0000:0000:0000:babe:220.12.22.2"
 
 
 class _Scheduler:
-    def __init__(self, cell_uuid: str) -> None:
+    def __init__(self, cell_uuid: str, zone: str | None = None) -> None:
         self.cell_uuid = cell_uuid
+        self.zone = zone  # None: as a scheduler before Selection 1.1
 
     def select_destinations(self, ctx, spec, uuids, build_lease=None):
-        return [Selection(instance_uuid=u, host="h1", nodename="h1",
+        sels = [Selection(instance_uuid=u, host="h1", nodename="h1",
                           provider_uuid=str(uuid.uuid4()), cell_uuid=self.cell_uuid)
                 for u in uuids]
+        if self.zone is not None:
+            for sel in sels:
+                sel.availability_zone = self.zone
+        return sels
 
 
 class _Compute:
@@ -62,9 +68,9 @@ def _record(api_url: str, **values) -> tuple:
     return inst
 
 
-def _run_build(cells: dict, inst) -> tuple[_Tasks, _Compute]:
+def _run_build(cells: dict, inst, zone: str | None = None) -> tuple[_Tasks, _Compute]:
     t = _Tasks(cells["api"])
-    t._scheduler = _Scheduler(cells["cell1_uuid"])
+    t._scheduler = _Scheduler(cells["cell1_uuid"], zone)
     t._compute = _Compute()
     t._schedule_and_build(context.get_admin_context(), [inst.uuid])
     return t, t._compute
@@ -111,6 +117,17 @@ def test_ordinary_build_reaches_the_host(cells: dict) -> None:
     assert mapping["cell"]["uuid"] == cells["cell1_uuid"]
 
 
+def test_the_server_records_the_zone_its_host_was_chosen_in(cells: dict) -> None:
+    """The scheduler's selection names the host's zone; without one (an older
+    scheduler) the conductor reads the aggregates: h1 is in none, so the default."""
+    inst = _record(cells["api"])
+    _run_build(cells, inst, zone="az-rack2")
+    assert inst_db.instance_get(cells["cell1"], inst.uuid).availability_zone == "az-rack2"
+    inst = _record(cells["api"])
+    _run_build(cells, inst)
+    assert inst_db.instance_get(cells["cell1"], inst.uuid).availability_zone == "nova"
+
+
 def test_a_build_deleted_while_scheduled_leaves_no_copy(cells: dict) -> None:
     """The user deleted the build request while the scheduler chose: the hand-over
     finds it gone, changes nothing, and the copy made in the cell goes again."""
@@ -129,6 +146,83 @@ def test_a_build_deleted_while_scheduled_leaves_no_copy(cells: dict) -> None:
     with pytest.raises(exception.InstanceNotFound):
         inst_db.instance_get(cells["cell1"], inst.uuid)
     assert cells_db.instance_mapping_get(cells["api"], inst.uuid)["queued_for_delete"]
+
+
+class _BuildingTasks(_Tasks):
+    """Records build requests as the API's server_create has them recorded, and runs
+    the build attempt that follows in the caller's thread."""
+
+    def __init__(self, cells: dict) -> None:
+        super().__init__(cells["api"])
+        self.quota = QuotaEngine(cells["api"], self.cells)
+        self.cells.all()  # read once, as a running conductor has them
+        self._compute = _Compute()
+        self._scheduler = _Scheduler(cells["cell1_uuid"])
+        self.before_build = lambda uuids: None
+        outer = self
+
+        class _Now:
+            def submit(self, fn, ctx, uuids, held):
+                outer.before_build(uuids)
+                fn(ctx, uuids, held)
+
+        self._build_pool = _Now()  # type: ignore[assignment]
+
+
+def _create(t: _BuildingTasks, count: int = 2) -> list:
+    insts = [new_instance() for _ in range(count)]
+    spec = RequestSpec(instance_uuid=insts[0].uuid, project_id="p1", user_id="u1",
+                       flavor=insts[0].flavor, image_id=None, availability_zone=None,
+                       num_instances=count, ignore_hosts=[], force_hosts=[])
+    assert t.build_requests_create(context.get_admin_context(), insts, spec,
+                                   schedule=True) == count
+    return insts
+
+
+def test_a_build_is_recorded_taken_by_the_attempt_that_follows(cells: dict) -> None:
+    """The build requests are created under the attempt's lease: no retry or other
+    conductor can take them meanwhile, and the attempt reads nothing back."""
+    t = _BuildingTasks(cells)
+    seen: list = []
+
+    def before(uuids: list) -> None:
+        stale = datetime.utcnow() - timedelta(seconds=3600)
+        seen.append(cells_db.build_request_lease(cells["api"], uuids, stale))
+
+    t.before_build = before
+    insts = _create(t)
+    assert seen == [[]]  # held by the recording attempt
+    assert t._compute.built == [i.uuid for i in insts]
+    for inst in insts:
+        assert inst_db.instance_get(cells["cell1"], inst.uuid).host == "h1"
+    assert cells_db.build_request_list(cells["api"], "p1") == []
+
+
+def test_a_build_deleted_before_its_attempt_ran_leaves_nothing(cells: dict) -> None:
+    """Deleted between the API's 202 and the build thread: the lease check in the
+    claim refuses the attempt (no take leaves the server out any more)."""
+    t = _BuildingTasks(cells)
+
+    class _LeaseCheckingScheduler(_Scheduler):
+        def select_destinations(self, ctx, spec, uuids, build_lease=None):
+            for u in uuids:
+                placement_db.claim(cells["api"], rp, u, {"VCPU": 1},
+                                   build_lease=build_lease)
+            return super().select_destinations(ctx, spec, uuids, build_lease)
+
+    rp = placement_db.provider_ensure(
+        cells["api"], "h1", "h1", cells["cell1_uuid"],
+        {"VCPU": {"total": 8, "reserved": 0, "allocation_ratio": 1.0}})
+    t._scheduler = _LeaseCheckingScheduler(cells["cell1_uuid"])
+    t.before_build = lambda uuids: [t.server_delete(context.get_admin_context(), u)
+                                    for u in uuids]
+    insts = _create(t)
+    assert t._compute.built == []
+    for inst in insts:
+        with pytest.raises(exception.InstanceNotFound):
+            inst_db.instance_get(cells["cell1"], inst.uuid)
+        assert placement_db.consumer_allocations(cells["api"], inst.uuid) == {}
+    assert cells_db.build_request_list(cells["api"], "p1") == []
 
 
 def test_burial_twice_is_harmless(cells: dict) -> None:

@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from nova_lite import exception
+from nova_lite.conductor.aggregates import AggregateMixin
 from nova_lite.conductor.cells import CellDirectory
 from nova_lite.conductor.services import ServicesMixin
 from nova_lite.db import aggregates as aggregates_db
@@ -34,11 +35,15 @@ class _Schedulers:
         self.told += 1
 
 
-class _Conductor(ServicesMixin):
+class _Conductor(ServicesMixin, AggregateMixin):
     def __init__(self, api_url: str) -> None:
         self.api_url = api_url
         self.cells = CellDirectory(api_url, None)
         self.scheduler = _Schedulers()
+
+    def service_list(self, ctx, binary: str, host: str) -> list:
+        cell = self.cells.real_cells()[0]
+        return svc_db.service_list(cell["database_connection"], 60, cell["name"], binary, host)
 
 
 @pytest.fixture
@@ -111,6 +116,18 @@ def _api_rows(env: dict, host: str) -> dict:
                     api_models.ResourceProviderAggregate.resource_provider_id.in_(rps)))
             if rps else 0,
         }
+
+
+def test_aggregate_changes_reach_the_schedulers(env, backend):
+    """A host's zone and aggregate metadata are in the schedulers' cached views (their
+    filters read them, a build records the zone): each change is told at once."""
+    cond = env["cond"]
+    cond.aggregate_add_host(None, env["agg"], "h1")
+    cond.aggregate_update(None, env["agg"], {"metadata": {"availability_zone": "az9"}})
+    cond.aggregate_update(None, env["agg"], {"name": "rack-one"})  # neither zone nor specs
+    cond.aggregate_remove_host(None, env["agg"], "h1")
+    assert cond.scheduler.told == 3
+    assert cond.host_availability_zones(None) == {"h2": "az9"}
 
 
 def test_delete_refused_while_host_is_used(env, backend):

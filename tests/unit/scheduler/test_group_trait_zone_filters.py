@@ -156,6 +156,34 @@ def gconductor() -> GroupConductor:
     return GroupConductor()
 
 
+class ZoneConductor(GroupConductor):
+    """Hosts c1, c2 in zone az1, the others in az2 (the conductor's host view)."""
+
+    def provider_summaries(self, ctx: Any) -> list:
+        out = super().provider_summaries(ctx)
+        for s in out:
+            s.availability_zone = "az1" if s.name in ("c1", "c2") else "az2"
+        return out
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_selections_carry_the_zone_the_host_was_chosen_in(count: int) -> None:
+    """The conductor records the zone it is given, instead of reading the aggregates
+    once per build."""
+    conductor = ZoneConductor()
+    for name in ("c1", "c2", "c3"):
+        conductor.add_host(name)
+    sels = SchedulerManager(conductor=conductor).select_destinations(
+        None, spec(availability_zone="az2"), uuids(1))
+    assert [(s.host, s.availability_zone) for s in sels] == [("c3", "az2")]
+    sels = SchedulerManager(conductor=conductor).select_destinations(
+        None, spec(), uuids(count))
+    assert {s.availability_zone for s in sels} <= {"az1", "az2"}
+    assert all(s.availability_zone == ("az2" if s.host == "c3" else "az1") for s in sels)
+    primitive = sels[0].obj_to_primitive(target_version="1.0")
+    assert "availability_zone" not in primitive["nova_lite_object.data"]
+
+
 def test_anti_affinity_batch_spreads_then_explains(gconductor) -> None:
     for name in ("c1", "c2", "c3"):
         gconductor.add_host(name)
