@@ -115,11 +115,6 @@ class TaskMixin(ServerGroupMixin, AggregateMixin, block_devices.BlockDevicesMixi
                                     [i.uuid for i in held.instances], held)
         return count
 
-    def schedule_and_build_instances(self, ctx: Any, instance_uuids: list[str]) -> None:
-        """RPC cast: queue the build; a crash before it runs leaves the build requests,
-        which the next start re-schedules."""
-        self._build_pool.submit(self._schedule_and_build_logged, ctx, instance_uuids)
-
     def _schedule_and_build_logged(self, ctx: Any, instance_uuids: list[str],
                                    held: Optional[Held] = None) -> None:
         ctx.update_store()

@@ -117,8 +117,12 @@ def tags_written(session: Session, inst: Instance) -> list[str]:
 
 
 def _with_keypairs(session: Session, inst: Instance) -> Instance:
-    blob = session.scalars(sa.select(m.InstanceExtra.keypairs).where(
-        m.InstanceExtra.instance_uuid == inst.uuid)).first()
+    return _set_keypairs(inst, session.scalars(sa.select(m.InstanceExtra.keypairs).where(
+        m.InstanceExtra.instance_uuid == inst.uuid)).first())
+
+
+def _set_keypairs(inst: Instance, blob: Optional[str]) -> Instance:
+    """The instance with its key pairs from instance_extra.keypairs (``blob``)."""
     inst.keypairs = json.loads(blob) if blob else []
     inst.obj_reset_changes(["keypairs"])
     return inst
@@ -254,10 +258,8 @@ def instance_get(session: Session, uuid: str, cell_name: Optional[str] = None,
     if found is None:
         raise exception.InstanceNotFound(instance_id=uuid)
     row, cache, keypairs = found
-    inst = _to_obj(row, _fault_if_shown(session, row), cell_name, cache,
-                   instance_tags.tags_of(session, [uuid])[uuid])
-    inst.keypairs = json.loads(keypairs) if keypairs else []
-    inst.obj_reset_changes(["keypairs"])
+    inst = _set_keypairs(_to_obj(row, _fault_if_shown(session, row), cell_name, cache,
+                                 instance_tags.tags_of(session, [uuid])[uuid]), keypairs)
     if with_volumes:
         inst.volumes_attached = block_devices.volumes_of(session, [uuid])[uuid]
         inst.obj_reset_changes(["volumes_attached"])
