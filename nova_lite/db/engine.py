@@ -93,7 +93,7 @@ def _sqlite_engine(url: str) -> sa.Engine:
 
 
 def _server_engine(url: str, group: Any, wait: bool) -> sa.Engine:
-    kw: dict[str, Any] = {"max_retries": 0, "mysql_sql_mode": "TRADITIONAL"}
+    kw: dict[str, Any] = {"mysql_sql_mode": "TRADITIONAL"}
     if group is not None:
         kw = dict(
             mysql_sql_mode=group.mysql_sql_mode,
@@ -103,15 +103,63 @@ def _server_engine(url: str, group: Any, wait: bool) -> sa.Engine:
             connection_trace=group.connection_trace,
             max_pool_size=group.max_pool_size, max_overflow=group.max_overflow,
             pool_timeout=group.pool_timeout,
-            connection_parameters=group.connection_parameters,
-            # Only a start-up waits for the database; an engine made while serving a
-            # request must not block it for max_retries * retry_interval.
-            max_retries=group.max_retries if wait else 0,
-            retry_interval=group.retry_interval)
+            connection_parameters=group.connection_parameters)
+    # oslo.db's own first connection (its max_retries) would enter the pool before the
+    # listeners below are in place: the start-up wait is done here, after them.
+    kw["max_retries"] = 0
     engine = oslo_engines.create_engine(url, **kw)
     event.listen(engine, "connect", _read_committed)
     _lazy_pool_checks(engine)
+    _tls_as_the_server_offers(engine)
+    if wait and group is not None:
+        # Only a start-up waits for the database; an engine made while serving a
+        # request must not block it for max_retries * retry_interval.
+        _first_connection(engine, group.max_retries, group.retry_interval)
     return engine
+
+
+def _first_connection(engine: sa.Engine, max_retries: int, retry_interval: float) -> None:
+    """Connect to a database that may still be starting: ``max_retries`` attempts
+    (-1: until one works; 0: none, as oslo.db counts them); the connection stays in the
+    pool."""
+    attempt = 0
+    while max_retries:
+        try:
+            engine.connect().close()
+            return
+        except db_exc.DBConnectionError:
+            attempt += 1
+            if max_retries != -1 and attempt >= max_retries:
+                raise
+            LOG.warning("database %s not reachable yet; %s attempts left",
+                        engine.url.database,
+                        "unlimited" if max_retries == -1 else max_retries - attempt)
+            time.sleep(retry_interval)
+
+
+def _tls_as_the_server_offers(engine: sa.Engine) -> None:
+    """PyMySQL (1.2) prepares TLS for every new connection whose URL names no ssl
+    options, in case the server offers it: a TLS context loading the system's CA store,
+    tens of ms of CPU each time. Once a connection has shown that the server does not
+    offer TLS, the next ones skip that preparation (they would go unencrypted anyway);
+    a URL with ssl options, or a server that offers TLS, keeps PyMySQL's behaviour."""
+    if engine.dialect.driver != "pymysql":
+        return
+    from pymysql.constants import CLIENT
+
+    offers: list[bool] = []  # learnt from the first connection
+
+    def do_connect(_dialect: Any, _record: Any, _cargs: Any, cparams: dict) -> None:
+        if offers == [False] and not any(k.startswith("ssl") for k in cparams):
+            cparams["ssl_disabled"] = True
+
+    def first(dbapi_conn: Any, _record: Any) -> None:
+        if not offers:
+            offers.append(bool(getattr(dbapi_conn, "server_capabilities", 0)
+                               & CLIENT.SSL))
+
+    event.listen(engine, "do_connect", do_connect)
+    event.listen(engine, "connect", first)
 
 
 def _lazy_pool_checks(engine: sa.Engine) -> None:

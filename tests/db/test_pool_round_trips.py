@@ -1,5 +1,7 @@
 """A busy pooled MariaDB connection costs no ping and no rollback per transaction, and
-a connection idle long enough, or killed by the server, is still checked and replaced."""
+a connection idle long enough, or killed by the server, is still checked and replaced;
+every connection, the start-up's first included, gets the same session settings, and
+none prepares TLS for a server that does not offer it."""
 
 from __future__ import annotations
 
@@ -8,10 +10,11 @@ import time
 import pymysql
 import pytest
 import sqlalchemy as sa
+from pymysql.constants import CLIENT
 
 from nova_lite.db import engine as db_engine
 
-from .conftest import MYSQL
+from .conftest import MYSQL, dispose
 
 
 def _counters(url: str) -> dict[str, int]:
@@ -72,3 +75,63 @@ def test_idle_connection_pinged_and_a_dead_one_replaced(mariadb_url, monkeypatch
     time.sleep(0.1)
     third = _counters(mariadb_url)  # no error: the ping saw it dead, a new one answers
     assert third["id"] != second["id"]
+
+
+def test_start_up_connection_has_the_session_settings_of_every_other(mariadb_url,
+                                                                     monkeypatch):
+    """A service's start waits for its database with one connection, which then stays
+    in the pool: it reads committed rows as every later one does (claims rely on it)."""
+    from nova_lite.conf import CONF
+
+    dispose(mariadb_url)
+    monkeypatch.setattr(db_engine, "_group_for", lambda url: CONF.database)
+    engine = db_engine.get_engine(mariadb_url, wait=True)
+    assert engine.pool.checkedin() == 1  # the start-up's connection, pooled
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT @@tx_isolation").scalar() == "READ-COMMITTED"
+
+
+def test_tls_prepared_only_for_a_server_offering_it(mariadb_url):
+    """PyMySQL builds a TLS context (loading the CA store) for each new connection in
+    case the server offers TLS; once one connection shows it does not, later ones skip
+    it, and a server that offers TLS keeps it."""
+    dispose(mariadb_url)
+    engine = db_engine.get_engine(mariadb_url)
+    with engine.connect() as first, engine.connect() as second:
+        offers = bool(first.connection.dbapi_connection.server_capabilities & CLIENT.SSL)
+        assert second.connection.dbapi_connection.ssl is offers
+        assert second.exec_driver_sql("SELECT 1").scalar() == 1
+
+
+def test_start_up_waits_max_retries_for_the_database(monkeypatch):
+    """[database] max_retries attempts retry_interval apart, as oslo.db counts them (-1
+    without end, 0 none); the last failure is raised."""
+    from oslo_db import exception as db_exc
+
+    class Engine:
+        url = sa.engine.make_url("mysql+pymysql://root@127.0.0.1/starting")
+
+        def __init__(self, fails: int) -> None:
+            self.fails, self.attempts = fails, 0
+
+        def connect(self):
+            self.attempts += 1
+            if self.attempts <= self.fails:
+                raise db_exc.DBConnectionError("refused")
+            return sa.create_engine("sqlite://").connect()
+
+    sleeps: list[float] = []
+    monkeypatch.setattr(db_engine.time, "sleep", sleeps.append)
+    starting = Engine(fails=2)
+    db_engine._first_connection(starting, 5, 0.5)
+    assert starting.attempts == 3 and sleeps == [0.5, 0.5]
+    down = Engine(fails=99)
+    with pytest.raises(db_exc.DBConnectionError):
+        db_engine._first_connection(down, 3, 0.5)
+    assert down.attempts == 3
+    endless = Engine(fails=20)
+    db_engine._first_connection(endless, -1, 0.1)
+    assert endless.attempts == 21
+    never = Engine(fails=0)
+    db_engine._first_connection(never, 0, 0.1)
+    assert never.attempts == 0
