@@ -277,25 +277,21 @@ def instance_update(session: Session, uuid: str, values: dict,
     "host", "result", "traceback"}; a finish also finishes the action), as
     action_event and action_finish would in two more. ``load`` False: None instead of
     the updated instance (its caches, tags and key pairs are not read)."""
-    # Lock the row: under READ COMMITTED two racers would otherwise both read the old
-    # task_state, both pass the guard and both write.
-    row = _get_row(session, uuid, for_update=True)
-    if expected_task_state != "__any__":
-        allowed = (expected_task_state if isinstance(expected_task_state, (list, tuple))
-                   else [expected_task_state])
-        if row.task_state not in allowed:
+    allowed = None if expected_task_state == "__any__" else (
+        list(expected_task_state) if isinstance(expected_task_state, (list, tuple))
+        else [expected_task_state])
+    if not load and values and all(k in _WRITABLE for k in values):
+        _guarded_update(session, uuid, values, allowed)
+        row = None
+    else:
+        # Lock the row: under READ COMMITTED two racers would otherwise both read the
+        # old task_state, both pass the guard and both write.
+        row = _get_row(session, uuid, for_update=True)
+        if allowed is not None and row.task_state not in allowed:
             raise exception.InstanceInvalidState(
                 action="update", instance_uuid=uuid, attr="task_state", state=row.task_state)
-    for k, v in values.items():
-        if k in _JSON_FIELDS:
-            column, encode = _JSON_FIELDS[k]
-            setattr(row, column, encode(v))
-        elif k == "network_info":
-            _save_info_cache(session, uuid, v)
-        elif k == "keypairs":  # e.g. a rebuild with another key_name (2.54)
-            _save_keypairs(session, uuid, v)
-        elif k in _WRITABLE or k == "deleted_at":  # deleted_at: soft delete / restore
-            setattr(row, k, v.replace(tzinfo=None) if isinstance(v, datetime) else v)
+    if row is not None:
+        _set_values(session, row, values)
     if event is not None:
         action = _action_event(session, uuid, event["request_id"], event["event"],
                                event["phase"], event.get("host"), event.get("result"),
@@ -303,11 +299,50 @@ def instance_update(session: Session, uuid: str, values: dict,
         if action is not None and event["phase"] == "finish":
             action.finish_time = action.updated_at
     session.flush()
-    if not load:
+    if row is None or not load:
         return None
     return _with_keypairs(session, _to_obj(row, _fault_if_shown(session, row), cell_name,
                                            _info_caches(session, [uuid]).get(uuid),
                                            instance_tags.tags_of(session, [uuid])[uuid]))
+
+
+def _set_values(session: Session, row: m.Instance, values: dict) -> None:
+    """instance_update's values on the locked row (and the tables beside it)."""
+    for k, v in values.items():
+        if k in _JSON_FIELDS:
+            column, encode = _JSON_FIELDS[k]
+            setattr(row, column, encode(v))
+        elif k == "network_info":
+            _save_info_cache(session, row.uuid, v)
+        elif k == "keypairs":  # e.g. a rebuild with another key_name (2.54)
+            _save_keypairs(session, row.uuid, v)
+        elif k in _WRITABLE or k == "deleted_at":  # deleted_at: soft delete / restore
+            setattr(row, k, v.replace(tzinfo=None) if isinstance(v, datetime) else v)
+
+
+def _guarded_update(session: Session, uuid: str, values: dict,
+                    allowed: Optional[list]) -> None:
+    """Plain column values in one UPDATE whose condition is the task_state guard (the
+    row it matches stays locked until the commit, as the locking read would keep it),
+    instead of reading the whole row first; read only to tell why it matched nothing."""
+    live = (m.Instance.uuid == uuid, m.Instance.deleted == 0)
+    q = sa.update(m.Instance).where(*live)
+    if allowed is not None:
+        states = [s for s in allowed if s is not None]
+        guard = m.Instance.task_state.in_(states) if states else sa.false()
+        if None in allowed:
+            guard = sa.or_(guard, m.Instance.task_state.is_(None))
+        q = q.where(guard)
+    q = q.values({k: v.replace(tzinfo=None) if isinstance(v, datetime) else v
+                  for k, v in values.items()})
+    res = session.execute(q.execution_options(synchronize_session=False))
+    if res.rowcount == 1:
+        return
+    state = session.execute(sa.select(m.Instance.task_state).where(*live)).first()
+    if state is None:
+        raise exception.InstanceNotFound(instance_id=uuid)
+    raise exception.InstanceInvalidState(action="update", instance_uuid=uuid,
+                                         attr="task_state", state=state[0])
 
 
 @transactional

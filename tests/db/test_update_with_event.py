@@ -40,3 +40,30 @@ def test_a_refused_update_records_no_event(cell_url: str) -> None:
                                 event={"request_id": "req-1", "event": "e", "phase": "start"})
     [action] = inst_db.action_list(cell_url, inst.uuid, with_events=True)
     assert action.events == []
+
+
+@pytest.mark.parametrize("load", [True, False])
+def test_guard_refuses_and_says_why_read_back_or_not(cell_url: str, load: bool) -> None:
+    """Whether the row is read first (load) or the guard is the UPDATE's own condition
+    (plain values, nothing read back), the outcome is the same."""
+    inst = new_instance()
+    inst_db.instance_create_with_action(cell_url, inst, None, "req-1", "u1", "p1")
+    before = inst_db.instance_get(cell_url, inst.uuid)
+    assert before.task_state == "scheduling"
+    with pytest.raises(exception.InstanceInvalidState, match="scheduling"):
+        inst_db.instance_update(cell_url, inst.uuid, {"task_state": "deleting"},
+                                ["spawning", None], load=load)
+    assert inst_db.instance_get(cell_url, inst.uuid).task_state == "scheduling"
+    inst_db.instance_update(cell_url, inst.uuid, {"task_state": None, "power_state": 1},
+                            "scheduling", load=load)
+    # None in the allowed states matches a server with no task.
+    inst_db.instance_update(cell_url, inst.uuid,
+                            {"vm_state": "active", "launched_at": before.created_at},
+                            ["spawning", None], load=load)
+    after = inst_db.instance_get(cell_url, inst.uuid)
+    assert (after.vm_state, after.task_state, after.power_state) == ("active", None, 1)
+    assert after.launched_at == before.created_at
+    assert after.updated_at is not None
+    inst_db.instance_destroy(cell_url, inst.uuid)
+    with pytest.raises(exception.InstanceNotFound):
+        inst_db.instance_update(cell_url, inst.uuid, {"task_state": None}, load=load)
