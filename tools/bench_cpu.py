@@ -17,20 +17,17 @@ TICK = os.sysconf("SC_CLK_TCK")
 SERVERS = {"rabbitmq": "beam.smp", "mariadb": "mariadbd"}
 
 
-def _children(pid: int) -> list[int]:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(c) for c in f.read().split()]
-    except OSError:
-        return []
-
-
-def _tree(pid: int) -> list[int]:
-    out, todo = [], [pid]
+def with_children(pids: list[int]) -> list[int]:
+    """The processes and, recursively, those they forked (a service's workers)."""
+    out, todo = [], list(pids)
     while todo:
-        p = todo.pop()
-        out.append(p)
-        todo.extend(_children(p))
+        pid = todo.pop()
+        out.append(pid)
+        try:
+            with open(f"/proc/{pid}/task/{pid}/children") as f:
+                todo.extend(int(c) for c in f.read().split())
+        except OSError:
+            pass
     return out
 
 
@@ -67,7 +64,7 @@ def sample(dep: Any) -> dict[str, float]:
     out: dict[str, float] = {}
     for name, proc in dep.procs.items():
         group = _group(name)
-        out[group] = out.get(group, 0.0) + sum(_cpu(p) for p in _tree(proc.pid))
+        out[group] = out.get(group, 0.0) + sum(_cpu(p) for p in with_children([proc.pid]))
     for group, comm in SERVERS.items():
         out[group] = sum(_cpu(p) for p in _by_name(comm))
     usage = resource.getrusage(resource.RUSAGE_SELF)
