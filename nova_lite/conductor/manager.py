@@ -59,10 +59,10 @@ class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.Network
                        DeferredDeleteMixin, InstantActionsMixin, ServerTagsMixin,
                        ServicesMixin, ColdMigrateMixin, ComputeNodesMixin, VolumeTasksMixin,
                        ServerListMixin):
-    """RPC API version 1.25 (see rpcapi.py). Server group, aggregate and block device
+    """RPC API version 1.26 (see rpcapi.py). Server group, aggregate and block device
     mapping methods come through TaskMixin, whose builds use them."""
 
-    target_version = "1.25"
+    target_version = "1.26"
 
     def __init__(self) -> None:
         self.api_url = CONF.api_database.connection
@@ -100,13 +100,25 @@ class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.Network
         return cell
 
     def server_get(self, ctx: Any, uuid: str, read_deleted: bool = False,
-                   down_cell_minimal: bool = False) -> Instance:
+                   down_cell_minimal: bool = False, with_groups: bool = False,
+                   with_host_status: bool = False) -> Instance:
         """A server; with read_deleted, a deleted one too (its action history, 2.21);
         with down_cell_minimal, what the API database knows of it when its cell's
-        database does not answer (2.69) instead of DatabaseUnavailable."""
+        database does not answer (2.69) instead of DatabaseUnavailable. with_groups
+        and with_host_status set what a show adds (server_groups, host_status), so
+        that a polled show is one call, not three."""
+        inst = self._server(ctx, uuid, read_deleted, down_cell_minimal)
+        if with_groups:
+            inst.server_groups = self.server_groups_of(ctx, uuid)
+        if with_host_status and inst.obj_attr_is_set("vm_state"):  # not a minimal record
+            inst.host_status = self._host_status(uuid, inst.host)
+        return inst
+
+    def _server(self, ctx: Any, uuid: str, read_deleted: bool = False,
+                down_cell_minimal: bool = False) -> Instance:
         if down_cell_minimal:
             try:
-                return self.server_get(ctx, uuid)
+                return self._server(ctx, uuid)
             except exception.DatabaseUnavailable:
                 cell = self.cells.instance_cell(uuid)
                 if cell is None:
@@ -114,7 +126,7 @@ class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.Network
                 return self._down_cell_server(uuid, cell)
         if read_deleted:
             try:
-                return self.server_get(ctx, uuid)
+                return self._server(ctx, uuid)
             except exception.InstanceNotFound:
                 cell = self._deleted_instance_cell(uuid)
                 return inst_db.instance_get(cell["database_connection"], uuid, cell["name"],

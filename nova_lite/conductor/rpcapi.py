@@ -37,6 +37,7 @@ API version history:
   1.23 - compute_node_rows
   1.24 - instance_update(reply)
   1.25 - server_list_rows(packed)
+  1.26 - server_get(with_groups, with_host_status) (Instance 1.5)
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ from nova_lite.conf import CONF
 from nova_lite.context import RequestContext
 
 TOPIC = "conductor"
-VERSION = "1.25"
+VERSION = "1.26"
 
 
 class ConductorAPI:
@@ -173,10 +174,20 @@ class ConductorAPI:
             time.sleep(1)
 
     def server_get(self, ctx: RequestContext, uuid: str, read_deleted: bool = False,
-                   down_cell_minimal: bool = False) -> Any:
-        if down_cell_minimal:
-            return self._call(ctx, "server_get", uuid=uuid, down_cell_minimal=True)
-        return self._call(ctx, "server_get", uuid=uuid, read_deleted=read_deleted)
+                   down_cell_minimal: bool = False, with_groups: bool = False,
+                   with_host_status: bool = False) -> Any:
+        """``with_groups``, ``with_host_status``: the server comes with its
+        server_groups and host_status set (a show's additions in the same call); a
+        conductor older than 1.26 leaves them unset, and the view asks for them."""
+        kwargs: dict[str, Any] = {"down_cell_minimal": True} if down_cell_minimal else {
+            "read_deleted": read_deleted}
+        extras = {name: True for name, wanted in (("with_groups", with_groups),
+                                                  ("with_host_status", with_host_status))
+                  if wanted}
+        if extras and self.client.can_send_version("1.26"):
+            return self.client.prepare(version="1.26", retry=self._retry).call(
+                ctx, "server_get", uuid=uuid, **kwargs, **extras)
+        return self._call(ctx, "server_get", uuid=uuid, **kwargs)
 
     def server_list(self, ctx: RequestContext, project_id: Optional[str], filters: dict,
                     limit: Optional[int], marker: Optional[str],

@@ -72,6 +72,22 @@ class ServicesMixin:
             raise exception.ServiceNotUnique(service_id=service_id)
         return found[0]
 
+    def _host_status(self, instance_uuid: str, host: Optional[str]) -> str:
+        """A server's 2.16 host_status: the state of the compute service of ``host`` in
+        the server's cell ("" without a host, UNKNOWN without such a service)."""
+        if not host:
+            return ""
+        try:
+            cell = self.cells.instance_cell(instance_uuid)
+        except exception.InstanceNotFound:  # deleted (a show with read_deleted)
+            cell = None
+        if cell is None:
+            return "UNKNOWN"
+        svc = svc_db.service_find_by_host(cell["database_connection"],
+                                          CONF.service_down_time, cell["name"], host,
+                                          COMPUTE_BINARY)
+        return svc.host_status() if svc is not None else "UNKNOWN"
+
     def service_get(self, ctx: Any, service_id: int | str) -> Service:
         """A service by integer id or uuid."""
         return self._locate_service(service_id)[1]

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from nova_lite import exception
 from nova_lite.db import main_models as m
-from nova_lite.db.engine import transactional
+from nova_lite.db.engine import JOINED_MAX, transactional
 from nova_lite.objects.block_device import BlockDeviceMapping
 
 # What a caller may set; id, uuid, instance_uuid and timestamps are the database's.
@@ -97,13 +97,43 @@ def volumes_of(session: Session, instance_uuids: list[str]) -> dict[str, list[di
         bdm.instance_uuid, bdm.volume_id, bdm.delete_on_termination, bdm.boot_index)
         .where(bdm.instance_uuid.in_(instance_uuids), bdm.destination_type == "volume",
                bdm.volume_id.isnot(None))).order_by(bdm.id))
-    ordered = sorted(rows, key=lambda r: (r.boot_index is None or r.boot_index < 0,
-                                          r.boot_index or 0))
-    for row in ordered:
-        out[row.instance_uuid].append({"id": row.volume_id,
-                                       "delete_on_termination": bool(
-                                           row.delete_on_termination)})
+    for row in sorted(rows, key=lambda r: _boot_order(r.boot_index)):
+        out[row.instance_uuid].append(_attached(row.volume_id, row.delete_on_termination))
     return out
+
+
+def _boot_order(boot_index: Optional[int]) -> tuple[bool, int]:
+    """Boot disk first, then the other bootable ones, then the rest (a stable sort
+    keeps each group in the order of the mappings' ids)."""
+    return boot_index is None or boot_index < 0, boot_index or 0
+
+
+def _attached(volume_id: str, delete_on_termination: object) -> dict:
+    return {"id": volume_id, "delete_on_termination": bool(delete_on_termination)}
+
+
+def volumes_column() -> sa.ScalarSelect:
+    """volumes_of for one instance as one column of its own row's query: its mappings
+    as ``id;boot_index;volume_id;delete_on_termination`` joined by commas."""
+    bdm = m.BlockDeviceMapping
+    entry = (sa.cast(bdm.id, sa.String) + ";"
+             + sa.func.coalesce(sa.cast(bdm.boot_index, sa.String), "") + ";"
+             + bdm.volume_id + ";" + sa.cast(bdm.delete_on_termination, sa.String))
+    return (_live(sa.select(sa.func.group_concat(entry)).where(
+        bdm.instance_uuid == m.Instance.uuid, bdm.destination_type == "volume",
+        bdm.volume_id.isnot(None))).scalar_subquery())
+
+
+def volumes_from_column(session: Session, uuid: str, text: Optional[str]) -> list[dict]:
+    """volumes_of's list of volumes_column's ``text`` (read again when the text may
+    have been cut short: see engine.JOINED_MAX)."""
+    if text is None:
+        return []
+    if len(text) >= JOINED_MAX:
+        return volumes_of(session, [uuid])[uuid]
+    by_id = sorted((item.split(";") for item in text.split(",")), key=lambda e: int(e[0]))
+    in_order = sorted(by_id, key=lambda e: _boot_order(int(e[1]) if e[1] else None))
+    return [_attached(volume_id, dot != "0") for _id, _boot, volume_id, dot in in_order]
 
 
 @transactional

@@ -320,6 +320,12 @@ def run_in_transaction(url: str, fn: Callable[[Session], T], attempts: int = RET
             time.sleep(random.uniform(0.005, 0.05) * attempt)
 
 
+# Text joined in SQL (GROUP_CONCAT) at least this long may have been cut at the
+# server's group_concat_max_len (1,024 on MySQL, 1 MiB on MariaDB): its reader reads
+# the rows again instead.
+JOINED_MAX = 1000
+
+
 def transactional(fn: Callable[..., T]) -> Callable[..., T]:
     """Decorate ``fn(session, *args)`` into ``fn(url, *args)`` run with retries."""
 

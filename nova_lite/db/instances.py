@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from nova_lite import exception
 from nova_lite.db import block_devices, instance_paging, instance_tags
 from nova_lite.db import main_models as m
-from nova_lite.db.engine import transactional
+from nova_lite.db.engine import reading, transactional
 from nova_lite.objects.instance import Instance, InstanceFault
 from nova_lite.objects.instance_action import InstanceAction, InstanceActionEvent
 from nova_lite.objects.flavor import Flavor
@@ -241,14 +241,17 @@ def _get_row(session: Session, uuid: str, read_deleted: bool = False,
     return row
 
 
-@transactional
+@reading
 def instance_get(session: Session, uuid: str, cell_name: Optional[str] = None,
                  read_deleted: bool = False, with_volumes: bool = False) -> Instance:
     """``with_volumes``: volumes_attached read in the same transaction (what a server
     view shows), so the API needs no second call for them."""
-    # The row with its one-to-one parts (info cache, key pairs) in one statement: a
-    # server's GET is polled, and each statement costs about as much as the next.
-    q = (sa.select(m.Instance, m.InstanceInfoCache, m.InstanceExtra.keypairs)
+    # The row with its one-to-one parts (info cache, key pairs), its tags and volumes in
+    # one statement: a server's GET is polled, and each statement costs about as much
+    # as the next.
+    volumes = block_devices.volumes_column() if with_volumes else sa.null()
+    q = (sa.select(m.Instance, m.InstanceInfoCache, m.InstanceExtra.keypairs,
+                   instance_tags.tags_column(), volumes)
          .outerjoin(m.InstanceInfoCache, m.InstanceInfoCache.instance_uuid == m.Instance.uuid)
          .outerjoin(m.InstanceExtra, m.InstanceExtra.instance_uuid == m.Instance.uuid)
          .where(m.Instance.uuid == uuid))
@@ -257,11 +260,12 @@ def instance_get(session: Session, uuid: str, cell_name: Optional[str] = None,
     found = session.execute(q).first()
     if found is None:
         raise exception.InstanceNotFound(instance_id=uuid)
-    row, cache, keypairs = found
+    row, cache, keypairs, tags, volumes = found
     inst = _set_keypairs(_to_obj(row, _fault_if_shown(session, row), cell_name, cache,
-                                 instance_tags.tags_of(session, [uuid])[uuid]), keypairs)
+                                 instance_tags.tags_from_column(session, uuid, tags)),
+                         keypairs)
     if with_volumes:
-        inst.volumes_attached = block_devices.volumes_of(session, [uuid])[uuid]
+        inst.volumes_attached = block_devices.volumes_from_column(session, uuid, volumes)
         inst.obj_reset_changes(["volumes_attached"])
     return inst
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from nova_lite import exception
 from nova_lite.db import api_models as m
-from nova_lite.db.engine import transactional
+from nova_lite.db.engine import reading, transactional
 from nova_lite.objects.instance_group import InstanceGroup
 
 
@@ -141,7 +141,7 @@ def member_remove(session: Session, instance_uuid: str) -> int:
         m.InstanceGroupMember.instance_uuid == instance_uuid)).rowcount
 
 
-@transactional
+@reading
 def groups_of(session: Session, instance_uuid: str) -> list[str]:
     q = (sa.select(m.InstanceGroup.uuid)
          .join(m.InstanceGroupMember, m.InstanceGroupMember.group_id == m.InstanceGroup.id)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from nova_lite import exception
 from nova_lite.db import main_models as m
-from nova_lite.db.engine import transactional
+from nova_lite.db.engine import reading, transactional
 from nova_lite.objects.compute_node import ComputeNode
 from nova_lite.objects.service import Service
 
@@ -157,7 +157,7 @@ def service_find(session: Session, down_time: int, cell_name: Optional[str],
     return _svc_obj(row, down_time, cell_name) if row is not None else None
 
 
-@transactional
+@reading
 def service_find_by_host(session: Session, down_time: int, cell_name: Optional[str],
                          host: str, binary: str) -> Optional[Service]:
     row = session.scalars(sa.select(m.Service).where(

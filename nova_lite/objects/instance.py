@@ -26,7 +26,8 @@ class Instance(base.NovaLiteObject):
     # 1.2: keypairs
     # 1.3: tags, pinned_availability_zone
     # 1.4: volumes_attached
-    VERSION = "1.4"
+    # 1.5: server_groups, host_status
+    VERSION = "1.5"
     fields = {
         "id": fields.IntegerField(nullable=True),
         "uuid": fields.UUIDField(),
@@ -85,11 +86,20 @@ class Instance(base.NovaLiteObject):
         # The attached volumes a server view shows ([{"id", "delete_on_termination"}]),
         # set by server lists, which read them with the page of servers.
         "volumes_attached": fields.Field(fields.List(fields.Dict(fields.FieldType()))),
+        # What a server's show adds, set when the reader asks for it (server_get) so
+        # that one call answers the show: the uuids of its server groups (2.71) and
+        # its compute service's state (2.16 host_status: UP, DOWN, MAINTENANCE,
+        # UNKNOWN, or "" without a host).
+        "server_groups": fields.ListOfStringsField(),
+        "host_status": fields.StringField(),
     }
 
     def obj_make_compatible(self, primitive: dict, target_version: str) -> None:
         super().obj_make_compatible(primitive, target_version)
         version = versionutils.convert_version_to_tuple(target_version)
+        if version < (1, 5):
+            for key in ("server_groups", "host_status"):
+                primitive.pop(key, None)
         if version < (1, 4):
             primitive.pop("volumes_attached", None)
         if version < (1, 3):

@@ -24,3 +24,11 @@ class Service(base.NovaLiteObject):
         "is_up": fields.BooleanField(),
         "cell_name": fields.StringField(nullable=True),
     }
+
+    def host_status(self) -> str:
+        """What server views show of a host through this (compute) service (2.16
+        host_status): DOWN when it stopped reporting or is forced down, MAINTENANCE
+        when an operator disabled it, else UP."""
+        if self.forced_down or not self.is_up:
+            return "DOWN"
+        return "MAINTENANCE" if self.disabled else "UP"

@@ -201,6 +201,26 @@ def test_listed_instances_carry_their_attached_volumes(cell_url: str) -> None:
         "volumes_attached")  # other readers do not pay for them
 
 
+@pytest.mark.parametrize("volumes", [4, 30])
+def test_a_shown_server_reads_its_volumes_and_tags_in_its_own_row(cell_url: str,
+                                                                   volumes: int) -> None:
+    """A show reads the volumes and tags joined into the server's row: in the same
+    order as a list's, also when the joined text is long enough to have been cut
+    (30 volumes, 50 tags of 40 characters: read again row by row)."""
+    tags = [f"{n:02d}" + "t" * 38 for n in range(50)] if volumes > 4 else ["b", "a"]
+    inst = inst_db.instance_create(cell_url, new_instance(tags=tags), "cell1")
+    for n in range(volumes):
+        bdm_db.bdm_create(cell_url, inst.uuid, dict(
+            VOL, volume_id=str(uuid.uuid4()), boot_index=(None, 1, -1, 0)[n % 4],
+            delete_on_termination=n % 3 == 0))
+    listed = inst_db.instance_list(cell_url, "cell1", filters={"uuids": [inst.uuid]})
+    shown = inst_db.instance_get(cell_url, inst.uuid, "cell1", with_volumes=True)
+    assert shown.volumes_attached == listed[0].volumes_attached
+    assert len(shown.volumes_attached) == volumes
+    assert shown.volumes_attached[0]["delete_on_termination"] is True  # boot disk first
+    assert shown.tags == sorted(tags) == listed[0].tags
+
+
 def test_volume_extended_starts_the_servers_extend_volume_action(api_url: str,
                                                                  mapped_cells: dict) -> None:
     from nova_lite.conductor.network_tasks import NetworkTaskMixin

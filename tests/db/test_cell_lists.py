@@ -28,6 +28,7 @@ T0 = datetime(2026, 1, 1, 12, 0, 0)
 
 class _Lists(ServerListMixin):
     server_get = ConductorManager.server_get
+    _server = ConductorManager._server
 
     def __init__(self, api_url: str) -> None:
         self.api_url = api_url

@@ -226,3 +226,24 @@ def test_delete_interrupted_after_the_api_database_finishes_when_repeated(env, b
     assert _svc(env, "h2") is None
     assert _api_rows(env, "h2")["providers"] == 0
     assert [n.host for n in svc_db.compute_node_list(env["cell1"], 60, "cell1")] == ["h1"]
+
+
+def test_host_status_of_a_server(env, backend):
+    """A show's host_status, read with the server (2.16): its compute service's state in
+    the server's cell, as an operator's changes leave it."""
+    cond = env["cond"]
+    cell = cond.cells.real_cells()[0]
+    inst = new_instance(vm_state="active", task_state=None, host="h1", node="h1.node")
+    cells_db.build_request_create(env["api"], inst.uuid, "p1", "u1", inst.obj_to_primitive(),
+                                  {})
+    cells_db.instance_mapping_set_cell(env["api"], inst.uuid, cell["uuid"])
+    assert cond._host_status(inst.uuid, "h1") == "UP"
+    cond.service_update_by_host(None, "h1", "nova-compute", {"disabled": True})
+    assert cond._host_status(inst.uuid, "h1") == "MAINTENANCE"
+    cond.service_update_by_host(None, "h1", "nova-compute", {"forced_down": True})
+    assert cond._host_status(inst.uuid, "h1") == "DOWN"
+    assert cond._host_status(inst.uuid, "gone") == "UNKNOWN"
+    assert cond._host_status(inst.uuid, None) == ""
+    cells_db.instance_mapping_queue_delete(env["api"], inst.uuid)
+    cond.cells.forget_instance(inst.uuid)
+    assert cond._host_status(inst.uuid, "h2") == "UNKNOWN"  # a deleted server's

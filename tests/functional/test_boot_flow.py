@@ -146,6 +146,11 @@ def test_operator_disables_forces_down_and_deletes_hosts(three_hosts, tmp_path_f
     servers = dep.wait_for_servers(ids)
     assert {s["OS-EXT-SRV-ATTR:host"] for s in servers.values()} == {"c3"}
     _set_service(dep, "c3", {"status": "disabled"})
+    # A show from 2.71 comes with the server's groups and its host's state (2.16), as
+    # the operator's mark leaves it.
+    shown = dep.get(f"/servers/{ids[0]}", headers={
+        "X-OpenStack-Nova-API-Version": "2.96"}).json()["server"]
+    assert (shown["host_status"], shown["server_groups"]) == ("MAINTENANCE", [])
     r = dep.post("/servers", {"server": {"name": "nowhere", "imageRef": image,
                                          "flavorRef": "1"}})
     nowhere = r.json()["server"]["id"]

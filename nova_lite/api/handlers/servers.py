@@ -37,10 +37,12 @@ def _target(inst: Any) -> dict:
     return {"project_id": inst.project_id}
 
 
-def get_server(req: wsgi.ApiRequest, server_id: str, read_deleted: bool = False) -> Any:
-    """The server, or 404 when it does not exist or belongs to another project."""
-    inst = (req.conductor.server_get(req.ctx, server_id, read_deleted=True) if read_deleted
-            else req.conductor.server_get(req.ctx, server_id))
+def get_server(req: wsgi.ApiRequest, server_id: str, read_deleted: bool = False,
+               **extras: bool) -> Any:
+    """The server, or 404 when it does not exist or belongs to another project.
+    ``extras``: server_get's with_groups / with_host_status."""
+    inst = (req.conductor.server_get(req.ctx, server_id, read_deleted=True, **extras)
+            if read_deleted else req.conductor.server_get(req.ctx, server_id, **extras))
     if not req.ctx.is_admin and inst.project_id != req.ctx.project_id:
         raise exception.InstanceNotFound(instance_id=server_id)
     return inst
@@ -276,14 +278,17 @@ def detail(req: wsgi.ApiRequest) -> wsgi.Reply:
 
 
 def show(req: wsgi.ApiRequest, id: str) -> wsgi.Reply:
+    view = ServerView(req)
+    # What the view adds comes with the server: a polled show is one conductor call.
+    extras = {"with_groups": req.ver >= (2, 71), "with_host_status": view.host_status}
     if req.ver >= (2, 69):  # a server of a cell that is down: Nova's minimal record
-        inst = req.conductor.server_get(req.ctx, id, down_cell_minimal=True)
+        inst = req.conductor.server_get(req.ctx, id, down_cell_minimal=True, **extras)
         if not req.ctx.is_admin and inst.project_id != req.ctx.project_id:
             raise exception.InstanceNotFound(instance_id=id)
     else:
-        inst = get_server(req, id)
+        inst = get_server(req, id, **extras)
     policy.authorize(req.ctx, RULE % "show", _target(inst))
-    return wsgi.Reply(200, {"server": ServerView(req).show(inst, groups=True)})
+    return wsgi.Reply(200, {"server": view.show(inst, groups=True)})
 
 
 # -- create ---------------------------------------------------------------------------

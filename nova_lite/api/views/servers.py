@@ -141,13 +141,7 @@ class ServerView:
         if self._host_states is None:
             self._host_states = {}
             for svc in self.req.conductor.service_list(self.req.ctx, binary="nova-compute"):
-                if _f(svc, "forced_down") or not _f(svc, "is_up"):
-                    state = "DOWN"
-                elif _f(svc, "disabled"):
-                    state = "MAINTENANCE"
-                else:
-                    state = "UP"
-                self._host_states[_f(svc, "host")] = state
+                self._host_states[svc.host] = svc.host_status()
         return self._host_states.get(host, "UNKNOWN")
 
     @staticmethod
@@ -177,9 +171,15 @@ class ServerView:
         s["OS-EXT-AZ:availability_zone"] = _f(inst, "availability_zone") or "UNKNOWN"
         s["OS-EXT-STS:power_state"] = 0
         if self.ver >= (2, 71):
-            s["server_groups"] = list(self.req.conductor.server_groups_of(
-                self.req.ctx, s["id"]))
+            s["server_groups"] = self._server_groups(inst, s["id"])
         return s
+
+    def _server_groups(self, inst: Any, uuid: str) -> list[str]:
+        """2.71 server_groups: as the server was read with them, else asked for."""
+        carried = _f(inst, "server_groups")
+        if carried is not None:
+            return list(carried)
+        return list(self.req.conductor.server_groups_of(self.req.ctx, uuid))
 
     def show(self, inst: Any, extended: bool = True, groups: bool = False) -> dict:
         """One server. extended=False is Nova's reduced view (update below 2.75);
@@ -230,7 +230,7 @@ class ServerView:
             sysmeta = f("system_metadata") or {}
             s["locked_reason"] = sysmeta.get("locked_reason") if s.get("locked") else None
         if groups and ver >= (2, 71):
-            s["server_groups"] = list(self.req.conductor.server_groups_of(self.req.ctx, uuid))
+            s["server_groups"] = self._server_groups(inst, uuid)
         if not extended:
             return s
         s["OS-EXT-AZ:availability_zone"] = f("availability_zone") or ""
@@ -258,7 +258,8 @@ class ServerView:
         if ver >= (2, 90):
             s["OS-EXT-SRV-ATTR:hostname"] = f("hostname")
         if self.host_status:
-            s["host_status"] = self._host_state(host)
+            carried = f("host_status")
+            s["host_status"] = carried if carried is not None else self._host_state(host)
         if ver >= (2, 96):
             s["pinned_availability_zone"] = f("pinned_availability_zone")
         if ver >= (2, 100):

@@ -191,11 +191,21 @@ class FakeConductor:
                                         details=None)]))
 
     def server_get(self, ctx: Any, uuid: str, read_deleted: bool = False,
-                   down_cell_minimal: bool = False) -> Instance:
+                   down_cell_minimal: bool = False, with_groups: bool = False,
+                   with_host_status: bool = False) -> Instance:
         self.calls.append("server_get")
         inst = self.servers.get(uuid)
         if inst is None or (inst.deleted and not read_deleted):
             raise exception.InstanceNotFound(instance_id=uuid)
+        if not (with_groups or with_host_status):
+            return inst
+        inst = inst.obj_clone()  # the stored server keeps no reader's additions
+        if with_groups:
+            inst.server_groups = [g.uuid for g in self.groups.values() if uuid in g.members]
+        if with_host_status:
+            inst.host_status = "" if not inst.host else next(
+                (s.host_status() for s in self.services
+                 if s.host == inst.host and s.binary == "nova-compute"), "UNKNOWN")
         return inst
 
     def server_list(self, ctx: Any, project_id: Optional[str], filters: dict,

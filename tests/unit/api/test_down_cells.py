@@ -25,9 +25,9 @@ def _minimal(conductor, project_id: str = "proj-a") -> Instance:
         out = real_list(ctx, project_id, filters, limit, marker, sort, down_cells)
         return out + [inst] if down_cells == "minimal" else out
 
-    def server_get(ctx, uuid, read_deleted=False, down_cell_minimal=False):
+    def server_get(ctx, uuid, read_deleted=False, down_cell_minimal=False, **extras):
         if uuid != inst.uuid:
-            return real_get(ctx, uuid, read_deleted)
+            return real_get(ctx, uuid, read_deleted, **extras)
         if not down_cell_minimal:
             raise exception.DatabaseUnavailable(reason="cell2 is down")
         return full

@@ -212,6 +212,26 @@ def test_show_max_admin(client, conductor):
     assert s["host_status"] == "UP"
 
 
+def test_show_is_one_conductor_call_with_its_groups_and_host_status(client, conductor):
+    """What the newest show adds (server_groups, host_status) comes with the server:
+    a client polling a server costs one conductor call per GET, not three."""
+    conductor.add_compute("c1")
+    conductor.add_compute("c2", disabled=True)
+    on_c1, on_c2 = conductor.add_server(host="c1"), conductor.add_server(host="c2")
+    group = client.post("/v2.1/os-server-groups", {"server_group": {
+        "name": "g", "policies": ["affinity"]}}).json["server_group"]
+    conductor.groups[group["id"]].members.append(on_c1.uuid)
+    conductor.calls.clear()
+    s = client.get(f"/v2.1/servers/{on_c1.uuid}", version=MAX).json["server"]
+    assert (s["server_groups"], s["host_status"]) == ([group["id"]], "UP")
+    assert conductor.calls == ["server_get"]
+    s = client.get(f"/v2.1/servers/{on_c2.uuid}", version=MAX).json["server"]
+    assert (s["server_groups"], s["host_status"]) == ([], "MAINTENANCE")
+    conductor.services[0].forced_down = True
+    s = client.get(f"/v2.1/servers/{on_c1.uuid}", version="2.16").json["server"]
+    assert s["host_status"] == "DOWN" and "server_groups" not in s
+
+
 def test_show_building_server_without_cell(client, conductor):
     inst = conductor.add_server(vm_state=states.BUILDING, task_state=states.SCHEDULING,
                                 host=None)
