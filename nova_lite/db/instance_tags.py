@@ -17,11 +17,15 @@ MAX_TAGS = 50
 
 
 def tags_of(session: Session, uuids: list[str]) -> dict[str, list[str]]:
+    """Each instance's tags in code point order (sorted here, not by the database,
+    whose collation may ignore case: every reader gives the same order)."""
     out: dict[str, list[str]] = {u: [] for u in uuids}
     if uuids:
         q = sa.select(m.Tag.resource_id, m.Tag.tag).where(m.Tag.resource_id.in_(uuids))
-        for uuid, tag in session.execute(q.order_by(m.Tag.tag)):
+        for uuid, tag in session.execute(q):
             out[uuid].append(tag)
+    for tags in out.values():
+        tags.sort()
     return out
 
 

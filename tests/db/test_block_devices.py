@@ -207,7 +207,7 @@ def test_a_shown_server_reads_its_volumes_and_tags_in_its_own_row(cell_url: str,
     """A show reads the volumes and tags joined into the server's row: in the same
     order as a list's, also when the joined text is long enough to have been cut
     (30 volumes, 50 tags of 40 characters: read again row by row)."""
-    tags = [f"{n:02d}" + "t" * 38 for n in range(50)] if volumes > 4 else ["b", "a"]
+    tags = [f"{n:02d}" + "t" * 38 for n in range(50)] if volumes > 4 else ["b", "a", "C"]
     inst = inst_db.instance_create(cell_url, new_instance(tags=tags), "cell1")
     for n in range(volumes):
         bdm_db.bdm_create(cell_url, inst.uuid, dict(
