@@ -8,7 +8,7 @@ from sqlalchemy import (BigInteger, Boolean, DateTime, ForeignKey, Index, Intege
                         UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from nova_lite.db.types import MediumText
+from nova_lite.db.types import MediumText, case_sensitive_string
 
 
 def _now() -> datetime:
@@ -167,7 +167,8 @@ class Tag(MainBase):
     __tablename__ = "tags"
     __table_args__ = (Index("tags_tag_idx", "tag"),)
     resource_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    tag: Mapped[str] = mapped_column(String(80), primary_key=True)
+    # Case counts, on every database (a server may carry both "b" and "B").
+    tag: Mapped[str] = mapped_column(case_sensitive_string(80), primary_key=True)
 
 
 class Migration(TimestampMixin, SoftDeleteMixin, MainBase):

@@ -88,3 +88,15 @@ def test_concurrent_metadata_and_tag_edits_are_all_kept(cell_url: str) -> None:
     inst = inst_db.instance_get(cell_url, uuid)
     assert sorted(inst.metadata) == sorted(f"k{i}" for i in range(1, 12, 2))
     assert inst.tags == sorted(f"t{i}" for i in range(0, 12, 2))
+
+
+def test_tags_differing_only_in_case_are_two_tags(cell_url: str) -> None:
+    """Case counts on every database: MariaDB's default collation would make "b" and "B"
+    one key (a duplicate entry) and match either in a filter."""
+    both = inst_db.instance_create(cell_url, new_instance(display_name="both",
+                                                          tags=["b", "B"]), "cell1")
+    inst_db.instance_create(cell_url, new_instance(display_name="lower", tags=["b"]),
+                            "cell1")
+    assert inst_db.instance_get(cell_url, both.uuid).tags == ["B", "b"]
+    assert [i.display_name for i in inst_db.instance_list(
+        cell_url, None, None, {"tags": ["B"]})] == ["both"]
