@@ -181,12 +181,10 @@ class ConductorAPI:
         conductor older than 1.26 leaves them unset, and the view asks for them."""
         kwargs: dict[str, Any] = {"down_cell_minimal": True} if down_cell_minimal else {
             "read_deleted": read_deleted}
-        extras = {name: True for name, wanted in (("with_groups", with_groups),
-                                                  ("with_host_status", with_host_status))
-                  if wanted}
-        if extras and self.client.can_send_version("1.26"):
+        if (with_groups or with_host_status) and self.client.can_send_version("1.26"):
             return self.client.prepare(version="1.26", retry=self._retry).call(
-                ctx, "server_get", uuid=uuid, **kwargs, **extras)
+                ctx, "server_get", uuid=uuid, with_groups=with_groups,
+                with_host_status=with_host_status, **kwargs)
         return self._call(ctx, "server_get", uuid=uuid, **kwargs)
 
     def server_list(self, ctx: RequestContext, project_id: Optional[str], filters: dict,
