@@ -15,7 +15,7 @@ from typing import Any, Optional
 import webob
 import webob.exc
 
-from nova_lite import exception
+from nova_lite import exception, json_text
 from nova_lite.api import microversion
 from nova_lite.context import RequestContext
 
@@ -182,7 +182,7 @@ def reply_response(reply: Reply) -> webob.Response:
         resp.body = b""
     else:
         resp = webob.Response(status=reply.status,
-                              body=json.dumps(reply.body, separators=(", ", ": ")).encode(),
+                              body=json_text.dumps(reply.body),
                               content_type=JSON_TYPE, charset="UTF-8")
     for k, v in reply.headers:
         resp.headers[k] = v

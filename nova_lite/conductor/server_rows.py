@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import base64
 import datetime
-import json
 import zlib
 from typing import Any, Optional
 
+from nova_lite import json_text
 from nova_lite.db.instance_rows import COLUMNS, FLAVOR_KEYS
 
 TIMES = ("launched_at", "terminated_at", "created_at", "updated_at", "deleted_at")
@@ -44,7 +44,7 @@ def for_wire(row: dict) -> dict:
 
 
 def dumps(rows: list[dict]) -> str:
-    return json.dumps(rows, separators=(",", ":"))
+    return json_text.dumps(rows).decode("utf-8")
 
 
 def pack(rows: list[dict]) -> str:
@@ -52,11 +52,11 @@ def pack(rows: list[dict]) -> str:
     and values row after row, so it shrinks about tenfold, and the message bus encodes,
     carries and decodes that instead of the text escaped twice (its JSON envelope
     holds the reply in a JSON string)."""
-    return base64.b64encode(zlib.compress(dumps(rows).encode(), 1)).decode("ascii")
+    return base64.b64encode(zlib.compress(json_text.dumps(rows), 1)).decode("ascii")
 
 
 def unpack(text: str) -> list[dict]:
-    return json.loads(zlib.decompress(base64.b64decode(text)))
+    return json_text.loads(zlib.decompress(base64.b64decode(text)))
 
 
 def from_instance(inst: Any, detail: bool = True) -> dict:

@@ -17,6 +17,7 @@ rolls back every return, even after a commit).
 from __future__ import annotations
 
 import contextlib
+import datetime
 import functools
 import logging
 import os
@@ -111,6 +112,7 @@ def _server_engine(url: str, group: Any, wait: bool) -> sa.Engine:
     event.listen(engine, "connect", _read_committed)
     _lazy_pool_checks(engine)
     _tls_as_the_server_offers(engine)
+    _datetimes_read_in_c(engine)
     if wait and group is not None:
         # Only a start-up waits for the database; an engine made while serving a
         # request must not block it for max_retries * retry_interval.
@@ -160,6 +162,32 @@ def _tls_as_the_server_offers(engine: sa.Engine) -> None:
 
     event.listen(engine, "do_connect", do_connect)
     event.listen(engine, "connect", first)
+
+
+def _datetimes_read_in_c(engine: sa.Engine) -> None:
+    """PyMySQL reads each DATETIME value with a regular expression and int() calls in
+    Python: 5 times per server of a list, about 6 % of the conductor's CPU for a page of
+    1,000. ``datetime.fromisoformat`` reads MariaDB's text (``2026-12-01 16:05:00`` and
+    its fractions) in C; what it cannot read (MySQL's zero date) goes to PyMySQL's own
+    converter, which returns it as text."""
+    if engine.dialect.driver != "pymysql":
+        return
+    from pymysql import converters
+    from pymysql.constants import FIELD_TYPE
+
+    def read(text: Any) -> Any:
+        try:
+            return datetime.datetime.fromisoformat(text)
+        except (TypeError, ValueError):
+            return converters.convert_datetime(text)
+
+    conv = dict(converters.conversions)
+    conv[FIELD_TYPE.DATETIME] = conv[FIELD_TYPE.TIMESTAMP] = read
+
+    def do_connect(_dialect: Any, _record: Any, _cargs: Any, cparams: dict) -> None:
+        cparams.setdefault("conv", conv)
+
+    event.listen(engine, "do_connect", do_connect)
 
 
 def _lazy_pool_checks(engine: sa.Engine) -> None:

@@ -1,11 +1,12 @@
 """Server list pages as plain rows: only the columns a server view (or a list filter
 applied after the query) reads, without building ORM or versioned objects.
 
-A page costs one query on instances (joined to their network info caches) and, for a
-detailed list, one more per related table (latest faults, tags, attached volumes),
-however many servers it holds. JSON columns are decoded once per distinct text
-(servers of one flavor share it). Times stay datetimes here; the conductor puts them
-on the wire as text.
+A page costs one query on instances, however many servers it holds. A detailed list's
+query also joins their network info caches and reads each one's tags and attached
+volumes (joined text per row, as a show reads them: see engine.JOINED_MAX); one more
+query reads the latest faults of the servers that show one. JSON columns are decoded
+once per distinct text (servers of one flavor share it). Times stay datetimes here;
+the conductor puts them on the wire as text.
 """
 
 from __future__ import annotations
@@ -78,10 +79,11 @@ def instance_rows(session: Session, cell_name: Optional[str],
     filters = filters or {}
     names = COLUMNS + DETAIL_COLUMNS if detail else COLUMNS
     q = sa.select(*(getattr(m.Instance, n) for n in names))
-    if detail:  # the network info cache in the same round trip (one row per instance)
+    if detail:  # the network info cache, tags and volumes in the same statement
         cache = m.InstanceInfoCache
-        names += ("network_info",)
-        q = q.add_columns(cache.network_info).outerjoin(
+        names += ("network_info", "tags", "volumes_attached")
+        q = q.add_columns(cache.network_info, instance_tags.tags_column(),
+                          block_devices.volumes_column()).outerjoin(
             cache, cache.instance_uuid == m.Instance.uuid)
     q = instance_paging.listed(q, project_id, filters, instance_paging.normalize(sort),
                                after)
@@ -92,11 +94,8 @@ def instance_rows(session: Session, cell_name: Optional[str],
         row["cell_name"] = cell_name
     if not detail or not rows:
         return rows
-    uuids = [r["uuid"] for r in rows]
     faults = _faults(session, [r["uuid"] for r in rows
                                if r["vm_state"] in ("error", "deleted")])
-    tags = instance_tags.tags_of(session, uuids)
-    volumes = block_devices.volumes_of(session, uuids)
     decoded = _Decoded()
     for row in rows:
         uuid = row["uuid"]
@@ -104,8 +103,9 @@ def instance_rows(session: Session, cell_name: Optional[str],
         row["metadata"] = decoded(row.pop("metadata_json"), {})
         row["system_metadata"] = decoded(row["system_metadata"], {})
         row["fault"] = faults.get(uuid)
-        row["tags"] = tags[uuid]
-        row["volumes_attached"] = volumes[uuid]
+        row["tags"] = instance_tags.tags_from_column(session, uuid, row["tags"])
+        row["volumes_attached"] = block_devices.volumes_from_column(
+            session, uuid, row["volumes_attached"])
     return rows
 
 

@@ -28,6 +28,8 @@ from __future__ import annotations
 import json
 from typing import Any, Iterator, Optional
 
+from nova_lite import json_text
+
 NetworkInfo = list  # of VIF dicts as above
 
 VIF_TYPE_OVS = "ovs"
@@ -39,7 +41,7 @@ NIC_NAME_LEN = 14
 def loads(text: Optional[str]) -> NetworkInfo:
     if not text:
         return []
-    value = json.loads(text)
+    value = json_text.loads(text)  # once per server of a detailed list
     return value if isinstance(value, list) else []
 
 

@@ -135,3 +135,33 @@ def test_start_up_waits_max_retries_for_the_database(monkeypatch):
     never = Engine(fails=0)
     db_engine._first_connection(never, 0, 0.1)
     assert never.attempts == 0
+
+
+def test_datetimes_read_as_pymysql_reads_them(mariadb_url):
+    """The C reader of DATETIME text gives PyMySQL's values, fractions and the zero
+    date (text) included."""
+    db_engine.run_in_transaction(mariadb_url, lambda s: None)  # the database exists
+    with pymysql.connect(**MYSQL, database=sa.make_url(mariadb_url).database,
+                         autocommit=True) as conn:
+        cur = conn.cursor()
+        cur.execute("SET SESSION sql_mode = ''")  # lets the zero date in
+        cur.execute("CREATE TABLE times (n INT, plain DATETIME NULL, fine DATETIME(6) NULL, "
+                    "milli DATETIME(3) NULL)")
+        cur.execute("INSERT INTO times VALUES "
+                    "(1, '2026-12-01 16:05:00', '2026-12-01 16:05:00.123456', "
+                    "'2026-12-01 16:05:00.5'), "
+                    "(2, '0001-01-01 00:00:00', '9999-12-31 23:59:59.999999', NULL), "
+                    "(3, NULL, NULL, '2026-02-28 23:59:59.999'), "
+                    "(4, '0000-00-00 00:00:00', NULL, NULL)")
+        cur.execute("SELECT plain, fine, milli FROM times ORDER BY n")
+        expected = [tuple(r) for r in cur.fetchall()]  # PyMySQL's own converter
+    read = db_engine.run_in_transaction(mariadb_url, lambda s: [tuple(r) for r in s.execute(
+        sa.text("SELECT plain, fine, milli FROM times ORDER BY n"))])
+    assert read == expected
+    assert read[0][1].microsecond == 123456 and read[0][2].microsecond == 500000
+    assert read[3][0] == "0000-00-00 00:00:00"
+    conn = db_engine.get_engine(mariadb_url).raw_connection()
+    try:  # the pool's connections read with the C reader, not PyMySQL's
+        assert conn.dbapi_connection.decoders[12] is not pymysql.converters.convert_datetime
+    finally:
+        conn.close()

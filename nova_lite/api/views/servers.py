@@ -8,6 +8,7 @@ list's plain row (conductor.server_rows, as a common.Row), read alike by _f.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from typing import Any, Callable, Optional
 
@@ -75,7 +76,10 @@ def _instance_name(inst: Any) -> str:
     return inst.name
 
 
+@functools.lru_cache(maxsize=4096)
 def host_id(project_id: Optional[str], host: Optional[str]) -> str:
+    """Nova's hostId: the host hashed with the project (one per pair, and a list page
+    holds few pairs, so each is hashed once)."""
     if not host:
         return ""
     return hashlib.sha224(f"{project_id}{host}".encode()).hexdigest()
@@ -115,12 +119,12 @@ class ServerView:
         return image
 
     def _flavor(self, flavor: Any) -> dict:
+        f = _getter(flavor)
         if self.ver >= (2, 47):
-            return {"vcpus": _f(flavor, "vcpus"), "ram": _f(flavor, "memory_mb"),
-                    "disk": _f(flavor, "root_gb"), "ephemeral": _f(flavor, "ephemeral_gb", 0),
-                    "swap": _f(flavor, "swap", 0), "original_name": _f(flavor, "name"),
-                    "extra_specs": dict(_f(flavor, "extra_specs") or {})}
-        fid = _f(flavor, "flavorid")
+            return {"vcpus": f("vcpus"), "ram": f("memory_mb"), "disk": f("root_gb"),
+                    "ephemeral": f("ephemeral_gb", 0), "swap": f("swap", 0),
+                    "original_name": f("name"), "extra_specs": dict(f("extra_specs") or {})}
+        fid = f("flavorid")
         return {"id": fid,
                 "links": [{"rel": "bookmark", "href": f"{self._flavors_bookmark}/{fid}"}]}
 
