@@ -89,11 +89,15 @@ class CellDirectory:
             raise exception.InstanceNotFound(instance_id=instance_uuid)
         cell = mapping["cell"]
         if cell is not None:
-            with self._lock:
-                if len(self._instance_cells) > 100000:
-                    self._instance_cells.clear()
-                self._instance_cells[instance_uuid] = cell
+            self.remember(instance_uuid, cell)
         return cell
+
+    def remember(self, instance_uuid: str, cell: dict) -> None:
+        """The instance lives in ``cell`` from now on (its mapping says so)."""
+        with self._lock:
+            if len(self._instance_cells) > 100000:
+                self._instance_cells.clear()
+            self._instance_cells[instance_uuid] = cell
 
     def forget_instance(self, instance_uuid: str) -> None:
         self._instance_cells.pop(instance_uuid, None)

@@ -260,6 +260,8 @@ class TaskMixin(ServerGroupMixin, AggregateMixin, block_devices.BlockDevicesMixi
             _best_effort(inst_db.instance_destroy, url, inst.uuid)
             self.cells.forget_instance(inst.uuid)
             raise
+        # The host's updates that reach this worker need no mapping read for the cell.
+        self.cells.remember(inst.uuid, cell)
         self.compute.build_and_run_instance(ctx, sel.host, created, bdms)
 
     def _bury_in_cell0(self, ctx: Any, inst: Instance, message: str, code: int) -> None:

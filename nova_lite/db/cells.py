@@ -23,7 +23,7 @@ def cell_to_dict(row: m.CellMapping) -> dict:
             "database_connection": row.database_connection, "disabled": row.disabled}
 
 
-@transactional
+@reading
 def cell_list(session: Session) -> list[dict]:
     rows = session.scalars(sa.select(m.CellMapping).order_by(m.CellMapping.id))
     return [cell_to_dict(r) for r in rows]
@@ -53,7 +53,7 @@ def cell_update(session: Session, uuid: str, values: dict) -> Optional[dict]:
     return cell_to_dict(row)
 
 
-@transactional
+@reading
 def host_mapping_list(session: Session) -> list[dict]:
     q = sa.select(m.HostMapping.host, m.CellMapping.uuid, m.CellMapping.name).join(
         m.CellMapping, m.CellMapping.id == m.HostMapping.cell_id)
@@ -100,7 +100,7 @@ def build_request_list(session: Session, project_id: Optional[str] = None,
              "instance": json.loads(r.instance)} for r in session.scalars(q)]
 
 
-@transactional
+@reading
 def build_request_older_than(session: Session, cutoff) -> list[str]:
     """Build requests nobody has worked on since cutoff: created before it and not
     taken by an attempt (build_request_lease) since."""
@@ -164,7 +164,7 @@ def build_request_delete(session: Session, instance_uuid: str) -> bool:
     return res.rowcount > 0
 
 
-@transactional
+@reading
 def request_spec_get(session: Session, instance_uuid: str) -> dict:
     row = session.scalars(sa.select(m.RequestSpec).where(
         m.RequestSpec.instance_uuid == instance_uuid)).first()
@@ -183,7 +183,7 @@ def request_spec_save(session: Session, instance_uuid: str, spec: dict) -> None:
     row.spec = json.dumps(spec)
 
 
-@transactional
+@reading
 def instance_mapping_get(session: Session, instance_uuid: str) -> dict:
     q = sa.select(m.InstanceMapping, m.CellMapping).outerjoin(
         m.CellMapping, m.CellMapping.id == m.InstanceMapping.cell_id).where(
@@ -234,7 +234,7 @@ def instance_mapping_destroy(session: Session, instance_uuid: str) -> None:
         session.execute(sa.delete(model).where(model.instance_uuid == instance_uuid))
 
 
-@transactional
+@reading
 def instance_mappings_in_cell(session: Session, cell_uuid: str, project_id: Optional[str],
                               limit: Optional[int] = None) -> list[dict]:
     """What the API database knows of a cell's live servers (for a cell whose database

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from nova_lite import exception
 from nova_lite.db import api_models as m
-from nova_lite.db.engine import transactional
+from nova_lite.db.engine import reading, transactional
 from nova_lite.objects.flavor import Flavor
 
 # Flavors a fresh API database is given, as DevStack names them.
@@ -56,7 +56,7 @@ def _objects(session: Session, rows: list[m.Flavor]) -> list[Flavor]:
     return [_to_obj(r, extra[r.id], projects[r.id]) for r in rows]
 
 
-@transactional
+@reading
 def flavor_list(session: Session, is_public: Optional[bool] = True,
                 min_memory_mb: int = 0, min_root_gb: int = 0,
                 project_id: Optional[str] = None) -> list[Flavor]:
@@ -81,7 +81,7 @@ def _row(session: Session, flavorid: str, lock: bool = False) -> m.Flavor:
     return row
 
 
-@transactional
+@reading
 def flavor_get(session: Session, flavorid: str) -> Flavor:
     return _objects(session, [_row(session, flavorid)])[0]
 

@@ -361,7 +361,7 @@ def instance_destroy(session: Session, uuid: str) -> bool:
     return res.rowcount > 0
 
 
-@transactional
+@reading
 def instance_list(session: Session, cell_name: Optional[str], project_id: Optional[str] = None,
                   filters: Optional[dict] = None, sort: Optional[list] = None,
                   after: Optional[dict] = None) -> list[Instance]:
@@ -455,7 +455,7 @@ def _action_finish(session: Session, uuid: str, request_id: str) -> None:
         action.finish_time = datetime.utcnow()
 
 
-@transactional
+@reading
 def action_list(session: Session, uuid: str, with_events: bool = False,
                 request_id: Optional[str] = None) -> list[InstanceAction]:
     q = sa.select(m.InstanceAction).where(m.InstanceAction.instance_uuid == uuid)
@@ -477,7 +477,7 @@ def action_list(session: Session, uuid: str, with_events: bool = False,
         events=events[a.id]) for a in actions]
 
 
-@transactional
+@reading
 def usage_by_user(session: Session, project_id: str, uuids: list[str]
                   ) -> tuple[dict[str, tuple[int, int, int]], set[str]]:
     """A project's live instances in this cell, per user: {user_id: (instances, vcpus,
@@ -502,7 +502,7 @@ def usage_by_user(session: Session, project_id: str, uuids: list[str]
     return usage, present
 
 
-@transactional
+@reading
 def instance_sort_key(session: Session, uuid: str) -> Optional[tuple[str, str]]:
     """(project_id, uuid) of an instance, deleted or not; None if not in this cell."""
     row = session.execute(sa.select(m.Instance.project_id, m.Instance.uuid).where(
@@ -510,7 +510,7 @@ def instance_sort_key(session: Session, uuid: str) -> Optional[tuple[str, str]]:
     return (row[0], row[1]) if row is not None else None
 
 
-@transactional
+@reading
 def instance_list_in_window(session: Session, cell_name: Optional[str],
                             project_id: Optional[str], start: datetime, end: datetime,
                             limit: Optional[int] = None,

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from nova_lite import exception
 from nova_lite.db import api_models as m
-from nova_lite.db.engine import transactional
+from nova_lite.db.engine import reading, transactional
 from nova_lite.objects.keypair import KeyPair
 
 
@@ -35,7 +35,7 @@ def add_keypair(session: Session, values: dict) -> KeyPair:
     return _to_obj(row)
 
 
-@transactional
+@reading
 def keypair_get(session: Session, user_id: str, name: str) -> KeyPair:
     row = session.scalars(sa.select(m.KeyPair).where(m.KeyPair.user_id == user_id,
                                                      m.KeyPair.name == name)).first()
@@ -44,7 +44,7 @@ def keypair_get(session: Session, user_id: str, name: str) -> KeyPair:
     return _to_obj(row)
 
 
-@transactional
+@reading
 def keypair_list(session: Session, user_id: str, limit: Optional[int] = None,
                  marker: Optional[str] = None) -> list[KeyPair]:
     """A user's key pairs by name; after ``marker`` (a name) when given."""

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from nova_lite import exception
 from nova_lite.db import api_models as m
 from nova_lite.db import server_groups
-from nova_lite.db.engine import transactional
+from nova_lite.db.engine import reading, transactional
 
 RESOURCE_CLASSES = ("VCPU", "MEMORY_MB", "DISK_GB")
 
@@ -137,7 +137,7 @@ def provider_generations(session: Session) -> dict[str, tuple[int, str]]:
         m.ResourceProvider.uuid, m.ResourceProvider.generation, m.ResourceProvider.host))}
 
 
-@transactional
+@reading
 def provider_summaries(session: Session, hosts: Optional[list[str]] = None,
                        uuids: Optional[list[str]] = None) -> list[dict]:
     """Every provider (of ``hosts``, or ``uuids``) with inventory, current usage and

@@ -68,14 +68,14 @@ def group_create(session: Session, name: str, project_id: str, user_id: Optional
     return add_group(session, name, project_id, user_id, policy, rules)
 
 
-@transactional
+@reading
 def group_get(session: Session, uuid: str, with_hosts: bool = False) -> InstanceGroup:
     row = _row(session, uuid)
     hosts = _member_hosts(session, row.id) if with_hosts else None
     return _to_obj(row, _members(session, [row.id])[row.id], hosts)
 
 
-@transactional
+@reading
 def group_list(session: Session, project_id: Optional[str] = None) -> list[InstanceGroup]:
     q = sa.select(m.InstanceGroup).order_by(m.InstanceGroup.id)
     if project_id is not None:

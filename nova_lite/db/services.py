@@ -49,7 +49,7 @@ def service_heartbeat(session: Session, host: str, binary: str, topic: str) -> i
     return row.id
 
 
-@transactional
+@reading
 def service_list(session: Session, down_time: int, cell_name: Optional[str],
                  binary: Optional[str] = None, host: Optional[str] = None) -> list[Service]:
     q = sa.select(m.Service).where(m.Service.deleted == 0)
@@ -80,7 +80,7 @@ def compute_node_update(session: Session, host: str, service_id: int, values: di
     return {"uuid": row.uuid, "id": row.id, "mapped": row.mapped}
 
 
-@transactional
+@reading
 def compute_node_list(session: Session, down_time: int, cell_name: Optional[str]
                       ) -> list[ComputeNode]:
     return [ComputeNode(**d) for d in _compute_nodes(session, down_time, cell_name)]

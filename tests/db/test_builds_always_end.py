@@ -104,9 +104,14 @@ def test_values_a_cell_refuses_end_in_error(cells: dict, backend: str, values: d
     assert actions[0].events[0].result == "Error"
 
 
-def test_ordinary_build_reaches_the_host(cells: dict) -> None:
+def test_ordinary_build_reaches_the_host(cells: dict, monkeypatch) -> None:
     inst = _record(cells["api"], access_ip_v6="::babe:dc0c:1602")
-    _t, compute = _run_build(cells, inst)
+    t, compute = _run_build(cells, inst)
+    # The conductor that handed the server over knows its cell: the host's updates
+    # that reach it read no mapping.
+    monkeypatch.setattr(cells_db, "instance_mapping_get", None)
+    assert t.cells.instance_cell(inst.uuid)["uuid"] == cells["cell1_uuid"]
+    monkeypatch.undo()
     assert compute.built == [inst.uuid]
     stored = inst_db.instance_get(cells["cell1"], inst.uuid)
     assert stored.access_ip_v6 == "::babe:dc0c:1602"
