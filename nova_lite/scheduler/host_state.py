@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+import numpy as np
+
 from nova_lite.objects.provider import ProviderSummary
 
 _EXTRA = ("service_disabled_reason", "service_forced_down", "traits", "availability_zone",
@@ -64,9 +66,11 @@ class HostState:
 
     def consume(self, resources: dict, sign: int = 1) -> None:
         """Apply (sign -1: undo) a claim of this scheduler's to the view."""
+        view, i = self.view, self.index
         for rc, amount in resources.items():
             if rc in self._capacity:
-                self.view.free[rc][self.index] -= sign * amount
+                view.free[rc][i] -= sign * amount
+                view.columns[rc][i] -= sign * amount
 
     def __repr__(self) -> str:
         return f"HostState({self.name})"
@@ -74,7 +78,8 @@ class HostState:
 
 class HostView:
     """Every node, in name order (the weighers' tie-break), with free capacity per
-    resource class as parallel lists: ``free[rc][host.index]``.
+    resource class as parallel lists: ``free[rc][host.index]``, and the same as float64
+    arrays: ``columns[rc]`` (HostState.consume changes both alike).
 
     ``providers`` (uuid -> summary dict) and ``host_info`` (host -> its part) are what
     the conductor sent; the next view is this one with the conductor's changes since
@@ -102,6 +107,8 @@ class HostView:
         self.free: dict[str, list[float]] = {
             rc: [h._capacity[rc] - h._resources[rc]["used"] if rc in h._capacity else 0
                  for h in self.hosts] for rc in classes}
+        self.columns: dict[str, np.ndarray] = {
+            rc: np.array(free, dtype=np.float64) for rc, free in self.free.items()}
 
     def known(self) -> dict[str, int]:
         """provider uuid -> generation held, for provider_summaries_changed."""
@@ -143,14 +150,15 @@ class HostView:
 
     def fitting(self, indices: list[int], resources: dict) -> list[int]:
         """The indices of ``indices`` with room for every resource asked (amount > 0)."""
+        picked = np.asarray(indices, dtype=np.intp)
         for rc, amount in resources.items():
             if amount <= 0:
                 continue
-            free = self.free.get(rc)
-            if free is None:
+            column = self.columns.get(rc)
+            if column is None:
                 return []
-            indices = [i for i in indices if free[i] >= amount]
-        return indices
+            picked = picked[column[picked] >= amount]
+        return picked.tolist()
 
 
 def changes_from_summaries(summaries: list[ProviderSummary], known: dict) -> dict:

@@ -338,7 +338,10 @@ class SchedulerManager:
 def _best_first(view: HostView, passed: list[int], totals: list[float], subset: int
                 ) -> Iterator[HostState]:
     """Ties keep name order (sorts are stable), as weigh_hosts ranks them."""
-    top = heapq.nlargest(subset, range(len(passed)), key=totals.__getitem__)
+    if subset == 1:  # nlargest's answer (the first of the best), in C
+        top = [totals.index(max(totals))]
+    else:
+        top = heapq.nlargest(subset, range(len(passed)), key=totals.__getitem__)
     picks = list(top)
     random.shuffle(picks)
     for j in picks:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+import numpy as np
+
 from nova_lite.objects.provider import ProviderSummary
 from nova_lite.scheduler.request import HostRequest
 
@@ -103,8 +105,11 @@ def weigh_hosts(hosts: list[ProviderSummary], names: list[str], conf: object,
 def view_totals(view: Any, indices: list[int], names: list[str], conf: object,
                 request: Optional[HostRequest] = None) -> list[float]:
     """weigh_hosts's total weight of each host ``view.hosts[i]`` for i in ``indices``
-    (not empty), the resource weighers reading the view's free lists directly."""
-    totals = [0.0] * len(indices)
+    (not empty), the resource weighers reading the view's free columns as arrays. The
+    float64 operations are weigh_hosts's, in its order, so the totals (and the ties) are
+    the very same numbers."""
+    picked = np.asarray(indices, dtype=np.intp)
+    totals = np.zeros(len(picked))
     hosts = None
     for name in names:
         cls = ALL_WEIGHERS[name]
@@ -112,12 +117,23 @@ def view_totals(view: Any, indices: list[int], names: list[str], conf: object,
         if not mult:
             continue
         if issubclass(cls, ResourceWeigher):
-            free = view.free.get(cls.resource_class)
-            raw = [free[i] for i in indices] if free is not None else [0.0] * len(indices)
-            weights = _normalise(raw)
+            column = view.columns.get(cls.resource_class)
+            weights = _normalised_array(column[picked]) if column is not None \
+                else np.zeros(len(picked))
+        elif (issubclass(cls, ServerGroupSoftAffinityWeigher)
+              and (request is None or request.policy != cls.policy)):
+            continue  # weighs 0 everywhere: adding mult * 0.0 changes no total
         else:
             if hosts is None:
                 hosts = [view.hosts[i] for i in indices]
-            weights = cls().weigh(hosts, request)
-        totals = [t + mult * w for t, w in zip(totals, weights)]
-    return totals
+            weights = np.array(cls().weigh(hosts, request), dtype=np.float64)
+        totals = totals + mult * weights
+    return totals.tolist()
+
+
+def _normalised_array(raw: np.ndarray) -> np.ndarray:
+    """_normalise of an array."""
+    lo, hi = raw.min(), raw.max()
+    if hi == lo:
+        return np.zeros(len(raw))
+    return (raw - lo) / (hi - lo)
