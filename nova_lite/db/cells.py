@@ -183,12 +183,17 @@ def request_spec_save(session: Session, instance_uuid: str, spec: dict) -> None:
     row.spec = json.dumps(spec)
 
 
+# Built once: a server's every read and update looks up its mapping (unless the
+# conductor remembers its cell), and building the statement cost more than running it.
+_MAPPING_WITH_CELL = (
+    sa.select(m.InstanceMapping, m.CellMapping)
+    .outerjoin(m.CellMapping, m.CellMapping.id == m.InstanceMapping.cell_id)
+    .where(m.InstanceMapping.instance_uuid == sa.bindparam("uuid")))
+
+
 @reading
 def instance_mapping_get(session: Session, instance_uuid: str) -> dict:
-    q = sa.select(m.InstanceMapping, m.CellMapping).outerjoin(
-        m.CellMapping, m.CellMapping.id == m.InstanceMapping.cell_id).where(
-        m.InstanceMapping.instance_uuid == instance_uuid)
-    res = session.execute(q).first()
+    res = session.execute(_MAPPING_WITH_CELL, {"uuid": instance_uuid}).first()
     if res is None:
         raise exception.InstanceNotFound(instance_id=instance_uuid)
     im, cell = res
@@ -205,19 +210,25 @@ def instance_mapping_set_cell(session: Session, instance_uuid: str, cell_uuid: s
         m.InstanceMapping.instance_uuid == instance_uuid).values(cell_id=cell.id))
 
 
+# hand_over's statements (one pair per server built), built once.
+_BUILD_REQUEST_DROP = sa.delete(m.BuildRequest).where(
+    m.BuildRequest.instance_uuid == sa.bindparam("uuid"))
+_MAPPING_TO_CELL = (
+    sa.update(m.InstanceMapping)
+    .where(m.InstanceMapping.instance_uuid == sa.bindparam("uuid"))
+    .values(cell_id=sa.select(m.CellMapping.id)
+            .where(m.CellMapping.uuid == sa.bindparam("cell_uuid")).scalar_subquery()))
+
+
 @transactional
 def hand_over(session: Session, instance_uuid: str, cell_uuid: str) -> bool:
     """A scheduled server goes to its cell in one transaction: its mapping names the
     cell and its build request goes. False (and nothing changed) when the build request
     was gone already: deleted by the user, or handed over by an earlier attempt."""
-    res = session.execute(sa.delete(m.BuildRequest).where(
-        m.BuildRequest.instance_uuid == instance_uuid))
-    if not res.rowcount:
+    conn = session.connection()
+    if not conn.execute(_BUILD_REQUEST_DROP, {"uuid": instance_uuid}).rowcount:
         return False
-    cell_id = sa.select(m.CellMapping.id).where(m.CellMapping.uuid == cell_uuid
-                                                ).scalar_subquery()
-    session.execute(sa.update(m.InstanceMapping).where(
-        m.InstanceMapping.instance_uuid == instance_uuid).values(cell_id=cell_id))
+    conn.execute(_MAPPING_TO_CELL, {"uuid": instance_uuid, "cell_uuid": cell_uuid})
     return True
 
 

@@ -241,23 +241,36 @@ def _get_row(session: Session, uuid: str, read_deleted: bool = False,
     return row
 
 
+# instance_get's statements, one per (read_deleted, with_volumes), built once: a
+# server's GET is polled, and building the statement cost more than running it.
+_GET_STATEMENTS: dict[tuple[bool, bool], sa.Select] = {}
+
+
+def _get_statement(read_deleted: bool, with_volumes: bool) -> sa.Select:
+    """The row with its one-to-one parts (info cache, key pairs), its tags and volumes in
+    one statement (each statement costs about as much as the next)."""
+    q = _GET_STATEMENTS.get((read_deleted, with_volumes))
+    if q is None:
+        volumes = block_devices.volumes_column() if with_volumes else sa.null()
+        q = (sa.select(m.Instance, m.InstanceInfoCache, m.InstanceExtra.keypairs,
+                       instance_tags.tags_column(), volumes)
+             .outerjoin(m.InstanceInfoCache,
+                        m.InstanceInfoCache.instance_uuid == m.Instance.uuid)
+             .outerjoin(m.InstanceExtra, m.InstanceExtra.instance_uuid == m.Instance.uuid)
+             .where(m.Instance.uuid == sa.bindparam("uuid")))
+        if not read_deleted:
+            q = q.where(m.Instance.deleted == 0)
+        _GET_STATEMENTS[(read_deleted, with_volumes)] = q
+    return q
+
+
 @reading
 def instance_get(session: Session, uuid: str, cell_name: Optional[str] = None,
                  read_deleted: bool = False, with_volumes: bool = False) -> Instance:
     """``with_volumes``: volumes_attached read in the same transaction (what a server
     view shows), so the API needs no second call for them."""
-    # The row with its one-to-one parts (info cache, key pairs), its tags and volumes in
-    # one statement: a server's GET is polled, and each statement costs about as much
-    # as the next.
-    volumes = block_devices.volumes_column() if with_volumes else sa.null()
-    q = (sa.select(m.Instance, m.InstanceInfoCache, m.InstanceExtra.keypairs,
-                   instance_tags.tags_column(), volumes)
-         .outerjoin(m.InstanceInfoCache, m.InstanceInfoCache.instance_uuid == m.Instance.uuid)
-         .outerjoin(m.InstanceExtra, m.InstanceExtra.instance_uuid == m.Instance.uuid)
-         .where(m.Instance.uuid == uuid))
-    if not read_deleted:
-        q = q.where(m.Instance.deleted == 0)
-    found = session.execute(q).first()
+    found = session.execute(_get_statement(read_deleted, with_volumes),
+                            {"uuid": uuid}).first()
     if found is None:
         raise exception.InstanceNotFound(instance_id=uuid)
     row, cache, keypairs, tags, volumes = found
@@ -297,11 +310,9 @@ def instance_update(session: Session, uuid: str, values: dict,
     if row is not None:
         _set_values(session, row, values)
     if event is not None:
-        action = _action_event(session, uuid, event["request_id"], event["event"],
-                               event["phase"], event.get("host"), event.get("result"),
-                               event.get("traceback"))
-        if action is not None and event["phase"] == "finish":
-            action.finish_time = action.updated_at
+        _action_event(session, uuid, event["request_id"], event["event"], event["phase"],
+                      event.get("host"), event.get("result"), event.get("traceback"),
+                      finish_action=event["phase"] == "finish")
     session.flush()
     if row is None or not load:
         return None
@@ -339,7 +350,9 @@ def _guarded_update(session: Session, uuid: str, values: dict,
         q = q.where(guard)
     q = q.values({k: v.replace(tzinfo=None) if isinstance(v, datetime) else v
                   for k, v in values.items()})
-    res = session.execute(q.execution_options(synchronize_session=False))
+    # On the session's connection: the ORM's handling of an UPDATE (which loaded rows
+    # to synchronise: none here) costs as much as the statement.
+    res = session.connection().execute(q)
     if res.rowcount == 1:
         return
     state = session.execute(sa.select(m.Instance.task_state).where(*live)).first()
@@ -416,32 +429,58 @@ def action_event(session: Session, uuid: str, request_id: str, event: str, phase
     _action_event(session, uuid, request_id, event, phase, host, result, traceback)
 
 
+# An action event's statements, built once: every step of a build and of each server
+# action records one, and building the statements (and the ORM's unit of work for two
+# rows) cost more Python than the database spends on them.
+_ACTION_OF_REQUEST = (
+    sa.select(m.InstanceAction.id)
+    .where(m.InstanceAction.instance_uuid == sa.bindparam("uuid"),
+           m.InstanceAction.request_id == sa.bindparam("request_id"))
+    .order_by(m.InstanceAction.id.desc()).limit(1))
+_LAST_EVENT = (
+    sa.select(m.InstanceActionEvent.id)
+    .where(m.InstanceActionEvent.action_id == sa.bindparam("action_id"),
+           m.InstanceActionEvent.event == sa.bindparam("event"))
+    .order_by(m.InstanceActionEvent.id.desc()).limit(1))
+_EVENT_ADD = sa.insert(m.InstanceActionEvent)
+_EVENT_FINISH = (
+    sa.update(m.InstanceActionEvent)
+    .where(m.InstanceActionEvent.id == sa.bindparam("event_id"))
+    .values(finish_time=sa.bindparam("now"), result=sa.bindparam("result"),
+            traceback=sa.bindparam("traceback")))
+
+
 def _action_event(session: Session, uuid: str, request_id: str, event: str, phase: str,
                   host: Optional[str], result: Optional[str] = None,
-                  traceback: Optional[str] = None) -> Optional[m.InstanceAction]:
-    """The event recorded (on the request's action, which is returned; None if the
-    instance has no action of that request)."""
-    action = _action_row(session, uuid, request_id)
-    if action is None:
-        return None
+                  traceback: Optional[str] = None, finish_action: bool = False) -> bool:
+    """Record the event on the request's action; False if the instance has no action of
+    that request. ``finish_action``: a finish also finishes the action."""
+    conn = session.connection()
+    action_id = conn.scalar(_ACTION_OF_REQUEST, {"uuid": uuid, "request_id": request_id})
+    if action_id is None:
+        return False
     now = datetime.utcnow()
+    touch: dict[str, Any] = {"updated_at": now}
     if phase == "start":
-        session.add(m.InstanceActionEvent(action_id=action.id, event=event, start_time=now,
-                                          host=host))
+        conn.execute(_EVENT_ADD, {"action_id": action_id, "event": event, "start_time": now,
+                                  "host": host})
     else:
-        ev = session.scalars(sa.select(m.InstanceActionEvent).where(
-            m.InstanceActionEvent.action_id == action.id,
-            m.InstanceActionEvent.event == event).order_by(
-            m.InstanceActionEvent.id.desc())).first()
-        if ev is None:
-            ev = m.InstanceActionEvent(action_id=action.id, event=event, start_time=now,
-                                       host=host)
-            session.add(ev)
-        ev.finish_time, ev.result, ev.traceback = now, result, traceback
+        event_id = conn.scalar(_LAST_EVENT, {"action_id": action_id, "event": event})
+        if event_id is None:
+            conn.execute(_EVENT_ADD, {"action_id": action_id, "event": event,
+                                      "start_time": now, "host": host,
+                                      "finish_time": now, "result": result,
+                                      "traceback": traceback})
+        else:
+            conn.execute(_EVENT_FINISH, {"event_id": event_id, "now": now,
+                                         "result": result, "traceback": traceback})
         if result == "Error":
-            action.message = "Error"
-    action.updated_at = now
-    return action
+            touch["message"] = "Error"
+        if finish_action:
+            touch["finish_time"] = now
+    conn.execute(sa.update(m.InstanceAction).where(m.InstanceAction.id == action_id)
+                 .values(**touch))
+    return True
 
 
 @transactional
@@ -477,6 +516,18 @@ def action_list(session: Session, uuid: str, with_events: bool = False,
         events=events[a.id]) for a in actions]
 
 
+# Built once (every boot's quota check runs it in each cell): the pending uuids are an
+# expanding parameter, so one statement serves any number of them, none included.
+_PENDING_HERE = m.Instance.uuid.in_(sa.bindparam("uuids", expanding=True))
+_PENDING_TAG = sa.case((_PENDING_HERE, m.Instance.uuid), else_=None).label("pending_uuid")
+_USAGE_BY_USER = (
+    sa.select(_PENDING_TAG, m.Instance.user_id, sa.func.count(m.Instance.id),
+              sa.func.coalesce(sa.func.sum(m.Instance.vcpus), 0),
+              sa.func.coalesce(sa.func.sum(m.Instance.memory_mb), 0))
+    .where(m.Instance.project_id == sa.bindparam("project_id"), m.Instance.deleted == 0)
+    .group_by(_PENDING_TAG, m.Instance.user_id))
+
+
 @reading
 def usage_by_user(session: Session, project_id: str, uuids: list[str]
                   ) -> tuple[dict[str, tuple[int, int, int]], set[str]]:
@@ -485,16 +536,10 @@ def usage_by_user(session: Session, project_id: str, uuids: list[str]
 
     One statement, so both answers come from the same snapshot: an instance arriving
     meanwhile is either in both or in neither (then its build request counts it)."""
-    pending = (m.Instance.uuid.in_(uuids) if uuids else sa.false())
-    tag = sa.case((pending, m.Instance.uuid), else_=None).label("pending_uuid")
-    q = (sa.select(tag, m.Instance.user_id, sa.func.count(m.Instance.id),
-                   sa.func.coalesce(sa.func.sum(m.Instance.vcpus), 0),
-                   sa.func.coalesce(sa.func.sum(m.Instance.memory_mb), 0))
-         .where(m.Instance.project_id == project_id, m.Instance.deleted == 0)
-         .group_by(tag, m.Instance.user_id))
     usage: dict[str, tuple[int, int, int]] = {}
     present: set[str] = set()
-    for uuid, user, n, cpus, ram in session.execute(q):
+    for uuid, user, n, cpus, ram in session.connection().execute(
+            _USAGE_BY_USER, {"project_id": project_id, "uuids": list(uuids)}):
         if uuid is not None:
             present.add(uuid)
         had = usage.get(user, (0, 0, 0))

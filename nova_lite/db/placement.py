@@ -204,11 +204,40 @@ def claim(session: Session, provider_uuid: str, consumer_id: str, resources: dic
     raise exception.ResourceClaimConflict(provider=provider_uuid)
 
 
+# The claim's statements, built once: building a statement in SQLAlchemy (coercing
+# every operand) costs more Python than the database spends running it, and a claim is
+# made for every server scheduled. Values are bound per execution.
+_LEASE_STAMP = (sa.select(m.BuildRequest.updated_at)
+                .where(m.BuildRequest.instance_uuid == sa.bindparam("consumer"))
+                .with_for_update())
+# The provider, its inventories and their usage by others (the consumer's own earlier
+# allocation is replaced by the claim, so it does not count).
+_USED_BY_OTHERS = (
+    sa.select(sa.func.coalesce(sa.func.sum(m.Allocation.used), 0))
+    .where(m.Allocation.resource_provider_id == m.ResourceProvider.id,
+           m.Allocation.resource_class == m.Inventory.resource_class,
+           m.Allocation.consumer_id != sa.bindparam("consumer"))
+    .scalar_subquery())
+_PROVIDER_ROWS = (
+    sa.select(m.ResourceProvider.id, m.ResourceProvider.generation, m.ResourceProvider.host,
+              m.Inventory.resource_class, m.Inventory.total, m.Inventory.reserved,
+              m.Inventory.allocation_ratio, _USED_BY_OTHERS)
+    .outerjoin(m.Inventory, m.Inventory.resource_provider_id == m.ResourceProvider.id)
+    .where(m.ResourceProvider.uuid == sa.bindparam("provider")))
+_GENERATION_SWAP = (
+    sa.update(m.ResourceProvider)
+    .where(m.ResourceProvider.id == sa.bindparam("rp_id"),
+           m.ResourceProvider.generation == sa.bindparam("generation"))
+    .values(generation=sa.bindparam("generation") + 1))
+_CONSUMER_DROP = sa.delete(m.Allocation).where(
+    m.Allocation.consumer_id == sa.bindparam("consumer"))
+_ALLOCATION_ADD = sa.insert(m.Allocation)
+
+
 def _check_lease(session: Session, consumer_id: str, lease: datetime) -> None:
     """Lock the consumer's build request for this transaction and check its lease (a
     new attempt's lease waits for this claim to commit, and then replaces it)."""
-    stamp = session.scalar(sa.select(m.BuildRequest.updated_at).where(
-        m.BuildRequest.instance_uuid == consumer_id).with_for_update())
+    stamp = session.connection().scalar(_LEASE_STAMP, {"consumer": consumer_id})
     if stamp is None or stamp.replace(microsecond=0) != lease.replace(microsecond=0):
         raise exception.ClaimSuperseded(consumer=consumer_id)
 
@@ -219,19 +248,11 @@ def _try_claim(session: Session, provider_uuid: str, consumer_id: str, resources
     consumer's group changed."""
     # Plain columns, not ORM objects: a retry must see fresh values, not the session's
     # identity map (each statement reads the latest committed data under READ COMMITTED).
-    # One statement reads the provider, its inventories and their usage by others (the
-    # consumer's own earlier allocation is replaced below, so it does not count).
-    used = (sa.select(sa.func.coalesce(sa.func.sum(m.Allocation.used), 0))
-            .where(m.Allocation.resource_provider_id == m.ResourceProvider.id,
-                   m.Allocation.resource_class == m.Inventory.resource_class,
-                   m.Allocation.consumer_id != consumer_id)
-            .scalar_subquery())
-    rows = session.execute(
-        sa.select(m.ResourceProvider.id, m.ResourceProvider.generation,
-                  m.ResourceProvider.host, m.Inventory.resource_class, m.Inventory.total,
-                  m.Inventory.reserved, m.Inventory.allocation_ratio, used)
-        .outerjoin(m.Inventory, m.Inventory.resource_provider_id == m.ResourceProvider.id)
-        .where(m.ResourceProvider.uuid == provider_uuid)).all()
+    # On the session's connection: these Core statements need none of the ORM's
+    # handling, which costs as much again as the statement (same transaction).
+    conn = session.connection()
+    rows = conn.execute(_PROVIDER_ROWS, {"provider": provider_uuid,
+                                         "consumer": consumer_id}).all()
     if not rows:
         raise exception.ResourceClaimConflict(provider=provider_uuid)
     rp_id, generation, host = rows[0][:3]
@@ -255,18 +276,16 @@ def _try_claim(session: Session, provider_uuid: str, consumer_id: str, resources
         return None
     # Compare-and-swap on the generation: any concurrent claim or inventory change that
     # committed since we read makes this match nothing, and we read again.
-    res = session.execute(
-        sa.update(m.ResourceProvider)
-        .where(m.ResourceProvider.id == rp_id, m.ResourceProvider.generation == generation)
-        .values(generation=generation + 1))
+    res = conn.execute(_GENERATION_SWAP, {"rp_id": rp_id, "generation": generation})
     if res.rowcount != 1:
         return None
     # Replace any earlier allocation of this consumer (a claim is idempotent per consumer).
-    session.execute(sa.delete(m.Allocation).where(m.Allocation.consumer_id == consumer_id))
-    for rc, amount in resources.items():
-        if amount > 0:
-            session.add(m.Allocation(resource_provider_id=rp_id, consumer_id=consumer_id,
-                                     resource_class=rc, used=amount))
+    conn.execute(_CONSUMER_DROP, {"consumer": consumer_id})
+    allocations = [{"resource_provider_id": rp_id, "consumer_id": consumer_id,
+                    "resource_class": rc, "used": amount}
+                   for rc, amount in resources.items() if amount > 0]
+    if allocations:
+        conn.execute(_ALLOCATION_ADD, allocations)
     return generation + 1
 
 

@@ -17,14 +17,29 @@ from nova_lite.db import api_models as m
 DEFAULT_CLASS = "default"
 
 
+# Every boot's quota check runs these: built once (building costs more than running).
+_PROJECT_LOCK = (sa.select(m.QuotaLock.project_id)
+                 .where(m.QuotaLock.project_id == sa.bindparam("project_id"))
+                 .with_for_update())
+_LIMIT_PARTS = (
+    sa.select(sa.literal(0).label("src"), m.QuotaClass.resource, m.QuotaClass.hard_limit)
+    .where(m.QuotaClass.class_name == DEFAULT_CLASS),
+    sa.select(sa.literal(1), m.Quota.resource, m.Quota.hard_limit)
+    .where(m.Quota.project_id == sa.bindparam("project_id")))
+_CLASS_AND_PROJECT_LIMITS = sa.union_all(*_LIMIT_PARTS)
+_ALL_LIMITS = sa.union_all(*_LIMIT_PARTS, sa.select(
+    sa.literal(2), m.ProjectUserQuota.resource, m.ProjectUserQuota.hard_limit).where(
+    m.ProjectUserQuota.project_id == sa.bindparam("project_id"),
+    m.ProjectUserQuota.user_id == sa.bindparam("user_id")))
+
+
 def lock_project(session: Session, project_id: str) -> None:
     """Hold the project's quota lock until the transaction ends.
 
     SELECT ... FOR UPDATE on an existing row; the first time, INSERT it (two first-timers
     racing: the loser gets a duplicate-key error and its transaction is replayed by
     run_in_transaction, which then finds and locks the row)."""
-    q = sa.select(m.QuotaLock.project_id).where(m.QuotaLock.project_id == project_id)
-    if session.scalars(q.with_for_update()).first() is None:
+    if session.connection().scalar(_PROJECT_LOCK, {"project_id": project_id}) is None:
         session.add(m.QuotaLock(project_id=project_id))
         session.flush()
 
@@ -43,17 +58,10 @@ def class_limits(session: Session, class_name: str = DEFAULT_CLASS) -> dict[str,
 def all_limits(session: Session, project_id: str, user_id: Optional[str]
                ) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
     """(default class, project, user) limits in one round trip."""
-    parts = [sa.select(sa.literal(0).label("src"), m.QuotaClass.resource,
-                       m.QuotaClass.hard_limit).where(m.QuotaClass.class_name == DEFAULT_CLASS),
-             sa.select(sa.literal(1), m.Quota.resource, m.Quota.hard_limit).where(
-                 m.Quota.project_id == project_id)]
-    if user_id:
-        parts.append(sa.select(sa.literal(2), m.ProjectUserQuota.resource,
-                               m.ProjectUserQuota.hard_limit).where(
-            m.ProjectUserQuota.project_id == project_id,
-            m.ProjectUserQuota.user_id == user_id))
     out: tuple[dict, dict, dict] = ({}, {}, {})
-    for src, resource, limit in session.execute(sa.union_all(*parts)):
+    statement = _ALL_LIMITS if user_id else _CLASS_AND_PROJECT_LIMITS
+    for src, resource, limit in session.connection().execute(
+            statement, {"project_id": project_id, "user_id": user_id}):
         out[int(src)][resource] = limit
     return out
 

@@ -149,6 +149,14 @@ def groups_of(session: Session, instance_uuid: str) -> list[str]:
     return list(session.scalars(q))
 
 
+# Built once: every claim runs it (see placement's claim statements).
+_GROUP_OF_MEMBER = (
+    sa.select(m.InstanceGroup.id, m.InstanceGroup.uuid, m.InstanceGroup.policy,
+              m.InstanceGroup.rules, m.InstanceGroup.generation)
+    .join(m.InstanceGroupMember, m.InstanceGroupMember.group_id == m.InstanceGroup.id)
+    .where(m.InstanceGroupMember.instance_uuid == sa.bindparam("consumer")))
+
+
 def claim_check(session: Session, consumer_id: str, host: str) -> Optional[tuple[int, int]]:
     """Inside a claim's transaction: may consumer_id's group have it on ``host``?
 
@@ -156,11 +164,7 @@ def claim_check(session: Session, consumer_id: str, host: str) -> Optional[tuple
     (id, generation) for the caller's compare-and-swap, or None for a server in no group
     (or in a soft-policy group, which only weighs hosts).
     """
-    row = session.execute(
-        sa.select(m.InstanceGroup.id, m.InstanceGroup.uuid, m.InstanceGroup.policy,
-                  m.InstanceGroup.rules, m.InstanceGroup.generation)
-        .join(m.InstanceGroupMember, m.InstanceGroupMember.group_id == m.InstanceGroup.id)
-        .where(m.InstanceGroupMember.instance_uuid == consumer_id)).first()
+    row = session.connection().execute(_GROUP_OF_MEMBER, {"consumer": consumer_id}).first()
     if row is None or row.policy not in ("affinity", "anti-affinity"):
         return None
     hosts = _member_hosts(session, row.id, exclude=consumer_id)
