@@ -3,12 +3,16 @@
 One oslo.policy Enforcer per process, built lazily from the global CONF with the
 defaults in nova_lite.policies; an operator's override file ([oslo_policy] policy_file,
 by default /etc/nova-lite/policy.yaml) is re-read whenever it changes, and a missing one
-simply means "use the defaults".
+simply means "use the defaults". An edit of the file in use applies to the next check;
+a policy file or policy.d directory that appears, or a policy.d file that changes, within
+a second (RELOAD_EVERY).
 """
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 
 from oslo_config import cfg
 from oslo_policy import opts as policy_opts
@@ -21,6 +25,41 @@ DEFAULT_POLICY_FILE = "/etc/nova-lite/policy.yaml"
 
 _ENFORCER: oslo_policy.Enforcer | None = None
 _LOCK = threading.Lock()
+
+# Seconds between full looks for changed override files (see _Enforcer).
+RELOAD_EVERY = 1.0
+
+
+class _Enforcer(oslo_policy.Enforcer):
+    """oslo.policy's Enforcer looks for changed override files before every check: it
+    searches the config directories for the policy file (when missing) and for each
+    policy directory, and walks every registered rule, which costs more than the check
+    itself (an API request makes several). Here each check only stats the policy file
+    in use, so an edit of it still applies at once, and the full look runs at most once
+    every RELOAD_EVERY seconds."""
+
+    _looked_at = float("-inf")
+    _seen: int | None = None  # the policy file's mtime at the last full look
+
+    def load_rules(self, force_reload: bool = False) -> None:
+        now = time.monotonic()
+        if (not force_reload and now - self._looked_at < RELOAD_EVERY
+                and self._mtime() == self._seen):
+            return
+        super().load_rules(force_reload)
+        self._looked_at, self._seen = now, self._mtime()
+
+    def clear(self) -> None:
+        super().clear()
+        self._looked_at = float("-inf")
+
+    def _mtime(self) -> int | None:
+        if not self.policy_path:
+            return None
+        try:
+            return os.stat(self.policy_path).st_mtime_ns
+        except OSError:
+            return None
 
 
 def _conf() -> cfg.ConfigOpts:
@@ -53,7 +92,7 @@ def init(conf: cfg.ConfigOpts | None = None, policy_file: str | None = None,
             conf = conf or _conf()
             policy_opts.set_defaults(conf, policy_file=DEFAULT_POLICY_FILE)
             use_conf = use_conf and _parsed(conf)
-            enforcer = oslo_policy.Enforcer(conf, policy_file=policy_file, use_conf=use_conf)
+            enforcer = _Enforcer(conf, policy_file=policy_file, use_conf=use_conf)
             enforcer.register_defaults(policies.list_rules())
             if use_conf:
                 enforcer.load_rules()
