@@ -62,15 +62,13 @@ class HostState:
 
     def free(self, rc: str) -> float:
         free = self.view.free.get(rc)
-        return free[self.index] if free is not None else 0
+        return float(free[self.index]) if free is not None else 0
 
     def consume(self, resources: dict, sign: int = 1) -> None:
         """Apply (sign -1: undo) a claim of this scheduler's to the view."""
-        view, i = self.view, self.index
         for rc, amount in resources.items():
             if rc in self._capacity:
-                view.free[rc][i] -= sign * amount
-                view.columns[rc][i] -= sign * amount
+                self.view.free[rc][self.index] -= sign * amount
 
     def __repr__(self) -> str:
         return f"HostState({self.name})"
@@ -78,8 +76,7 @@ class HostState:
 
 class HostView:
     """Every node, in name order (the weighers' tie-break), with free capacity per
-    resource class as parallel lists: ``free[rc][host.index]``, and the same as float64
-    arrays: ``columns[rc]`` (HostState.consume changes both alike).
+    resource class as parallel float64 arrays: ``free[rc][host.index]``.
 
     ``providers`` (uuid -> summary dict) and ``host_info`` (host -> its part) are what
     the conductor sent; the next view is this one with the conductor's changes since
@@ -104,11 +101,10 @@ class HostView:
         for i, h in enumerate(self.hosts):
             h.index, h.view = i, self
             classes.update(h._capacity)
-        self.free: dict[str, list[float]] = {
-            rc: [h._capacity[rc] - h._resources[rc]["used"] if rc in h._capacity else 0
-                 for h in self.hosts] for rc in classes}
-        self.columns: dict[str, np.ndarray] = {
-            rc: np.array(free, dtype=np.float64) for rc, free in self.free.items()}
+        self.free: dict[str, np.ndarray] = {
+            rc: np.array([h._capacity[rc] - h._resources[rc]["used"]
+                          if rc in h._capacity else 0 for h in self.hosts],
+                         dtype=np.float64) for rc in classes}
 
     def known(self) -> dict[str, int]:
         """provider uuid -> generation held, for provider_summaries_changed."""
@@ -154,10 +150,10 @@ class HostView:
         for rc, amount in resources.items():
             if amount <= 0:
                 continue
-            column = self.columns.get(rc)
-            if column is None:
+            free = self.free.get(rc)
+            if free is None:
                 return []
-            picked = picked[column[picked] >= amount]
+            picked = picked[free[picked] >= amount]
         return picked.tolist()
 
 

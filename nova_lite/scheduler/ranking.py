@@ -58,7 +58,7 @@ class BatchRanking:
             if not mult or not issubclass(cls, weights.ResourceWeigher):
                 continue
             free = view.free.get(cls.resource_class)
-            raw = [free[i] for i in passed] if free is not None else [0.0] * len(passed)
+            raw = free[passed].tolist() if free is not None else [0.0] * len(passed)
             self.terms.append((mult, cls.resource_class, raw, _bounds(raw)))
         self._last: Optional[int] = None
         self._rebuild_heap()
@@ -102,7 +102,7 @@ class BatchRanking:
             old = raw[j]
             if fits:
                 column = free.get(rc)
-                new = raw[j] = column[i] if column is not None else 0.0
+                new = raw[j] = float(column[i]) if column is not None else 0.0
                 bounds = (min(lo, new), max(hi, new)) if lo < old < hi else None
             else:
                 del raw[j]

@@ -105,7 +105,7 @@ def weigh_hosts(hosts: list[ProviderSummary], names: list[str], conf: object,
 def view_totals(view: Any, indices: list[int], names: list[str], conf: object,
                 request: Optional[HostRequest] = None) -> list[float]:
     """weigh_hosts's total weight of each host ``view.hosts[i]`` for i in ``indices``
-    (not empty), the resource weighers reading the view's free columns as arrays. The
+    (not empty), the resource weighers reading the view's free arrays whole. The
     float64 operations are weigh_hosts's, in its order, so the totals (and the ties) are
     the very same numbers."""
     picked = np.asarray(indices, dtype=np.intp)
@@ -117,8 +117,8 @@ def view_totals(view: Any, indices: list[int], names: list[str], conf: object,
         if not mult:
             continue
         if issubclass(cls, ResourceWeigher):
-            column = view.columns.get(cls.resource_class)
-            weights = _normalised_array(column[picked]) if column is not None \
+            free = view.free.get(cls.resource_class)
+            weights = _normalised_array(free[picked]) if free is not None \
                 else np.zeros(len(picked))
         elif (issubclass(cls, ServerGroupSoftAffinityWeigher)
               and (request is None or request.policy != cls.policy)):

@@ -38,7 +38,7 @@ def _python_totals(view: HostView, indices: list[int], request: HostRequest) -> 
 
 
 @pytest.mark.parametrize("seed", range(40))
-def test_columns_fit_and_weigh_as_the_hosts_do(seed, set_conf) -> None:
+def test_arrays_fit_and_weigh_as_the_hosts_do(seed, set_conf) -> None:
     rng = random.Random(seed)
     view = _random_view(rng)
     set_conf("ram_weight_multiplier", rng.choice((1.0, 0.0, -1.0, 2.5)), "filter_scheduler")
@@ -56,9 +56,15 @@ def test_columns_fit_and_weigh_as_the_hosts_do(seed, set_conf) -> None:
             got = weights.view_totals(view, fit, list(weights.ALL_WEIGHERS), CONF, request)
             assert got == _python_totals(view, fit, request)
             assert all(type(t) is float for t in got)
-        # A claim and an undo change the list and its array alike.
+        # A claim or an undo changes that host's free capacity, and only its.
         host = rng.choice(view.hosts)
-        host.consume({"VCPU": rng.randint(1, 3), "MEMORY_MB": rng.randint(1, 3000)},
-                     sign=rng.choice((1, -1)))
-        for rc, column in view.columns.items():
-            assert column.tolist() == [float(v) for v in view.free[rc]]
+        claim = {"VCPU": rng.randint(1, 3), "MEMORY_MB": rng.randint(1, 3000)}
+        sign = rng.choice((1, -1))
+        before = {rc: free.tolist() for rc, free in view.free.items()}
+        host.consume(claim, sign=sign)
+        for rc, free in view.free.items():
+            expected = list(before[rc])
+            if rc in claim and host.capacity(rc):
+                expected[host.index] -= sign * claim[rc]
+            assert free.tolist() == expected
+            assert host.free(rc) == expected[host.index]
