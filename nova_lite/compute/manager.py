@@ -481,10 +481,19 @@ class ComputeManager(networking.NetworkingMixin, ShelveMixin, SnapshotMixin, Res
         return out
 
     def sync_power_states(self, ctx: Any) -> None:
-        """The database follows the hypervisor for guests nobody is operating on."""
+        """The database follows the hypervisor for guests nobody is operating on. Each
+        guest is synced under its lock and read again there: an action that ended since
+        the list was read (it holds the lock until its last update) would otherwise be
+        undone from the list's old state, e.g. a soft delete turned into SHUTOFF."""
         for inst in self.conductor.instance_list_by_host(ctx, self.host):
+            if (inst.task_state is not None
+                    or inst.vm_state not in states.POWER_SYNCED_VM_STATES):
+                continue
             try:
-                self._sync_one(ctx, inst.uuid, inst)
+                with self._lock(inst.uuid):
+                    self._sync_one(ctx, inst.uuid)
+            except exception.InstanceNotFound:
+                continue
             except Exception:
                 LOG.exception("power-state sync of %s failed", inst.uuid)
 

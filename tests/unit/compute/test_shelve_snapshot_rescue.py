@@ -146,6 +146,18 @@ def test_power_sync_leaves_shelved_servers_shelved(mgr):
     assert inst.vm_state == states.SHELVED
 
 
+def test_power_sync_reads_each_server_again_under_its_lock(mgr):
+    """An action that ended after the sync listed its servers is not undone from the
+    list's old state: a soft delete (which powered the guest off) stays SOFT_DELETED."""
+    inst = _active(mgr)
+    listed = inst.obj_clone()  # ACTIVE, no task: what the sync's list read
+    mgr.conductor.instance_list_by_host = lambda ctx, host: [listed]
+    _start(mgr, inst, "soft_delete")
+    assert inst.vm_state == states.SOFT_DELETED
+    mgr.sync_power_states(_ctx())
+    assert inst.vm_state == states.SOFT_DELETED
+
+
 # -- unshelve --------------------------------------------------------------------------------
 
 def test_unshelve_in_place_starts_the_guest_and_drops_the_image(mgr):
