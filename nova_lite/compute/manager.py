@@ -486,9 +486,8 @@ class ComputeManager(networking.NetworkingMixin, ShelveMixin, SnapshotMixin, Res
         the list was read (it holds the lock until its last update) would otherwise be
         undone from the list's old state, e.g. a soft delete turned into SHUTOFF."""
         for inst in self.conductor.instance_list_by_host(ctx, self.host):
-            if (inst.task_state is not None
-                    or inst.vm_state not in states.POWER_SYNCED_VM_STATES):
-                continue
+            if not _power_synced(inst):
+                continue  # not even as listed: no need for its lock and a read
             try:
                 with self._lock(inst.uuid):
                     self._sync_one(ctx, inst.uuid)
@@ -497,10 +496,9 @@ class ComputeManager(networking.NetworkingMixin, ShelveMixin, SnapshotMixin, Res
             except Exception:
                 LOG.exception("power-state sync of %s failed", inst.uuid)
 
-    def _sync_one(self, ctx: Any, uuid: str, inst: Optional[Instance] = None) -> None:
-        if inst is None:
-            inst = self.conductor.server_get(ctx, uuid)
-        if inst.task_state is not None or inst.vm_state not in states.POWER_SYNCED_VM_STATES:
+    def _sync_one(self, ctx: Any, uuid: str) -> None:
+        inst = self.conductor.server_get(ctx, uuid)
+        if not _power_synced(inst):
             return
         power = self.driver.get_power_state(instance_spec(inst))
         vm_state = inst.vm_state
@@ -532,3 +530,8 @@ class ComputeManager(networking.NetworkingMixin, ShelveMixin, SnapshotMixin, Res
         instances = self.conductor.instance_list_by_host(ctx, self.host)
         self.driver.periodic_cleanup([i.uuid for i in instances])
 
+
+def _power_synced(inst: Instance) -> bool:
+    """Whether the power-state sync may change this guest: nobody operates on it and
+    its state follows the hypervisor's."""
+    return inst.task_state is None and inst.vm_state in states.POWER_SYNCED_VM_STATES
