@@ -15,6 +15,7 @@ from typing import Any, Optional
 import oslo_messaging as messaging
 from kombu import exceptions as kombu_exc
 from oslo_config import cfg
+from oslo_messaging._drivers import amqpdriver
 
 from nova_lite import context as nl_context
 from nova_lite.objects import base as obj_base
@@ -29,6 +30,16 @@ _conf: Optional[cfg.ConfigOpts] = None
 # Transports to other cells' message buses (the super conductor's casts to their hosts).
 _cell_transports: dict[str, messaging.Transport] = {}
 _notification_transport = None
+
+# oslo.messaging's rabbit consumers (an RPC server's listener, a caller's reply waiter)
+# wait 1 ms for the next message after each one, doubling the wait at each empty wake-up
+# up to 5 s: on a service answering a call every few milliseconds, each consumer thread
+# wakes several times per message for nothing, and each wake-up is a pass through kombu's
+# retry wrappers that takes the GIL from the threads serving requests. A message wakes
+# its consumer the moment it arrives whatever the wait; an empty wake-up only runs the
+# acks of notifications (none are consumed here) and checks for a stop (which waits up to
+# 5 s anyway). So the first wait is this many seconds instead.
+IDLE_WAIT_FIRST = 0.1
 
 
 class RequestContextSerializer(messaging.Serializer):
@@ -55,11 +66,19 @@ class RequestContextSerializer(messaging.Serializer):
 def init(conf: cfg.ConfigOpts) -> None:
     """Create the process's transport from [DEFAULT] transport_url."""
     global _transport, _conf
+    _wait_longer_when_idle()
     with _lock:
         _conf = conf
         if _transport is None:
             _transport = messaging.get_rpc_transport(
                 conf, url=conf.transport_url, allowed_remote_exmods=ALLOWED_EXMODS)
+
+
+def _wait_longer_when_idle() -> None:
+    """See IDLE_WAIT_FIRST (a module constant of the driver, read at each wait)."""
+    if hasattr(amqpdriver, "ACK_REQUEUE_EVERY_SECONDS_MIN"):
+        amqpdriver.ACK_REQUEUE_EVERY_SECONDS_MIN = max(
+            amqpdriver.ACK_REQUEUE_EVERY_SECONDS_MIN, IDLE_WAIT_FIRST)
 
 
 def cleanup() -> None:
