@@ -131,32 +131,6 @@ def _fault_if_shown(session: Session, row: m.Instance) -> Optional[m.InstanceFau
     return _latest_faults(session, [row.uuid]).get(row.uuid)
 
 
-@transactional
-def instance_create(session: Session, inst: Instance, cell_name: Optional[str]) -> Instance:
-    values = {k: inst.get(k) for k in _WRITABLE if inst.obj_attr_is_set(k)}
-    row = m.Instance(uuid=inst.uuid, flavor=json.dumps(inst.flavor.to_dict()),
-                     metadata_json=json.dumps(inst.get("metadata") or {}),
-                     system_metadata=json.dumps(inst.get("system_metadata") or {}), **values)
-    if inst.obj_attr_is_set("created_at") and inst.created_at is not None:
-        row.created_at = inst.created_at.replace(tzinfo=None)
-    session.add(row)
-    cache = _new_info_cache(session, inst)
-    if inst.get("keypairs"):
-        _save_keypairs(session, inst.uuid, inst.keypairs)
-    session.flush()
-    tags = list(inst.get("tags") or [])
-    instance_tags.write_tags(session, inst.uuid, tags)
-    return _to_obj(row, None, cell_name, cache, tags)
-
-
-def _new_info_cache(session: Session, inst: Instance) -> m.InstanceInfoCache:
-    """The info cache row of a new instance: what it asked for, no ports yet."""
-    cache = m.InstanceInfoCache(instance_uuid=inst.uuid, network_info=inst.get("network_info"),
-                                network_request=inst.get("network_request"))
-    session.add(cache)
-    return cache
-
-
 _LIVE_ID = sa.select(m.Instance.id).where(m.Instance.uuid == sa.bindparam("uuid"),
                                           m.Instance.deleted == 0)
 _INSTANCE_ADD = sa.insert(m.Instance)

@@ -18,14 +18,14 @@ from nova_lite.db import instances as inst_db
 from nova_lite.objects import block_device
 from nova_lite.objects.block_device import BlockDeviceMapping, BlockDeviceMappingList
 from nova_lite.objects.request_spec import RequestSpec
-from tests.db.test_cells_instances import new_instance
+from tests.db.test_cells_instances import create_instance, new_instance
 
 VOL = {"source_type": "volume", "destination_type": "volume", "boot_index": None,
        "device_name": "/dev/vdb", "delete_on_termination": False}
 
 
 def test_bdm_roundtrip(cell_url: str) -> None:
-    inst = inst_db.instance_create(cell_url, new_instance(), "cell1")
+    inst = create_instance(cell_url, new_instance(), "cell1")
     vol_id = str(uuid.uuid4())
     data = bdm_db.bdm_create(cell_url, inst.uuid, dict(VOL, volume_id=vol_id, tag="t"))
     root = bdm_db.bdm_create(cell_url, inst.uuid, {
@@ -74,7 +74,7 @@ def test_conductor_methods(api_url: str, mapped_cells: dict) -> None:
     ctx = context.get_admin_context()
     cond = _Conductor(api_url)
     cell1 = mapped_cells["cell1"]
-    inst = inst_db.instance_create(cell1, new_instance(), "cell1")
+    inst = create_instance(cell1, new_instance(), "cell1")
     cells_db.build_request_create(api_url, inst.uuid, "p1", "u1", inst.obj_to_primitive(),
                                   RequestSpec(flavor=inst.flavor).obj_to_primitive())
     cells_db.instance_mapping_set_cell(api_url, inst.uuid, mapped_cells["cell1_uuid"])
@@ -167,7 +167,7 @@ def test_requested_mappings_reach_the_cell_and_reservations_are_released(
 def test_actions_refused_for_volume_backed_servers(api_url: str, mapped_cells: dict) -> None:
     cond = _Conductor(api_url)
     cell1 = mapped_cells["cell1"]
-    inst = inst_db.instance_create(cell1, new_instance(), "cell1")
+    inst = create_instance(cell1, new_instance(), "cell1")
     cond._refuse_if_volume_backed(cell1, inst.uuid, "resize")  # no mappings: fine
     bdm_db.bdm_create(cell1, inst.uuid, dict(VOL, boot_index=0, volume_id="v"))
     with pytest.raises(exception.Invalid, match="booted from a volume"):
@@ -179,8 +179,8 @@ def test_actions_refused_for_volume_backed_servers(api_url: str, mapped_cells: d
 def test_listed_instances_carry_their_attached_volumes(cell_url: str) -> None:
     """A list reads each page's volumes with its servers (the view needs no other call):
     volumes only, boot disk first, detached ones gone."""
-    inst = inst_db.instance_create(cell_url, new_instance(), "cell1")
-    bare = inst_db.instance_create(cell_url, new_instance(), "cell1")
+    inst = create_instance(cell_url, new_instance(), "cell1")
+    bare = create_instance(cell_url, new_instance(), "cell1")
     bdm_db.bdm_create(cell_url, inst.uuid, dict(VOL, volume_id="vol-data"))
     bdm_db.bdm_create(cell_url, inst.uuid, dict(VOL, volume_id="vol-root", boot_index=0,
                                                 delete_on_termination=True))
@@ -208,7 +208,7 @@ def test_a_shown_server_reads_its_volumes_and_tags_in_its_own_row(cell_url: str,
     order as a list's, also when the joined text is long enough to have been cut
     (30 volumes, 50 tags of 40 characters: read again row by row)."""
     tags = [f"{n:02d}" + "t" * 38 for n in range(50)] if volumes > 4 else ["b", "a", "C"]
-    inst = inst_db.instance_create(cell_url, new_instance(tags=tags), "cell1")
+    inst = create_instance(cell_url, new_instance(tags=tags), "cell1")
     for n in range(volumes):
         bdm_db.bdm_create(cell_url, inst.uuid, dict(
             VOL, volume_id=str(uuid.uuid4()), boot_index=(None, 1, -1, 0)[n % 4],
@@ -237,7 +237,7 @@ def test_volume_extended_starts_the_servers_extend_volume_action(api_url: str,
             self.compute = Compute()
 
     cell1 = mapped_cells["cell1"]
-    inst = inst_db.instance_create(cell1, new_instance(host="h1", node="h1"), "cell1")
+    inst = create_instance(cell1, new_instance(host="h1", node="h1"), "cell1")
     cells_db.build_request_create(api_url, inst.uuid, "p1", "u1", inst.obj_to_primitive(),
                                   RequestSpec(flavor=inst.flavor).obj_to_primitive())
     cells_db.instance_mapping_set_cell(api_url, inst.uuid, mapped_cells["cell1_uuid"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta, timezone
+from typing import Optional
 
 import pytest
 import sqlalchemy as sa
@@ -31,6 +32,15 @@ def new_instance(project: str = "p1", **values: object) -> Instance:
     for k, v in values.items():
         setattr(inst, k, v)
     return inst
+
+
+
+def create_instance(cell_url: str, inst: Instance, cell_name: Optional[str] = "cell1",
+                    request_id: str = "req-test") -> Instance:
+    """``inst`` written in its cell as the conductor writes a new server, with its
+    create action."""
+    return inst_db.instance_create_with_action(cell_url, inst, cell_name, request_id,
+                                               inst.user_id, inst.project_id)
 
 
 def node_values(hypervisor_hostname: str, **over: object) -> dict:
@@ -118,7 +128,7 @@ def test_host_mapping_create_is_idempotent(api_url: str, cell_url: str) -> None:
 
 def test_instance_create_get_roundtrip(cell_url: str) -> None:
     inst = new_instance(display_description="d", hostname="vm-1", image_ref="img")
-    created = inst_db.instance_create(cell_url, inst, "cell1")
+    created = create_instance(cell_url, inst, "cell1")
     assert created.id and created.cell_name == "cell1"
     got = inst_db.instance_get(cell_url, inst.uuid, "cell1")
     assert (got.uuid, got.project_id, got.vm_state, got.task_state) == (
@@ -145,14 +155,14 @@ def test_instance_create_accepts_aware_datetimes(cell_url: str) -> None:
     launched = datetime(2024, 5, 1, 12, 30, 15, tzinfo=timezone.utc)
     inst = new_instance(vm_state="active", task_state=None, launched_at=launched,
                         created_at=launched)
-    inst_db.instance_create(cell_url, inst, None)
+    create_instance(cell_url, inst, None)
     got = inst_db.instance_get(cell_url, inst.uuid)
     assert got.launched_at == launched and got.created_at == launched
 
 
 def test_instance_update_with_expected_task_state(cell_url: str) -> None:
     inst = new_instance()
-    inst_db.instance_create(cell_url, inst, None)
+    create_instance(cell_url, inst, None)
     out = inst_db.instance_update(cell_url, inst.uuid, {"task_state": "spawning"},
                                   expected_task_state=["scheduling", None])
     assert out.task_state == "spawning"
@@ -182,7 +192,7 @@ def test_instance_update_with_expected_task_state(cell_url: str) -> None:
 def test_soft_delete_hides_instance(cell_url: str) -> None:
     keep, gone = new_instance(), new_instance()
     for inst in (keep, gone):
-        inst_db.instance_create(cell_url, inst, None)
+        create_instance(cell_url, inst, None)
     assert inst_db.instance_destroy(cell_url, gone.uuid) is True
     assert inst_db.instance_destroy(cell_url, gone.uuid) is False
     assert [i.uuid for i in inst_db.instance_list(cell_url, None)] == [keep.uuid]
@@ -206,7 +216,7 @@ def test_instance_list_filters_and_order(cell_url: str) -> None:
     c = new_instance("p2", host="h1", vm_state="active", task_state=None, image_ref="i1",
                      created_at=base + timedelta(minutes=2))
     for inst in (a, b, c):
-        inst_db.instance_create(cell_url, inst, None)
+        create_instance(cell_url, inst, None)
 
     def uuids(project: str | None = None, **filters: object) -> list[str]:
         return [i.uuid for i in inst_db.instance_list(cell_url, None, project, filters)]
@@ -226,7 +236,7 @@ def test_instance_list_filters_and_order(cell_url: str) -> None:
 def test_latest_fault_is_attached(cell_url: str) -> None:
     bad, fine = new_instance(vm_state="error", task_state=None), new_instance()
     for inst in (bad, fine):
-        inst_db.instance_create(cell_url, inst, None)
+        create_instance(cell_url, inst, None)
     inst_db.fault_create(cell_url, bad.uuid, 500, "first", None, None)
     inst_db.fault_create(cell_url, bad.uuid, 500, "No valid host was found. " + "x" * 2000,
                          "trace", "c1")
@@ -242,8 +252,7 @@ def test_latest_fault_is_attached(cell_url: str) -> None:
 
 def test_instance_actions_and_events(cell_url: str) -> None:
     inst = new_instance()
-    inst_db.instance_create(cell_url, inst, None)
-    inst_db.action_start(cell_url, inst.uuid, "create", "req-1", "u1", "p1")
+    create_instance(cell_url, inst, None, request_id="req-1")
     inst_db.action_event(cell_url, inst.uuid, "req-1", "build", "start", "c1")
     inst_db.action_event(cell_url, inst.uuid, "req-1", "build", "finish", "c1", "Success")
     inst_db.action_finish(cell_url, inst.uuid, "req-1")
@@ -375,7 +384,7 @@ def test_expected_task_state_guard_lets_one_racer_win(cell_url: str, monkeypatch
 
     monkeypatch.setattr(inst_db, "_get_row", slow_get_row)
     inst = new_instance(vm_state="active", task_state=None)
-    inst_db.instance_create(cell_url, inst, None)
+    create_instance(cell_url, inst, None)
     barrier = threading.Barrier(12)
     won: list[str] = []
     lost: list[Exception] = []

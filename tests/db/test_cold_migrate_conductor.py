@@ -23,7 +23,7 @@ from nova_lite.db import instances as inst_db
 from nova_lite.db import placement as placement_db
 from nova_lite.db import services as svc_db
 from nova_lite.objects.request_spec import RequestSpec, Selection
-from tests.db.test_cells_instances import new_instance, node_values
+from tests.db.test_cells_instances import create_instance, new_instance, node_values
 
 HOSTS = ("h1", "h2", "h3")
 
@@ -79,7 +79,7 @@ def env(api_url: str, mapped_cells: dict) -> dict:
 
 def _server(env: dict, vm_state: str = states.ACTIVE, host: str = "h1"):
     inst = new_instance(vm_state=vm_state, task_state=None, host=host, node=host)
-    inst_db.instance_create(env["cell1"], inst, "cell1")
+    create_instance(env["cell1"], inst, "cell1")
     spec = RequestSpec(instance_uuid=inst.uuid, project_id="p1", user_id="u1",
                        flavor=inst.flavor, image_id=None, availability_zone=None,
                        num_instances=1, ignore_hosts=[], force_hosts=[host])
@@ -115,7 +115,8 @@ def test_migrate_moves_claims_then_tells_the_source(env, backend):
     assert mig.dest_host == "192.0.2.1"
     assert _holders(env, "h1") == [mig.uuid] and _holders(env, "h2") == [inst.uuid]
     assert cond._compute.sent == [("h1", inst.uuid, mig.uuid)]
-    (action,) = inst_db.action_list(env["cell1"], inst.uuid, with_events=True)
+    action, created = inst_db.action_list(env["cell1"], inst.uuid, with_events=True)
+    assert created.action == "create"  # newest first
     assert action.action == "migrate"
     assert [(e.event, e.result) for e in action.events] == [
         ("conductor_migrate_server", "Success")]
@@ -154,7 +155,8 @@ def test_no_valid_host_leaves_the_server_as_it_was(env, backend):
     (mig,) = mig_db.migration_list(env["cell1"], instance_uuid=inst.uuid)
     assert mig.status == "error"
     assert _holders(env, "h1") == [inst.uuid] and cond._compute.sent == []
-    (action,) = inst_db.action_list(env["cell1"], inst.uuid, with_events=True)
+    action, created = inst_db.action_list(env["cell1"], inst.uuid, with_events=True)
+    assert created.action == "create"  # newest first
     assert [(e.event, e.result) for e in action.events] == [
         ("conductor_migrate_server", "Error")]
     assert "No valid host" in action.events[0].traceback

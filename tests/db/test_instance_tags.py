@@ -9,7 +9,7 @@ from nova_lite import exception
 from nova_lite.compute import states
 from nova_lite.db import instance_tags
 from nova_lite.db import instances as inst_db
-from tests.db.test_cells_instances import new_instance
+from tests.db.test_cells_instances import create_instance, new_instance
 from tests.db.test_placement import _race
 
 OK = (states.ACTIVE, states.STOPPED)
@@ -19,7 +19,7 @@ def test_tags_roundtrip_and_filters(cell_url: str) -> None:
     made = {}
     for name, tags in (("ab", ["b", "a"]), ("a", ["a"]), ("c", ["c"]), ("none", [])):
         inst = new_instance(display_name=name, tags=tags)
-        made[name] = inst_db.instance_create(cell_url, inst, "cell1").uuid
+        made[name] = create_instance(cell_url, inst, "cell1").uuid
     assert inst_db.instance_get(cell_url, made["ab"]).tags == ["a", "b"]
 
     def names(**filters: list) -> list:
@@ -36,7 +36,7 @@ def test_tags_roundtrip_and_filters(cell_url: str) -> None:
 
 
 def test_tags_update(cell_url: str) -> None:
-    uuid = inst_db.instance_create(cell_url, new_instance(vm_state=states.ACTIVE, task_state=None),
+    uuid = create_instance(cell_url, new_instance(vm_state=states.ACTIVE, task_state=None),
                                    "cell1").uuid
     assert instance_tags.tags_update(cell_url, uuid, OK, ["x", "y"], []) == (["x", "y"],
                                                                             True)
@@ -49,14 +49,14 @@ def test_tags_update(cell_url: str) -> None:
     with pytest.raises(exception.Invalid):
         instance_tags.tags_update(cell_url, uuid, OK, [f"t{i}" for i in range(51)], [],
                                   replace=True)
-    building = inst_db.instance_create(cell_url, new_instance(vm_state=states.BUILDING),
+    building = create_instance(cell_url, new_instance(vm_state=states.BUILDING),
                                        "cell1").uuid
     with pytest.raises(exception.InstanceInvalidState):
         instance_tags.tags_update(cell_url, building, OK, ["x"], [])
 
 
 def test_metadata_update(cell_url: str) -> None:
-    uuid = inst_db.instance_create(cell_url, new_instance(vm_state=states.ACTIVE, task_state=None,
+    uuid = create_instance(cell_url, new_instance(vm_state=states.ACTIVE, task_state=None,
                                                           metadata={"a": "1"}), "cell1").uuid
     assert instance_tags.metadata_update(cell_url, uuid, OK, {"b": "2"}) == {"a": "1",
                                                                             "b": "2"}
@@ -74,7 +74,7 @@ def test_metadata_update(cell_url: str) -> None:
 
 
 def test_concurrent_metadata_and_tag_edits_are_all_kept(cell_url: str) -> None:
-    uuid = inst_db.instance_create(cell_url, new_instance(vm_state=states.ACTIVE, task_state=None,
+    uuid = create_instance(cell_url, new_instance(vm_state=states.ACTIVE, task_state=None,
                                                           metadata={}),
                                    "cell1").uuid
 
@@ -93,9 +93,9 @@ def test_concurrent_metadata_and_tag_edits_are_all_kept(cell_url: str) -> None:
 def test_tags_differing_only_in_case_are_two_tags(cell_url: str) -> None:
     """Case counts on every database: MariaDB's default collation would make "b" and "B"
     one key (a duplicate entry) and match either in a filter."""
-    both = inst_db.instance_create(cell_url, new_instance(display_name="both",
+    both = create_instance(cell_url, new_instance(display_name="both",
                                                           tags=["b", "B"]), "cell1")
-    inst_db.instance_create(cell_url, new_instance(display_name="lower", tags=["b"]),
+    create_instance(cell_url, new_instance(display_name="lower", tags=["b"]),
                             "cell1")
     assert inst_db.instance_get(cell_url, both.uuid).tags == ["B", "b"]
     assert [i.display_name for i in inst_db.instance_list(

@@ -13,7 +13,7 @@ from nova_lite.conductor.keypairs import KeypairMixin
 from nova_lite.conf import CONF
 from nova_lite.db import instances as inst_db
 from nova_lite.objects.keypair import KeyPair
-from tests.db.test_cells_instances import new_instance
+from tests.db.test_cells_instances import create_instance, new_instance
 from tests.db.test_quota import Cells
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGkF7rWgS1j3qW2l8a5cZQhZyYl8cQm5n4mQ5b5d0y0N me"
@@ -61,11 +61,11 @@ def test_create_list_get_delete_and_quota(api_url: str, cell_url: str) -> None:
 def test_instance_keeps_its_keypairs(cell_url: str) -> None:
     copy = _new("mine").copy_for_instance()
     inst = new_instance(key_name="mine", keypairs=[copy])
-    created = inst_db.instance_create(cell_url, inst, "cell1")
+    created = create_instance(cell_url, inst, "cell1")
     assert created.key_name == "mine"
     got = inst_db.instance_get(cell_url, inst.uuid, "cell1")
     assert got.keypairs == [copy] and got.keypairs[0]["public_key"] == KEY
-    plain = inst_db.instance_create(cell_url, new_instance(), "cell1")
+    plain = create_instance(cell_url, new_instance(), "cell1")
     assert inst_db.instance_get(cell_url, plain.uuid).keypairs == []
     other = dict(copy, name="other")
     updated = inst_db.instance_update(cell_url, inst.uuid, {"key_name": "other",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from nova_lite.db import instances as inst_db
-from tests.db.test_cells_instances import new_instance
+from tests.db.test_cells_instances import create_instance, new_instance
 
 
 def test_column_filters_and_name_contains(cell_url: str) -> None:
@@ -13,7 +13,7 @@ def test_column_filters_and_name_contains(cell_url: str) -> None:
                      availability_zone="az2", hostname="web-2", node="n2")
     c = new_instance(display_name="DB!1", reservation_id="r-1", user_id="u2")
     for inst in (a, b, c):
-        inst_db.instance_create(cell_url, inst, None)
+        create_instance(cell_url, inst, None)
 
     def names(**filters: object) -> list[str]:
         return sorted(i.display_name for i in inst_db.instance_list(cell_url, None, None,

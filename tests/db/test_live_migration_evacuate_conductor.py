@@ -101,7 +101,8 @@ def test_live_migration_claims_the_destination_then_tells_the_source(env, backen
         "live-migration", "queued", "h1", "h2")
     assert _holders(env, "h1") == [mig.uuid] and _holders(env, "h2") == [inst.uuid]
     assert cond._compute.sent == [("live_migration", "h1", mig.uuid, True)]
-    (action,) = inst_db.action_list(env["cell1"], inst.uuid, with_events=True)
+    action, created = inst_db.action_list(env["cell1"], inst.uuid, with_events=True)
+    assert created.action == "create"  # newest first
     assert action.action == "live-migration"
     assert [(e.event, e.result) for e in action.events] == [
         ("conductor_live_migrate_instance", "Success")]
@@ -133,7 +134,8 @@ def test_no_valid_host_leaves_the_server_where_it_was(env, backend):
     cond.finish_background()
     got = _get(env, inst.uuid)
     assert (got.vm_state, got.task_state, got.host) == (states.ACTIVE, None, "h1")
-    (action,) = inst_db.action_list(env["cell1"], inst.uuid, with_events=True)
+    action, created = inst_db.action_list(env["cell1"], inst.uuid, with_events=True)
+    assert created.action == "create"  # newest first
     assert [(e.event, e.result) for e in action.events] == [
         ("conductor_live_migrate_instance", "Error")]
     assert "No valid host" in action.events[0].traceback

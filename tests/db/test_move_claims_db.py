@@ -13,7 +13,7 @@ from nova_lite.db import instance_migrations as mig_db
 from nova_lite.db import instances as inst_db
 from nova_lite.db import placement
 from nova_lite.objects.flavor import Flavor
-from tests.db.test_cells_instances import FLAVOR, new_instance
+from tests.db.test_cells_instances import FLAVOR, create_instance, new_instance
 from tests.db.test_placement import consumer, make_provider, used
 
 
@@ -68,7 +68,7 @@ def test_migration_list_filters(cell_url: str) -> None:
 
 
 def test_instance_keeps_lock_owner_system_metadata_and_resize_flavors(cell_url: str) -> None:
-    inst = inst_db.instance_create(cell_url, new_instance(), "cell1")
+    inst = create_instance(cell_url, new_instance(), "cell1")
     assert inst.system_metadata == {} and inst.locked_by is None
     assert inst.old_flavor is None and inst.new_flavor is None
     big = Flavor(**dict(FLAVOR, id=2, flavorid="2", name="big", memory_mb=2048))

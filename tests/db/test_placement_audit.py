@@ -12,11 +12,10 @@ import pytest
 from nova_lite.cmd import manage_placement as mp
 from nova_lite.db import cells as cells_db
 from nova_lite.db import instance_migrations as mig_db
-from nova_lite.db import instances as inst_db
 from nova_lite.db import placement as placement_db
 from nova_lite.db import placement_query as pq
 from nova_lite.db import services as svc_db
-from tests.db.test_cells_instances import new_instance, node_values
+from tests.db.test_cells_instances import create_instance, new_instance, node_values
 
 INV = {rc: {"total": total, "reserved": 0, "allocation_ratio": 1.0}
        for rc, total in (("VCPU", 8), ("MEMORY_MB", 8192), ("DISK_GB", 100))}
@@ -30,7 +29,7 @@ def env(api_url: str, mapped_cells: dict) -> dict:
     rp = placement_db.provider_ensure(api_url, "h1.node", "h1", mapped_cells["cell1_uuid"], INV,
                                       uuid=node["uuid"])
     inst = new_instance(host="h1", node="h1.node", vm_state="active", task_state=None)
-    inst_db.instance_create(cell1, inst, "cell1")
+    create_instance(cell1, inst, "cell1")
     placement_db.claim(api_url, rp, inst.uuid, {"VCPU": 1, "MEMORY_MB": 128})
     return {"api": api_url, "cell1": cell1, "rp": rp, "inst": inst.uuid,
             "cell_uuid": mapped_cells["cell1_uuid"]}
@@ -84,11 +83,11 @@ def test_heal_allocations(env: dict, capsys) -> None:
 def test_heal_stops_at_max_count_and_without_a_provider(env: dict) -> None:
     placement_db.release(env["api"], env["inst"])
     other = new_instance(host="h1", node="h1.node", vm_state="active", task_state=None)
-    inst_db.instance_create(env["cell1"], other, "cell1")
+    create_instance(env["cell1"], other, "cell1")
     assert mp.heal_allocations(env["api"], max_count=1) == mp.HEAL_MORE
     assert mp.heal_allocations(env["api"], max_count=1) == mp.HEAL_DONE
     lost = new_instance(host="h9", node="h9.node", vm_state="active", task_state=None)
-    inst_db.instance_create(env["cell1"], lost, "cell1")
+    create_instance(env["cell1"], lost, "cell1")
     assert mp.heal_allocations(env["api"]) == mp.HEAL_NO_NODE
 
 

@@ -19,7 +19,7 @@ from nova_lite.db import cells as cells_db
 from nova_lite.db import engine as db_engine
 from nova_lite.db import instances as inst_db
 from nova_lite.db import quotas as quotas_db
-from tests.db.test_cells_instances import new_instance
+from tests.db.test_cells_instances import create_instance, new_instance
 
 
 class Cells:
@@ -83,20 +83,20 @@ def test_counts_build_requests_and_cell_instances_once(api_url: str, cell_url: s
                                                        quota_conf: None) -> None:
     engine = quota_mod.QuotaEngine(api_url, Cells(cell_url))
     live = new_instance("p1", user_id="u1", vcpus=2, memory_mb=256)
-    inst_db.instance_create(cell_url, live, "cell1")
+    create_instance(cell_url, live, "cell1")
     gone = new_instance("p1", user_id="u2", vcpus=4)
-    inst_db.instance_create(cell_url, gone, "cell1")
+    create_instance(cell_url, gone, "cell1")
     inst_db.instance_destroy(cell_url, gone.uuid)
     # a server moving from build request to cell: present in both, counted once
     moving = new_instance("p1", user_id="u2", vcpus=1, memory_mb=64)
     cells_db.build_request_create(api_url, moving.uuid, "p1", "u2",
                                   moving.obj_to_primitive(), {})
-    inst_db.instance_create(cell_url, moving, "cell1")
+    create_instance(cell_url, moving, "cell1")
     pending = new_instance("p1", user_id="u1", vcpus=1, memory_mb=128)
     cells_db.build_request_create(api_url, pending.uuid, "p1", "u1",
                                   pending.obj_to_primitive(), {})
     other = new_instance("p2", vcpus=8)
-    inst_db.instance_create(cell_url, other, "cell1")
+    create_instance(cell_url, other, "cell1")
     used = db_engine.run_in_transaction(api_url, lambda s: engine.usage(
         s, "p1", "u1", ["instances", "cores", "ram", "metadata_items"]))
     assert used == {"instances": (3, 2), "cores": (4, 3), "ram": (448, 384),
@@ -237,7 +237,7 @@ def test_concurrent_creates_while_builds_move_to_the_cell(api_url: str, cell_url
         while not stop.is_set():
             for br in cells_db.build_request_list(api_url, project_id=project):
                 inst = Instance.obj_from_primitive(br["instance"])
-                inst_db.instance_create(cell_url, inst, "cell1")
+                create_instance(cell_url, inst, "cell1")
                 cells_db.build_request_delete(api_url, inst.uuid)
 
     movers = [threading.Thread(target=mover)]

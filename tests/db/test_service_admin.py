@@ -22,7 +22,7 @@ from nova_lite.db import instance_migrations as mig_db
 from nova_lite.db import instances as inst_db
 from nova_lite.db import placement as placement_db
 from nova_lite.db import services as svc_db
-from tests.db.test_cells_instances import new_instance, node_values
+from tests.db.test_cells_instances import create_instance, new_instance, node_values
 
 INV = {"VCPU": {"total": 8, "reserved": 0, "allocation_ratio": 1.0}}
 
@@ -133,7 +133,7 @@ def test_aggregate_changes_reach_the_schedulers(env, backend):
 def test_delete_refused_while_host_is_used(env, backend):
     cond, h2 = env["cond"], _svc(env, "h2")
     inst = new_instance(vm_state="active", task_state=None, host="h2", node="h2.node")
-    inst_db.instance_create(env["cell1"], inst, "cell1")
+    create_instance(env["cell1"], inst, "cell1")
     with pytest.raises(exception.ServiceInUse) as err:
         cond.service_delete(None, h2.uuid)
     assert err.value.code == 409
@@ -203,7 +203,7 @@ def test_manage_delete_host(env, backend):
         2, "The host nope was not found.")
     assert host_removal.delete_host(env["api"], cells_db.CELL0_UUID, "h1")[0] == 3
     inst = new_instance(vm_state="active", task_state=None, host="h1", node="h1.node")
-    inst_db.instance_create(env["cell1"], inst, "cell1")
+    create_instance(env["cell1"], inst, "cell1")
     assert host_removal.delete_host(env["api"], cell1["uuid"], "h1") == (
         4, "There are instances on the host h1.")
     assert _api_rows(env, "h1")["mapping"] == 1

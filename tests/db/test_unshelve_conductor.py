@@ -19,7 +19,7 @@ from nova_lite.db import instances as inst_db
 from nova_lite.db import placement as placement_db
 from nova_lite.db import services as svc_db
 from nova_lite.objects.request_spec import RequestSpec, Selection
-from tests.db.test_cells_instances import new_instance
+from tests.db.test_cells_instances import create_instance, new_instance
 
 
 class _Scheduler:
@@ -72,7 +72,7 @@ def env(api_url: str, mapped_cells: dict) -> dict:
 def _server(env: dict, vm_state: str, host=None, task_state=None, **values):
     inst = new_instance(vm_state=vm_state, task_state=task_state, host=host, node=host,
                         system_metadata={"shelved_image_id": str(uuid.uuid4())}, **values)
-    inst_db.instance_create(env["cell1"], inst, "cell1")
+    create_instance(env["cell1"], inst, "cell1")
     spec = RequestSpec(instance_uuid=inst.uuid, project_id="p1", user_id="u1",
                        flavor=inst.flavor, image_id=None, availability_zone=None,
                        num_instances=1, ignore_hosts=[], force_hosts=[])

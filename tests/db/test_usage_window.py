@@ -10,7 +10,7 @@ import pytest
 from nova_lite import exception
 from nova_lite.conductor.usage import UsageMixin
 from nova_lite.db import instances as inst_db
-from tests.db.test_cells_instances import new_instance
+from tests.db.test_cells_instances import create_instance, new_instance
 from tests.db.test_quota import Cells
 
 T0 = datetime(2026, 1, 1)
@@ -27,7 +27,7 @@ def test_window_and_paging(migrated_db) -> None:
             (cell_b, "later", "p1", T0 + 30 * H, None),         # launched after: out
             (cell_b, "other", "p2", T0, None),                  # another project
             (cell_a, "never", "p1", None, None)):               # never launched: out
-        inst = inst_db.instance_create(url, new_instance(project, display_name=name,
+        inst = create_instance(url, new_instance(project, display_name=name,
                                                          launched_at=launched), "c")
         if ended is not None:
             inst_db.instance_destroy(url, inst.uuid)
