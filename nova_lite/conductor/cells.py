@@ -10,6 +10,7 @@ from nova_lite import exception
 from nova_lite.compute import states
 from nova_lite.db import cells as cells_db
 from nova_lite.db import instances as inst_db
+from nova_lite.objects.instance import Instance
 
 CACHE_SECONDS = 30.0
 # An unmapped host is looked up again at most this often (discover_hosts maps it).
@@ -85,9 +86,30 @@ class CellDirectory:
         if cell is not None:
             return cell
         mapping = cells_db.instance_mapping_get(self.api_url, instance_uuid)
-        if mapping["queued_for_delete"]:
+        return self._mapped(instance_uuid, mapping["queued_for_delete"], mapping["cell"])
+
+    def instance_cell_or_request(self, instance_uuid: str
+                                 ) -> tuple[Optional[dict], Optional[Instance]]:
+        """(cell, None) of an instance in a cell; (None, the instance its build request
+        holds) while it is one; 404 if unknown or deleted. One read of the API database
+        where instance_cell and then the build request would take two: a polled GET of a
+        server being built makes it many times."""
+        cell = self._instance_cells.get(instance_uuid)
+        if cell is not None:
+            return cell, None
+        queued, cell, building = cells_db.instance_whereabouts(self.api_url, instance_uuid)
+        cell = self._mapped(instance_uuid, queued, cell)
+        if cell is not None:
+            return cell, None
+        if building is None:  # its build request deleted with the server
             raise exception.InstanceNotFound(instance_id=instance_uuid)
-        cell = mapping["cell"]
+        return None, Instance.obj_from_primitive(building)
+
+    def _mapped(self, instance_uuid: str, queued_for_delete: bool, cell: Optional[dict]
+                ) -> Optional[dict]:
+        """The cell a mapping names (remembered), None for none; 404 if deleted."""
+        if queued_for_delete:
+            raise exception.InstanceNotFound(instance_id=instance_uuid)
         if cell is not None:
             self.remember(instance_uuid, cell)
         return cell

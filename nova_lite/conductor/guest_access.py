@@ -14,7 +14,6 @@ from typing import Any, Optional
 from nova_lite import exception
 from nova_lite.compute import states
 from nova_lite.conf import CONF
-from nova_lite.db import cells as cells_db
 from nova_lite.db import guest_access as guest_db
 from nova_lite.db import instances as inst_db
 from nova_lite.network import model as network_model
@@ -29,14 +28,9 @@ class GuestAccessMixin:
     compute: Any
 
     def _instance_and_cell(self, uuid: str) -> tuple[Instance, Optional[dict]]:
-        cell = self.cells.instance_cell(uuid)
-        if cell is None:
-            brs = cells_db.build_request_list(self.api_url, instance_uuids=[uuid])
-            if brs:
-                return Instance.obj_from_primitive(brs[0]["instance"]), None
-            cell = self.cells.instance_cell(uuid)
-            if cell is None:
-                raise exception.InstanceNotFound(instance_id=uuid)
+        cell, building = self.cells.instance_cell_or_request(uuid)
+        if building is not None:
+            return building, None
         return inst_db.instance_get(cell["database_connection"], uuid, cell["name"]), cell
 
     # -- metadata ------------------------------------------------------------------------------

@@ -131,17 +131,10 @@ class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.Network
                 cell = self._deleted_instance_cell(uuid)
                 return inst_db.instance_get(cell["database_connection"], uuid, cell["name"],
                                             read_deleted=True)
-        cell = self.cells.instance_cell(uuid)
-        if cell is None:
-            brs = cells_db.build_request_list(self.api_url, instance_uuids=[uuid])
-            if brs:
-                inst = Instance.obj_from_primitive(brs[0]["instance"])
-                inst.volumes_attached = []  # attached once it has a cell
-                return inst
-            # Scheduled between the two reads: look again.
-            cell = self.cells.instance_cell(uuid)
-            if cell is None:
-                raise exception.InstanceNotFound(instance_id=uuid)
+        cell, building = self.cells.instance_cell_or_request(uuid)
+        if building is not None:
+            building.volumes_attached = []  # attached once it has a cell
+            return building
         return inst_db.instance_get(cell["database_connection"], uuid, cell["name"],
                                     with_volumes=True)
 

@@ -203,6 +203,33 @@ def instance_mapping_get(session: Session, instance_uuid: str) -> dict:
             "cell": cell_to_dict(cell) if cell is not None else None}
 
 
+
+# Where a server is, in one statement: its mapping's cell and, while it has none, its
+# build request's instance. One statement reads one snapshot, and hand_over sets the
+# cell and drops the build request in one transaction: a server is seen in exactly one.
+_WHEREABOUTS = (
+    sa.select(m.InstanceMapping.queued_for_delete, m.CellMapping, m.BuildRequest.instance)
+    .select_from(m.InstanceMapping)
+    .outerjoin(m.CellMapping, m.CellMapping.id == m.InstanceMapping.cell_id)
+    .outerjoin(m.BuildRequest,
+               m.BuildRequest.instance_uuid == m.InstanceMapping.instance_uuid)
+    .where(m.InstanceMapping.instance_uuid == sa.bindparam("uuid")))
+
+
+@reading
+def instance_whereabouts(session: Session, instance_uuid: str
+                         ) -> tuple[bool, Optional[dict], Optional[dict]]:
+    """(queued for delete, the cell or None, the build request's instance primitive or
+    None) of a mapped server: what instance_mapping_get and build_request_list would
+    answer in two reads. InstanceNotFound without a mapping."""
+    res = session.execute(_WHEREABOUTS, {"uuid": instance_uuid}).first()
+    if res is None:
+        raise exception.InstanceNotFound(instance_id=instance_uuid)
+    queued, cell, blob = res
+    return (bool(queued), cell_to_dict(cell) if cell is not None else None,
+            json.loads(blob) if blob is not None else None)
+
+
 @transactional
 def instance_mapping_set_cell(session: Session, instance_uuid: str, cell_uuid: str) -> None:
     cell = session.scalars(sa.select(m.CellMapping).where(m.CellMapping.uuid == cell_uuid)).one()

@@ -116,6 +116,43 @@ def test_instance_mapping_set_cell_and_queue_delete(api_url: str, cell_url: str)
         cells_db.instance_mapping_get(api_url, str(uuid.uuid4()))
 
 
+
+def test_whereabouts_of_a_server_building_then_in_its_cell(api_url: str,
+                                                           cell_url: str) -> None:
+    """One read says where a server is: its build request's instance while it has no
+    cell, its cell once handed over, 404 once deleted or never mapped."""
+    from nova_lite.conductor.cells import CellDirectory
+
+    cell = cells_db.cell_create(api_url, "cell1", "rabbit://h/", cell_url)
+    inst = new_instance(display_name="building")
+    cells_db.build_request_create(api_url, inst.uuid, "p1", "u1", inst.obj_to_primitive(), {})
+    queued, where, building = cells_db.instance_whereabouts(api_url, inst.uuid)
+    assert (queued, where) == (False, None)
+    assert Instance.obj_from_primitive(building).display_name == "building"
+    cells = CellDirectory(api_url, None)
+    got_cell, got = cells.instance_cell_or_request(inst.uuid)
+    assert got_cell is None and (got.uuid, got.display_name) == (inst.uuid, "building")
+
+    assert cells_db.hand_over(api_url, inst.uuid, cell["uuid"]) is True
+    assert cells_db.instance_whereabouts(api_url, inst.uuid) == (False, cell, None)
+    assert cells.instance_cell_or_request(inst.uuid) == (cell, None)
+    assert CellDirectory(api_url, None).instance_cell_or_request(inst.uuid) == (cell, None)
+
+    cells_db.instance_mapping_queue_delete(api_url, inst.uuid)
+    assert cells_db.instance_whereabouts(api_url, inst.uuid)[0] is True
+    with pytest.raises(exception.InstanceNotFound):
+        CellDirectory(api_url, None).instance_cell_or_request(inst.uuid)
+    # A build request deleted with its server, its mapping not yet: gone as well.
+    other = new_instance()
+    cells_db.build_request_create(api_url, other.uuid, "p1", "u1", other.obj_to_primitive(),
+                                  {})
+    assert cells_db.build_request_delete(api_url, other.uuid) is True
+    with pytest.raises(exception.InstanceNotFound):
+        cells.instance_cell_or_request(other.uuid)
+    with pytest.raises(exception.InstanceNotFound):
+        cells_db.instance_whereabouts(api_url, str(uuid.uuid4()))
+
+
 def test_host_mapping_create_is_idempotent(api_url: str, cell_url: str) -> None:
     cell = cells_db.cell_create(api_url, "cell1", "rabbit://h/", cell_url)
     assert cells_db.host_mapping_create(api_url, "c1", cell["uuid"]) is True
