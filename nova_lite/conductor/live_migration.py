@@ -30,7 +30,7 @@ from nova_lite.objects.request_spec import RequestSpec
 LOG = logging.getLogger(__name__)
 
 SCHEDULE_EVENT = "conductor_live_migrate_instance"
-COMPUTE_BINARY = "nova-compute"
+COMPUTE_BINARY = svc_db.COMPUTE_BINARY
 
 
 class LiveMigrationMixin:

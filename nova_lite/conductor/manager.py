@@ -49,7 +49,7 @@ from nova_lite.objects.service import Service
 
 LOG = logging.getLogger(__name__)
 
-COMPUTE_BINARY = "nova-compute"
+COMPUTE_BINARY = svc_db.COMPUTE_BINARY
 
 
 class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.NetworkTaskMixin,
@@ -107,18 +107,22 @@ class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.Network
         database does not answer (2.69) instead of DatabaseUnavailable. with_groups
         and with_host_status set what a show adds (server_groups, host_status), so
         that a polled show is one call, not three."""
-        inst = self._server(ctx, uuid, read_deleted, down_cell_minimal)
+        inst = self._server(ctx, uuid, read_deleted, down_cell_minimal, with_host_status)
         if with_groups:
             inst.server_groups = self.server_groups_of(ctx, uuid)
-        if with_host_status and inst.obj_attr_is_set("vm_state"):  # not a minimal record
+        if (with_host_status and inst.obj_attr_is_set("vm_state")  # not a minimal record
+                and not inst.obj_attr_is_set("host_status")):
             inst.host_status = self._host_status(uuid, inst.host)
         return inst
 
     def _server(self, ctx: Any, uuid: str, read_deleted: bool = False,
-                down_cell_minimal: bool = False) -> Instance:
+                down_cell_minimal: bool = False, with_host_status: bool = False
+                ) -> Instance:
+        """``with_host_status``: a server in its cell comes with its host_status, read
+        with it."""
         if down_cell_minimal:
             try:
-                return self._server(ctx, uuid)
+                return self._server(ctx, uuid, with_host_status=with_host_status)
             except exception.DatabaseUnavailable:
                 cell = self.cells.instance_cell(uuid)
                 if cell is None:
@@ -126,7 +130,7 @@ class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.Network
                 return self._down_cell_server(uuid, cell)
         if read_deleted:
             try:
-                return self._server(ctx, uuid)
+                return self._server(ctx, uuid, with_host_status=with_host_status)
             except exception.InstanceNotFound:
                 cell = self._deleted_instance_cell(uuid)
                 return inst_db.instance_get(cell["database_connection"], uuid, cell["name"],
@@ -135,8 +139,9 @@ class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.Network
         if building is not None:
             building.volumes_attached = []  # attached once it has a cell
             return building
-        return inst_db.instance_get(cell["database_connection"], uuid, cell["name"],
-                                    with_volumes=True)
+        return inst_db.instance_get(
+            cell["database_connection"], uuid, cell["name"], with_volumes=True,
+            host_down_time=CONF.service_down_time if with_host_status else None)
 
     def instance_actions(self, ctx: Any, uuid: str, request_id: Optional[str] = None,
                          read_deleted: bool = False) -> list:

@@ -20,7 +20,7 @@ from nova_lite.db import services as svc_db
 from nova_lite.objects.service import Service
 
 LOG = logging.getLogger(__name__)
-COMPUTE_BINARY = "nova-compute"
+COMPUTE_BINARY = svc_db.COMPUTE_BINARY
 # On a disabled compute service's providers, as Nova marks them (visible in Placement).
 DISABLED_TRAIT = "COMPUTE_STATUS_DISABLED"
 _MOVES_MESSAGE = ("Unable to delete compute service that has in-progress migrations. "

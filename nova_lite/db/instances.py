@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from nova_lite import exception
-from nova_lite.db import block_devices, instance_paging, instance_tags
+from nova_lite.db import block_devices, instance_paging, instance_tags, services
 from nova_lite.db import main_models as m
 from nova_lite.db.engine import reading, transactional
 from nova_lite.objects.instance import Instance, InstanceFault
@@ -232,13 +232,15 @@ def _get_row(session: Session, uuid: str, read_deleted: bool = False,
 
 # instance_get's statements, one per (read_deleted, with_volumes), built once: a
 # server's GET is polled, and building the statement cost more than running it.
-_GET_STATEMENTS: dict[tuple[bool, bool], sa.Select] = {}
+_GET_STATEMENTS: dict[tuple[bool, bool, bool], sa.Select] = {}
 
 
-def _get_statement(read_deleted: bool, with_volumes: bool) -> sa.Select:
-    """The row with its one-to-one parts (info cache, key pairs), its tags and volumes in
-    one statement (each statement costs about as much as the next)."""
-    q = _GET_STATEMENTS.get((read_deleted, with_volumes))
+def _get_statement(read_deleted: bool, with_volumes: bool, with_host: bool) -> sa.Select:
+    """The row with its one-to-one parts (info cache, key pairs), its tags, volumes and
+    its host's compute service in one statement (each statement costs about as much as
+    the next)."""
+    key = (read_deleted, with_volumes, with_host)
+    q = _GET_STATEMENTS.get(key)
     if q is None:
         volumes = block_devices.volumes_column() if with_volumes else sa.null()
         q = (sa.select(m.Instance, m.InstanceInfoCache, m.InstanceExtra.keypairs,
@@ -247,28 +249,38 @@ def _get_statement(read_deleted: bool, with_volumes: bool) -> sa.Select:
                         m.InstanceInfoCache.instance_uuid == m.Instance.uuid)
              .outerjoin(m.InstanceExtra, m.InstanceExtra.instance_uuid == m.Instance.uuid)
              .where(m.Instance.uuid == sa.bindparam("uuid")))
+        if with_host:
+            joined, columns = services.compute_service_of(m.Instance.host)
+            q = q.outerjoin(m.Service, joined).add_columns(*columns)
         if not read_deleted:
             q = q.where(m.Instance.deleted == 0)
-        _GET_STATEMENTS[(read_deleted, with_volumes)] = q
+        _GET_STATEMENTS[key] = q
     return q
 
 
 @reading
 def instance_get(session: Session, uuid: str, cell_name: Optional[str] = None,
-                 read_deleted: bool = False, with_volumes: bool = False) -> Instance:
+                 read_deleted: bool = False, with_volumes: bool = False,
+                 host_down_time: Optional[int] = None) -> Instance:
     """``with_volumes``: volumes_attached read in the same transaction (what a server
-    view shows), so the API needs no second call for them."""
-    found = session.execute(_get_statement(read_deleted, with_volumes),
+    view shows), so the API needs no second call for them. ``host_down_time`` (the
+    [DEFAULT] service_down_time): host_status (2.16) read in the same statement."""
+    with_host = host_down_time is not None
+    found = session.execute(_get_statement(read_deleted, with_volumes, with_host),
                             {"uuid": uuid}).first()
     if found is None:
         raise exception.InstanceNotFound(instance_id=uuid)
-    row, cache, keypairs, tags, volumes = found
+    row, cache, keypairs, tags, volumes = found[:5]
     inst = _set_keypairs(_to_obj(row, _fault_if_shown(session, row), cell_name, cache,
                                  instance_tags.tags_from_column(session, uuid, tags)),
                          keypairs)
     if with_volumes:
         inst.volumes_attached = block_devices.volumes_from_column(session, uuid, volumes)
         inst.obj_reset_changes(["volumes_attached"])
+    if with_host:
+        inst.host_status = services.host_status_of(row.host, tuple(found[5:]),
+                                                   host_down_time)
+        inst.obj_reset_changes(["host_status"])
     return inst
 
 

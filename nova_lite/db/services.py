@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid as uuidlib
 from datetime import datetime, timedelta
-from typing import Optional
+from typing import Any, Optional
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -13,7 +13,7 @@ from nova_lite import exception
 from nova_lite.db import main_models as m
 from nova_lite.db.engine import reading, transactional
 from nova_lite.objects.compute_node import ComputeNode
-from nova_lite.objects.service import Service
+from nova_lite.objects.service import Service, host_status
 
 
 def is_up(last_seen_up: Optional[datetime], forced_down: bool, down_time: int) -> bool:
@@ -163,6 +163,32 @@ def service_find_by_host(session: Session, down_time: int, cell_name: Optional[s
     row = session.scalars(sa.select(m.Service).where(
         m.Service.host == host, m.Service.binary == binary, m.Service.deleted == 0)).first()
     return _svc_obj(row, down_time, cell_name) if row is not None else None
+
+
+
+COMPUTE_BINARY = "nova-compute"
+
+
+def compute_service_of(instance_host: Any) -> tuple[Any, tuple]:
+    """(join condition, columns) of the live compute service of ``instance_host`` (a
+    column), for a statement reading an instance to outer-join; host_status_of reads
+    the columns."""
+    svc = m.Service
+    joined = sa.and_(svc.host == instance_host, svc.binary == COMPUTE_BINARY,
+                     svc.deleted == 0)
+    return joined, (svc.id, svc.last_seen_up, svc.forced_down, svc.disabled)
+
+
+def host_status_of(host: Optional[str], values: tuple, down_time: int) -> str:
+    """2.16 host_status from the columns of compute_service_of ("" without a host,
+    UNKNOWN without such a service)."""
+    if not host:
+        return ""
+    service_id, last_seen_up, forced_down, disabled = values
+    if service_id is None:
+        return "UNKNOWN"
+    return host_status(is_up(last_seen_up, forced_down, down_time), bool(forced_down),
+                       bool(disabled))
 
 
 SERVICE_FIELDS = frozenset(("disabled", "disabled_reason", "forced_down"))

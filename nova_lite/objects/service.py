@@ -27,8 +27,13 @@ class Service(base.NovaLiteObject):
 
     def host_status(self) -> str:
         """What server views show of a host through this (compute) service (2.16
-        host_status): DOWN when it stopped reporting or is forced down, MAINTENANCE
-        when an operator disabled it, else UP."""
-        if self.forced_down or not self.is_up:
-            return "DOWN"
-        return "MAINTENANCE" if self.disabled else "UP"
+        host_status)."""
+        return host_status(self.is_up, self.forced_down, self.disabled)
+
+
+def host_status(is_up: bool, forced_down: bool, disabled: bool) -> str:
+    """A compute service's 2.16 host_status: DOWN when it stopped reporting or is
+    forced down, MAINTENANCE when an operator disabled it, else UP."""
+    if forced_down or not is_up:
+        return "DOWN"
+    return "MAINTENANCE" if disabled else "UP"

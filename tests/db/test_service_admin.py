@@ -5,6 +5,7 @@ the service, its compute nodes, providers, aggregate memberships and host mappin
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -247,3 +248,32 @@ def test_host_status_of_a_server(env, backend):
     cells_db.instance_mapping_queue_delete(env["api"], inst.uuid)
     cond.cells.forget_instance(inst.uuid)
     assert cond._host_status(inst.uuid, "h2") == "UNKNOWN"  # a deleted server's
+
+
+def test_host_status_read_with_the_server(env, backend):
+    """A show at 2.16+ reads host_status in the server's own statement, through each
+    change an operator makes and a service that stopped reporting."""
+    cond, cell1 = env["cond"], env["cell1"]
+    on_h1 = create_instance(cell1, new_instance(vm_state="active", task_state=None,
+                                                host="h1", node="h1.node"))
+    elsewhere = create_instance(cell1, new_instance(host="gone", node="gone"))
+    nowhere = create_instance(cell1, new_instance(host=None, node=None))
+
+    def joined(uuid: str) -> str:
+        return inst_db.instance_get(cell1, uuid, "cell1", with_volumes=True,
+                                    host_down_time=60).host_status
+
+    assert joined(on_h1.uuid) == "UP"
+    assert joined(elsewhere.uuid) == "UNKNOWN" and joined(nowhere.uuid) == ""
+    cond.service_update_by_host(None, "h1", "nova-compute", {"disabled": True})
+    assert joined(on_h1.uuid) == "MAINTENANCE"
+    cond.service_update_by_host(None, "h1", "nova-compute", {"forced_down": True})
+    assert joined(on_h1.uuid) == "DOWN"
+    cond.service_update_by_host(None, "h1", "nova-compute", {"forced_down": False,
+                                                             "disabled": False})
+    with db_engine.session_scope(cell1) as s:  # stopped reporting two minutes ago
+        s.execute(sa.text("UPDATE services SET last_seen_up = :t WHERE host = 'h1'"),
+                  {"t": datetime.utcnow() - timedelta(minutes=2)})
+    assert joined(on_h1.uuid) == "DOWN"
+    # Not asked for: not read.
+    assert not inst_db.instance_get(cell1, on_h1.uuid).obj_attr_is_set("host_status")
