@@ -203,7 +203,6 @@ def instance_mapping_get(session: Session, instance_uuid: str) -> dict:
             "cell": cell_to_dict(cell) if cell is not None else None}
 
 
-
 # Where a server is, in one statement: its mapping's cell and, while it has none, its
 # build request's instance. One statement reads one snapshot, and hand_over sets the
 # cell and drops the build request in one transaction: a server is seen in exactly one.

@@ -230,8 +230,8 @@ def _get_row(session: Session, uuid: str, read_deleted: bool = False,
     return row
 
 
-# instance_get's statements, one per (read_deleted, with_volumes), built once: a
-# server's GET is polled, and building the statement cost more than running it.
+# instance_get's statements, one per (read_deleted, with_volumes, with_host), built
+# once: a server's GET is polled, and building the statement cost more than running it.
 _GET_STATEMENTS: dict[tuple[bool, bool, bool], sa.Select] = {}
 
 

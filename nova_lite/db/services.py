@@ -165,7 +165,6 @@ def service_find_by_host(session: Session, down_time: int, cell_name: Optional[s
     return _svc_obj(row, down_time, cell_name) if row is not None else None
 
 
-
 COMPUTE_BINARY = "nova-compute"
 
 
