@@ -178,8 +178,10 @@ class TaskMixin(ServerGroupMixin, AggregateMixin, block_devices.BlockDevicesMixi
                 self._bury_in_cell0(ctx, brs[uuid], err.format_message(), 500)
             return
         except Exception as err:  # scheduler unreachable, timed out, a database down ...
+            # A claim made for a build another attempt took over meanwhile is that
+            # attempt's: only this attempt's own claims go.
             for uuid in uuids:
-                placement_db.release(self.api_url, uuid)
+                placement_db.release_if_leased(self.api_url, uuid, stamp)
             young = all(brs[u].created_at is None or brs[u].created_at.replace(tzinfo=None)
                         > datetime.utcnow() - GIVE_UP_AFTER * lease for u in uuids)
             if young and isinstance(err, (rpc.MessagingTimeout, exception.ServiceUnavailable)):
@@ -197,7 +199,8 @@ class TaskMixin(ServerGroupMixin, AggregateMixin, block_devices.BlockDevicesMixi
             except exception.ServiceUnavailable as err:
                 LOG.warning("handing %s to its cell failed (%s); retrying later",
                             sel.instance_uuid, err)
-                _best_effort(placement_db.release, self.api_url, sel.instance_uuid)
+                _best_effort(placement_db.release_if_leased, self.api_url,
+                             sel.instance_uuid, stamp)
             except Exception as err:
                 LOG.exception("could not create %s in its cell", sel.instance_uuid)
                 placement_db.release(self.api_url, sel.instance_uuid)

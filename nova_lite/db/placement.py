@@ -292,6 +292,24 @@ def _try_claim(session: Session, provider_uuid: str, consumer_id: str, resources
 @transactional
 def release(session: Session, consumer_id: str) -> int:
     """Drop every allocation of consumer_id; return how many rows went."""
+    return _release(session, consumer_id)
+
+
+@transactional
+def release_if_leased(session: Session, consumer_id: str, lease: datetime) -> bool:
+    """Drop consumer_id's allocations only while its build request still carries
+    ``lease``: a build attempt that gives up (its scheduler's answer came too late) must
+    not drop the claim of the attempt that took the build over meanwhile. Whether it
+    dropped them."""
+    try:
+        _check_lease(session, consumer_id, lease)
+    except exception.ClaimSuperseded:
+        return False
+    _release(session, consumer_id)
+    return True
+
+
+def _release(session: Session, consumer_id: str) -> int:
     rp_ids = list(session.scalars(sa.select(m.Allocation.resource_provider_id).where(
         m.Allocation.consumer_id == consumer_id).distinct()))
     res = session.execute(sa.delete(m.Allocation).where(m.Allocation.consumer_id == consumer_id))

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from nova_lite import context, exception
+from nova_lite import context, exception, rpc
 from nova_lite.conductor import tasks
 from nova_lite.conductor.cells import CellDirectory
 from nova_lite.conductor.quota import QuotaEngine
@@ -283,6 +283,43 @@ def test_a_superseded_attempt_leaves_the_build_to_its_successor(cells: dict) -> 
     assert [b["instance_uuid"] for b in cells_db.build_request_list(
         cells["api"], instance_uuids=[inst.uuid])] == [inst.uuid]
     assert placement_db.consumers_on_provider(cells["api"], "h1") == []
+
+
+
+class _TooLateScheduler:
+    """A scheduler whose answer comes too late: the call times out. With ``takeover``,
+    a newer attempt took the build over meanwhile and claimed for it; without, this
+    attempt's own claim was made."""
+
+    def __init__(self, api_url: str, takeover: bool) -> None:
+        self.api_url, self.takeover = api_url, takeover
+
+    def select_destinations(self, ctx, spec, uuids, build_lease=None):
+        rp = placement_db.provider_ensure(self.api_url, "h1", "h1", None, {
+            "VCPU": {"total": 8, "reserved": 0, "allocation_ratio": 1.0}})
+        lease = build_lease
+        if self.takeover:
+            later = datetime.fromisoformat(build_lease) + timedelta(seconds=60)
+            cells_db.build_request_lease(self.api_url, uuids, later, later)
+            lease = later.isoformat()
+        placement_db.claim(self.api_url, rp, uuids[0], {"VCPU": 1}, build_lease=lease)
+        raise rpc.MessagingTimeout("no reply in time")
+
+
+@pytest.mark.parametrize("takeover", [True, False])
+def test_an_attempt_that_times_out_drops_only_its_own_claim(cells: dict,
+                                                            takeover: bool) -> None:
+    """The attempt gives up (to retry later) and drops its own claim; a claim of the
+    attempt that took the build over meanwhile stays, with the build request."""
+    inst = _record(cells["api"], created_at=datetime.utcnow())  # young: retried later
+    t = _Tasks(cells["api"])
+    t._scheduler, t._compute = _TooLateScheduler(cells["api"], takeover), _Compute()
+    t._schedule_and_build(context.get_admin_context(), [inst.uuid])
+    assert t._compute.built == []
+    assert [b["instance_uuid"] for b in cells_db.build_request_list(
+        cells["api"], instance_uuids=[inst.uuid])] == [inst.uuid]
+    assert placement_db.consumers_on_provider(cells["api"], "h1") == (
+        [inst.uuid] if takeover else [])
 
 
 def test_a_record_left_by_an_interrupted_attempt_follows_the_new_choice(cells: dict) -> None:
