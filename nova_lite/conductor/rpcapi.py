@@ -66,9 +66,6 @@ class ConductorAPI:
     def _call(self, ctx: RequestContext, method: str, **kwargs: Any) -> Any:
         return self.client.prepare(retry=self._retry).call(ctx, method, **kwargs)
 
-    def _cast(self, ctx: RequestContext, method: str, **kwargs: Any) -> None:
-        self.client.prepare(retry=self._retry).cast(ctx, method, **kwargs)
-
     def ping(self, ctx: RequestContext, timeout: float) -> str:
         """One round trip to a conductor that fails at once when the message bus is
         unreachable (MessageDeliveryFailure) instead of waiting for it (health checks)."""
@@ -329,7 +326,10 @@ class ConductorAPI:
     def action_event(self, ctx: RequestContext, uuid: str, event: str, phase: str,
                      host: Optional[str], result: Optional[str] = None,
                      traceback: Optional[str] = None) -> None:
-        self._cast(ctx, "action_event", uuid=uuid, event=event, phase=phase, host=host,
+        """A call, not a cast: the conductor runs messages in parallel threads, so a start
+        cast could be recorded after the update that finishes the event (it would then
+        show as a second, never-finished event)."""
+        self._call(ctx, "action_event", uuid=uuid, event=event, phase=phase, host=host,
                    result=result, traceback=traceback)
 
     def instance_destroy(self, ctx: RequestContext, uuid: str) -> None:

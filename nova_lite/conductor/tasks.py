@@ -312,11 +312,13 @@ class TaskMixin(ServerGroupMixin, AggregateMixin, block_devices.BlockDevicesMixi
                 self._schedule_and_build(ctx, [uuid], retry=True)
             except Exception:
                 LOG.exception("could not re-schedule %s", uuid)
-        # Created in a cell but never handed to its host (a crash between the two).
+        # Created in a cell but never handed to its host (a crash between the two); not
+        # those just re-scheduled above, whose build that attempt sent itself.
         for cell in self.cells.real_cells():
             for inst in inst_db.instance_list(cell["database_connection"], cell["name"], None,
                                               {"vm_state": [states.BUILDING]}):
                 if (inst.task_state == states.SCHEDULING and inst.host
+                        and inst.uuid not in stale
                         and inst.created_at.replace(tzinfo=None) < cutoff):
                     LOG.warning("re-sending build of %s to %s", inst.uuid, inst.host)
                     self.compute.build_and_run_instance(ctx, inst.host, inst)

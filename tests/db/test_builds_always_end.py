@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 import uuid
 
 import pytest
+import sqlalchemy as sa
 
 from nova_lite import context, exception, rpc
 from nova_lite.conductor import tasks
@@ -14,9 +15,12 @@ from nova_lite.conductor.cells import CellDirectory
 from nova_lite.conductor.quota import QuotaEngine
 from nova_lite.db import cells as cells_db
 from nova_lite.db import instances as inst_db
+from nova_lite.db import api_models
+from nova_lite.db import engine as db_engine
+from nova_lite.db import main_models
 from nova_lite.db import placement as placement_db
 from nova_lite.objects.request_spec import RequestSpec, Selection
-from tests.db.test_cells_instances import new_instance
+from tests.db.test_cells_instances import create_instance, new_instance
 
 # Valid IPv6 as written (41 characters), longer than the 39-character column.
 LONG_IPV6 = "0000:0000:0000:0000:0000:babe:220.12.22.2"
@@ -335,4 +339,29 @@ def test_a_record_left_by_an_interrupted_attempt_follows_the_new_choice(cells: d
     stored = inst_db.instance_get(cells["cell1"], inst.uuid)
     assert (stored.host, stored.node) == ("h1", "h1")
     assert compute.built == [inst.uuid]
+    assert cells_db.build_request_list(cells["api"], instance_uuids=[inst.uuid]) == []
+
+
+def test_a_retry_sends_the_build_of_a_record_left_before_its_hand_over_once(
+        cells: dict) -> None:
+    """A build request and its cell record both left by a crash before the hand-over:
+    the periodic pass re-schedules it and that attempt sends the build; the pass's
+    re-send of records never handed to their host must not send it a second time."""
+    inst = _record(cells["api"])
+    create_instance(cells["cell1"], inst)
+    inst_db.instance_update(cells["cell1"], inst.uuid, {"host": "h0", "node": "h0"})
+    old = datetime.utcnow() - timedelta(hours=1)
+    with db_engine.get_engine(cells["api"]).begin() as conn:
+        conn.execute(sa.update(api_models.BuildRequest)
+                     .where(api_models.BuildRequest.instance_uuid == inst.uuid)
+                     .values(created_at=old, updated_at=None))
+    with db_engine.get_engine(cells["cell1"]).begin() as conn:
+        conn.execute(sa.update(main_models.Instance).where(
+            main_models.Instance.uuid == inst.uuid).values(created_at=old))
+    t = _Tasks(cells["api"])
+    t._scheduler = _Scheduler(cells["cell1_uuid"])
+    t._compute = _Compute()
+    assert t.reconcile_build_requests() == 1
+    assert t._compute.built == [inst.uuid]
+    assert inst_db.instance_get(cells["cell1"], inst.uuid).host == "h1"
     assert cells_db.build_request_list(cells["api"], instance_uuids=[inst.uuid]) == []
