@@ -377,11 +377,11 @@ class ComputeManager(networking.NetworkingMixin, ShelveMixin, SnapshotMixin, Res
                 values.update(host=None, node=None)
             conductor_retry(self.conductor.instance_update, ctx, inst.uuid, values,
                             expected_task_state=expected_task_state)
-            if event:
-                self.conductor.action_event(ctx, inst.uuid, event, "finish", self.host,
-                                            "Error", details)
             if release:
                 conductor_retry(self.conductor.release_resources, ctx, inst.uuid)
+            if event:  # last: the claim goes even if the event cannot be recorded
+                self.conductor.action_event(ctx, inst.uuid, event, "finish", self.host,
+                                            "Error", details)
         except (exception.InstanceNotFound, exception.InstanceInvalidState):
             LOG.info("instance %s changed while recording its failure", inst.uuid)
         except Exception:
