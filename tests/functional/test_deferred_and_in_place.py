@@ -1,7 +1,7 @@
 """Through real daemons, on one fake host with [DEFAULT] allow_resize_to_same_host,
 resize_confirm_window and reclaim_instance_interval set: resize in place (revert, then
 confirmed automatically), soft delete / restore / forceDelete / reclaim, rebuild, lock
-with a reason. Claims are checked after each step."""
+with a reason, and quick actions' events. Claims are checked after each step."""
 
 from __future__ import annotations
 
@@ -150,5 +150,32 @@ def test_lock_with_a_reason_and_the_locked_filter(one_host):
     r = dep.get("/servers?all_tenants=1&locked=true", headers=v273)
     assert r.json()["servers"] == []
     assert server(dep, sid)["locked"] is False
+    act(dep, sid, {"forceDelete": None})
+    gone(dep, sid)
+
+
+def test_each_action_shows_its_one_event_finished(one_host):
+    """Ten quick actions in a row (the fake driver answers at once, so each compute's
+    start and finish reach the conductor back to back): every action shows its one
+    compute event, finished, never a second, unfinished copy of it."""
+    dep = one_host
+    sid = boot(dep, "events", "d1")
+    for _ in range(5):
+        act(dep, sid, {"pause": None})
+        wait(dep, sid, "PAUSED")
+        act(dep, sid, {"unpause": None})
+        wait(dep, sid, "ACTIVE")
+    acts = dep.get(f"/servers/{sid}/os-instance-actions").json()["instanceActions"]
+    shown = {}
+    for a in acts:
+        if a["action"] in ("pause", "unpause"):
+            one = dep.get(f"/servers/{sid}/os-instance-actions/{a['request_id']}",
+                          headers={"OpenStack-API-Version": "compute 2.51"}).json()
+            shown[a["request_id"]] = [(e["event"], e["result"])
+                                      for e in one["instanceAction"]["events"]]
+    assert len(shown) == 10
+    assert all(ev in ([("compute_pause_instance", "Success")],
+                      [("compute_unpause_instance", "Success")])
+               for ev in shown.values()), shown
     act(dep, sid, {"forceDelete": None})
     gone(dep, sid)
