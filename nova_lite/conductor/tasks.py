@@ -313,7 +313,8 @@ class TaskMixin(ServerGroupMixin, AggregateMixin, block_devices.BlockDevicesMixi
             except Exception:
                 LOG.exception("could not re-schedule %s", uuid)
         # Created in a cell but never handed to its host (a crash between the two); not
-        # those just re-scheduled above, whose build that attempt sent itself.
+        # the build requests just handled above: an attempt sends the build it schedules,
+        # and one found already handed over is re-sent by the next pass.
         for cell in self.cells.real_cells():
             for inst in inst_db.instance_list(cell["database_connection"], cell["name"], None,
                                               {"vm_state": [states.BUILDING]}):
