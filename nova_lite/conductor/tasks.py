@@ -20,6 +20,7 @@ from nova_lite.compute import rpcapi as compute_rpcapi
 from nova_lite.compute import states
 from nova_lite.conf import CONF
 from nova_lite.db import cells as cells_db
+from nova_lite.db import engine as db_engine
 from nova_lite.db import instances as inst_db
 from nova_lite.db import placement as placement_db
 from nova_lite.db import services as svc_db
@@ -174,8 +175,9 @@ class TaskMixin(ServerGroupMixin, AggregateMixin, block_devices.BlockDevicesMixi
                         uuids, err)
             return
         except exception.NoValidHost as err:
+            stamp, uuids = self._keep_lease(uuids, stamp)
             for uuid in uuids:
-                self._bury_in_cell0(ctx, brs[uuid], err.format_message(), 500)
+                self._bury_in_cell0(ctx, brs[uuid], err.format_message(), 500, stamp)
             return
         except Exception as err:  # scheduler unreachable, timed out, a database down ...
             # A claim made for a build another attempt took over meanwhile is that
@@ -189,12 +191,16 @@ class TaskMixin(ServerGroupMixin, AggregateMixin, block_devices.BlockDevicesMixi
                             lease.total_seconds())
                 return
             LOG.exception("scheduling failed for %s", uuids)
+            stamp, uuids = self._keep_lease(uuids, stamp)
             for uuid in uuids:
-                self._bury_in_cell0(ctx, brs[uuid], f"Scheduling failed: {err}", 500)
+                self._bury_in_cell0(ctx, brs[uuid], f"Scheduling failed: {err}", 500, stamp)
             return
+        stamp, kept = self._keep_lease([sel.instance_uuid for sel in selections], stamp)
         for sel in selections:
+            if sel.instance_uuid not in kept:
+                continue  # its claim is the successor's now, or went with the deletion
             try:
-                self._create_in_cell(ctx, brs[sel.instance_uuid], sel,
+                self._create_in_cell(ctx, brs[sel.instance_uuid], sel, stamp,
                                      [] if no_bdms else None)
             except exception.ServiceUnavailable as err:
                 LOG.warning("handing %s to its cell failed (%s); retrying later",
@@ -203,8 +209,24 @@ class TaskMixin(ServerGroupMixin, AggregateMixin, block_devices.BlockDevicesMixi
                              sel.instance_uuid, stamp)
             except Exception as err:
                 LOG.exception("could not create %s in its cell", sel.instance_uuid)
-                placement_db.release(self.api_url, sel.instance_uuid)
-                self._bury_in_cell0(ctx, brs[sel.instance_uuid], f"Build failed: {err}", 500)
+                self._bury_in_cell0(ctx, brs[sel.instance_uuid], f"Build failed: {err}", 500,
+                                    stamp)
+
+    def _keep_lease(self, uuids: list[str], stamp: datetime) -> tuple[datetime, list[str]]:
+        """Before an attempt creates records for its builds: the lease it holds, and the
+        builds it still holds. A lease past half its time (a scheduler that answered
+        late) is renewed first, so that no later attempt takes the builds over while
+        this one writes them to a cell; those a later attempt took over already, or the
+        user deleted, are left out."""
+        lease = timedelta(seconds=CONF.conductor.build_request_retry_seconds)
+        if datetime.utcnow() - stamp < lease / 2:
+            return stamp, uuids
+        renewed = _lease_stamp()
+        kept = cells_db.build_request_renew(self.api_url, uuids, stamp, renewed)
+        if len(kept) < len(uuids):
+            LOG.warning("builds of %s taken over by a later attempt or deleted; this "
+                        "late attempt leaves them", sorted(set(uuids) - set(kept)))
+        return renewed, kept
 
     def _left_after_hand_over(self, uuid: str) -> bool:
         """A build request an attempt handed over to a cell, then crashed before deleting
@@ -226,11 +248,12 @@ class TaskMixin(ServerGroupMixin, AggregateMixin, block_devices.BlockDevicesMixi
         return (not mapping["queued_for_delete"] and mapping["cell"] is not None
                 and mapping["cell"]["uuid"] == cell_uuid)
 
-    def _create_in_cell(self, ctx: Any, inst: Instance, sel: Any,
+    def _create_in_cell(self, ctx: Any, inst: Instance, sel: Any, lease: datetime,
                         bdms: Optional[list] = None) -> None:
         """Create the server in its cell with its block device mappings (``bdms``, read
-        from its request spec when None) in one transaction, hand it over (its mapping
-        names the cell, its build request goes) and cast the build to its host."""
+        from its request spec when None) in one transaction, hand it over while the
+        attempt holds its ``lease`` (its mapping names the cell, its build request goes)
+        and cast the build to its host."""
         cell = self.cells.by_uuid(sel.cell_uuid)
         url = cell["database_connection"]
         inst.host, inst.node = sel.host, sel.nodename
@@ -250,13 +273,19 @@ class TaskMixin(ServerGroupMixin, AggregateMixin, block_devices.BlockDevicesMixi
                                  "availability_zone": inst.availability_zone},
                 cell_name=cell["name"])
         try:
-            if not cells_db.hand_over(self.api_url, inst.uuid, sel.cell_uuid):
+            if not cells_db.hand_over(self.api_url, inst.uuid, sel.cell_uuid, lease):
                 if self._handed_over(inst.uuid, sel.cell_uuid):
                     return  # an earlier attempt finished the hand-over (and the cast)
                 # Deleted by the user while we scheduled: undo.
                 inst_db.instance_destroy(url, inst.uuid)
                 self._forget(inst.uuid)
                 return
+        except exception.ClaimSuperseded:
+            # A later attempt holds the build (this one stalled for a whole lease since
+            # it renewed it): the record is that attempt's to hand over, the claim too.
+            LOG.warning("build of %s taken over by a later attempt before its hand-over",
+                        inst.uuid)
+            return
         except Exception:
             # Not handed over: the server is buried in cell0 instead, and a live copy here
             # would show as a second, never-ending build.
@@ -267,12 +296,15 @@ class TaskMixin(ServerGroupMixin, AggregateMixin, block_devices.BlockDevicesMixi
         self.cells.remember(inst.uuid, cell)
         self.compute.build_and_run_instance(ctx, sel.host, created, bdms)
 
-    def _bury_in_cell0(self, ctx: Any, inst: Instance, message: str, code: int) -> None:
+    def _bury_in_cell0(self, ctx: Any, inst: Instance, message: str, code: int,
+                       lease: Optional[datetime] = None) -> None:
         """Record an instance that cannot be built in cell0, in ERROR, with the reason.
 
         Whatever made the build fail may be in the server's own values (one the database
         refuses), so when they cannot be stored the record keeps only what it must: the
-        server's identity, owner, flavor and the fault. A build therefore always ends."""
+        server's identity, owner, flavor and the fault. A build therefore always ends.
+        With ``lease``, only while the attempt holds it: a late attempt never buries a
+        build that a later one took over, nor drops that one's claim."""
         cell0 = self.cells.cell0()
         url = cell0["database_connection"]
         inst.vm_state, inst.task_state, inst.host, inst.node = states.ERROR, None, None, None
@@ -290,13 +322,27 @@ class TaskMixin(ServerGroupMixin, AggregateMixin, block_devices.BlockDevicesMixi
                 url, essentials(inst), cell0["name"], ctx.request_id, ctx.user_id,
                 ctx.project_id, failure=(code, f"{message} (some of the server's values "
                                                "could not be stored)", event))
-        cells_db.instance_mapping_set_cell(self.api_url, inst.uuid, cell0["uuid"])
-        self._release_reserved_volumes(ctx, inst.uuid)
-        # A server in cell0 holds no claim, whatever an earlier attempt left.
-        placement_db.release(self.api_url, inst.uuid)
-        if not cells_db.build_request_delete(self.api_url, inst.uuid):
+
+        def bury(session: Any) -> bool:
+            # One transaction: mapped to cell0, build request gone and (a server in
+            # cell0 holds no claim) whatever claim an attempt left dropped.
+            if not cells_db.hand_over_in(session, inst.uuid, cell0["uuid"], lease):
+                return False
+            placement_db.release_in(session, inst.uuid)
+            return True
+
+        try:
+            buried = db_engine.run_in_transaction(self.api_url, bury)
+        except exception.ClaimSuperseded:
+            LOG.warning("build of %s taken over by a later attempt; this late attempt "
+                        "does not bury it", inst.uuid)
+            inst_db.instance_destroy(url, inst.uuid)
+            return
+        if not buried:  # deleted meanwhile
             inst_db.instance_destroy(url, inst.uuid)
             self._forget(inst.uuid)
+            return
+        self._release_reserved_volumes(ctx, inst.uuid)
 
     def reconcile_build_requests(self) -> int:
         """At start-up and periodically: schedule again build requests that no attempt

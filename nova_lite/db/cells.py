@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid as uuidlib
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Optional
 
 import sqlalchemy as sa
@@ -110,22 +110,41 @@ def build_request_older_than(session: Session, cutoff) -> list[str]:
     return list(session.scalars(q))
 
 
+def leases_of(session: Session, instance_uuids: list[str]) -> dict[str, Optional[datetime]]:
+    """Lock build requests for the caller's transaction (in uuid order, so two attempts
+    never deadlock) and read the lease each carries: uuid -> its attempt's stamp (None:
+    never taken). Those gone are absent."""
+    br = m.BuildRequest
+    return dict(session.execute(
+        sa.select(br.instance_uuid, br.updated_at).where(br.instance_uuid.in_(instance_uuids))
+        .order_by(br.instance_uuid).with_for_update()).all())
+
+
+def same_lease(stamp: Optional[datetime], lease: datetime) -> bool:
+    """Whether a build request's stamp is the attempt's ``lease`` (stamps are kept to
+    the second)."""
+    return stamp is not None and stamp.replace(microsecond=0) == lease.replace(microsecond=0)
+
+
 def _lease(session: Session, instance_uuids: list[str], stale_before: datetime,
            now: datetime) -> list[str]:
     """Take, in the caller's transaction, the build requests no attempt took after
-    ``stale_before``: their rows are locked (read FOR UPDATE), so a concurrent attempt
-    waits and then sees them taken; one UPDATE stamps them all."""
+    ``stale_before``: their rows are locked (leases_of), so a concurrent attempt waits
+    and then sees them taken; one UPDATE stamps them all."""
     if not instance_uuids:
         return []
-    br = m.BuildRequest
-    rows = session.execute(sa.select(br.instance_uuid, br.updated_at).where(
-        br.instance_uuid.in_(instance_uuids)).with_for_update()).all()
-    free = {u for u, at in rows if at is None or at < stale_before}
-    taken = [u for u in instance_uuids if u in free]
-    if taken:
-        session.execute(sa.update(br).where(br.instance_uuid.in_(taken)).values(
-            updated_at=now), execution_options={"synchronize_session": False})
+    stamps = leases_of(session, instance_uuids)
+    taken = [u for u in instance_uuids
+             if u in stamps and (stamps[u] is None or stamps[u] < stale_before)]
+    _stamp(session, taken, now)
     return taken
+
+
+def _stamp(session: Session, instance_uuids: list[str], now: datetime) -> None:
+    if instance_uuids:
+        br = m.BuildRequest
+        session.execute(sa.update(br).where(br.instance_uuid.in_(instance_uuids)).values(
+            updated_at=now), execution_options={"synchronize_session": False})
 
 
 @transactional
@@ -136,6 +155,18 @@ def build_request_lease(session: Session, instance_uuids: list[str], stale_befor
     server twice. The stamp is the attempt's lease: its claims carry it (see
     placement.claim). Returns the uuids taken."""
     return _lease(session, instance_uuids, stale_before, now or datetime.utcnow())
+
+
+@transactional
+def build_request_renew(session: Session, instance_uuids: list[str], lease: datetime,
+                        now: datetime) -> list[str]:
+    """Renew an attempt's lease: the build requests still carrying ``lease`` are stamped
+    ``now`` (the attempt's new lease). Returns those renewed; the others were deleted
+    or taken over by a later attempt."""
+    stamps = leases_of(session, instance_uuids)
+    mine = [u for u in instance_uuids if same_lease(stamps.get(u), lease)]
+    _stamp(session, mine, now)
+    return mine
 
 
 @transactional
@@ -239,6 +270,11 @@ def instance_mapping_set_cell(session: Session, instance_uuid: str, cell_uuid: s
 # hand_over's statements (one pair per server built), built once.
 _BUILD_REQUEST_DROP = sa.delete(m.BuildRequest).where(
     m.BuildRequest.instance_uuid == sa.bindparam("uuid"))
+_LEASED_BUILD_REQUEST_DROP = _BUILD_REQUEST_DROP.where(
+    m.BuildRequest.updated_at >= sa.bindparam("lease"),
+    m.BuildRequest.updated_at < sa.bindparam("lease_end"))
+_BUILD_REQUEST_ID = sa.select(m.BuildRequest.id).where(
+    m.BuildRequest.instance_uuid == sa.bindparam("uuid"))
 _MAPPING_TO_CELL = (
     sa.update(m.InstanceMapping)
     .where(m.InstanceMapping.instance_uuid == sa.bindparam("uuid"))
@@ -246,16 +282,30 @@ _MAPPING_TO_CELL = (
             .where(m.CellMapping.uuid == sa.bindparam("cell_uuid")).scalar_subquery()))
 
 
-@transactional
-def hand_over(session: Session, instance_uuid: str, cell_uuid: str) -> bool:
-    """A scheduled server goes to its cell in one transaction: its mapping names the
-    cell and its build request goes. False (and nothing changed) when the build request
-    was gone already: deleted by the user, or handed over by an earlier attempt."""
+def hand_over_in(session: Session, instance_uuid: str, cell_uuid: str,
+                 lease: Optional[datetime] = None) -> bool:
+    """A scheduled server goes to its cell (or a failed one to cell0) in the caller's
+    transaction: its mapping names the cell and its build request goes. False (and
+    nothing changed) when the build request was gone already: deleted by the user, or
+    handed over by an earlier attempt. With ``lease``, only while the build request
+    carries it: ClaimSuperseded (nothing changed) when a later attempt took it over."""
     conn = session.connection()
-    if not conn.execute(_BUILD_REQUEST_DROP, {"uuid": instance_uuid}).rowcount:
+    if lease is None:
+        dropped = conn.execute(_BUILD_REQUEST_DROP, {"uuid": instance_uuid}).rowcount
+    else:
+        start = lease.replace(microsecond=0)
+        dropped = conn.execute(_LEASED_BUILD_REQUEST_DROP, {
+            "uuid": instance_uuid, "lease": start,
+            "lease_end": start + timedelta(seconds=1)}).rowcount
+        if not dropped and conn.scalar(_BUILD_REQUEST_ID, {"uuid": instance_uuid}):
+            raise exception.ClaimSuperseded(consumer=instance_uuid)
+    if not dropped:
         return False
     conn.execute(_MAPPING_TO_CELL, {"uuid": instance_uuid, "cell_uuid": cell_uuid})
     return True
+
+
+hand_over = transactional(hand_over_in)
 
 
 @transactional

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from nova_lite import exception
 from nova_lite.db import api_models as m
+from nova_lite.db import cells
 from nova_lite.db import server_groups
 from nova_lite.db.engine import reading, transactional
 
@@ -238,7 +239,7 @@ def _check_lease(session: Session, consumer_id: str, lease: datetime) -> None:
     """Lock the consumer's build request for this transaction and check its lease (a
     new attempt's lease waits for this claim to commit, and then replaces it)."""
     stamp = session.connection().scalar(_LEASE_STAMP, {"consumer": consumer_id})
-    if stamp is None or stamp.replace(microsecond=0) != lease.replace(microsecond=0):
+    if not cells.same_lease(stamp, lease):
         raise exception.ClaimSuperseded(consumer=consumer_id)
 
 
@@ -292,7 +293,7 @@ def _try_claim(session: Session, provider_uuid: str, consumer_id: str, resources
 @transactional
 def release(session: Session, consumer_id: str) -> int:
     """Drop every allocation of consumer_id; return how many rows went."""
-    return _release(session, consumer_id)
+    return release_in(session, consumer_id)
 
 
 @transactional
@@ -305,11 +306,12 @@ def release_if_leased(session: Session, consumer_id: str, lease: datetime) -> bo
         _check_lease(session, consumer_id, lease)
     except exception.ClaimSuperseded:
         return False
-    _release(session, consumer_id)
+    release_in(session, consumer_id)
     return True
 
 
-def _release(session: Session, consumer_id: str) -> int:
+def release_in(session: Session, consumer_id: str) -> int:
+    """As release, in the caller's transaction."""
     rp_ids = list(session.scalars(sa.select(m.Allocation.resource_provider_id).where(
         m.Allocation.consumer_id == consumer_id).distinct()))
     res = session.execute(sa.delete(m.Allocation).where(m.Allocation.consumer_id == consumer_id))

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from nova_lite import exception
 from nova_lite.db import api_models as m
+from nova_lite.db import cells
 from nova_lite.db import placement
 from nova_lite.db.engine import transactional
 
@@ -61,14 +62,9 @@ def claim_many(session: Session, claims: list[tuple[str, str]], resources: dict,
 def _check_leases(session: Session, consumers: list[str], lease: datetime) -> None:
     """Lock the consumers' build requests and check they carry ``lease`` (as
     placement's _check_lease does for one)."""
-    stamps = dict(session.execute(
-        sa.select(m.BuildRequest.instance_uuid, m.BuildRequest.updated_at)
-        .where(m.BuildRequest.instance_uuid.in_(consumers))
-        .order_by(m.BuildRequest.instance_uuid).with_for_update()).all())
-    want = lease.replace(microsecond=0)
+    stamps = cells.leases_of(session, consumers)
     for consumer in consumers:
-        stamp = stamps.get(consumer)
-        if stamp is None or stamp.replace(microsecond=0) != want:
+        if not cells.same_lease(stamps.get(consumer), lease):
             raise exception.ClaimSuperseded(consumer=consumer)
 
 

@@ -365,3 +365,103 @@ def test_a_retry_sends_the_build_of_a_record_left_before_its_hand_over_once(
     assert t._compute.built == [inst.uuid]
     assert inst_db.instance_get(cells["cell1"], inst.uuid).host == "h1"
     assert cells_db.build_request_list(cells["api"], instance_uuids=[inst.uuid]) == []
+
+
+class _OvertakenScheduler:
+    """A scheduler that claims for this attempt and answers; meanwhile (after the claim)
+    a later attempt took the build over. ``outcome``: "chosen" answers with h1,
+    "no host" raises NoValidHost."""
+
+    def __init__(self, api_url: str, cell_uuid: str, outcome: str) -> None:
+        self.api_url, self.cell_uuid, self.outcome = api_url, cell_uuid, outcome
+        self.successor = None
+
+    def select_destinations(self, ctx, spec, uuids, build_lease=None):
+        rp = placement_db.provider_ensure(self.api_url, "h1", "h1", None, {
+            "VCPU": {"total": 8, "reserved": 0, "allocation_ratio": 1.0}})
+        placement_db.claim(self.api_url, rp, uuids[0], {"VCPU": 1}, build_lease=build_lease)
+        self.successor = datetime.fromisoformat(build_lease) + timedelta(seconds=60)
+        cells_db.build_request_lease(self.api_url, uuids, self.successor, self.successor)
+        if self.outcome == "no host":
+            raise exception.NoValidHost(reason="none left")
+        return _Scheduler(self.cell_uuid).select_destinations(ctx, spec, uuids)
+
+
+@pytest.mark.parametrize("outcome", ["chosen", "no host"])
+def test_a_late_attempt_neither_hands_over_nor_buries_a_build_taken_over(
+        cells: dict, outcome: str) -> None:
+    """The attempt's answer came after a later attempt took the build over: it builds
+    nothing and buries nothing; the build request, its mapping and the claim are left to
+    the later attempt (whose claim replaces this one's)."""
+    inst = _record(cells["api"])
+    t = _Tasks(cells["api"])
+    t._scheduler = _OvertakenScheduler(cells["api"], cells["cell1_uuid"], outcome)
+    t._compute = _Compute()
+    t._schedule_and_build(context.get_admin_context(), [inst.uuid])
+    assert t._compute.built == []
+    assert cells_db.instance_mapping_get(cells["api"], inst.uuid)["cell"] is None
+    assert [b["instance_uuid"] for b in cells_db.build_request_list(
+        cells["api"], instance_uuids=[inst.uuid])] == [inst.uuid]
+    assert placement_db.consumers_on_provider(cells["api"], "h1") == [inst.uuid]
+    with pytest.raises(exception.InstanceNotFound):
+        inst_db.instance_get(cells["cell0"], inst.uuid)
+    # The later attempt hands it over under its own lease.
+    assert cells_db.hand_over(cells["api"], inst.uuid, cells["cell1_uuid"],
+                              t._scheduler.successor) is True
+
+
+class _SlowScheduler(_Scheduler):
+    """A scheduler answering after most of the attempt's lease went (the clock of the
+    lease stamps is moved back instead of waiting); ``takeover``: a later attempt took
+    the build over meanwhile."""
+
+    def __init__(self, api_url: str, cell_uuid: str, takeover: bool) -> None:
+        super().__init__(cell_uuid)
+        self.api_url, self.takeover = api_url, takeover
+
+    def select_destinations(self, ctx, spec, uuids, build_lease=None):
+        if self.takeover:
+            now = datetime.utcnow().replace(microsecond=0)
+            cells_db.build_request_lease(self.api_url, uuids, now, now)
+        return super().select_destinations(ctx, spec, uuids, build_lease)
+
+
+@pytest.mark.parametrize("takeover", [False, True])
+def test_an_attempt_past_half_its_lease_renews_it_before_writing_to_a_cell(
+        cells: dict, monkeypatch, takeover: bool) -> None:
+    inst = _record(cells["api"])
+    stamps = iter([datetime.utcnow().replace(microsecond=0) - timedelta(seconds=100)])
+    real = tasks._lease_stamp
+    monkeypatch.setattr(tasks, "_lease_stamp", lambda: next(stamps, None) or real())
+    t = _Tasks(cells["api"])
+    t._scheduler = _SlowScheduler(cells["api"], cells["cell1_uuid"], takeover)
+    t._compute = _Compute()
+    t._schedule_and_build(context.get_admin_context(), [inst.uuid])
+    if takeover:  # left to the later attempt before any record was written
+        assert t._compute.built == []
+        with pytest.raises(exception.InstanceNotFound):
+            inst_db.instance_get(cells["cell1"], inst.uuid)
+        assert len(cells_db.build_request_list(cells["api"],
+                                               instance_uuids=[inst.uuid])) == 1
+    else:  # renewed, then handed over under the renewed lease
+        assert t._compute.built == [inst.uuid]
+        assert cells_db.build_request_list(cells["api"], instance_uuids=[inst.uuid]) == []
+        assert cells_db.instance_mapping_get(
+            cells["api"], inst.uuid)["cell"]["uuid"] == cells["cell1_uuid"]
+
+
+def test_renewal_keeps_only_the_builds_still_held(cells: dict) -> None:
+    mine, taken_over, deleted = (_record(cells["api"]) for _ in range(3))
+    first = datetime.utcnow().replace(microsecond=0) - timedelta(seconds=100)
+    uuids = [mine.uuid, taken_over.uuid, deleted.uuid]
+    assert cells_db.build_request_lease(cells["api"], uuids, first, first) == uuids
+    later = first + timedelta(seconds=50)
+    assert cells_db.build_request_lease(cells["api"], [taken_over.uuid], later,
+                                        later) == [taken_over.uuid]
+    cells_db.build_request_delete(cells["api"], deleted.uuid)
+    now = first + timedelta(seconds=100)
+    assert cells_db.build_request_renew(cells["api"], uuids, first, now) == [mine.uuid]
+    with pytest.raises(exception.ClaimSuperseded):
+        cells_db.hand_over(cells["api"], mine.uuid, cells["cell1_uuid"], first)
+    assert cells_db.hand_over(cells["api"], deleted.uuid, cells["cell1_uuid"], now) is False
+    assert cells_db.hand_over(cells["api"], mine.uuid, cells["cell1_uuid"], now) is True
