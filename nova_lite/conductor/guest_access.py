@@ -88,11 +88,6 @@ class GuestAccessMixin:
                 return found
         raise exception.ConsoleTokenInvalid(token="***")
 
-    def _forget_guest_access(self, url: str, uuid: str) -> None:
-        """At delete: the console tokens of the instance go too."""
-        guest_db.console_tokens_delete(url, uuid)
-
-
 def access_url(base: str, console_type: str, token: str) -> str:
     """The URL a user opens: noVNC reads the websocket path (with the token) from its
     ``path`` query parameter; other clients take ``token`` directly."""

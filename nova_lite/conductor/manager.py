@@ -232,17 +232,16 @@ class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.Network
             url = self._cell_url(uuid)
         except exception.InstanceNotFound:
             return
-        inst_db.action_event(url, uuid, ctx.request_id, event, phase, host, result, traceback)
-        if phase == "finish":
-            inst_db.action_finish(url, uuid, ctx.request_id)
+        inst_db.action_event(url, uuid, ctx.request_id, event, phase, host, result, traceback,
+                             finish_action=phase == "finish")
 
     def instance_destroy(self, ctx: Any, uuid: str) -> None:
         """Final step of a delete: soft-delete the record, free its resources."""
         cell = self.cells.instance_cell(uuid)
-        if cell is not None:
-            inst_db.instance_destroy(cell["database_connection"], uuid)
-            self._forget_guest_access(cell["database_connection"], uuid)
-        self._forget(uuid, cell["database_connection"] if cell else None)
+        if cell is None:
+            self._forget(uuid)
+        else:
+            self._destroy(cell["database_connection"], uuid)
 
     def release_resources(self, ctx: Any, consumer_id: str) -> None:
         placement_db.release(self.api_url, consumer_id)

@@ -184,15 +184,11 @@ class MigrationsMixin:
     def _end_moves_of_deleted(self, instance_uuid: str, cell_url: str) -> None:
         """A deleted server's unfinished moves end, and their claims with them (an
         evacuation whose dead source has not come back yet holds one too)."""
-        done = mig_db.migration_list(cell_url, instance_uuid=instance_uuid, status="done",
-                                     migration_type="evacuation")
-        for mig in mig_db.migration_list(cell_url, instance_uuid=instance_uuid,
-                                         in_progress=True) + done:
-            move_claims.drop_source_claim(self.api_url, mig.uuid)
-            try:
-                mig_db.migration_update(cell_url, mig.uuid, {"status": "error"})
-            except exception.MigrationNotFound:
-                pass
+        moves = mig_db.moves_left_by(cell_url, instance_uuid)
+        for mig in moves:
+            move_claims.drop_source_claim(self.api_url, mig)
+        if moves:
+            mig_db.migrations_end(cell_url, moves)
 
     def _stop_moves_elsewhere(self, ctx: Any, url: str, inst: Instance) -> None:
         """Deleting a server mid-move: the move's other host removes its guest too."""

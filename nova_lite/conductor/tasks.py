@@ -10,7 +10,7 @@ import concurrent.futures
 import dataclasses
 import logging
 from datetime import datetime, timedelta
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 from oslo_db import exception as db_exc
 
@@ -21,8 +21,11 @@ from nova_lite.compute import states
 from nova_lite.conf import CONF
 from nova_lite.db import cells as cells_db
 from nova_lite.db import engine as db_engine
+from nova_lite.db import guest_access as guest_db
+from nova_lite.db import instance_migrations as mig_db
 from nova_lite.db import instances as inst_db
 from nova_lite.db import placement as placement_db
+from nova_lite.db import server_groups as groups_db
 from nova_lite.db import services as svc_db
 from nova_lite.objects.instance import Instance
 from nova_lite.objects.request_spec import RequestSpec
@@ -67,15 +70,37 @@ class TaskMixin(ServerGroupMixin, AggregateMixin, block_devices.BlockDevicesMixi
             self._compute = compute_rpcapi.ComputeAPI(self.cells.transport_url_of)
         return self._compute
 
-    def _forget(self, uuid: str, cell_url: Optional[str] = None) -> None:
-        """Drop a deleted instance's claims (those of its unfinished moves too, when its
-        cell is known), its mapping and its cached cell."""
-        if cell_url is not None:
-            self._end_moves_of_deleted(uuid, cell_url)
-        placement_db.release(self.api_url, uuid)
-        self._group_forget(uuid)
-        cells_db.instance_mapping_queue_delete(self.api_url, uuid)
+    def _forget(self, uuid: str, moves: Sequence[str] = ()) -> None:
+        """Drop a deleted instance's claims (and those of its unfinished ``moves``), its
+        group membership and its mapping in one API-database transaction, and its
+        cached cell."""
+
+        def forget(session: Any) -> None:
+            for consumer in (uuid, *moves):
+                placement_db.release_in(session, consumer)
+            groups_db.member_remove_in(session, uuid)
+            cells_db.instance_mapping_queue_delete_in(session, uuid)
+
+        db_engine.run_in_transaction(self.api_url, forget)
         self.cells.forget_instance(uuid)
+
+    def _destroy(self, url: str, uuid: str, request_id: Optional[str] = None) -> None:
+        """A delete's last step: the record goes (soft-deleted) with its console tokens
+        and, with ``request_id``, its delete action finished, in one cell transaction;
+        then what the API database holds for it (_forget). Its unfinished moves end
+        after their claims went, so a retry of this step still finds and drops them."""
+
+        def destroy(session: Any) -> list[str]:
+            inst_db.destroy_in(session, uuid)
+            guest_db.console_tokens_delete_in(session, uuid)
+            if request_id is not None:
+                inst_db.action_finish_in(session, uuid, request_id)
+            return mig_db.moves_left_by_in(session, uuid)
+
+        moves = db_engine.run_in_transaction(url, destroy)
+        self._forget(uuid, moves)
+        if moves:
+            mig_db.migrations_end(url, moves)
 
     # -- build ----------------------------------------------------------------------------
     def build_requests_create(self, ctx: Any, instances: list, request_spec: Any,
@@ -432,10 +457,7 @@ class TaskMixin(ServerGroupMixin, AggregateMixin, block_devices.BlockDevicesMixi
         inst_db.action_start(url, inst.uuid, "delete", ctx.request_id, ctx.user_id,
                              ctx.project_id)
         self._release_volumes_of(ctx, url, inst.uuid)
-        inst_db.instance_destroy(url, inst.uuid)
-        inst_db.action_finish(url, inst.uuid, ctx.request_id)
-        self._forget_guest_access(url, inst.uuid)  # type: ignore[attr-defined]
-        self._forget(inst.uuid, url)
+        self._destroy(url, inst.uuid, ctx.request_id)
 
     # -- lifecycle actions ---------------------------------------------------------------------
     def server_action(self, ctx: Any, uuid: str, action: str, params: dict) -> Instance:

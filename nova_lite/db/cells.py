@@ -308,10 +308,12 @@ def hand_over_in(session: Session, instance_uuid: str, cell_uuid: str,
 hand_over = transactional(hand_over_in)
 
 
-@transactional
-def instance_mapping_queue_delete(session: Session, instance_uuid: str) -> None:
+def instance_mapping_queue_delete_in(session: Session, instance_uuid: str) -> None:
     session.execute(sa.update(m.InstanceMapping).where(
         m.InstanceMapping.instance_uuid == instance_uuid).values(queued_for_delete=True))
+
+
+instance_mapping_queue_delete = transactional(instance_mapping_queue_delete_in)
 
 
 @transactional

@@ -70,8 +70,8 @@ def console_token_get(session: Session, token: str) -> Optional[dict]:
             "access_url_base": row.access_url_base}
 
 
-@transactional
-def console_tokens_delete(session: Session, instance_uuid: str) -> int:
+def console_tokens_delete_in(session: Session, instance_uuid: str) -> int:
+    """A deleted server's tokens go, in the caller's transaction (its record's)."""
     res = session.execute(sa.delete(m.ConsoleAuthToken).where(
         m.ConsoleAuthToken.instance_uuid == instance_uuid))
     return res.rowcount

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from nova_lite import exception
 from nova_lite.db import instances as inst_db
 from nova_lite.db import main_models as m
-from nova_lite.db.engine import transactional
+from nova_lite.db.engine import reading, transactional
 from nova_lite.objects.instance import Instance
 from nova_lite.objects.migration import FINAL_STATUSES, Migration
 
@@ -81,6 +81,28 @@ def migration_update(session: Session, uuid: str, values: dict,
         setattr(row, k, v)
     session.flush()
     return _to_obj(row)
+
+
+def moves_left_by_in(session: Session, instance_uuid: str) -> list[str]:
+    """The migrations whose claims a deleted server leaves (in the caller's
+    transaction): its unfinished moves, and its done evacuations (their dead source has
+    not come back to drop its claim)."""
+    mig = m.Migration
+    return list(session.scalars(sa.select(mig.uuid).where(
+        mig.deleted == 0, mig.instance_uuid == instance_uuid,
+        sa.or_(mig.status.not_in(list(FINAL_STATUSES)),
+               sa.and_(mig.status == "done", mig.migration_type == "evacuation"))
+    ).order_by(mig.id)))
+
+
+moves_left_by = reading(moves_left_by_in)
+
+
+@transactional
+def migrations_end(session: Session, uuids: list[str]) -> None:
+    """Moves of a deleted server end in error (after their claims went)."""
+    session.execute(sa.update(m.Migration).where(m.Migration.uuid.in_(uuids)).values(
+        status="error"), execution_options={"synchronize_session": False})
 
 
 @transactional

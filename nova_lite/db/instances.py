@@ -363,9 +363,8 @@ def _guarded_update(session: Session, uuid: str, values: dict,
                                          attr="task_state", state=state[0])
 
 
-@transactional
-def instance_destroy(session: Session, uuid: str) -> bool:
-    """Soft-delete; False if it was already deleted."""
+def destroy_in(session: Session, uuid: str) -> bool:
+    """Soft-delete in the caller's transaction; False if it was already deleted."""
     now = datetime.utcnow()
     res = session.execute(
         sa.update(m.Instance).where(m.Instance.uuid == uuid, m.Instance.deleted == 0)
@@ -373,6 +372,9 @@ def instance_destroy(session: Session, uuid: str) -> bool:
                 vm_state="deleted", task_state=None, power_state=0))
     block_devices.destroy_of_instance(session, uuid)
     return res.rowcount > 0
+
+
+instance_destroy = transactional(destroy_in)
 
 
 @reading
@@ -425,9 +427,11 @@ def _action_row(session: Session, uuid: str, request_id: str) -> Optional[m.Inst
 @transactional
 def action_event(session: Session, uuid: str, request_id: str, event: str, phase: str,
                  host: Optional[str], result: Optional[str] = None,
-                 traceback: Optional[str] = None) -> None:
-    """phase 'start' opens an event; 'finish' closes it with result Success or Error."""
-    _action_event(session, uuid, request_id, event, phase, host, result, traceback)
+                 traceback: Optional[str] = None, finish_action: bool = False) -> None:
+    """phase 'start' opens an event; 'finish' closes it with result Success or Error
+    (and, with ``finish_action``, the action too)."""
+    _action_event(session, uuid, request_id, event, phase, host, result, traceback,
+                  finish_action)
 
 
 # An action event's statements, built once: every step of a build and of each server
@@ -484,15 +488,14 @@ def _action_event(session: Session, uuid: str, request_id: str, event: str, phas
     return True
 
 
-@transactional
-def action_finish(session: Session, uuid: str, request_id: str) -> None:
-    _action_finish(session, uuid, request_id)
-
-
-def _action_finish(session: Session, uuid: str, request_id: str) -> None:
+def action_finish_in(session: Session, uuid: str, request_id: str) -> None:
+    """Finish the request's action, in the caller's transaction."""
     action = _action_row(session, uuid, request_id)
     if action is not None:
         action.finish_time = datetime.utcnow()
+
+
+action_finish = transactional(action_finish_in)
 
 
 @reading

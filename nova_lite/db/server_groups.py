@@ -135,10 +135,12 @@ def add_group(session: Session, name: str, project_id: str, user_id: Optional[st
     return _to_obj(row, [])
 
 
-@transactional
-def member_remove(session: Session, instance_uuid: str) -> int:
+def member_remove_in(session: Session, instance_uuid: str) -> int:
     return session.execute(sa.delete(m.InstanceGroupMember).where(
         m.InstanceGroupMember.instance_uuid == instance_uuid)).rowcount
+
+
+member_remove = transactional(member_remove_in)
 
 
 @reading

@@ -234,8 +234,11 @@ def test_evacuate_claims_the_destination_and_keeps_the_dead_hosts_claim(env, bac
     assert cond._compute.sent == [("evacuate_instance", "h3", mig.uuid, states.STOPPED)]
     # deleted before the dead host came back: its claim goes with the server
     mig_db.migration_update(env["cell1"], mig.uuid, {"status": "done"})
-    cond._forget(inst.uuid, env["cell1"])
+    cond._destroy(env["cell1"], inst.uuid)
     assert _holders(env, "h1") == [] and _holders(env, "h3") == []
+    assert mig_db.migration_get(env["cell1"], mig.uuid).status == "error"
+    with pytest.raises(exception.InstanceNotFound):
+        inst_db.instance_get(env["cell1"], inst.uuid)
 
 
 def test_evacuate_with_no_valid_host_leaves_the_server_on_its_dead_host(env, backend):
