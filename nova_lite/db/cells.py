@@ -260,13 +260,6 @@ def instance_whereabouts(session: Session, instance_uuid: str
             json.loads(blob) if blob is not None else None)
 
 
-@transactional
-def instance_mapping_set_cell(session: Session, instance_uuid: str, cell_uuid: str) -> None:
-    cell = session.scalars(sa.select(m.CellMapping).where(m.CellMapping.uuid == cell_uuid)).one()
-    session.execute(sa.update(m.InstanceMapping).where(
-        m.InstanceMapping.instance_uuid == instance_uuid).values(cell_id=cell.id))
-
-
 # hand_over's statements (one pair per server built), built once.
 _BUILD_REQUEST_DROP = sa.delete(m.BuildRequest).where(
     m.BuildRequest.instance_uuid == sa.bindparam("uuid"))

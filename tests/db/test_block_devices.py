@@ -18,7 +18,7 @@ from nova_lite.db import instances as inst_db
 from nova_lite.objects import block_device
 from nova_lite.objects.block_device import BlockDeviceMapping, BlockDeviceMappingList
 from nova_lite.objects.request_spec import RequestSpec
-from tests.db.test_cells_instances import create_instance, new_instance
+from tests.db.test_cells_instances import create_instance, map_to_cell, new_instance
 
 VOL = {"source_type": "volume", "destination_type": "volume", "boot_index": None,
        "device_name": "/dev/vdb", "delete_on_termination": False}
@@ -77,7 +77,7 @@ def test_conductor_methods(api_url: str, mapped_cells: dict) -> None:
     inst = create_instance(cell1, new_instance(), "cell1")
     cells_db.build_request_create(api_url, inst.uuid, "p1", "u1", inst.obj_to_primitive(),
                                   RequestSpec(flavor=inst.flavor).obj_to_primitive())
-    cells_db.instance_mapping_set_cell(api_url, inst.uuid, mapped_cells["cell1_uuid"])
+    map_to_cell(api_url, inst.uuid, mapped_cells["cell1_uuid"])
     cells_db.build_request_delete(api_url, inst.uuid)
 
     vol_id = str(uuid.uuid4())
@@ -240,7 +240,7 @@ def test_volume_extended_starts_the_servers_extend_volume_action(api_url: str,
     inst = create_instance(cell1, new_instance(host="h1", node="h1"), "cell1")
     cells_db.build_request_create(api_url, inst.uuid, "p1", "u1", inst.obj_to_primitive(),
                                   RequestSpec(flavor=inst.flavor).obj_to_primitive())
-    cells_db.instance_mapping_set_cell(api_url, inst.uuid, mapped_cells["cell1_uuid"])
+    map_to_cell(api_url, inst.uuid, mapped_cells["cell1_uuid"])
     cells_db.build_request_delete(api_url, inst.uuid)
     ctx = context.RequestContext(user_id="cinder", project_id="service",
                                  request_id="req-extend")

@@ -19,7 +19,7 @@ from nova_lite.conductor.server_lists import ServerListMixin
 from nova_lite.db import cells as cells_db
 from nova_lite.db import instance_paging
 from nova_lite.objects.request_spec import RequestSpec
-from tests.db.test_cells_instances import create_instance, new_instance
+from tests.db.test_cells_instances import create_instance, map_to_cell, new_instance
 
 CLOSED_PORT_URL = "mysql+pymysql://root@127.0.0.1:9/nova_cell_down?charset=utf8mb4"
 T0 = datetime(2026, 1, 1, 12, 0, 0)
@@ -48,7 +48,7 @@ def _boot(api_url: str, cell: dict, n: int, **values) -> str:
                                   inst.obj_to_primitive(), _spec(inst).obj_to_primitive())
     if cell is not None:
         create_instance(cell["database_connection"], inst, cell["name"])
-        cells_db.instance_mapping_set_cell(api_url, inst.uuid, cell["uuid"])
+        map_to_cell(api_url, inst.uuid, cell["uuid"])
         cells_db.build_request_delete(api_url, inst.uuid)
     return inst.uuid
 

@@ -23,7 +23,7 @@ from nova_lite.db import instances as inst_db
 from nova_lite.db import placement as placement_db
 from nova_lite.db import services as svc_db
 from nova_lite.objects.request_spec import RequestSpec, Selection
-from tests.db.test_cells_instances import create_instance, new_instance, node_values
+from tests.db.test_cells_instances import create_instance, map_to_cell, new_instance, node_values
 
 HOSTS = ("h1", "h2", "h3")
 
@@ -86,7 +86,7 @@ def _server(env: dict, vm_state: str = states.ACTIVE, host: str = "h1"):
     cells_db.build_request_create(env["api"], inst.uuid, "p1", "u1", inst.obj_to_primitive(),
                                   spec.obj_to_primitive())
     cells_db.build_request_delete(env["api"], inst.uuid)
-    cells_db.instance_mapping_set_cell(env["api"], inst.uuid, env["cell1_uuid"])
+    map_to_cell(env["api"], inst.uuid, env["cell1_uuid"])
     placement_db.claim(env["api"], _provider(env["api"], env["cell1_uuid"], host),
                        inst.uuid, {"VCPU": 1})
     return inst

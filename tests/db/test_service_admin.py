@@ -23,7 +23,7 @@ from nova_lite.db import instance_migrations as mig_db
 from nova_lite.db import instances as inst_db
 from nova_lite.db import placement as placement_db
 from nova_lite.db import services as svc_db
-from tests.db.test_cells_instances import create_instance, new_instance, node_values
+from tests.db.test_cells_instances import create_instance, map_to_cell, new_instance, node_values
 
 INV = {"VCPU": {"total": 8, "reserved": 0, "allocation_ratio": 1.0}}
 
@@ -237,7 +237,7 @@ def test_host_status_of_a_server(env, backend):
     inst = new_instance(vm_state="active", task_state=None, host="h1", node="h1.node")
     cells_db.build_request_create(env["api"], inst.uuid, "p1", "u1", inst.obj_to_primitive(),
                                   {})
-    cells_db.instance_mapping_set_cell(env["api"], inst.uuid, cell["uuid"])
+    map_to_cell(env["api"], inst.uuid, cell["uuid"])
     assert cond._host_status(inst.uuid, "h1") == "UP"
     cond.service_update_by_host(None, "h1", "nova-compute", {"disabled": True})
     assert cond._host_status(inst.uuid, "h1") == "MAINTENANCE"

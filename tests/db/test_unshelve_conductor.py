@@ -19,7 +19,7 @@ from nova_lite.db import instances as inst_db
 from nova_lite.db import placement as placement_db
 from nova_lite.db import services as svc_db
 from nova_lite.objects.request_spec import RequestSpec, Selection
-from tests.db.test_cells_instances import create_instance, new_instance
+from tests.db.test_cells_instances import create_instance, map_to_cell, new_instance
 
 
 class _Scheduler:
@@ -79,7 +79,7 @@ def _server(env: dict, vm_state: str, host=None, task_state=None, **values):
     cells_db.build_request_create(env["api"], inst.uuid, "p1", "u1", inst.obj_to_primitive(),
                                   spec.obj_to_primitive())
     cells_db.build_request_delete(env["api"], inst.uuid)  # the spec stays, as after a build
-    cells_db.instance_mapping_set_cell(env["api"], inst.uuid, env["cell1_uuid"])
+    map_to_cell(env["api"], inst.uuid, env["cell1_uuid"])
     return inst
 
 
