@@ -36,11 +36,18 @@ def _console(env, sid: str) -> str:
     return r.json()["output"]
 
 
+# A kernel message ("[    7.728149] [drm] ...", up to its newline) that the guest's
+# kernel wrote into the middle of a line its /init was printing.
+KERNEL_MESSAGE = re.compile(r"\[\s*\d+\.\d+\] [^\n]*\n?")
+
+
 def _wait_line(env, sid: str, pattern: str, timeout: float = BOOT_TIMEOUT) -> tuple[str, float]:
+    """The first console line matching ``pattern``, as /init printed it (without the
+    kernel's messages written into it meanwhile)."""
     start = time.monotonic()
     rx = re.compile(pattern)
     while time.monotonic() - start < timeout:
-        for line in _console(env, sid).splitlines():
+        for line in KERNEL_MESSAGE.sub("", _console(env, sid)).splitlines():
             if rx.search(line):
                 return line, time.monotonic() - start
         time.sleep(0.5)
