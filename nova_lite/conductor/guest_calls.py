@@ -8,6 +8,7 @@ from typing import Any
 
 from nova_lite import exception
 from nova_lite.compute import states
+from nova_lite.conductor.tasks import started_by
 from nova_lite.db import instances as inst_db
 
 LOG = logging.getLogger(__name__)
@@ -26,9 +27,8 @@ class GuestCallsMixin:
             raise exception.InstanceNotReady(instance_id=uuid)
         inst = inst_db.instance_update(url, uuid, {"task_state": t.task_state},
                                        expected_task_state=list(t.from_task_states),
-                                       cell_name=cell["name"])
-        inst_db.action_start(url, uuid, t.action_record, ctx.request_id, ctx.user_id,
-                             ctx.project_id)
+                                       cell_name=cell["name"],
+                                       start_action=started_by(ctx, t.action_record))
         try:
             self.compute.set_admin_password(ctx, inst.host, inst, password)
         except exception.NovaLiteException:

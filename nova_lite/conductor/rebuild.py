@@ -9,6 +9,7 @@ from typing import Any
 
 from nova_lite import exception
 from nova_lite.compute import states
+from nova_lite.conductor.tasks import started_by
 from nova_lite.db import instances as inst_db
 from nova_lite.image import properties as image_properties
 from nova_lite.objects.instance import Instance
@@ -39,9 +40,8 @@ class RebuildMixin:
             values["system_metadata"] = sysmeta
         inst = inst_db.instance_update(url, inst.uuid, {**values, "task_state": t.task_state},
                                        expected_task_state=list(t.from_task_states),
-                                       cell_name=cell["name"])
-        inst_db.action_start(url, inst.uuid, t.action_record, ctx.request_id, ctx.user_id,
-                             ctx.project_id)
+                                       cell_name=cell["name"],
+                                       start_action=started_by(ctx, t.action_record))
         self.compute.rebuild_instance(ctx, inst.host, inst, orig_vm_state,
                                       bool(params.get("preserve_ephemeral")),
                                       params.get("reimage_image_id"))

@@ -17,6 +17,7 @@ from nova_lite import exception
 from nova_lite.compute import states
 from nova_lite.conf import CONF
 from nova_lite.db import cells as cells_db
+from nova_lite.conductor.tasks import started_by
 from nova_lite.db import instances as inst_db
 from nova_lite.db import placement as placement_db
 from nova_lite.db import services as svc_db
@@ -58,9 +59,8 @@ class ShelveTaskMixin:
             raise exception.Invalid("The requested availability zone is not available")
         inst = inst_db.instance_update(url, uuid, {"task_state": t.task_state},
                                        expected_task_state=list(t.from_task_states),
-                                       cell_name=cell["name"])
-        inst_db.action_start(url, uuid, t.action_record, ctx.request_id, ctx.user_id,
-                             ctx.project_id)
+                                       cell_name=cell["name"],
+                                       start_action=started_by(ctx, t.action_record))
         if inst.vm_state == states.SHELVED:
             self.compute.run_action(ctx, inst.host, inst, t.name, {})
             return

@@ -439,9 +439,8 @@ class TaskMixin(ServerGroupMixin, AggregateMixin, block_devices.BlockDevicesMixi
         with it (instance_destroy); a move in progress also stops at its other host."""
         url = cell["database_connection"]
         inst = inst_db.instance_update(url, inst.uuid, {"task_state": t.task_state},
-                                       cell_name=cell["name"])
-        inst_db.action_start(url, inst.uuid, "delete", ctx.request_id, ctx.user_id,
-                             ctx.project_id)
+                                       cell_name=cell["name"],
+                                       start_action=started_by(ctx, "delete"))
         self._stop_moves_elsewhere(ctx, url, inst)
         self.compute.terminate_instance(ctx, inst.host, inst)
         return inst
@@ -492,9 +491,8 @@ class TaskMixin(ServerGroupMixin, AggregateMixin, block_devices.BlockDevicesMixi
         inst = inst_db.instance_update(url, inst.uuid,
                                        {**(values or {}), "task_state": t.task_state},
                                        expected_task_state=list(t.from_task_states),
-                                       cell_name=cell["name"])
-        inst_db.action_start(url, inst.uuid, t.action_record, ctx.request_id,
-                             ctx.user_id, ctx.project_id)
+                                       cell_name=cell["name"],
+                                       start_action=started_by(ctx, t.action_record))
         self.compute.run_action(ctx, inst.host, inst, t.name, params)
         return inst
 
@@ -516,6 +514,12 @@ class Held:
     instances: list
     spec: RequestSpec
     stamp: datetime
+
+
+def started_by(ctx: Any, action: str) -> dict:
+    """instance_update's ``start_action``: ``action`` started by the request."""
+    return {"action": action, "request_id": ctx.request_id, "user_id": ctx.user_id,
+            "project_id": ctx.project_id}
 
 
 def _lease_stamp() -> datetime:

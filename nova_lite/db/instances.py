@@ -288,13 +288,16 @@ def instance_get(session: Session, uuid: str, cell_name: Optional[str] = None,
 def instance_update(session: Session, uuid: str, values: dict,
                     expected_task_state: Any = "__any__",
                     cell_name: Optional[str] = None, event: Optional[dict] = None,
-                    load: bool = True) -> Optional[Instance]:
+                    load: bool = True, start_action: Optional[dict] = None
+                    ) -> Optional[Instance]:
     """Update an instance; with expected_task_state, only if it still holds that value
     (a list allows several) — the guard against racing operations. ``event``: an
     action event recorded in the same transaction ({"request_id", "event", "phase",
     "host", "result", "traceback"}; a finish also finishes the action), as
-    action_event and action_finish would in two more. ``load`` False: None instead of
-    the updated instance (its caches, tags and key pairs are not read)."""
+    action_event and action_finish would in two more. ``start_action``: an action
+    started in the same transaction, as action_start would in another (its keyword
+    arguments but the uuid). ``load`` False: None instead of the updated instance (its
+    caches, tags and key pairs are not read)."""
     allowed = None if expected_task_state == "__any__" else (
         list(expected_task_state) if isinstance(expected_task_state, (list, tuple))
         else [expected_task_state])
@@ -314,6 +317,8 @@ def instance_update(session: Session, uuid: str, values: dict,
         _action_event(session, uuid, event["request_id"], event["event"], event["phase"],
                       event.get("host"), event.get("result"), event.get("traceback"),
                       finish_action=event["phase"] == "finish")
+    if start_action is not None:
+        action_start_in(session, uuid, **start_action)
     session.flush()
     if row is None or not load:
         return None
@@ -411,11 +416,13 @@ def fault_create(session: Session, uuid: str, code: int, message: str,
 
 # -- instance actions ---------------------------------------------------------------------
 
-@transactional
-def action_start(session: Session, uuid: str, action: str, request_id: str,
-                 user_id: Optional[str], project_id: Optional[str]) -> None:
+def action_start_in(session: Session, uuid: str, action: str, request_id: str,
+                    user_id: Optional[str], project_id: Optional[str]) -> None:
     session.add(m.InstanceAction(instance_uuid=uuid, action=action, request_id=request_id,
                                  user_id=user_id, project_id=project_id))
+
+
+action_start = transactional(action_start_in)
 
 
 def _action_row(session: Session, uuid: str, request_id: str) -> Optional[m.InstanceAction]:

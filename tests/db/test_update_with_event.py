@@ -1,5 +1,6 @@
 """instance_update with an action event: the update, the event and the action's finish
-in one transaction (a build's two compute updates cost two transactions, not six)."""
+in one transaction (a build's two compute updates cost two transactions, not six); and
+with an action's start (a server action's start is one transaction, not two)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,27 @@ def test_a_refused_update_records_no_event(cell_url: str) -> None:
                                 event={"request_id": "req-1", "event": "e", "phase": "start"})
     [action] = inst_db.action_list(cell_url, inst.uuid, with_events=True)
     assert action.events == []
+
+
+@pytest.mark.parametrize("guard", ["passes", "refuses"])
+def test_an_action_starts_with_its_update_or_not_at_all(cell_url: str, guard: str) -> None:
+    """A server action's start: the task_state held and the action recorded in one
+    transaction; a start refused by the guard records no action."""
+    inst = new_instance(vm_state="active", task_state=None)
+    inst_db.instance_create_with_action(cell_url, inst, None, "req-1", "u1", "p1")
+    start = {"action": "pause", "request_id": "req-2", "user_id": "u2", "project_id": "p1"}
+    expected = None if guard == "passes" else "spawning"
+    try:
+        inst_db.instance_update(cell_url, inst.uuid, {"task_state": "pausing"}, expected,
+                                start_action=start)
+    except exception.InstanceInvalidState:
+        assert guard == "refuses"
+    actions = inst_db.action_list(cell_url, inst.uuid)
+    assert [(a.action, a.request_id) for a in actions][:1] == (
+        [("pause", "req-2")] if guard == "passes" else [("create", "req-1")])
+    assert len(actions) == (2 if guard == "passes" else 1)
+    assert inst_db.instance_get(cell_url, inst.uuid).task_state == (
+        "pausing" if guard == "passes" else None)
 
 
 @pytest.mark.parametrize("load", [True, False])
