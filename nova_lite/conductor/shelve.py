@@ -15,9 +15,9 @@ from typing import Any, Optional
 from nova_lite import context as nl_context
 from nova_lite import exception
 from nova_lite.compute import states
+from nova_lite.conductor.tasks import started_by
 from nova_lite.conf import CONF
 from nova_lite.db import cells as cells_db
-from nova_lite.conductor.tasks import started_by
 from nova_lite.db import instances as inst_db
 from nova_lite.db import placement as placement_db
 from nova_lite.db import services as svc_db
