@@ -302,8 +302,7 @@ class ComputeManager(networking.NetworkingMixin, ShelveMixin, SnapshotMixin, Res
         LOG.info("instance %s: destroyed on %s", inst.uuid, self.host)
         self._deallocate_network(ctx, inst)
         self._release_volumes(ctx, inst, failed_build=False)
-        self.conductor.action_event(ctx, inst.uuid, event, "finish", self.host, "Success")
-        self.conductor.instance_destroy(ctx, inst.uuid)
+        self.conductor.instance_destroy(ctx, inst.uuid, event=event, host=self.host)
 
     # -- lifecycle actions ------------------------------------------------------------------------
     def run_action(self, ctx: Any, instance: Instance, action: str, params: dict) -> None:

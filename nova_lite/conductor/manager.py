@@ -59,10 +59,10 @@ class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.Network
                        DeferredDeleteMixin, InstantActionsMixin, ServerTagsMixin,
                        ServicesMixin, ColdMigrateMixin, ComputeNodesMixin, VolumeTasksMixin,
                        ServerListMixin):
-    """RPC API version 1.26 (see rpcapi.py). Server group, aggregate and block device
+    """RPC API version 1.27 (see rpcapi.py). Server group, aggregate and block device
     mapping methods come through TaskMixin, whose builds use them."""
 
-    target_version = "1.26"
+    target_version = "1.27"
 
     def __init__(self) -> None:
         self.api_url = CONF.api_database.connection
@@ -235,13 +235,18 @@ class ConductorManager(tasks.TaskMixin, FlavorExtrasMixin, network_tasks.Network
         inst_db.action_event(url, uuid, ctx.request_id, event, phase, host, result, traceback,
                              finish_action=phase == "finish")
 
-    def instance_destroy(self, ctx: Any, uuid: str) -> None:
-        """Final step of a delete: soft-delete the record, free its resources."""
+    def instance_destroy(self, ctx: Any, uuid: str, event: Optional[str] = None,
+                         host: Optional[str] = None) -> None:
+        """Final step of a delete: soft-delete the record, free its resources. With
+        ``event``: the host's finish of that event (Success) and of the request's delete
+        action, recorded in the same cell transaction (one call, not two)."""
         cell = self.cells.instance_cell(uuid)
         if cell is None:
             self._forget(uuid)
-        else:
+        elif event is None:
             self._destroy(cell["database_connection"], uuid)
+        else:
+            self._destroy(cell["database_connection"], uuid, ctx.request_id, event, host)
 
     def release_resources(self, ctx: Any, consumer_id: str) -> None:
         placement_db.release(self.api_url, consumer_id)

@@ -38,6 +38,7 @@ API version history:
   1.24 - instance_update(reply)
   1.25 - server_list_rows(packed)
   1.26 - server_get(with_groups, with_host_status) (Instance 1.5)
+  1.27 - instance_destroy(event, host)
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ from nova_lite.conf import CONF
 from nova_lite.context import RequestContext
 
 TOPIC = "conductor"
-VERSION = "1.26"
+VERSION = "1.27"
 
 
 class ConductorAPI:
@@ -332,8 +333,16 @@ class ConductorAPI:
         self._call(ctx, "action_event", uuid=uuid, event=event, phase=phase, host=host,
                    result=result, traceback=traceback)
 
-    def instance_destroy(self, ctx: RequestContext, uuid: str) -> None:
-        return self._call(ctx, "instance_destroy", uuid=uuid)
+    def instance_destroy(self, ctx: RequestContext, uuid: str, event: Optional[str] = None,
+                         host: Optional[str] = None) -> None:
+        """``event``: the host's event of the delete, finished with the record (Success)."""
+        if event is None:
+            return self._call(ctx, "instance_destroy", uuid=uuid)
+        if not self.client.can_send_version("1.27"):
+            self.action_event(ctx, uuid, event, "finish", host, "Success")
+            return self._call(ctx, "instance_destroy", uuid=uuid)
+        return self.client.prepare(version="1.27", retry=self._retry).call(
+            ctx, "instance_destroy", uuid=uuid, event=event, host=host)
 
     def release_resources(self, ctx: RequestContext, consumer_id: str) -> None:
         return self._call(ctx, "release_resources", consumer_id=consumer_id)

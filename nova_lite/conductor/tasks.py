@@ -84,16 +84,21 @@ class TaskMixin(ServerGroupMixin, AggregateMixin, block_devices.BlockDevicesMixi
         db_engine.run_in_transaction(self.api_url, forget)
         self.cells.forget_instance(uuid)
 
-    def _destroy(self, url: str, uuid: str, request_id: Optional[str] = None) -> None:
+    def _destroy(self, url: str, uuid: str, request_id: Optional[str] = None,
+                 event: Optional[str] = None, host: Optional[str] = None) -> None:
         """A delete's last step: the record goes (soft-deleted) with its console tokens
-        and, with ``request_id``, its delete action finished, in one cell transaction;
-        then what the API database holds for it (_forget). Its unfinished moves end
-        after their claims went, so a retry of this step still finds and drops them."""
+        and, with ``request_id``, its delete action finished (with ``event``, that
+        event of ``host`` finished Success first), in one cell transaction; then what
+        the API database holds for it (_forget). Its unfinished moves end after their
+        claims went, so a retry of this step still finds and drops them."""
 
         def destroy(session: Any) -> list[str]:
             inst_db.destroy_in(session, uuid)
             guest_db.console_tokens_delete_in(session, uuid)
-            if request_id is not None:
+            if request_id is not None and event is not None:
+                inst_db.action_event_in(session, uuid, request_id, event, "finish", host,
+                                        "Success", finish_action=True)
+            elif request_id is not None:
                 inst_db.action_finish_in(session, uuid, request_id)
             return mig_db.moves_left_by_in(session, uuid)
 

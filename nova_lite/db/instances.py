@@ -314,9 +314,9 @@ def instance_update(session: Session, uuid: str, values: dict,
     if row is not None:
         _set_values(session, row, values)
     if event is not None:
-        _action_event(session, uuid, event["request_id"], event["event"], event["phase"],
-                      event.get("host"), event.get("result"), event.get("traceback"),
-                      finish_action=event["phase"] == "finish")
+        action_event_in(session, uuid, event["request_id"], event["event"], event["phase"],
+                        event.get("host"), event.get("result"), event.get("traceback"),
+                        finish_action=event["phase"] == "finish")
     if start_action is not None:
         action_start_in(session, uuid, **start_action)
     session.flush()
@@ -437,8 +437,8 @@ def action_event(session: Session, uuid: str, request_id: str, event: str, phase
                  traceback: Optional[str] = None, finish_action: bool = False) -> None:
     """phase 'start' opens an event; 'finish' closes it with result Success or Error
     (and, with ``finish_action``, the action too)."""
-    _action_event(session, uuid, request_id, event, phase, host, result, traceback,
-                  finish_action)
+    action_event_in(session, uuid, request_id, event, phase, host, result, traceback,
+                    finish_action)
 
 
 # An action event's statements, built once: every step of a build and of each server
@@ -462,9 +462,9 @@ _EVENT_FINISH = (
             traceback=sa.bindparam("traceback")))
 
 
-def _action_event(session: Session, uuid: str, request_id: str, event: str, phase: str,
-                  host: Optional[str], result: Optional[str] = None,
-                  traceback: Optional[str] = None, finish_action: bool = False) -> bool:
+def action_event_in(session: Session, uuid: str, request_id: str, event: str, phase: str,
+                    host: Optional[str], result: Optional[str] = None,
+                    traceback: Optional[str] = None, finish_action: bool = False) -> bool:
     """Record the event on the request's action; False if the instance has no action of
     that request. ``finish_action``: a finish also finishes the action."""
     conn = session.connection()

@@ -90,3 +90,31 @@ def test_a_retry_after_a_crash_before_the_moves_ended_drops_their_claims(
     t._destroy(server["cell1"], server["inst"].uuid)
     assert _left(server) == {"claims": [], "member": [], "token": None, "queued": True,
                              "move": "error"}
+
+
+def test_the_hosts_finish_of_the_delete_comes_in_the_same_cell_transaction(
+        server: dict, monkeypatch) -> None:
+    """The host's last call of a delete: its event's finish and the action's finish are
+    written with the record's deletion, not in a transaction of their own."""
+    uuid, cell1 = server["inst"].uuid, server["cell1"]
+    inst_db.action_start(cell1, uuid, "delete", "req-del", "u1", "p1")
+    inst_db.action_event(cell1, uuid, "req-del", "compute_terminate_instance", "start", "h1")
+    t = _Tasks(server["api"])
+    urls: list[str] = []
+    real = db_engine.run_in_transaction
+
+    def counted(url, fn, *args, **kwargs):
+        urls.append(url)
+        return real(url, fn, *args, **kwargs)
+
+    monkeypatch.setattr(db_engine, "run_in_transaction", counted)
+    t._destroy(cell1, uuid, "req-del", "compute_terminate_instance", "h1")
+    monkeypatch.undo()
+    assert urls == [cell1, server["api"], cell1]
+    [action] = inst_db.action_list(cell1, uuid, with_events=True, request_id="req-del")
+    assert action.finish_time is not None
+    [event] = action.events
+    assert (event.event, event.result, event.host) == ("compute_terminate_instance",
+                                                       "Success", "h1")
+    assert event.finish_time is not None
+    assert _left(server)["claims"] == []

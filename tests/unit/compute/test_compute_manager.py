@@ -55,7 +55,9 @@ class FakeConductor:
     def release_resources(self, ctx, consumer_id):
         self.released.append(consumer_id)
 
-    def instance_destroy(self, ctx, uuid):
+    def instance_destroy(self, ctx, uuid, event=None, host=None):
+        if event is not None:
+            self.action_event(ctx, uuid, event, "finish", host, "Success")
         self.destroyed.append(uuid)
         self.instances.pop(uuid, None)
 
