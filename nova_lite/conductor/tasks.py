@@ -292,16 +292,18 @@ class TaskMixin(ServerGroupMixin, AggregateMixin, block_devices.BlockDevicesMixi
         inst.availability_zone = sel.get("availability_zone") or self._host_zone(sel.host)
         if bdms is None:
             bdms = self._bdms_of_spec(inst.uuid)
+        # A record an earlier attempt created (it died before handing it over) takes
+        # this attempt's host: its claim is there. One a later attempt wrote stays
+        # as it is: this attempt stalled past its lease, the build is the later one's.
+        scheduled_at = lease.replace(tzinfo=None)
         created = inst_db.instance_create_with_action(
             url, inst, cell["name"], ctx.request_id, ctx.user_id, ctx.project_id,
-            bdms=[(b.uuid, block_devices.writable(b)) for b in bdms])
+            bdms=[(b.uuid, block_devices.writable(b)) for b in bdms],
+            scheduled_at=scheduled_at)
         if (created.host, created.node) != (inst.host, inst.node):
-            # An earlier attempt created the record, then died before handing it over:
-            # this attempt holds the build now, and its claim is on the host it chose.
-            created = inst_db.instance_update(
-                url, inst.uuid, {"host": inst.host, "node": inst.node,
-                                 "availability_zone": inst.availability_zone},
-                cell_name=cell["name"])
+            LOG.warning("build of %s taken over by a later attempt before its hand-over",
+                        inst.uuid)
+            return
         try:
             if not cells_db.hand_over(self.api_url, inst.uuid, sel.cell_uuid, lease):
                 if self._handed_over(inst.uuid, sel.cell_uuid):
@@ -312,9 +314,12 @@ class TaskMixin(ServerGroupMixin, AggregateMixin, block_devices.BlockDevicesMixi
                 return
         except exception.ClaimSuperseded:
             # A later attempt holds the build (this one stalled for a whole lease since
-            # it renewed it): the record is that attempt's to hand over, the claim too.
+            # it renewed it): the claim is that attempt's, and so is the record once it
+            # wrote it. A record still as this attempt wrote it goes: the later attempt
+            # may create the server in another cell.
             LOG.warning("build of %s taken over by a later attempt before its hand-over",
                         inst.uuid)
+            _best_effort(inst_db.instance_destroy, url, inst.uuid, scheduled_at)
             return
         except Exception:
             # Not handed over: the server is buried in cell0 instead, and a live copy here

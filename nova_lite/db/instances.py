@@ -144,12 +144,19 @@ def instance_create_with_action(session: Session, inst: Instance, cell_name: Opt
                                 request_id: str, user_id: Optional[str],
                                 project_id: Optional[str],
                                 failure: Optional[tuple[int, str, str]] = None,
-                                bdms: Sequence[tuple[str, dict]] = ()) -> Instance:
+                                bdms: Sequence[tuple[str, dict]] = (),
+                                scheduled_at: Optional[datetime] = None) -> Instance:
     """Create the instance, its 'create' action and its block device mappings ``bdms``
     ((uuid, values) each) in one transaction, so a crash never leaves one without the
     others. ``failure`` (code, message, event) records, for a server that cannot be
     built, its fault and the failed event as well. A live row with this uuid (an earlier
-    attempt that committed) is returned as it is, with any of ``bdms`` it lacks added.
+    attempt that committed) is returned with any of ``bdms`` it lacks added.
+
+    ``scheduled_at``: the lease of the build attempt writing, kept in the row. An
+    earlier attempt's row, still waiting for its host, takes this attempt's host, node
+    and zone; a later attempt's row (a newer lease: this attempt stalled past its own)
+    is returned unchanged, so that a late attempt never moves the server off the host
+    its successor claimed and sent it to.
 
     The rows are written with statements built once, on the session's connection: through
     the ORM's unit of work, this write cost twice the CPU on every build."""
@@ -159,6 +166,8 @@ def instance_create_with_action(session: Session, inst: Instance, cell_name: Opt
         row = session.scalars(sa.select(m.Instance).where(
             m.Instance.uuid == inst.uuid, m.Instance.deleted == 0)).first()
     if row is not None:
+        if scheduled_at is not None:
+            _take_over_row(session, row, inst, scheduled_at)
         _add_bdms(session, inst.uuid, bdms, existing=True)
         return _to_obj(row, _fault_if_shown(session, row), cell_name,
                        _info_caches(session, [row.uuid]).get(row.uuid),
@@ -166,7 +175,8 @@ def instance_create_with_action(session: Session, inst: Instance, cell_name: Opt
     values = {k: inst.get(k) for k in _WRITABLE if inst.obj_attr_is_set(k)}
     values.update(uuid=inst.uuid, flavor=json.dumps(inst.flavor.to_dict()),
                   metadata_json=json.dumps(inst.get("metadata") or {}),
-                  system_metadata=json.dumps(inst.get("system_metadata") or {}))
+                  system_metadata=json.dumps(inst.get("system_metadata") or {}),
+                  scheduled_at=scheduled_at)
     if inst.obj_attr_is_set("created_at") and inst.created_at is not None:
         values["created_at"] = inst.created_at.replace(tzinfo=None)
     res = conn.execute(_INSTANCE_ADD, values)
@@ -201,6 +211,20 @@ def instance_create_with_action(session: Session, inst: Instance, cell_name: Opt
     out.keypairs = list(inst.get("keypairs") or [])
     out.obj_reset_changes(["keypairs"])
     return out
+
+
+def _take_over_row(session: Session, row: m.Instance, inst: Instance,
+                   scheduled_at: datetime) -> None:
+    """An earlier attempt's row (still scheduling, an older lease) takes this attempt's
+    placement; the locked read of the condition keeps a concurrent attempt out."""
+    session.refresh(row, with_for_update=True)
+    older = row.scheduled_at is None or row.scheduled_at < scheduled_at
+    if row.task_state != "scheduling" or not older:
+        return
+    row.host, row.node = inst.host, inst.node
+    row.availability_zone = inst.get("availability_zone")
+    row.scheduled_at = scheduled_at
+    session.flush()
 
 
 def _add_bdms(session: Session, instance_uuid: str, bdms: Sequence[tuple[str, dict]],
@@ -368,13 +392,21 @@ def _guarded_update(session: Session, uuid: str, values: dict,
                                          attr="task_state", state=state[0])
 
 
-def destroy_in(session: Session, uuid: str) -> bool:
-    """Soft-delete in the caller's transaction; False if it was already deleted."""
+def destroy_in(session: Session, uuid: str, scheduled_at: Optional[datetime] = None
+               ) -> bool:
+    """Soft-delete in the caller's transaction; False if it was already deleted (or,
+    with ``scheduled_at``, unless it is a record that build attempt wrote and left
+    waiting for its host)."""
     now = datetime.utcnow()
-    res = session.execute(
-        sa.update(m.Instance).where(m.Instance.uuid == uuid, m.Instance.deleted == 0)
-        .values(deleted=m.Instance.id, deleted_at=now, terminated_at=now,
-                vm_state="deleted", task_state=None, power_state=0))
+    q = sa.update(m.Instance).where(m.Instance.uuid == uuid, m.Instance.deleted == 0)
+    if scheduled_at is not None:
+        q = q.where(m.Instance.scheduled_at == scheduled_at,
+                    m.Instance.task_state == "scheduling")
+    res = session.execute(q.values(deleted=m.Instance.id, deleted_at=now,
+                                   terminated_at=now, vm_state="deleted", task_state=None,
+                                   power_state=0))
+    if scheduled_at is not None and not res.rowcount:
+        return False
     block_devices.destroy_of_instance(session, uuid)
     return res.rowcount > 0
 

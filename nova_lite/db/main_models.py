@@ -83,6 +83,9 @@ class Instance(TimestampMixin, SoftDeleteMixin, MainBase):
     reservation_id: Mapped[str | None] = mapped_column(String(255))
     launched_at: Mapped[datetime | None] = mapped_column(DateTime)
     terminated_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The lease of the build attempt that chose the host (the latest wins: see
+    # instances.instance_create_with_action).
+    scheduled_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class InstanceFault(TimestampMixin, MainBase):

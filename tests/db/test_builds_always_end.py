@@ -403,8 +403,9 @@ def test_a_late_attempt_neither_hands_over_nor_buries_a_build_taken_over(
     assert [b["instance_uuid"] for b in cells_db.build_request_list(
         cells["api"], instance_uuids=[inst.uuid])] == [inst.uuid]
     assert placement_db.consumers_on_provider(cells["api"], "h1") == [inst.uuid]
-    with pytest.raises(exception.InstanceNotFound):
-        inst_db.instance_get(cells["cell0"], inst.uuid)
+    for cell in ("cell0", "cell1"):  # its own record in cell1 went: the later attempt
+        with pytest.raises(exception.InstanceNotFound):  # may choose another cell
+            inst_db.instance_get(cells[cell], inst.uuid)
     # The later attempt hands it over under its own lease.
     assert cells_db.hand_over(cells["api"], inst.uuid, cells["cell1_uuid"],
                               t._scheduler.successor) is True
@@ -465,3 +466,57 @@ def test_renewal_keeps_only_the_builds_still_held(cells: dict) -> None:
         cells_db.hand_over(cells["api"], mine.uuid, cells["cell1_uuid"], first)
     assert cells_db.hand_over(cells["api"], deleted.uuid, cells["cell1_uuid"], now) is False
     assert cells_db.hand_over(cells["api"], mine.uuid, cells["cell1_uuid"], now) is True
+
+
+def test_a_late_attempt_never_moves_the_record_off_its_successors_host(
+        cells: dict) -> None:
+    """An attempt stalled past its renewed lease; a later attempt took the build over,
+    wrote the record on its host h2 and claimed there. The late attempt, choosing h1,
+    leaves the record on h2 and sends no build (the cell cannot check the API
+    database's lease: the record's own scheduled_at decides)."""
+    inst = _record(cells["api"])
+    late = datetime.utcnow().replace(microsecond=0) - timedelta(seconds=300)
+    successor = late + timedelta(seconds=200)
+    assert cells_db.build_request_lease(cells["api"], [inst.uuid], successor,
+                                        successor) == [inst.uuid]
+    theirs = inst.obj_clone()
+    theirs.host = theirs.node = "h2"
+    inst_db.instance_create_with_action(cells["cell1"], theirs, "cell1", "req-successor",
+                                        "u1", "p1", scheduled_at=successor)
+    t = _Tasks(cells["api"])
+    t._compute = _Compute()
+    [sel] = _Scheduler(cells["cell1_uuid"], "nova").select_destinations(
+        None, None, [inst.uuid])
+    t._create_in_cell(context.get_admin_context(), inst, sel, late, [])
+    stored = inst_db.instance_get(cells["cell1"], inst.uuid)
+    assert (stored.host, stored.node) == ("h2", "h2")
+    assert t._compute.built == []
+    assert cells_db.instance_mapping_get(cells["api"], inst.uuid)["cell"] is None
+    # The successor hands it over and builds it on h2 as it wrote it.
+    assert cells_db.hand_over(cells["api"], inst.uuid, cells["cell1_uuid"],
+                              successor) is True
+
+
+@pytest.mark.parametrize("row_lease, task_state, moved", [
+    (None, "scheduling", True),  # a record written before leases were kept
+    (-60, "scheduling", True),  # an earlier attempt's
+    (0, "scheduling", False),  # this attempt's own (a replayed write)
+    (60, "scheduling", False),  # a later attempt's
+    (-60, "spawning", False),  # handed over and at its host already
+], ids=["no-lease", "earlier", "same", "later", "at-its-host"])
+def test_only_an_earlier_attempts_record_takes_a_new_host(
+        cells: dict, row_lease, task_state: str, moved: bool) -> None:
+    now = datetime.utcnow().replace(microsecond=0)
+    inst = new_instance(host="h0", node="h0", task_state=task_state, availability_zone="az0")
+    inst_db.instance_create_with_action(
+        cells["cell1"], inst, "cell1", "req-0", "u1", "p1",
+        scheduled_at=None if row_lease is None else now + timedelta(seconds=row_lease))
+    mine = inst.obj_clone()
+    mine.host = mine.node = "h1"
+    mine.availability_zone = "az1"
+    got = inst_db.instance_create_with_action(cells["cell1"], mine, "cell1", "req-1", "u1",
+                                              "p1", scheduled_at=now)
+    stored = inst_db.instance_get(cells["cell1"], inst.uuid)
+    expected = ("h1", "h1", "az1") if moved else ("h0", "h0", "az0")
+    assert (got.host, got.node, got.availability_zone) == expected
+    assert (stored.host, stored.node, stored.availability_zone) == expected
