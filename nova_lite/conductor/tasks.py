@@ -329,7 +329,14 @@ class TaskMixin(ServerGroupMixin, AggregateMixin, block_devices.BlockDevicesMixi
             raise
         # The host's updates that reach this worker need no mapping read for the cell.
         self.cells.remember(inst.uuid, cell)
-        self.compute.build_and_run_instance(ctx, sel.host, created, bdms)
+        try:
+            self.compute.build_and_run_instance(ctx, sel.host, created, bdms)
+        except Exception as err:  # the message bus went away, for one
+            # Handed over: the server is in its cell with its claim and its mapping,
+            # and reconcile_build_requests re-sends a build its host never started.
+            # Burying it now would drop the claim and the mapping of a live record.
+            LOG.warning("build of %s is in its cell, but sending it to %s failed (%s); "
+                        "it is sent again later", inst.uuid, sel.host, err)
 
     def _bury_in_cell0(self, ctx: Any, inst: Instance, message: str, code: int,
                        lease: Optional[datetime] = None) -> None:

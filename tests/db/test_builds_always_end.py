@@ -520,3 +520,49 @@ def test_only_an_earlier_attempts_record_takes_a_new_host(
     expected = ("h1", "h1", "az1") if moved else ("h0", "h0", "az0")
     assert (got.host, got.node, got.availability_zone) == expected
     assert (stored.host, stored.node, stored.availability_zone) == expected
+
+
+class _UnreachableCompute(_Compute):
+    def build_and_run_instance(self, ctx, host, inst, block_device_mapping=None):
+        raise rpc.MessageDeliveryFailure("the message bus went away")
+
+
+def test_a_build_whose_cast_fails_after_its_hand_over_is_sent_again_not_buried(
+        cells: dict) -> None:
+    """The message bus went away between the hand-over and the cast: the server stays
+    in its cell with its claim and mapping, and the periodic pass sends its build."""
+    inst = _record(cells["api"])
+    t = _Tasks(cells["api"])
+    t._scheduler = _OvertakenScheduler(cells["api"], cells["cell1_uuid"], "chosen")
+    t._scheduler.select_destinations = _claiming(t._scheduler)
+    t._compute = _UnreachableCompute()
+    t._schedule_and_build(context.get_admin_context(), [inst.uuid])
+    assert inst_db.instance_get(cells["cell1"], inst.uuid).task_state == "scheduling"
+    with pytest.raises(exception.InstanceNotFound):
+        inst_db.instance_get(cells["cell0"], inst.uuid)
+    mapping = cells_db.instance_mapping_get(cells["api"], inst.uuid)
+    assert mapping["cell"]["uuid"] == cells["cell1_uuid"]
+    assert not mapping["queued_for_delete"]
+    assert placement_db.consumers_on_provider(cells["api"], "h1") == [inst.uuid]
+    # The next pass, once the build is older than the retry period, sends it.
+    with db_engine.get_engine(cells["cell1"]).begin() as conn:
+        conn.execute(sa.update(main_models.Instance).where(
+            main_models.Instance.uuid == inst.uuid).values(
+            created_at=datetime.utcnow() - timedelta(hours=1)))
+    t._compute = _Compute()
+    t.reconcile_build_requests()
+    assert t._compute.built == [inst.uuid]
+
+
+def _claiming(scheduler: _OvertakenScheduler):
+    """select_destinations that claims on h1 under the attempt's lease, without a
+    takeover."""
+
+    def select(ctx, spec, uuids, build_lease=None):
+        rp = placement_db.provider_ensure(scheduler.api_url, "h1", "h1", None, {
+            "VCPU": {"total": 8, "reserved": 0, "allocation_ratio": 1.0}})
+        placement_db.claim(scheduler.api_url, rp, uuids[0], {"VCPU": 1},
+                           build_lease=build_lease)
+        return _Scheduler(scheduler.cell_uuid).select_destinations(ctx, spec, uuids)
+
+    return select
