@@ -13,7 +13,8 @@ opts = [
     cfg.FloatOpt("host_view_max_age", default=1.0, min=0.0,
                  help="Seconds the scheduler reuses its view of host capacity (updated "
                       "locally with its own claims) before reading it again, in the "
-                      "background while choices go on with it; 0 reads it for every "
+                      "background while choices go on with it (after a pause of ten "
+                      "times as long, before the next choice); 0 reads it for every "
                       "instance."),
     cfg.IntOpt("max_attempts", default=3, min=1,
                help="Hosts tried per instance when claims race with other requests."),

@@ -27,6 +27,10 @@ from nova_lite.scheduler.request import HostRequest
 
 LOG = logging.getLogger(__name__)
 
+# A host view older than this many [scheduler] host_view_max_age is an idle scheduler's:
+# read again before the next choice, not behind it.
+IDLE_AGES = 10
+
 
 class SchedulerManager:
     """RPC API version 1.2 (see rpcapi.py)."""
@@ -60,9 +64,13 @@ class SchedulerManager:
         none or it was dropped (hosts_changed), and for every choice with [scheduler]
         host_view_max_age 0. Older than host_view_max_age, it is read again in the
         background while choices go on with it, so a steady trickle of requests does
-        not wait for that read (their claims are checked in the database anyway)."""
+        not wait for that read (their claims are checked in the database anyway). The
+        view of a scheduler that stood idle (older than IDLE_AGES host_view_max_age)
+        is read at once: a host that went down meanwhile, which no claim would refuse,
+        must not take the first servers after the pause."""
         max_age = CONF.scheduler.host_view_max_age
-        if refresh or not self._hosts_at or max_age <= 0:
+        if (refresh or not self._hosts_at or max_age <= 0
+                or self._view_age() > IDLE_AGES * max_age):
             read_at = time.monotonic()
             self._apply(self.conductor.provider_summaries_changed(ctx, self._view.known()),
                         read_at)

@@ -439,3 +439,20 @@ def test_an_old_view_is_read_again_in_the_background(conductor, set_conf) -> Non
         time_mod.sleep(0.01)
     [sel] = scheduler.select_destinations(None, spec(), uuids(1))
     assert sel.provider_uuid == rp2
+
+
+def test_an_idle_schedulers_view_is_read_before_its_next_choice(conductor, set_conf) -> None:
+    """After a pause longer than IDLE_AGES host_view_max_age (a host may have gone down
+    meanwhile, and no claim refuses a down host), the next choice waits for a read."""
+    import time as time_mod
+
+    from nova_lite.scheduler import manager as manager_mod
+
+    set_conf("host_view_max_age", 0.01, "scheduler")
+    conductor.add_host("c1")
+    scheduler = SchedulerManager(conductor=conductor)
+    scheduler.select_destinations(None, spec(), uuids(1))
+    rp2 = conductor.add_host("c2", ram=65536)  # only the next read shows it
+    time_mod.sleep(0.01 * manager_mod.IDLE_AGES + 0.05)
+    [sel] = scheduler.select_destinations(None, spec(), uuids(1))
+    assert sel.provider_uuid == rp2
