@@ -55,9 +55,8 @@ def _left(s: dict) -> dict:
             "move": mig_db.migration_get(s["cell1"], s["mig"]).status}
 
 
-def test_one_cell_and_one_api_transaction_and_nothing_left(server: dict,
-                                                           monkeypatch) -> None:
-    t = _Tasks(server["api"])
+def _transactions_of(monkeypatch, step) -> list[str]:
+    """The database URL of each transaction ``step()`` runs, in order."""
     urls: list[str] = []
     real = db_engine.run_in_transaction
 
@@ -66,8 +65,18 @@ def test_one_cell_and_one_api_transaction_and_nothing_left(server: dict,
         return real(url, fn, *args, **kwargs)
 
     monkeypatch.setattr(db_engine, "run_in_transaction", counted)
-    t._destroy(server["cell1"], server["inst"].uuid)
-    monkeypatch.undo()
+    try:
+        step()
+    finally:
+        monkeypatch.undo()
+    return urls
+
+
+def test_one_cell_and_one_api_transaction_and_nothing_left(server: dict,
+                                                           monkeypatch) -> None:
+    t = _Tasks(server["api"])
+    urls = _transactions_of(monkeypatch,
+                            lambda: t._destroy(server["cell1"], server["inst"].uuid))
     # the two transactions, then the move's end (there is a move)
     assert urls == [server["cell1"], server["api"], server["cell1"]]
     assert _left(server) == {"claims": [], "member": [], "token": None, "queued": True,
@@ -100,16 +109,8 @@ def test_the_hosts_finish_of_the_delete_comes_in_the_same_cell_transaction(
     inst_db.action_start(cell1, uuid, "delete", "req-del", "u1", "p1")
     inst_db.action_event(cell1, uuid, "req-del", "compute_terminate_instance", "start", "h1")
     t = _Tasks(server["api"])
-    urls: list[str] = []
-    real = db_engine.run_in_transaction
-
-    def counted(url, fn, *args, **kwargs):
-        urls.append(url)
-        return real(url, fn, *args, **kwargs)
-
-    monkeypatch.setattr(db_engine, "run_in_transaction", counted)
-    t._destroy(cell1, uuid, "req-del", "compute_terminate_instance", "h1")
-    monkeypatch.undo()
+    urls = _transactions_of(monkeypatch, lambda: t._destroy(
+        cell1, uuid, "req-del", "compute_terminate_instance", "h1"))
     assert urls == [cell1, server["api"], cell1]
     [action] = inst_db.action_list(cell1, uuid, with_events=True, request_id="req-del")
     assert action.finish_time is not None
