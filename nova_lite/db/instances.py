@@ -163,8 +163,11 @@ def instance_create_with_action(session: Session, inst: Instance, cell_name: Opt
     conn = session.connection()
     row = None
     if conn.scalar(_LIVE_ID, {"uuid": inst.uuid}) is not None:
-        row = session.scalars(sa.select(m.Instance).where(
-            m.Instance.uuid == inst.uuid, m.Instance.deleted == 0)).first()
+        q = sa.select(m.Instance).where(m.Instance.uuid == inst.uuid,
+                                        m.Instance.deleted == 0)
+        # Locked when it may take this attempt's host: a concurrent attempt waits.
+        row = session.scalars(q.with_for_update() if scheduled_at is not None
+                              else q).first()
     if row is not None:
         if scheduled_at is not None:
             _take_over_row(session, row, inst, scheduled_at)
@@ -215,9 +218,8 @@ def instance_create_with_action(session: Session, inst: Instance, cell_name: Opt
 
 def _take_over_row(session: Session, row: m.Instance, inst: Instance,
                    scheduled_at: datetime) -> None:
-    """An earlier attempt's row (still scheduling, an older lease) takes this attempt's
-    placement; the locked read of the condition keeps a concurrent attempt out."""
-    session.refresh(row, with_for_update=True)
+    """An earlier attempt's row (still scheduling, an older lease; read locked) takes
+    this attempt's placement."""
     older = row.scheduled_at is None or row.scheduled_at < scheduled_at
     if row.task_state != "scheduling" or not older:
         return
